@@ -1,0 +1,98 @@
+//! The library's error type: every failure a user can cause, with the file,
+//! node, op or JSON pointer it concerns, displayed on one line.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One node the importer could not turn into the IR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeProblem {
+    /// The node's name (or its first output's name when the node is unnamed).
+    pub node: String,
+    /// The ONNX op type, e.g. `Conv`.
+    pub op_type: String,
+    /// What is wrong, e.g. `op not supported` or `attribute 'pads': ...`.
+    pub message: String,
+}
+
+impl fmt::Display for NodeProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node '{}' ({}): {}", self.node, self.op_type, self.message)
+    }
+}
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: not a readable ONNX model: {reason}")]
+    NotOnnx { path: PathBuf, reason: String },
+
+    #[error("{path}: unsupported model: {}", join_problems(.problems))]
+    Unsupported { path: PathBuf, problems: Vec<NodeProblem> },
+
+    #[error("{path}: {message}")]
+    Model { path: PathBuf, message: String },
+
+    #[error("{path}: graph has no ReLU (ops: {ops}); activation descent needs at least one ReLU site")]
+    NoRelu { path: PathBuf, ops: String },
+
+    #[error("{path}: tensor '{tensor}' refers to external data '{location}' outside the model's folder; refusing to read it")]
+    ExternalDataOutside { path: PathBuf, tensor: String, location: String },
+
+    #[error("lowering {graph}: node '{node}' ({op}): {message}")]
+    Lowering { graph: String, node: String, op: String, message: String },
+
+    #[error("runtime {backend} on graph '{graph}': {message}")]
+    Runtime { backend: String, graph: String, message: String },
+
+    #[error("{file}: at {pointer}: {message}")]
+    Goal { file: PathBuf, pointer: String, message: String },
+
+    #[error("{path}: {message}")]
+    Data { path: PathBuf, message: String },
+
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn join_problems(problems: &[NodeProblem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Data { path: path.into(), message: message.into() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_lists_every_problem_on_one_line() {
+        let e = Error::Unsupported {
+            path: "m.onnx".into(),
+            problems: vec![
+                NodeProblem { node: "a".into(), op_type: "Foo".into(), message: "op not supported".into() },
+                NodeProblem { node: "b".into(), op_type: "Bar".into(), message: "op not supported".into() },
+            ],
+        };
+        let s = e.to_string();
+        assert!(!s.contains('\n'));
+        assert!(s.contains("node 'a' (Foo)") && s.contains("node 'b' (Bar)"), "{s}");
+    }
+}

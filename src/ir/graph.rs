@@ -1,0 +1,214 @@
+//! The layer graph: a topologically ordered DAG of IR ops over tensors with
+//! static per-sample shapes.
+
+use std::collections::HashMap;
+
+use super::op::Op;
+use super::shape::output_shape;
+
+/// A tensor of the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub usize);
+
+/// A layer of the graph; nodes are stored in topological order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub usize);
+
+#[derive(Debug, Clone)]
+pub struct Value {
+    /// The ONNX tensor name it came from.
+    pub name: String,
+    /// Shape of one sample (the batch axis left out).
+    pub shape: Vec<usize>,
+    pub producer: Option<NodeId>,
+}
+
+impl Value {
+    /// Number of elements of one sample.
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// The shape with a leading batch axis of `batch`.
+    pub fn batched(&self, batch: usize) -> Vec<usize> {
+        std::iter::once(batch).chain(self.shape.iter().copied()).collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The ONNX node name (or its first output when unnamed).
+    pub name: String,
+    /// The ONNX op type it was imported from (`Gemm`, `BatchNormalization`...).
+    pub onnx_op: String,
+    pub op: Op,
+    pub inputs: Vec<ValueId>,
+    pub output: ValueId,
+}
+
+/// A graph output the user may optimise, or one outside the differentiable
+/// part (an ArgMax or ZipMap head) with the reason.
+#[derive(Debug, Clone)]
+pub struct GraphOutput {
+    pub name: String,
+    pub value: Result<ValueId, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    values: Vec<Value>,
+    nodes: Vec<Node>,
+    /// Model inputs in ONNX order, each a value with no producer.
+    pub inputs: Vec<ValueId>,
+    pub outputs: Vec<GraphOutput>,
+    by_name: HashMap<String, ValueId>,
+}
+
+impl Graph {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> ValueId {
+        let id = self.push_value(name, shape, None);
+        self.inputs.push(id);
+        id
+    }
+
+    /// Appends a node after every node already present; its output shape is
+    /// derived from its inputs' shapes.
+    pub fn add_node(
+        &mut self,
+        name: &str,
+        onnx_op: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        output_name: &str,
+    ) -> Result<ValueId, String> {
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|&i| self.value(i).batched(1)).collect();
+        let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+        let out = output_shape(&op, &refs)?;
+        let node_id = NodeId(self.nodes.len());
+        let output = self.push_value(output_name, out[1..].to_vec(), Some(node_id));
+        self.nodes.push(Node { name: name.to_string(), onnx_op: onnx_op.to_string(), op, inputs, output });
+        Ok(output)
+    }
+
+    fn push_value(&mut self, name: &str, shape: Vec<usize>, producer: Option<NodeId>) -> ValueId {
+        let id = ValueId(self.values.len());
+        self.values.push(Value { name: name.to_string(), shape, producer });
+        self.by_name.insert(name.to_string(), id);
+        id
+    }
+
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.0]
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0]
+    }
+
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The value carrying an ONNX tensor name, if it is part of the graph.
+    pub fn value_by_name(&self, name: &str) -> Option<ValueId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Number of elements of one sample of all inputs together.
+    pub fn input_size(&self) -> usize {
+        self.inputs.iter().map(|&i| self.value(i).size()).sum()
+    }
+
+    /// The differentiable outputs, in ONNX order.
+    pub fn differentiable_outputs(&self) -> impl Iterator<Item = (&str, ValueId)> {
+        self.outputs.iter().filter_map(|o| o.value.as_ref().ok().map(|&v| (o.name.as_str(), v)))
+    }
+
+    /// Keeps only the nodes that some of `roots` depend on, renumbering
+    /// values and nodes; inputs are all kept so that the model's interface
+    /// does not change.
+    pub fn retain_ancestors_of(&mut self, roots: &[ValueId]) {
+        let mut needed = vec![false; self.values.len()];
+        let mut stack: Vec<ValueId> = roots.to_vec();
+        while let Some(v) = stack.pop() {
+            if std::mem::replace(&mut needed[v.0], true) {
+                continue;
+            }
+            if let Some(n) = self.values[v.0].producer {
+                stack.extend(self.nodes[n.0].inputs.iter().copied());
+            }
+        }
+        for &i in &self.inputs {
+            needed[i.0] = true;
+        }
+        let mut remap = vec![None; self.values.len()];
+        let mut values = Vec::new();
+        for (old, v) in self.values.iter().enumerate() {
+            if needed[old] {
+                remap[old] = Some(ValueId(values.len()));
+                values.push(v.clone());
+            }
+        }
+        let map = |v: ValueId| remap[v.0].expect("ancestors of a kept value are kept");
+        let mut nodes = Vec::new();
+        for n in &self.nodes {
+            if needed[n.output.0] {
+                let id = NodeId(nodes.len());
+                values[map(n.output).0].producer = Some(id);
+                nodes.push(Node {
+                    inputs: n.inputs.iter().map(|&v| map(v)).collect(),
+                    output: map(n.output),
+                    ..n.clone()
+                });
+            }
+        }
+        self.inputs = self.inputs.iter().map(|&v| map(v)).collect();
+        for o in &mut self.outputs {
+            if let Ok(v) = o.value {
+                o.value = remap[v.0].ok_or_else(|| "removed".to_string());
+            }
+        }
+        self.by_name = values.iter().enumerate().map(|(i, v)| (v.name.clone(), ValueId(i))).collect();
+        self.values = values;
+        self.nodes = nodes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::op::{Dense, Relu};
+    use ndarray::Array2;
+
+    #[test]
+    fn add_node_derives_shapes_and_retain_prunes() {
+        let mut g = Graph::new();
+        let x = g.add_input("x", vec![3]);
+        let d = Dense { weight: Array2::zeros((3, 4)), bias: None };
+        let h = g.add_node("fc", "Gemm", Op::Dense(d), vec![x], "h").unwrap();
+        let r = g.add_node("relu", "Relu", Op::Relu(Relu), vec![h], "r").unwrap();
+        let _dead = g.add_node("relu2", "Relu", Op::Relu(Relu), vec![h], "dead").unwrap();
+        assert_eq!(g.value(r).shape, vec![4]);
+        g.outputs.push(GraphOutput { name: "r".into(), value: Ok(r) });
+        g.retain_ancestors_of(&[r]);
+        assert_eq!(g.nodes().len(), 2);
+        assert!(g.value_by_name("dead").is_none());
+        let r = g.value_by_name("r").unwrap();
+        assert_eq!(g.value(r).producer, Some(NodeId(1)));
+    }
+
+    #[test]
+    fn add_node_rejects_shape_mismatch() {
+        let mut g = Graph::new();
+        let x = g.add_input("x", vec![5]);
+        let d = Dense { weight: Array2::zeros((3, 4)), bias: None };
+        assert!(g.add_node("fc", "Gemm", Op::Dense(d), vec![x], "h").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! The importer's working state: what every ONNX tensor name is bound to
+//! (a constant, a graph value, a non-differentiable head value) and the IR
+//! graph being built.
+
+use std::collections::HashMap;
+
+use tract_onnx::pb::NodeProto;
+
+use super::proto::ConstTensor;
+use crate::ir::{Graph, Op, ValueId};
+
+/// What an ONNX tensor name stands for during import.
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// Known at import time: weights, shapes, folded subgraphs.
+    Const(ConstTensor),
+    /// A tensor the IR graph computes.
+    Value(ValueId),
+    /// Computed by a head without a gradient (ArgMax, ZipMap...): the reason.
+    NonDifferentiable(String),
+    /// Produced by a node that failed to import (already reported).
+    Failed,
+}
+
+pub struct ImportCtx {
+    pub graph: Graph,
+    pub bindings: HashMap<String, Binding>,
+    /// The batch size shapes are resolved for (the inputs' fixed leading
+    /// dimension, or 1 where it is symbolic).
+    pub batch: usize,
+    /// Whether the model's tensors carry a batch axis. Models whose inputs
+    /// are all plain vectors (VNN-COMP's `[n]`) have none: the IR adds one.
+    pub batched: bool,
+    pub opset: i64,
+}
+
+/// A node's display name: its name, else its first output, else its op.
+pub fn node_name(node: &NodeProto) -> String {
+    if !node.name.is_empty() {
+        node.name.clone()
+    } else if let Some(o) = node.output.first().filter(|o| !o.is_empty()) {
+        o.clone()
+    } else {
+        node.op_type.clone()
+    }
+}
+
+impl ImportCtx {
+    /// The binding of input `i`, or `None` for an absent optional input.
+    pub fn input(&self, node: &NodeProto, i: usize) -> Result<Option<&Binding>, String> {
+        match node.input.get(i).filter(|n| !n.is_empty()) {
+            None => Ok(None),
+            Some(name) => self
+                .bindings
+                .get(name)
+                .map(Some)
+                .ok_or_else(|| format!("input '{name}' is not produced by any node, initializer or graph input")),
+        }
+    }
+
+    /// Input `i`, which must be computed by the graph.
+    pub fn value_input(&self, node: &NodeProto, i: usize) -> Result<ValueId, String> {
+        match self.input(node, i)? {
+            Some(Binding::Value(v)) => Ok(*v),
+            Some(Binding::Const(_)) => Err(format!("input {i} is a constant where a computed tensor is expected")),
+            Some(_) => Err(format!("input {i} is not differentiable")),
+            None => Err(format!("input {i} is missing")),
+        }
+    }
+
+    /// Input `i`, which must be a constant.
+    pub fn const_input(&self, node: &NodeProto, i: usize) -> Result<&ConstTensor, String> {
+        self.optional_const_input(node, i)?.ok_or_else(|| format!("input {i} is missing"))
+    }
+
+    /// Optional input `i`, which must be a constant when present.
+    pub fn optional_const_input(&self, node: &NodeProto, i: usize) -> Result<Option<&ConstTensor>, String> {
+        match self.input(node, i)? {
+            Some(Binding::Const(c)) => Ok(Some(c)),
+            Some(_) => Err(format!(
+                "input {i} ('{}') is computed by the graph; only a constant is supported here",
+                node.input[i]
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub fn is_const(&self, node: &NodeProto, i: usize) -> bool {
+        matches!(self.input(node, i), Ok(Some(Binding::Const(_))))
+    }
+
+    /// Shape of a value as the ONNX model sees it: with the import batch
+    /// size in front for batched models, the sample shape otherwise.
+    pub fn shape(&self, v: ValueId) -> Vec<usize> {
+        if self.batched {
+            self.graph.value(v).batched(self.batch)
+        } else {
+            self.graph.value(v).shape.clone()
+        }
+    }
+
+    /// Converts an axis of the model's view of a tensor into the IR's
+    /// batched numbering.
+    pub fn ir_axis(&self, axis: usize) -> usize {
+        if self.batched { axis } else { axis + 1 }
+    }
+
+    /// Adds the IR op computing the node's first output.
+    pub fn add(&mut self, node: &NodeProto, op: Op, inputs: Vec<ValueId>) -> Result<ValueId, String> {
+        let out = node.output.first().cloned().unwrap_or_default();
+        self.add_named(&node_name(node), &node.op_type, op, inputs, &out)
+    }
+
+    /// Adds one IR op of a node that lowers to several, with its own output name.
+    pub fn add_named(
+        &mut self,
+        name: &str,
+        onnx_op: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        output: &str,
+    ) -> Result<ValueId, String> {
+        let v = self.graph.add_node(name, onnx_op, op, inputs, output)?;
+        self.bindings.insert(output.to_string(), Binding::Value(v));
+        Ok(v)
+    }
+
+    /// Binds the node's first output to an existing value (Identity, Dropout).
+    pub fn alias_output(&mut self, node: &NodeProto, v: ValueId) {
+        if let Some(out) = node.output.first() {
+            self.bindings.insert(out.clone(), Binding::Value(v));
+        }
+    }
+
+    /// Normalises a possibly negative axis of a rank-`rank` tensor.
+    pub fn axis(&self, axis: i64, rank: usize) -> Result<usize, String> {
+        let a = if axis < 0 { axis + rank as i64 } else { axis };
+        usize::try_from(a).ok().filter(|&a| a < rank).ok_or_else(|| format!("axis {axis} out of range for rank {rank}"))
+    }
+}

@@ -1,0 +1,106 @@
+//! Conv and ConvTranspose with constant weights.
+
+use ndarray::Ix1;
+use tract_onnx::pb::NodeProto;
+
+use super::{window, Builder};
+use crate::ir::{Conv, ConvTranspose, Op};
+use crate::onnx::attrs;
+use crate::onnx::context::ImportCtx;
+
+pub const OPS: &[(&str, Builder)] = &[("Conv", conv), ("ConvTranspose", conv_transpose)];
+
+struct Parts {
+    x: crate::ir::ValueId,
+    weight: ndarray::ArrayD<f32>,
+    bias: Option<ndarray::Array1<f32>>,
+    spatial: Vec<usize>,
+    groups: usize,
+}
+
+fn parts(ctx: &ImportCtx, node: &NodeProto) -> Result<Parts, String> {
+    let x = ctx.value_input(node, 0)?;
+    if !ctx.batched {
+        return Err("a convolution needs an input with a batch axis".into());
+    }
+    if !ctx.is_const(node, 1) {
+        return Err("the weight (input 1) must be a constant".into());
+    }
+    let weight = ctx.const_input(node, 1)?.to_f32();
+    if weight.ndim() < 3 {
+        return Err(format!("weight of shape {:?} has no spatial axes", weight.shape()));
+    }
+    let bias = ctx
+        .optional_const_input(node, 2)?
+        .map(|b| b.to_f32().into_dimensionality::<Ix1>().map_err(|_| "bias must be 1-d".to_string()))
+        .transpose()?;
+    let shape = ctx.shape(x);
+    let groups = usize::try_from(attrs::int(node, "group", 1)).ok().filter(|&g| g > 0).ok_or("attribute 'group' must be positive")?;
+    Ok(Parts { x, spatial: shape.get(2..).unwrap_or_default().to_vec(), weight, bias, groups })
+}
+
+fn kernel(node: &NodeProto, weight: &ndarray::ArrayD<f32>) -> Result<Vec<usize>, String> {
+    let from_weight = weight.shape()[2..].to_vec();
+    match attrs::usizes(node, "kernel_shape")? {
+        Some(k) if k != from_weight => Err(format!("attribute 'kernel_shape' {k:?} disagrees with the weight {from_weight:?}")),
+        _ => Ok(from_weight),
+    }
+}
+
+fn conv(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let p = parts(ctx, node)?;
+    let window = window::parse(node, kernel(node, &p.weight)?, &p.spatial)?;
+    if let Some(b) = &p.bias {
+        if b.len() != p.weight.shape()[0] {
+            return Err(format!("bias has {} values for {} output channels", b.len(), p.weight.shape()[0]));
+        }
+    }
+    let op = Conv { weight: p.weight, bias: p.bias, window, groups: p.groups };
+    ctx.add(node, Op::Conv(op), vec![p.x])?;
+    Ok(())
+}
+
+fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let p = parts(ctx, node)?;
+    let kernel = kernel(node, &p.weight)?;
+    let rank = kernel.len();
+    let mut window = window::parse(node, kernel, &p.spatial)?;
+    let output_padding = attrs::usizes(node, "output_padding")?.unwrap_or_else(|| vec![0; rank]);
+    if output_padding.len() != rank {
+        return Err(format!("attribute 'output_padding' {output_padding:?} does not fit a {rank}-d kernel"));
+    }
+    let auto = attrs::string(node, "auto_pad").unwrap_or_default();
+    if let Some(out) = attrs::usizes(node, "output_shape")? {
+        let out = &out[out.len().saturating_sub(rank)..];
+        for a in 0..rank {
+            let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
+            let total = full.checked_sub(out[a]).ok_or_else(|| format!("attribute 'output_shape' {out:?} is too large"))?;
+            let (begin, end) = if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
+            window.pads[a] = begin;
+            window.pads[a + rank] = end;
+        }
+    } else if auto == "SAME_UPPER" || auto == "SAME_LOWER" {
+        // ConvTranspose's SAME padding targets out = in * stride.
+        for a in 0..rank {
+            let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
+            let total = full.saturating_sub(p.spatial[a] * window.strides[a]);
+            let (begin, end) = if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
+            window.pads[a] = begin;
+            window.pads[a + rank] = end;
+        }
+    }
+    for a in 0..rank {
+        if output_padding[a] >= window.strides[a].max(window.dilations[a]) {
+            return Err("attribute 'output_padding' must be smaller than the stride or dilation".into());
+        }
+    }
+    let c_out = p.weight.shape()[1] * p.groups;
+    if let Some(b) = &p.bias {
+        if b.len() != c_out {
+            return Err(format!("bias has {} values for {c_out} output channels", b.len()));
+        }
+    }
+    let op = ConvTranspose { weight: p.weight, bias: p.bias, window, groups: p.groups, output_padding };
+    ctx.add(node, Op::ConvTranspose(op), vec![p.x])?;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Ops that move data without arithmetic: Reshape, Flatten, Squeeze,
+//! Unsqueeze, Transpose, Concat, Pad, and the no-ops Identity, Dropout and
+//! float Cast. None may touch the batch axis.
+
+use tract_onnx::pb::NodeProto;
+
+use super::Builder;
+use crate::ir::{Concat, Op, Pad, Reshape, Transpose};
+use crate::onnx::attrs;
+use crate::onnx::context::ImportCtx;
+
+pub const OPS: &[(&str, Builder)] = &[
+    ("Reshape", reshape),
+    ("Flatten", flatten),
+    ("Squeeze", squeeze),
+    ("Unsqueeze", unsqueeze),
+    ("Transpose", transpose),
+    ("Concat", concat),
+    ("Pad", pad),
+    ("Identity", identity),
+    ("Dropout", identity),
+    ("Cast", identity),
+];
+
+fn identity(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    ctx.alias_output(node, x);
+    Ok(())
+}
+
+/// Reshapes to `target`, a shape in the model's view (with the batch axis
+/// in front for batched models).
+fn reshape_to(ctx: &mut ImportCtx, node: &NodeProto, x: crate::ir::ValueId, target: Vec<usize>) -> Result<(), String> {
+    let sample = if ctx.batched {
+        if target.first() != Some(&ctx.batch) {
+            let shape = ctx.shape(x);
+            return Err(format!("reshaping {shape:?} to {target:?} would move or merge the batch axis"));
+        }
+        target[1..].to_vec()
+    } else {
+        target
+    };
+    ctx.add(node, Op::Reshape(Reshape { shape: sample }), vec![x])?;
+    Ok(())
+}
+
+fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let spec = if ctx.opset < 5 {
+        attrs::ints(node, "shape").ok_or("attribute 'shape' is missing")?
+    } else {
+        ctx.const_input(node, 1)?.as_ints().ok_or("the target shape must be integers")?
+    };
+    let allow_zero = attrs::int(node, "allowzero", 0) != 0;
+    let shape = ctx.shape(x);
+    let total: usize = shape.iter().product();
+    let mut target = Vec::with_capacity(spec.len());
+    let mut infer = None;
+    for (i, &d) in spec.iter().enumerate() {
+        match d {
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                target.push(1);
+            }
+            0 if !allow_zero => target.push(*shape.get(i).ok_or(format!("dimension 0 at {i} copies a missing axis"))?),
+            d if d > 0 => target.push(d as usize),
+            d => return Err(format!("invalid target dimension {d} in {spec:?}")),
+        }
+    }
+    if let Some(i) = infer {
+        let known: usize = target.iter().product();
+        if known == 0 || total % known != 0 {
+            return Err(format!("cannot infer -1 reshaping {shape:?} to {spec:?}"));
+        }
+        target[i] = total / known;
+    }
+    if target.iter().product::<usize>() != total {
+        return Err(format!("cannot reshape {shape:?} to {spec:?}"));
+    }
+    reshape_to(ctx, node, x, target)
+}
+
+fn flatten(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let shape = ctx.shape(x);
+    let axis = ctx.axis(attrs::int(node, "axis", 1), shape.len() + 1)?;
+    if ctx.batched && axis == 0 {
+        return Err("Flatten with axis 0 merges the batch axis".into());
+    }
+    let target = vec![shape[..axis].iter().product(), shape[axis..].iter().product()];
+    reshape_to(ctx, node, x, target)
+}
+
+fn axes_of(ctx: &ImportCtx, node: &NodeProto) -> Result<Option<Vec<i64>>, String> {
+    if ctx.opset < 13 {
+        Ok(attrs::ints(node, "axes"))
+    } else {
+        ctx.optional_const_input(node, 1)?
+            .map(|c| c.as_ints().ok_or_else(|| "axes must be integers".to_string()))
+            .transpose()
+    }
+}
+
+fn squeeze(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let shape = ctx.shape(x);
+    let axes: Vec<usize> = match axes_of(ctx, node)? {
+        Some(a) => a.iter().map(|&a| ctx.axis(a, shape.len())).collect::<Result<_, _>>()?,
+        None => (usize::from(ctx.batched)..shape.len()).filter(|&i| shape[i] == 1).collect(),
+    };
+    if ctx.batched && axes.contains(&0) {
+        return Err("squeezing the batch axis is not supported".into());
+    }
+    if let Some(&a) = axes.iter().find(|&&a| shape[a] != 1) {
+        return Err(format!("axis {a} of {shape:?} is not of size 1"));
+    }
+    let target = shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    reshape_to(ctx, node, x, target)
+}
+
+fn unsqueeze(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let shape = ctx.shape(x);
+    let raw = axes_of(ctx, node)?.ok_or("axes are missing")?;
+    let rank = shape.len() + raw.len();
+    let axes: Vec<usize> = raw.iter().map(|&a| ctx.axis(a, rank)).collect::<Result<_, _>>()?;
+    if ctx.batched && axes.contains(&0) {
+        return Err("inserting an axis before the batch axis is not supported".into());
+    }
+    let mut dims = shape.iter();
+    let target = (0..rank).map(|i| if axes.contains(&i) { 1 } else { *dims.next().unwrap_or(&1) }).collect();
+    reshape_to(ctx, node, x, target)
+}
+
+fn transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let rank = ctx.shape(x).len();
+    let perm = match attrs::usizes(node, "perm")? {
+        Some(p) => p,
+        None => (0..rank).rev().collect(),
+    };
+    let mut sorted = perm.clone();
+    sorted.sort_unstable();
+    if sorted != (0..rank).collect::<Vec<_>>() {
+        return Err(format!("attribute 'perm' {perm:?} is not a permutation of {rank} axes"));
+    }
+    let perm = if ctx.batched {
+        if perm[0] != 0 {
+            return Err(format!("attribute 'perm' {perm:?} moves the batch axis"));
+        }
+        perm
+    } else {
+        std::iter::once(0).chain(perm.iter().map(|p| p + 1)).collect()
+    };
+    ctx.add(node, Op::Transpose(Transpose { perm }), vec![x])?;
+    Ok(())
+}
+
+fn concat(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let inputs: Vec<_> = (0..node.input.len()).map(|i| ctx.value_input(node, i)).collect::<Result<_, _>>()?;
+    let first = *inputs.first().ok_or("Concat without inputs")?;
+    let axis = ctx.axis(attrs::int(node, "axis", 1), ctx.shape(first).len())?;
+    if ctx.batched && axis == 0 {
+        return Err("concatenation along the batch axis is not supported".into());
+    }
+    ctx.add(node, Op::Concat(Concat { axis: ctx.ir_axis(axis) }), inputs)?;
+    Ok(())
+}
+
+fn pad(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
+    let x = ctx.value_input(node, 0)?;
+    let rank = ctx.shape(x).len();
+    let mode = attrs::string(node, "mode").unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return Err(format!("attribute 'mode' = '{mode}': only constant padding is supported"));
+    }
+    let (pads, value) = if ctx.opset < 11 {
+        (attrs::ints(node, "pads").ok_or("attribute 'pads' is missing")?, attrs::float(node, "value", 0.0))
+    } else {
+        if node.input.get(3).is_some_and(|a| !a.is_empty()) {
+            return Err("input 'axes' is not supported".into());
+        }
+        let pads = ctx.const_input(node, 1)?.as_ints().ok_or("pads must be integers")?;
+        let value = ctx.optional_const_input(node, 2)?.map_or(0.0, |c| c.to_f32().iter().next().copied().unwrap_or(0.0));
+        (pads, value)
+    };
+    if value != 0.0 {
+        return Err(format!("padding value {value}: only zero padding is supported"));
+    }
+    if pads.len() != 2 * rank {
+        return Err(format!("pads {pads:?} do not fit rank {rank}"));
+    }
+    let mut pads: Vec<usize> = pads
+        .iter()
+        .map(|&p| usize::try_from(p).map_err(|_| format!("negative pad {p} (cropping) is not supported")))
+        .collect::<Result<_, _>>()?;
+    if !ctx.batched {
+        pads.insert(rank, 0);
+        pads.insert(0, 0);
+    }
+    ctx.add(node, Op::Pad(Pad { pads }), vec![x])?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The sigmoid surrogate of ALGORITHM.md sections 2-4: ReLU sites and
+//! their activation variables, gates, pattern sync and the consistency loss.
+
+pub mod sites;
+
+pub use sites::{relu_sites, ReluSite};
