@@ -9,6 +9,8 @@ pub mod ir;
 pub mod lower;
 pub mod onnx;
 pub mod runtime;
+pub mod summary;
 pub mod surrogate;
+pub mod zoo;
 
 pub use error::{Error, Result};

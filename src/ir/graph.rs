@@ -116,9 +116,15 @@ impl Graph {
         &self.values
     }
 
-    /// The value carrying an ONNX tensor name, if it is part of the graph.
+    /// The value carrying an ONNX tensor name (or an alias of it, such as
+    /// an Identity's output), if it is part of the graph.
     pub fn value_by_name(&self, name: &str) -> Option<ValueId> {
         self.by_name.get(name).copied()
+    }
+
+    /// Makes `name` another name of `v` (Identity, Dropout outputs).
+    pub fn add_alias(&mut self, name: &str, v: ValueId) {
+        self.by_name.insert(name.to_string(), v);
     }
 
     /// Number of elements of one sample of all inputs together.
@@ -133,8 +139,8 @@ impl Graph {
 
     /// Keeps only the nodes that some of `roots` depend on, renumbering
     /// values and nodes; inputs are all kept so that the model's interface
-    /// does not change.
-    pub fn retain_ancestors_of(&mut self, roots: &[ValueId]) {
+    /// does not change. Returns the new id of every old value kept.
+    pub fn retain_ancestors_of(&mut self, roots: &[ValueId]) -> Vec<Option<ValueId>> {
         let mut needed = vec![false; self.values.len()];
         let mut stack: Vec<ValueId> = roots.to_vec();
         while let Some(v) = stack.pop() {
@@ -175,9 +181,14 @@ impl Graph {
                 o.value = remap[v.0].ok_or_else(|| "removed".to_string());
             }
         }
-        self.by_name = values.iter().enumerate().map(|(i, v)| (v.name.clone(), ValueId(i))).collect();
+        self.by_name = self
+            .by_name
+            .iter()
+            .filter_map(|(name, v)| remap[v.0].map(|n| (name.clone(), n)))
+            .collect();
         self.values = values;
         self.nodes = nodes;
+        remap
     }
 }
 

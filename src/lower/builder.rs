@@ -114,6 +114,7 @@ pub struct GraphBuilder {
     /// Name of the leading axis in the declared interface; `None` declares
     /// static batch sizes.
     symbolic_batch: Option<String>,
+    opset: i64,
     nodes: Vec<NodeProto>,
     initializers: Vec<tract_onnx::pb::TensorProto>,
     inputs: Vec<(ValueInfoProto, IoSpec)>,
@@ -129,6 +130,7 @@ impl GraphBuilder {
             name: name.to_string(),
             precision,
             symbolic_batch: None,
+            opset: OPSET,
             nodes: Vec::new(),
             initializers: Vec::new(),
             inputs: Vec::new(),
@@ -143,6 +145,13 @@ impl GraphBuilder {
     /// the written file accepts any batch size.
     pub fn with_symbolic_batch(mut self, name: &str) -> Self {
         self.symbolic_batch = Some(name.to_string());
+        self
+    }
+
+    /// Declares another opset (for building test models as older exporters
+    /// wrote them; the lowering always uses [`OPSET`]).
+    pub fn with_opset(mut self, opset: i64) -> Self {
+        self.opset = opset;
         self
     }
 
@@ -261,6 +270,11 @@ impl GraphBuilder {
         Sym { name, shape: a.shape().to_vec() }
     }
 
+    /// Emits a node with explicit output names (building source models).
+    pub fn raw_node(&mut self, node: NodeProto) {
+        self.nodes.push(node);
+    }
+
     /// Emits one node with one output of the given shape.
     pub fn node(&mut self, op_type: &str, inputs: &[&Sym], attrs: Vec<AttributeProto>, shape: Vec<usize>) -> Sym {
         let out = self.fresh(op_type);
@@ -282,7 +296,7 @@ impl GraphBuilder {
             ir_version: 8,
             producer_name: "adr-onnx".into(),
             producer_version: env!("CARGO_PKG_VERSION").into(),
-            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: self.opset }],
             graph: Some(GraphProto {
                 name: self.name.clone(),
                 node: self.nodes,

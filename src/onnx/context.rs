@@ -129,6 +129,7 @@ impl ImportCtx {
     pub fn alias_output(&mut self, node: &NodeProto, v: ValueId) {
         if let Some(out) = node.output.first() {
             self.bindings.insert(out.clone(), Binding::Value(v));
+            self.graph.add_alias(out, v);
         }
     }
 

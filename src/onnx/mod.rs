@@ -52,6 +52,8 @@ pub struct ImportedModel {
     pub candidates: Vec<ObjectiveCandidate>,
     /// The batch size shapes were resolved for.
     pub import_batch: usize,
+    /// Whether the model's tensors have a batch axis (see [`ImportCtx`]).
+    pub batched: bool,
 }
 
 impl ImportedModel {
@@ -151,9 +153,9 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
         return Err(model_err("no output is computed by supported, differentiable ops".into()));
     }
     let roots: Vec<ValueId> = candidates.iter().map(|c| c.value).collect();
-    ctx.graph.retain_ancestors_of(&roots);
+    let remap = ctx.graph.retain_ancestors_of(&roots);
     for c in &mut candidates {
-        c.value = ctx.graph.value_by_name(&c.name).ok_or_else(|| model_err(format!("lost tensor '{}'", c.name)))?;
+        c.value = remap[c.value.0].ok_or_else(|| model_err(format!("lost tensor '{}'", c.name)))?;
     }
     Ok(ImportedModel {
         path: path.to_path_buf(),
@@ -164,6 +166,7 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
         outputs: outputs_info,
         candidates,
         import_batch: batch,
+        batched,
     })
 }
 

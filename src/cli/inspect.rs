@@ -1,0 +1,27 @@
+//! `adr-onnx inspect`: the model's interface, layers and ReLU sites.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adr_onnx::summary::ModelSummary;
+
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// The ONNX model.
+    model: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let model = adr_onnx::onnx::import(&args.model)?;
+    model.require_relu()?;
+    let summary = ModelSummary::of(&model);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.render_text());
+    }
+    Ok(ExitCode::from(super::EXIT_OK))
+}

@@ -1,0 +1,34 @@
+//! Command-line interface: raw arguments (clap), validated into each
+//! command's configuration, dispatched.
+
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The goal was achieved, or the command did what it was asked.
+pub const EXIT_OK: u8 = 0;
+/// The optimisation ran but did not achieve its goal.
+pub const EXIT_NOT_ACHIEVED: u8 = 1;
+/// Bad input, I/O failure or any other error.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "adr-onnx", version, about = "Activation-descent regularized input optimisation for ONNX ReLU networks")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show a model's inputs, outputs, layers and ReLU sites.
+    Inspect(inspect::InspectArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Inspect(a) => inspect::run(a),
+    }
+}

@@ -1,0 +1,204 @@
+//! Import correctness: the lowered IR graph, run by tract, reproduces
+//! tract's own run of the original model on every fixture and zoo model,
+//! and the ReLU neuron counts agree with an independent count.
+
+use std::path::{Path, PathBuf};
+
+use adr_onnx::lower::{forward_graph, Precision};
+use adr_onnx::onnx::{import, import_proto, ImportedModel};
+use adr_onnx::runtime::{tract::TractBackend, Backend, HostTensor};
+use ndarray::{ArrayD, Axis, IxDyn};
+use rand::{Rng, SeedableRng};
+use tract_onnx::pb::ModelProto;
+use tract_onnx::prelude::*;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+fn fixture_models() -> Vec<PathBuf> {
+    let f = fixtures();
+    let mut v: Vec<PathBuf> = ["models", "vnncomp/test", "vnncomp/acasxu"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(f.join(d)).expect("fixture folder").map(|e| e.expect("entry").path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Random inputs in [-1, 1] shaped for the original model's view of a batch.
+fn random_inputs(m: &ImportedModel, batch: usize, seed: u64) -> Vec<ArrayD<f32>> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    m.graph
+        .inputs
+        .iter()
+        .map(|&v| {
+            let shape = m.graph.value(v).batched(batch);
+            let n = shape.iter().product();
+            ArrayD::from_shape_vec(IxDyn(&shape), (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()).unwrap()
+        })
+        .collect()
+}
+
+/// tract's run of the original model, one sample at a time when the model
+/// has a fixed batch or no batch axis.
+fn tract_original(proto: &ModelProto, m: &ImportedModel, inputs: &[ArrayD<f32>]) -> Vec<ArrayD<f32>> {
+    let batch = inputs[0].shape()[0];
+    let per_call = if m.batched && m.import_batch == batch { batch } else { 1 };
+    let mut model = tract_onnx::onnx().model_for_proto_model(proto).unwrap();
+    for (i, x) in inputs.iter().enumerate() {
+        let mut shape = x.shape().to_vec();
+        shape[0] = per_call;
+        if !m.batched {
+            shape.remove(0);
+        }
+        model = model.with_input_fact(i, f32::fact(&shape).into()).unwrap();
+    }
+    let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+    let mut outs: Vec<Vec<ArrayD<f32>>> = Vec::new();
+    for start in (0..batch).step_by(per_call) {
+        let vals: TVec<TValue> = inputs
+            .iter()
+            .map(|x| {
+                let mut part = x.slice_axis(Axis(0), (start..start + per_call).into()).to_owned();
+                if !m.batched {
+                    part = part.index_axis_move(Axis(0), 0);
+                }
+                Tensor::from(part).into_tvalue()
+            })
+            .collect();
+        let res = plan.run(vals).unwrap();
+        for (k, r) in res.into_iter().enumerate() {
+            let a = r.into_tensor().cast_to::<f32>().unwrap().into_owned().into_plain_array::<f32>().unwrap();
+            let a = if m.batched { a } else { a.insert_axis(Axis(0)) };
+            if outs.len() <= k {
+                outs.push(Vec::new());
+            }
+            outs[k].push(a);
+        }
+    }
+    outs.into_iter()
+        .map(|parts| {
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            ndarray::concatenate(Axis(0), &views).unwrap()
+        })
+        .collect()
+}
+
+fn ours(m: &ImportedModel, inputs: &[ArrayD<f32>]) -> Vec<ArrayD<f32>> {
+    let g = forward_graph(m, inputs[0].shape()[0], Precision::F32, false);
+    let mut exe = TractBackend.load(&g).unwrap();
+    exe.run(inputs.iter().cloned().map(HostTensor::F32).collect()).unwrap().into_iter().map(|t| t.into_f32()).collect()
+}
+
+fn assert_close(name: &str, got: &ArrayD<f32>, want: &ArrayD<f32>, rel: f32) {
+    assert_eq!(got.shape(), want.shape(), "{name}: shapes differ");
+    let scale = want.iter().fold(1e-3f32, |a, &b| a.max(b.abs()));
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= rel * scale.max(w.abs()), "{name}: {g} vs {w} (scale {scale})");
+    }
+}
+
+/// Compares every declared differentiable output.
+fn check_against_tract(name: &str, proto: &ModelProto, m: &ImportedModel) {
+    let inputs = random_inputs(m, 3, 7);
+    let want = tract_original(proto, m, &inputs);
+    let got = ours(m, &inputs);
+    for (k, out) in m.graph.outputs.iter().enumerate() {
+        if out.value.is_err() {
+            continue;
+        }
+        let c = m.candidates.iter().position(|c| c.name == out.name).unwrap();
+        assert_close(&format!("{name}:{}", out.name), &got[c], &want[k], 1e-4);
+    }
+}
+
+/// Neurons per sample at each Relu/LeakyRelu/Clip node's input, read from
+/// tract's typed model of the original: independent of our shape rules.
+fn independent_neuron_count(proto: &ModelProto, m: &ImportedModel) -> usize {
+    let mut model = tract_onnx::onnx().model_for_proto_model(proto).unwrap();
+    for (i, &v) in m.graph.inputs.iter().enumerate() {
+        let shape = if m.batched { m.graph.value(v).batched(1) } else { m.graph.value(v).shape.clone() };
+        model = model.with_input_fact(i, f32::fact(&shape).into()).unwrap();
+    }
+    let typed = model.into_typed().unwrap();
+    let graph = proto.graph.as_ref().unwrap();
+    let mut total = 0;
+    for node in &graph.node {
+        let sites = match node.op_type.as_str() {
+            "Relu" | "LeakyRelu" => 1,
+            "Clip" => 2,
+            _ => continue,
+        };
+        let outlet = typed.find_outlet_label(&node.input[0]).unwrap_or_else(|| panic!("no outlet {}", node.input[0]));
+        let fact = typed.outlet_fact(outlet).unwrap();
+        let n: usize = fact.shape.as_concrete().unwrap().iter().product();
+        total += sites * n;
+    }
+    total
+}
+
+fn site_count(m: &ImportedModel) -> usize {
+    adr_onnx::surrogate::relu_sites(&m.graph).iter().map(|s| s.neurons).sum()
+}
+
+#[test]
+fn fixture_models_match_tract_on_the_original() {
+    for path in fixture_models() {
+        let proto = adr_onnx::onnx::proto::read_model(&path).unwrap();
+        let m = import(&path).unwrap_or_else(|e| panic!("{e}"));
+        check_against_tract(&path.display().to_string(), &proto, &m);
+        assert_eq!(site_count(&m), independent_neuron_count(&proto, &m), "{}", path.display());
+    }
+}
+
+#[test]
+fn zoo_models_match_tract_on_the_original() {
+    for z in adr_onnx::zoo::all() {
+        let m = import_proto(Path::new(z.name), &z.graph.model).unwrap_or_else(|e| panic!("{}: {e}", z.name));
+        check_against_tract(z.name, &z.graph.model, &m);
+        assert_eq!(site_count(&m), independent_neuron_count(&z.graph.model, &m), "{}", z.name);
+        let imported_ops: Vec<&str> = m.graph.nodes().iter().map(|n| n.onnx_op.as_str()).collect();
+        for op in z.ops.iter().filter(|o| !["Identity", "Dropout", "Shape", "Gather", "ArgMax"].contains(o)) {
+            let folded_into_layout = ["Concat", "Unsqueeze", "Squeeze", "Reshape"].contains(op);
+            assert!(imported_ops.contains(op) || folded_into_layout, "{}: {op} missing from {imported_ops:?}", z.name);
+        }
+    }
+}
+
+#[test]
+fn mnist_logits_match_the_shipped_reference() {
+    let images: ArrayD<f32> = ndarray_npy::read_npy(fixtures().join("mnist/mnist_test_1000_images.npy")).unwrap();
+    for name in ["mnist_cnn_clean", "mnist_cnn_pgd"] {
+        let m = import(&fixtures().join(format!("models/{name}.onnx"))).unwrap();
+        let want: ArrayD<f32> = ndarray_npy::read_npy(fixtures().join(format!("models/{name}_logits_1000.npy"))).unwrap();
+        let got = ours(&m, &[images.clone()]);
+        assert_close(name, &got[0], &want, 1e-4);
+    }
+}
+
+#[test]
+fn fixture_neuron_counts_match_the_fixture_docs() {
+    let counts = [
+        ("models/mnist_cnn_pgd.onnx", 2888 + 4608 + 800 + 100),
+        ("models/rand_small_s1.onnx", 128),
+        ("models/rand_large_s1.onnx", 1500),
+        ("models/mnist_vae_decoder.onnx", 768),
+        ("vnncomp/acasxu/ACASXU_run2a_1_1_batch_2000.onnx", 300),
+    ];
+    for (file, n) in counts {
+        let m = import(&fixtures().join(file)).unwrap();
+        assert_eq!(site_count(&m), n, "{file}");
+    }
+}
+
+#[test]
+fn the_arg_max_head_is_explained_and_its_input_offered() {
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "classifier_head").unwrap();
+    let m = import_proto(Path::new("head.onnx"), &z.graph.model).unwrap();
+    let label = m.graph.outputs.iter().find(|o| o.name == "label").unwrap();
+    let why = label.value.as_ref().unwrap_err();
+    assert!(why.contains("ArgMax") && why.contains("no gradient"), "{why}");
+    assert_eq!(m.default_objective().unwrap().name, "probabilities");
+}
