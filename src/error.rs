@@ -24,12 +24,10 @@ impl fmt::Display for NodeProblem {
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message (not a separate source), so
+    /// that error chains print it once.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
 
     #[error("{path}: not a readable ONNX model: {reason}")]
     NotOnnx { path: PathBuf, reason: String },
@@ -67,8 +65,8 @@ fn join_problems(problems: &[NodeProblem]) -> String {
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Error::Io { path: path.into(), error }
     }
 
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

@@ -23,6 +23,8 @@ fn fixture_models() -> Vec<PathBuf> {
         .flat_map(|d| std::fs::read_dir(f.join(d)).expect("fixture folder").map(|e| e.expect("entry").path()))
         .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
         .collect();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    v.extend(["skl_mlp_classifier.onnx", "skl_mlp_regressor.onnx"].iter().map(|f| testdata.join(f)));
     v.sort();
     v
 }
@@ -201,4 +203,20 @@ fn the_arg_max_head_is_explained_and_its_input_offered() {
     let why = label.value.as_ref().unwrap_err();
     assert!(why.contains("ArgMax") && why.contains("no gradient"), "{why}");
     assert_eq!(m.default_objective().unwrap().name, "probabilities");
+}
+
+#[test]
+fn skl2onnx_zipmap_head_offers_the_probabilities_under_it() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let zipped = import(&testdata.join("skl_mlp_classifier_zipmap.onnx")).unwrap();
+    let plain = import(&testdata.join("skl_mlp_classifier.onnx")).unwrap();
+    let probe = zipped.graph.outputs.iter().find(|o| o.name == "output_probability").unwrap();
+    assert!(probe.value.as_ref().unwrap_err().contains("ZipMap"));
+    let c = zipped.default_objective().unwrap();
+    assert!(c.feeds.contains("ArgMax") || c.feeds.contains("ZipMap"), "{}", c.feeds);
+    let x: ArrayD<f32> = ndarray_npy::read_npy(testdata.join("iris_first10.npy")).unwrap();
+    let a = ours(&zipped, &[x.clone()]);
+    let b = ours(&plain, &[x]);
+    let p = plain.candidates.iter().position(|c| c.name == "probabilities").unwrap();
+    assert_close("zipmap", &a[0], &b[p], 1e-6);
 }

@@ -1,0 +1,230 @@
+//! CLI tests: each command through the binary, checking output, JSON fields
+//! and exit codes, and every bad input's one-line error.
+
+use std::path::{Path, PathBuf};
+
+use adr_onnx::lower::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
+use assert_cmd::Command;
+use ndarray::{ArrayD, IxDyn};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+fn adr() -> Command {
+    Command::cargo_bin("adr-onnx").unwrap()
+}
+
+fn write_model(dir: &Path, name: &str, g: &OnnxGraph) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, g.to_bytes()).unwrap();
+    p
+}
+
+/// Runs the command, expects exit 2 and one error line containing every
+/// `needle`; no panic, no backtrace.
+fn expect_error(cmd: &mut Command, needles: &[&str]) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("adr-onnx: error: "), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "missing '{n}' in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+fn weight(shape: &[usize]) -> ArrayD<f32> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
+}
+
+#[test]
+fn inspect_prints_layers_and_relu_sites() {
+    let out = adr().arg("inspect").arg(fixtures().join("models/mnist_cnn_pgd.onnx")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("input  float  [N, 1, 28, 28]"), "{text}");
+    assert!(text.contains("relu sites (4)"), "{text}");
+    assert!(text.contains("total relu neurons: 8396"), "{text}");
+    assert!(text.contains("supported for activation descent: yes"), "{text}");
+}
+
+#[test]
+fn inspect_json_has_the_stable_fields() {
+    let out = adr().args(["inspect", "--json"]).arg(fixtures().join("models/mnist_cnn_pgd.onnx")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["name"], "input");
+    assert_eq!(v["inputs"][0]["shape"], serde_json::json!(["N", "1", "28", "28"]));
+    assert_eq!(v["outputs"][0]["name"], "logits");
+    assert_eq!(v["layers"].as_array().unwrap().len(), 10);
+    assert_eq!(v["layers"][0]["op"], "Conv");
+    assert_eq!(v["layers"][0]["parameters"], 808);
+    let sites = v["relu_sites"].as_array().unwrap();
+    let neurons: Vec<u64> = sites.iter().map(|s| s["neurons"].as_u64().unwrap()).collect();
+    assert_eq!(neurons, vec![2888, 4608, 800, 100]);
+    assert_eq!(sites[0]["node"], "/ConvLayers/ConvLayers.1/Relu");
+    assert_eq!(sites[0]["shape"], serde_json::json!([8, 19, 19]));
+    assert_eq!(v["total_relu_neurons"], 8396);
+}
+
+#[test]
+fn inspect_works_on_every_fixture_model() {
+    for dir in ["models", "vnncomp/test", "vnncomp/acasxu"] {
+        for e in std::fs::read_dir(fixtures().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "onnx") {
+                let out = adr().args(["inspect", "--json"]).arg(&p).output().unwrap();
+                assert_eq!(out.status.code(), Some(0), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+                let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert!(v["total_relu_neurons"].as_u64().unwrap() > 0, "{}", p.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn inspect_explains_a_non_differentiable_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "classifier_head").unwrap();
+    let p = write_model(dir.path(), "clf.onnx", &z.graph);
+    let out = adr().arg("inspect").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("label") && text.contains("no gradient") && text.contains("ArgMax"), "{text}");
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    expect_error(adr().args(["inspect", "no/such/model.onnx"]), &["no/such/model.onnx"]);
+}
+
+#[test]
+fn a_text_file_is_not_onnx() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("notes.onnx");
+    std::fs::write(&p, "this is not a model\n").unwrap();
+    expect_error(adr().arg("inspect").arg(&p), &["notes.onnx", "not a readable ONNX model"]);
+}
+
+#[test]
+fn a_truncated_model_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixtures().join("models/mnist_cnn_pgd.onnx")).unwrap();
+    let p = dir.path().join("cut.onnx");
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    expect_error(adr().arg("inspect").arg(&p), &["cut.onnx"]);
+}
+
+#[test]
+fn a_corrupted_weight_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let w = b.constant("w", &weight(&[3, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
+    init.raw_data.truncate(5);
+    let p = write_model(dir.path(), "bad_weight.onnx", &g);
+    expect_error(adr().arg("inspect").arg(&p), &["bad_weight.onnx", "bytes of data"]);
+}
+
+#[test]
+fn a_graph_without_relu_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let w = b.constant("w", &weight(&[3, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let y = b.node("Sigmoid", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let p = write_model(dir.path(), "smooth.onnx", &b.finish());
+    expect_error(adr().arg("inspect").arg(&p), &["smooth.onnx", "no ReLU", "MatMul", "Sigmoid"]);
+}
+
+#[test]
+fn every_unsupported_node_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 4]);
+    let s = b.node("Sin", &[&x], vec![], vec![1, 4]);
+    let r = b.node("Relu", &[&s], vec![], vec![1, 4]);
+    let e = b.node("Erf", &[&r], vec![], vec![1, 4]);
+    let w = b.constant("w", &weight(&[4, 4]));
+    let m = b.node("MatMul", &[&e, &w], vec![], vec![1, 4]);
+    let c = b.node("CumSum", &[&m, &w], vec![], vec![1, 4]);
+    b.output(&c, "y");
+    let p = write_model(dir.path(), "exotic.onnx", &b.finish());
+    expect_error(adr().arg("inspect").arg(&p), &["exotic.onnx", "(Sin)", "(Erf)", "(CumSum)", "op not supported"]);
+}
+
+#[test]
+fn a_bilinear_op_is_named_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 4]);
+    let r = b.node("Relu", &[&x], vec![], vec![1, 4]);
+    let y = b.node("Mul", &[&r, &x], vec![], vec![1, 4]);
+    b.output(&y, "y");
+    let p = write_model(dir.path(), "bilinear.onnx", &b.finish());
+    expect_error(adr().arg("inspect").arg(&p), &["bilinear.onnx", "(Mul)", "not piecewise linear"]);
+}
+
+#[test]
+fn unresolvable_shapes_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32).with_symbolic_batch("N");
+    let x = b.input("x", vec![1, 4, 3]);
+    let y = b.node("Relu", &[&x], vec![], vec![1, 4, 3]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    // Make the last axis symbolic: only the batch axis may be.
+    let input = &mut g.model.graph.as_mut().unwrap().input[0];
+    if let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().unwrap().value.as_mut() {
+        t.shape.as_mut().unwrap().dim[2].value =
+            Some(tract_onnx::pb::tensor_shape_proto::dimension::Value::DimParam("T".into()));
+    }
+    let p = write_model(dir.path(), "symbolic.onnx", &g);
+    expect_error(adr().arg("inspect").arg(&p), &["symbolic.onnx", "symbolic dimension 'T'"]);
+}
+
+#[test]
+fn a_shape_mismatch_names_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 4]);
+    let w = b.constant("w", &weight(&[5, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![attr_int("unused", 0)], vec![1, 2]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let p = write_model(dir.path(), "mismatch.onnx", &b.finish());
+    expect_error(adr().arg("inspect").arg(&p), &["mismatch.onnx", "(MatMul)", "does not fit"]);
+}
+
+#[test]
+fn external_data_outside_the_model_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    std::fs::write(dir.path().join("secret.bin"), [0u8; 24]).unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let w = b.constant("w", &weight(&[3, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
+    init.raw_data.clear();
+    init.data_location = Some(tract_onnx::pb::tensor_proto::DataLocation::External as i32);
+    init.external_data.push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../secret.bin".into() });
+    let p = write_model(&models, "external.onnx", &g);
+    expect_error(adr().arg("inspect").arg(&p), &["external.onnx", "outside the model's folder", "../secret.bin"]);
+}
