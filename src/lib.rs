@@ -7,6 +7,7 @@
 pub mod error;
 pub mod ir;
 pub mod lower;
+pub mod objective;
 pub mod onnx;
 pub mod runtime;
 pub mod summary;

@@ -1,6 +1,7 @@
 //! Command-line interface: raw arguments (clap), validated into each
 //! command's configuration, dispatched.
 
+mod derive;
 mod inspect;
 
 use std::process::ExitCode;
@@ -25,10 +26,13 @@ pub struct Cli {
 enum Command {
     /// Show a model's inputs, outputs, layers and ReLU sites.
     Inspect(inspect::InspectArgs),
+    /// Write the model's sigmoid surrogate f_hat(x, eta) as an ONNX file.
+    Derive(derive::DeriveArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Derive(a) => derive::run(a),
     }
 }

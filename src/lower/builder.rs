@@ -115,6 +115,7 @@ pub struct GraphBuilder {
     /// static batch sizes.
     symbolic_batch: Option<String>,
     opset: i64,
+    metadata: Vec<(String, String)>,
     nodes: Vec<NodeProto>,
     initializers: Vec<tract_onnx::pb::TensorProto>,
     inputs: Vec<(ValueInfoProto, IoSpec)>,
@@ -131,6 +132,7 @@ impl GraphBuilder {
             precision,
             symbolic_batch: None,
             opset: OPSET,
+            metadata: Vec::new(),
             nodes: Vec::new(),
             initializers: Vec::new(),
             inputs: Vec::new(),
@@ -152,6 +154,12 @@ impl GraphBuilder {
     /// wrote them; the lowering always uses [`OPSET`]).
     pub fn with_opset(mut self, opset: i64) -> Self {
         self.opset = opset;
+        self
+    }
+
+    /// Records a key/value pair in the model's metadata.
+    pub fn with_metadata(mut self, key: &str, value: &str) -> Self {
+        self.metadata.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -305,6 +313,11 @@ impl GraphBuilder {
                 output: output_info,
                 ..Default::default()
             }),
+            metadata_props: self
+                .metadata
+                .into_iter()
+                .map(|(key, value)| tract_onnx::pb::StringStringEntryProto { key, value })
+                .collect(),
             ..Default::default()
         };
         OnnxGraph { name: self.name, precision: self.precision, model, inputs, outputs }

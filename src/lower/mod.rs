@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod network;
 pub mod rules;
+pub mod step;
 mod vocab;
 
 pub use builder::{GraphBuilder, IoSpec, OnnxGraph, Precision, Sym};

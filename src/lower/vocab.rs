@@ -61,8 +61,23 @@ impl GraphBuilder {
     pub fn relu(&mut self, a: &Sym) -> Sym {
         self.unary("Relu", a)
     }
+    /// The ONNX Sigmoid op (model heads); in f64 graphs, where tract has
+    /// none, the exact formula.
     pub fn sigmoid(&mut self, a: &Sym) -> Sym {
-        self.unary("Sigmoid", a)
+        match self.precision() {
+            Precision::F32 => self.unary("Sigmoid", a),
+            Precision::F64 => self.exact_sigmoid(a),
+        }
+    }
+
+    /// `1 / (1 + exp(-a))` written out: exact to rounding (tract's Sigmoid
+    /// kernel is an approximation off by ~1e-6 near 1), and 0 or 1, never
+    /// NaN, at any magnitude.
+    pub fn exact_sigmoid(&mut self, a: &Sym) -> Sym {
+        let minus = self.neg(a);
+        let e = self.unary("Exp", &minus);
+        let d = self.add_scalar(&e, 1.0);
+        self.unary("Reciprocal", &d)
     }
 
     /// `a @ b` for a matrix `b` over the last axis of `a`.

@@ -19,3 +19,25 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> String;
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>>;
 }
+
+/// Runs `exe` (loaded from `graph`) with inputs given by name; returns the
+/// outputs by name.
+pub fn run_named(
+    exe: &mut dyn Executable,
+    graph: &OnnxGraph,
+    mut inputs: std::collections::HashMap<String, HostTensor>,
+) -> Result<std::collections::HashMap<String, HostTensor>> {
+    let ordered = graph
+        .inputs
+        .iter()
+        .map(|spec| {
+            inputs.remove(&spec.name).ok_or_else(|| crate::Error::Runtime {
+                backend: "any".into(),
+                graph: graph.name.clone(),
+                message: format!("input '{}' not given", spec.name),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let outs = exe.run(ordered)?;
+    Ok(graph.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+}

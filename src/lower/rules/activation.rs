@@ -6,7 +6,7 @@
 
 use super::{EmitCx, Mode, OpRule};
 use crate::ir::{LeakyRelu, Relu};
-use crate::lower::builder::{attr_float, Sym};
+use crate::lower::builder::{attr_float, Precision, Sym};
 
 /// The shared math of ReLU (`slope = 0`) and LeakyReLU.
 struct Site {
@@ -32,7 +32,16 @@ impl Site {
     fn forward(&self, cx: &mut EmitCx, u: &Sym) -> Sym {
         match cx.mode {
             Mode::True if self.slope == 0.0 => cx.b.relu(u),
-            Mode::True => cx.b.node("LeakyRelu", &[u], vec![attr_float("alpha", self.slope)], u.shape.clone()),
+            Mode::True if cx.b.precision() == Precision::F32 => {
+                cx.b.node("LeakyRelu", &[u], vec![attr_float("alpha", self.slope)], u.shape.clone())
+            }
+            Mode::True => {
+                // (1 - a) relu(u) + a u: tract's LeakyRelu is f32 only.
+                let r = cx.b.relu(u);
+                let r = cx.b.scale(&r, 1.0 - f64::from(self.slope));
+                let l = cx.b.scale(u, f64::from(self.slope));
+                cx.b.add(&r, &l)
+            }
             Mode::Gated => {
                 let f = self.factor(cx, u);
                 cx.b.mul(u, &f)

@@ -9,6 +9,7 @@ impl OpRule for Sigmoid {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {
         cx.b.sigmoid(&ins[0])
     }
+
     fn vjp(&self, cx: &mut EmitCx, _ins: &[Sym], out: &Sym, grad: &Sym) -> Vec<Sym> {
         let d = sigmoid_derivative(cx, out);
         vec![cx.b.mul(grad, &d)]

@@ -1,0 +1,112 @@
+//! Activation variables `eta` for a batch (one `[B, N_k]` array per site),
+//! pattern sync from pre-activations, clipping, and the thresholded gate
+//! pattern that keys the normaliser cache (ALGORITHM.md section 2).
+
+use std::hash::{Hash, Hasher};
+
+use ndarray::{Array2, ArrayView2, Axis};
+
+/// Bounds eta is kept in.
+pub const ETA_MIN: f32 = 0.3;
+pub const ETA_MAX: f32 = 0.7;
+/// Pattern sync puts eta this far from 0.5, on the side of the pattern.
+pub const SYNC_MARGIN: f32 = 0.01;
+
+/// `0.5 - 0.01 sign(z)`: on (z > 0) gives 0.49, off gives 0.51, z = 0 gives 0.5.
+pub fn synced_eta(z: f32) -> f32 {
+    if z > 0.0 {
+        0.5 - SYNC_MARGIN
+    } else if z < 0.0 {
+        0.5 + SYNC_MARGIN
+    } else {
+        0.5
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivationVars {
+    /// Per site, `[B, N_k]`.
+    pub eta: Vec<Array2<f32>>,
+}
+
+impl ActivationVars {
+    /// Eta synced from the pre-activations of each site.
+    pub fn synced(pre: &[Array2<f32>]) -> Self {
+        ActivationVars { eta: pre.iter().map(|z| z.mapv(synced_eta)).collect() }
+    }
+
+    pub fn batch(&self) -> usize {
+        self.eta.first().map_or(0, |e| e.nrows())
+    }
+
+    /// Re-syncs one sample from its pre-activations.
+    pub fn sync_sample(&mut self, sample: usize, pre: &[Array2<f32>]) {
+        for (e, z) in self.eta.iter_mut().zip(pre) {
+            e.row_mut(sample).zip_mut_with(&z.row(sample), |e, &z| *e = synced_eta(z));
+        }
+    }
+
+    /// Clips every eta into `[ETA_MIN, ETA_MAX]`.
+    pub fn clip(&mut self) {
+        for e in &mut self.eta {
+            e.mapv_inplace(|v| v.clamp(ETA_MIN, ETA_MAX));
+        }
+    }
+
+    /// A hash of the thresholded gate pattern (eta < 0.5: on) of a sample.
+    pub fn pattern_key(&self, sample: usize) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for e in &self.eta {
+            let row = e.row(sample);
+            let mut word = 0u64;
+            for (i, &v) in row.iter().enumerate() {
+                if v < 0.5 - crate::surrogate::gate::GATE_OFFSET as f32 {
+                    word |= 1 << (i % 64);
+                }
+                if i % 64 == 63 {
+                    word.hash(&mut h);
+                    word = 0;
+                }
+            }
+            word.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// Number of neurons whose thresholded pattern differs between two states.
+    pub fn pattern_changes(&self, other: &ActivationVars) -> usize {
+        self.eta
+            .iter()
+            .zip(&other.eta)
+            .map(|(a, b)| a.iter().zip(b).filter(|(&x, &y)| (x < 0.5) != (y < 0.5)).count())
+            .sum()
+    }
+
+    /// The eta of one sample as views, per site.
+    pub fn sample(&self, sample: usize) -> Vec<ArrayView2<'_, f32>> {
+        self.eta.iter().map(|e| e.slice_axis(Axis(0), (sample..sample + 1).into())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn sync_follows_the_sign_of_the_pre_activation() {
+        let v = ActivationVars::synced(&[array![[1.5, -0.2, 0.0]]]);
+        assert_eq!(v.eta[0], array![[0.49, 0.51, 0.5]]);
+    }
+
+    #[test]
+    fn the_pattern_key_changes_with_the_thresholded_pattern_only() {
+        let a = ActivationVars { eta: vec![array![[0.45, 0.55], [0.3, 0.3]]] };
+        let mut b = a.clone();
+        b.eta[0][[0, 0]] = 0.40;
+        assert_eq!(a.pattern_key(0), b.pattern_key(0));
+        b.eta[0][[0, 0]] = 0.52;
+        assert_ne!(a.pattern_key(0), b.pattern_key(0));
+        assert_eq!(a.pattern_changes(&b), 1);
+    }
+}

@@ -1,0 +1,191 @@
+//! The normalisers of the consistency loss (ALGORITHM.md section 4): for
+//! every neuron, `1 / max(||d z_hat / d x||, 1)`, the row norm of its
+//! pre-activation's Jacobian in the current surrogate linearisation, along
+//! the optimised (free) input elements.
+//!
+//! - `exact`: the Jacobian pushed through the gated network along every
+//!   free unit vector (forward mode, in chunks of tangents);
+//! - `random`: `k` Gaussian tangents, `||J_j||^2 ~ mean_v (J_j v)^2`.
+//!
+//! Both depend on `x` only through the gates (and max-pool winners), so
+//! each sample's result is cached under its thresholded gate pattern and
+//! recomputed only when that changes.
+
+use std::time::Instant;
+
+use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::activation::ActivationVars;
+use crate::error::Result;
+use crate::lower::step::{normaliser_graph, Problem};
+use crate::runtime::{Backend, Executable, HostTensor};
+
+/// How the normalisers are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum NormaliserMethod {
+    Exact,
+    Random { tangents: usize },
+}
+
+/// Free input elements up to which `exact` is the default: above it one
+/// recomputation costs more than about this many forward passes, and the
+/// random estimate with [`DEFAULT_RANDOM_TANGENTS`] tangents is chosen.
+pub const EXACT_MAX_FREE_INPUTS: usize = 1024;
+pub const DEFAULT_RANDOM_TANGENTS: usize = 32;
+/// Tangents pushed through the network per call of the exact method.
+const EXACT_CHUNK: usize = 128;
+
+impl NormaliserMethod {
+    /// The documented size rule: exact while the free input is small.
+    pub fn default_for(free_inputs: usize) -> Self {
+        if free_inputs <= EXACT_MAX_FREE_INPUTS {
+            NormaliserMethod::Exact
+        } else {
+            NormaliserMethod::Random { tangents: DEFAULT_RANDOM_TANGENTS }
+        }
+    }
+}
+
+/// Counters of the cache, for reports and benchmarks.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct NormaliserStats {
+    /// Per-sample normaliser computations (the first included).
+    pub recomputes: usize,
+    /// Per-sample requests.
+    pub requests: usize,
+    /// Time spent computing them.
+    pub seconds: f64,
+}
+
+pub struct NormaliserCache {
+    method: NormaliserMethod,
+    exe: Box<dyn Executable>,
+    per_call: usize,
+    free: Vec<usize>,
+    n: usize,
+    site_sizes: Vec<usize>,
+    entries: Vec<Option<(u64, Vec<Array1<f32>>)>>,
+    seed: u64,
+    pub stats: NormaliserStats,
+}
+
+impl NormaliserCache {
+    /// `free[i]` says whether input element `i` is optimised.
+    pub fn new(
+        problem: &Problem,
+        backend: &dyn Backend,
+        method: NormaliserMethod,
+        free: &[bool],
+        batch: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let free: Vec<usize> = free.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i).collect();
+        let per_call = match method {
+            NormaliserMethod::Exact => free.len().clamp(1, EXACT_CHUNK),
+            NormaliserMethod::Random { tangents } => tangents.max(1),
+        };
+        let exe = backend.load(&normaliser_graph(problem, 1, per_call))?;
+        Ok(NormaliserCache {
+            method,
+            exe,
+            per_call,
+            free,
+            n: problem.input_size(),
+            site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
+            entries: vec![None; batch],
+            seed,
+            stats: NormaliserStats::default(),
+        })
+    }
+
+    pub fn method(&self) -> NormaliserMethod {
+        self.method
+    }
+
+    /// Forgets sample `i`'s cached value (a new start).
+    pub fn invalidate(&mut self, sample: usize) {
+        self.entries[sample] = None;
+    }
+
+    /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
+    /// per site; `extra_key` adds per-sample state the Jacobian depends on
+    /// (max-pool winners).
+    pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars, extra_key: &[u64]) -> Result<Vec<Array2<f32>>> {
+        let batch = x.nrows();
+        let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
+        for s in 0..batch {
+            self.stats.requests += 1;
+            let key = vars.pattern_key(s) ^ extra_key.get(s).copied().unwrap_or(0).rotate_left(17);
+            let fresh = match &self.entries[s] {
+                Some((k, v)) if *k == key => v.clone(),
+                _ => {
+                    let v = self.compute(x, vars, s)?;
+                    self.entries[s] = Some((key, v.clone()));
+                    v
+                }
+            };
+            for (o, v) in out.iter_mut().zip(fresh) {
+                o.row_mut(s).assign(&v);
+            }
+        }
+        Ok(out)
+    }
+
+    fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, sample: usize) -> Result<Vec<Array1<f32>>> {
+        let start = Instant::now();
+        self.stats.recomputes += 1;
+        let mut sumsq: Vec<Array1<f64>> = self.site_sizes.iter().map(|&n| Array1::zeros(n)).collect();
+        let x_row = x.slice_axis(Axis(0), (sample..sample + 1).into()).to_owned().into_dyn();
+        let etas: Vec<HostTensor> = vars.sample(sample).into_iter().map(|e| HostTensor::F32(e.to_owned().into_dyn())).collect();
+        let batches = self.tangent_batches(sample);
+        let count = batches.len();
+        for tangents in batches {
+            let mut inputs = vec![HostTensor::F32(x_row.clone())];
+            inputs.extend(etas.iter().cloned());
+            inputs.push(HostTensor::F32(tangents.into_dyn()));
+            let outs = self.exe.run(inputs)?;
+            for (acc, o) in sumsq.iter_mut().zip(outs) {
+                let o = o.to_f64();
+                acc.zip_mut_with(&o.iter().copied().collect::<Array1<f64>>(), |a, &v| *a += v);
+            }
+        }
+        let scale = match self.method {
+            NormaliserMethod::Exact => 1.0,
+            NormaliserMethod::Random { tangents } => 1.0 / (tangents * count) as f64,
+        };
+        self.stats.seconds += start.elapsed().as_secs_f64();
+        Ok(sumsq.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect())
+    }
+
+    /// The tangent matrices `[per_call, n]` to push for one sample.
+    fn tangent_batches(&self, sample: usize) -> Vec<Array2<f32>> {
+        match self.method {
+            NormaliserMethod::Exact => self
+                .free
+                .chunks(self.per_call)
+                .map(|chunk| {
+                    let mut t = Array2::zeros((self.per_call, self.n));
+                    for (row, &i) in chunk.iter().enumerate() {
+                        t[[row, i]] = 1.0;
+                    }
+                    t
+                })
+                .collect(),
+            NormaliserMethod::Random { .. } => {
+                let stream = self.seed ^ (sample as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.stats.recomputes as u64) << 32;
+                let mut rng = ChaCha8Rng::seed_from_u64(stream);
+                let mut t = Array2::zeros((self.per_call, self.n));
+                for row in 0..self.per_call {
+                    for &i in &self.free {
+                        t[[row, i]] = StandardNormal.sample(&mut rng);
+                    }
+                }
+                vec![t]
+            }
+        }
+    }
+}
