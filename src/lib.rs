@@ -4,14 +4,19 @@
 //! Data flow: [`onnx`] imports a model into the [`ir`] layer graph; the
 //! lowering turns it into ONNX graphs that a runtime executes.
 
+pub mod audit;
 pub mod error;
+pub mod goal;
 pub mod ir;
 pub mod lower;
 pub mod objective;
 pub mod onnx;
+pub mod optim;
+pub mod report;
 pub mod runtime;
 pub mod summary;
 pub mod surrogate;
+pub mod vnnlib;
 pub mod zoo;
 
 pub use error::{Error, Result};

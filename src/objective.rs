@@ -8,7 +8,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::lower::builder::{GraphBuilder, Sym};
 
 /// What is minimised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Objective {
     /// `max_r (A_r . y + b_r)` over `rows` linear forms: a bound on one
     /// output (`A = -e_i` to maximise `y_i`), or a VNN-LIB conjunction

@@ -1,8 +1,11 @@
 //! Command-line interface: raw arguments (clap), validated into each
 //! command's configuration, dispatched.
 
+mod audit;
 mod derive;
 mod inspect;
+mod progress;
+mod run;
 
 use std::process::ExitCode;
 
@@ -28,11 +31,20 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Write the model's sigmoid surrogate f_hat(x, eta) as an ONNX file.
     Derive(derive::DeriveArgs),
+    /// Search the model's input for a goal (ADR-GD, PGD, GD or a portfolio).
+    Run(run::RunArgs),
+    /// Attack every sample of a dataset: robust accuracy, shardable.
+    Audit(audit::AuditArgs),
+    /// Merge the reports of audit shards into one.
+    AuditMerge(audit::MergeArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Derive(a) => derive::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::AuditMerge(a) => audit::merge(a),
     }
 }

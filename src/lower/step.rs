@@ -35,6 +35,7 @@ pub mod names {
     pub const CONSISTENCY: &str = "consistency";
     pub const GRAD_X: &str = "grad_x";
     pub const Y: &str = "y";
+    pub const OUTPUT: &str = "output";
 
     pub fn eta(k: usize) -> String {
         format!("eta.{k}")
@@ -56,6 +57,9 @@ pub struct Problem<'a> {
     pub sites: Vec<ReluSite>,
     /// The IR value the objective reads (flattened per sample).
     pub target: ValueId,
+    /// A second value to report as `output` (the softmax over the logits
+    /// the objective reads), when it differs from `target`.
+    pub report: Option<ValueId>,
     pub objective: Objective,
     pub alpha: f64,
     pub precision: Precision,
@@ -63,7 +67,7 @@ pub struct Problem<'a> {
 
 impl<'a> Problem<'a> {
     pub fn new(model: &'a ImportedModel, target: ValueId, objective: Objective, alpha: f64, precision: Precision) -> Self {
-        Problem { model, sites: relu_sites(&model.graph), target, objective, alpha, precision }
+        Problem { model, sites: relu_sites(&model.graph), target, report: None, objective, alpha, precision }
     }
 
     fn graph(&self) -> &Graph {
@@ -121,6 +125,11 @@ fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass) {
     let y = pass.value(p.target).clone();
     let y = flat(b, &y);
     b.output(&y, names::Y);
+    if let Some(r) = p.report.filter(|&r| r != p.target) {
+        let o = pass.value(r).clone();
+        let o = flat(b, &o);
+        b.output(&o, names::OUTPUT);
+    }
     for s in &p.sites {
         let z = pass.value(s.pre).clone();
         let z = flat(b, &z);

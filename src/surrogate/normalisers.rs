@@ -65,27 +65,27 @@ pub struct NormaliserCache {
     method: NormaliserMethod,
     exe: Box<dyn Executable>,
     per_call: usize,
-    free: Vec<usize>,
+    /// Free input elements of each sample.
+    free: Vec<Vec<usize>>,
     n: usize,
     site_sizes: Vec<usize>,
     entries: Vec<Option<(u64, Vec<Array1<f32>>)>>,
-    seed: u64,
+    /// Per sample: its random stream's seed and how many times it was computed.
+    seeds: Vec<u64>,
+    computed: Vec<u64>,
     pub stats: NormaliserStats,
 }
 
 impl NormaliserCache {
-    /// `free[i]` says whether input element `i` is optimised.
-    pub fn new(
-        problem: &Problem,
-        backend: &dyn Backend,
-        method: NormaliserMethod,
-        free: &[bool],
-        batch: usize,
-        seed: u64,
-    ) -> Result<Self> {
-        let free: Vec<usize> = free.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i).collect();
+    /// `free[[b, i]]` is 1 where input element `i` of sample `b` is
+    /// optimised; `seeds[b]` seeds sample b's random tangents.
+    pub fn new(problem: &Problem, backend: &dyn Backend, method: NormaliserMethod, free: &Array2<f32>, seeds: Vec<u64>) -> Result<Self> {
+        let batch = free.nrows();
+        let free: Vec<Vec<usize>> =
+            free.rows().into_iter().map(|r| r.iter().enumerate().filter(|(_, &f)| f > 0.0).map(|(i, _)| i).collect()).collect();
+        let widest = free.iter().map(Vec::len).max().unwrap_or(0);
         let per_call = match method {
-            NormaliserMethod::Exact => free.len().clamp(1, EXACT_CHUNK),
+            NormaliserMethod::Exact => widest.clamp(1, EXACT_CHUNK),
             NormaliserMethod::Random { tangents } => tangents.max(1),
         };
         let exe = backend.load(&normaliser_graph(problem, 1, per_call))?;
@@ -97,7 +97,8 @@ impl NormaliserCache {
             n: problem.input_size(),
             site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
             entries: vec![None; batch],
-            seed,
+            computed: vec![0; seeds.len()],
+            seeds,
             stats: NormaliserStats::default(),
         })
     }
@@ -142,6 +143,7 @@ impl NormaliserCache {
         let x_row = x.slice_axis(Axis(0), (sample..sample + 1).into()).to_owned().into_dyn();
         let etas: Vec<HostTensor> = vars.sample(sample).into_iter().map(|e| HostTensor::F32(e.to_owned().into_dyn())).collect();
         let batches = self.tangent_batches(sample);
+        self.computed[sample] += 1;
         let count = batches.len();
         for tangents in batches {
             let mut inputs = vec![HostTensor::F32(x_row.clone())];
@@ -164,8 +166,7 @@ impl NormaliserCache {
     /// The tangent matrices `[per_call, n]` to push for one sample.
     fn tangent_batches(&self, sample: usize) -> Vec<Array2<f32>> {
         match self.method {
-            NormaliserMethod::Exact => self
-                .free
+            NormaliserMethod::Exact => self.free[sample]
                 .chunks(self.per_call)
                 .map(|chunk| {
                     let mut t = Array2::zeros((self.per_call, self.n));
@@ -176,11 +177,11 @@ impl NormaliserCache {
                 })
                 .collect(),
             NormaliserMethod::Random { .. } => {
-                let stream = self.seed ^ (sample as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.stats.recomputes as u64) << 32;
+                let stream = self.seeds[sample] ^ self.computed[sample].wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let mut rng = ChaCha8Rng::seed_from_u64(stream);
                 let mut t = Array2::zeros((self.per_call, self.n));
                 for row in 0..self.per_call {
-                    for &i in &self.free {
+                    for &i in &self.free[sample] {
                         t[[row, i]] = StandardNormal.sample(&mut rng);
                     }
                 }

@@ -1,0 +1,77 @@
+//! The audit's self-contained HTML page: the summary, the per-class table,
+//! and the worst examples as original | adversarial | perturbation images
+//! embedded in the page.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use super::{base64, decode_base64_f32, AuditReport};
+use crate::error::{Error, Result};
+use crate::report::picture::{image_layout, triptych_png_bytes};
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Writes the page; `images` is the audited dataset (originals).
+pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model_name: &str) -> Result<()> {
+    let s = &report.summary;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>adr-onnx audit of {name}</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}figure{{display:inline-block;margin:8px}}\
+         figcaption{{font-size:small}}</style></head><body>\
+         <h1>Robustness audit of {name}</h1>\
+         <p>adr-onnx {version} ({commit}); goal <code>{goal}</code></p>",
+        name = escape(model_name),
+        version = report.tool.version,
+        commit = report.tool.commit,
+        goal = escape(&report.goal.to_string()),
+    );
+    let _ = write!(
+        h,
+        "<table><tr><th>samples</th><th>clean accuracy</th><th>attacked</th><th>attack success</th><th>robust accuracy</th></tr>\
+         <tr><td>{}</td><td>{:.2}%</td><td>{}</td><td>{} ({:.2}%)</td><td>{:.2}%</td></tr></table>",
+        s.samples,
+        100.0 * s.clean_accuracy,
+        s.attacked,
+        s.successes,
+        100.0 * s.attack_success_rate,
+        100.0 * s.robust_accuracy
+    );
+    h.push_str("<h2>Per class</h2><table><tr><th>class</th><th>samples</th><th>clean correct</th><th>robust</th></tr>");
+    for c in &s.per_class {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", c.class, c.samples, c.clean_correct, c.robust);
+    }
+    h.push_str("</table><h2>Worst examples</h2><p>original | adversarial | perturbation (red up, blue down)</p>");
+    let sample_shape = images.shape().get(1..).unwrap_or_default().to_vec();
+    let layout = image_layout(&sample_shape);
+    for &i in &s.worst {
+        let Some(r) = report.samples.iter().find(|r| r.index == i) else { continue };
+        let caption = format!(
+            "#{i}: label {} &rarr; {}, margin {:.3}, L&infin; {:.4}, by {}",
+            r.label,
+            r.adversarial_prediction.map_or("?".into(), |p| p.to_string()),
+            r.margin.unwrap_or(f64::NAN),
+            r.distance_linf.unwrap_or(f64::NAN),
+            r.found_by.as_deref().unwrap_or("?")
+        );
+        let picture = match (layout, r.adversarial_f32le.as_deref().and_then(decode_base64_f32)) {
+            (Some(layout), Some(adv)) if i < images.shape()[0] && adv.len() == sample_shape.iter().product::<usize>() => {
+                let original = images.index_axis(Axis(0), i);
+                let adv = ArrayD::from_shape_vec(IxDyn(&sample_shape), adv).map_err(|e| Error::data(path, e.to_string()))?;
+                let png = triptych_png_bytes(original, adv.view(), layout, 0.0, 1.0, 4).map_err(|e| Error::data(path, e.to_string()))?;
+                format!("<img alt=\"sample {i}\" src=\"data:image/png;base64,{}\">", base64(&png))
+            }
+            _ => "<em>(not an image)</em>".into(),
+        };
+        let _ = write!(h, "<figure>{picture}<figcaption>{caption}</figcaption></figure>");
+    }
+    h.push_str("</body></html>\n");
+    std::fs::write(path, h).map_err(|e| Error::io(path, e))
+}
+

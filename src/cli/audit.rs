@@ -1,0 +1,156 @@
+//! `adr-onnx audit` and `adr-onnx audit-merge`: robust accuracy of a model
+//! over a dataset, shardable over machines.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
+use adr_onnx::goal::data::read_npy;
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::report::sha256_hex;
+use anyhow::Context;
+
+use super::progress::Bar;
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// The ONNX classifier.
+    model: PathBuf,
+    /// The images, `.npy` with the samples along the first axis.
+    #[arg(long)]
+    images: PathBuf,
+    /// Their labels, `.npy` of integers.
+    #[arg(long)]
+    labels: PathBuf,
+    /// The goal template: a target_class goal without `input` and `label`.
+    #[arg(long)]
+    goal: PathBuf,
+    /// Audit every N-th sample starting at K (K/N).
+    #[arg(long, value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// Only the first N samples of the dataset.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Goals per batch.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, value_enum)]
+    method: Option<Algorithm>,
+    #[arg(long)]
+    iterations: Option<usize>,
+    #[arg(long)]
+    restarts: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Sets a field of the template's method block (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// The JSON report.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write a self-contained HTML page with the worst examples.
+    #[arg(long)]
+    page: Option<PathBuf>,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Shard reports, in any order.
+    #[arg(required = true)]
+    reports: Vec<PathBuf>,
+    /// The merged report.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the HTML page (needs the images).
+    #[arg(long, requires = "images")]
+    page: Option<PathBuf>,
+    #[arg(long)]
+    images: Option<PathBuf>,
+}
+
+fn labels(path: &std::path::Path) -> anyhow::Result<Vec<usize>> {
+    let a = read_npy(path)?;
+    a.iter()
+        .map(|&v| if v >= 0.0 && v.fract() == 0.0 { Ok(v as usize) } else { anyhow::bail!("{}: label {v} is not a class index", path.display()) })
+        .collect()
+}
+
+fn write_json(path: &std::path::Path, report: &AuditReport) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let model = adr_onnx::onnx::import(&args.model)?;
+    model.require_relu()?;
+    let model_bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
+    let mut images = read_npy(&args.images)?;
+    let mut labels = labels(&args.labels)?;
+    if let Some(limit) = args.limit {
+        let n = limit.min(labels.len());
+        labels.truncate(n);
+        images = images.slice_axis(ndarray::Axis(0), (0..n.min(images.shape()[0])).into()).to_owned();
+    }
+    let images_bytes = std::fs::read(&args.images).with_context(|| args.images.display().to_string())?;
+    let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;
+    let template: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
+    let cli = super::run::cli_method(
+        &args.set,
+        MethodBlock { algorithm: args.method, iterations: args.iterations, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
+    )?;
+    let backend = adr_onnx::runtime::tract::TractBackend;
+    let input = AuditInput {
+        model: &model,
+        model_sha256: sha256_hex(&model_bytes),
+        images: &images,
+        images_sha256: format!("{}:{}", sha256_hex(&images_bytes), labels.len()),
+        labels: &labels,
+        template_path: &args.goal,
+        template,
+        cli,
+        backend: &backend,
+        batch: args.batch,
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+    };
+    let started = std::time::Instant::now();
+    let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
+    let report = audit::run(&input, &mut bar)?;
+    write_json(&args.out, &report)?;
+    if let Some(p) = &args.page {
+        page::write_html(p, &report, &images, &args.model.display().to_string())?;
+    }
+    let s = &report.summary;
+    eprintln!(
+        "audited {} samples in {:.1} s: clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
+        s.samples,
+        started.elapsed().as_secs_f64(),
+        100.0 * s.clean_accuracy,
+        s.successes,
+        s.attacked,
+        100.0 * s.attack_success_rate,
+        100.0 * s.robust_accuracy
+    );
+    Ok(ExitCode::from(super::EXIT_OK))
+}
+
+pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let reports = args
+        .reports
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+            serde_json::from_str::<AuditReport>(&text).with_context(|| format!("{}: not an audit report of this adr-onnx", p.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = audit::merge(reports).map_err(anyhow::Error::msg)?;
+    write_json(&args.out, &merged)?;
+    if let (Some(p), Some(images)) = (&args.page, &args.images) {
+        let images = read_npy(images)?;
+        page::write_html(p, &merged, &images, "the merged audit")?;
+    }
+    Ok(ExitCode::from(super::EXIT_OK))
+}

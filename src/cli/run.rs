@@ -1,0 +1,117 @@
+//! `adr-onnx run`: searches the model's input for a goal, writes the JSON
+//! report and artifacts, and exits 0 (achieved), 1 (not achieved) or 2.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::optim::engine::Engine;
+use adr_onnx::optim::{optimise, Settings};
+use adr_onnx::report::{artifacts, sha256_hex, BackendInfo, ModelInfo, RunFacts, RunReport};
+use adr_onnx::surrogate::relu_sites;
+use anyhow::Context;
+
+use super::progress::Bar;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The ONNX model (for reconstruction goals, the generator).
+    model: PathBuf,
+    /// The goal file (JSON, see docs/goals.md).
+    #[arg(long)]
+    goal: PathBuf,
+    /// The optimiser (default: the goal's `method.algorithm`, else adr).
+    #[arg(long, value_enum)]
+    method: Option<Algorithm>,
+    /// ADR or GD iterations.
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Starts per goal, run as one batch.
+    #[arg(long)]
+    restarts: Option<usize>,
+    /// Seed of every random choice.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the JSON report here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder for the artifacts (default: beside --out, else ./adr-onnx-artifacts).
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Sets a field of the goal's method block, e.g. `--set lr=0.5`,
+    /// `--set normalisers=random` (repeatable; wins over the goal file).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+/// The `--set` overrides and the dedicated flags, as one method block.
+pub fn cli_method(sets: &[String], base: MethodBlock) -> anyhow::Result<MethodBlock> {
+    let mut map = serde_json::Map::new();
+    for s in sets {
+        let (key, value) = s.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {s}: expected KEY=VALUE"))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        map.insert(key.trim().to_string(), value);
+    }
+    let given: MethodBlock = serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+    Ok(MethodBlock {
+        algorithm: base.algorithm.or(given.algorithm),
+        iterations: base.iterations.or(given.iterations),
+        restarts: base.restarts.or(given.restarts),
+        seed: base.seed.or(given.seed),
+        ..given
+    })
+}
+
+fn artifact_dir(args: &RunArgs) -> PathBuf {
+    match (&args.artifacts, &args.out) {
+        (Some(d), _) => d.clone(),
+        (None, Some(out)) => {
+            let stem = out.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
+            out.with_file_name(format!("{stem}.artifacts"))
+        }
+        (None, None) => PathBuf::from("adr-onnx-artifacts"),
+    }
+}
+
+fn model_info(path: &Path, output: &str) -> anyhow::Result<ModelInfo> {
+    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    Ok(ModelInfo { path: path.display().to_string(), sha256: sha256_hex(&bytes), output: output.to_string() })
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let model = adr_onnx::onnx::import(&args.model)?;
+    model.require_relu()?;
+    let goal = adr_onnx::goal::load(&args.goal, &model)?;
+    let cli = cli_method(
+        &args.set,
+        MethodBlock { algorithm: args.method, iterations: args.iterations, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
+    )?;
+    let neurons = relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
+    let settings = Settings::resolve(&goal, &cli, neurons);
+    settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;
+    let backend = adr_onnx::runtime::tract::TractBackend;
+    let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let mut bar = Bar::new(show);
+    let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
+    let dir = artifact_dir(&args);
+    let written = artifacts::write_all(&dir, &model.graph, model.batched, &goal, &outcome.best[0].x, &outcome.trace)?;
+    let report = RunReport::build(RunFacts {
+        model: model_info(&args.model, &goal.output_name)?,
+        goal: &goal,
+        settings: &settings,
+        backend: BackendInfo { name: engine.backend_name(), provider: "cpu".into(), version: None, device: None, threads: 1 },
+        outcome: &outcome,
+        artifacts: written,
+    });
+    let json = serde_json::to_string_pretty(&report)?;
+    match &args.out {
+        Some(p) => std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?,
+        None => println!("{json}"),
+    }
+    Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}

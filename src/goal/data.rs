@@ -1,0 +1,187 @@
+//! Loading the arrays a goal refers to: PNG images, `.npy` files (whole or
+//! one index), or numbers written inline; paths are relative to the goal
+//! file's folder.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray_npy::ReadNpyExt;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Where a goal's error points: the goal file and a JSON pointer.
+#[derive(Debug, Clone)]
+pub struct Place<'a> {
+    pub file: &'a Path,
+    pub pointer: String,
+}
+
+impl Place<'_> {
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::Goal { file: self.file.to_path_buf(), pointer: self.pointer.clone(), message: message.into() }
+    }
+
+    pub fn child(&self, key: &str) -> Place<'_> {
+        Place { file: self.file, pointer: format!("{}/{key}", self.pointer) }
+    }
+}
+
+/// What an image must be decoded to: channels, and whether channels come
+/// first (`[C, H, W]`) or last (`[H, W, C]`).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageShape {
+    pub channels: usize,
+    pub channels_first: bool,
+}
+
+impl ImageShape {
+    /// The image shape of a per-sample tensor shape, if it is one.
+    pub fn of(shape: &[usize]) -> Option<ImageShape> {
+        match shape {
+            [c, h, w] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => Some(ImageShape { channels: *c, channels_first: true }),
+            [h, w, c] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => Some(ImageShape { channels: *c, channels_first: false }),
+            [h, w] if *h >= 4 && *w >= 4 => Some(ImageShape { channels: 1, channels_first: true }),
+            _ => None,
+        }
+    }
+}
+
+fn resolve(goal_dir: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() { path.to_path_buf() } else { goal_dir.join(path) }
+}
+
+/// Reads a PNG as floats in [0, 1], `[C, H, W]` or `[H, W, C]`.
+pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
+    let img = image::open(path).map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (c, values): (usize, Vec<f32>) = if image.channels == 1 {
+        (1, img.to_luma8().into_raw().into_iter().map(|v| f32::from(v) / 255.0).collect())
+    } else {
+        (3, img.to_rgb8().into_raw().into_iter().map(|v| f32::from(v) / 255.0).collect())
+    };
+    let hwc = ArrayD::from_shape_vec(IxDyn(&[h, w, c]), values).map_err(|e| Error::data(path, e.to_string()))?;
+    Ok(if image.channels_first { hwc.permuted_axes(IxDyn(&[2, 0, 1])).as_standard_layout().to_owned() } else { hwc })
+}
+
+/// Reads a `.npy` of f32, f64, integers or bytes, as f32.
+pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
+    let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
+    if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
+        return Ok(a);
+    }
+    if let Ok(a) = ArrayD::<f64>::read_npy(open()?) {
+        return Ok(a.mapv(|v| v as f32));
+    }
+    if let Ok(a) = ArrayD::<i64>::read_npy(open()?) {
+        return Ok(a.mapv(|v| v as f32));
+    }
+    if let Ok(a) = ArrayD::<i32>::read_npy(open()?) {
+        return Ok(a.mapv(|v| v as f32));
+    }
+    match ArrayD::<u8>::read_npy(open()?) {
+        Ok(a) => Ok(a.mapv(f32::from)),
+        Err(e) => Err(Error::data(path, format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected): {e}"))),
+    }
+}
+
+/// Numbers written inline, nested arrays flattened in C order.
+pub fn inline_numbers(v: &Value, place: &Place) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    flatten_numbers(v, place, &mut out)?;
+    Ok(out)
+}
+
+fn flatten_numbers(v: &Value, place: &Place, out: &mut Vec<f32>) -> Result<()> {
+    match v {
+        Value::Number(n) => {
+            let f = n.as_f64().ok_or_else(|| place.error("not a finite number"))?;
+            out.push(f as f32);
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(|i| flatten_numbers(i, place, out)),
+        _ => Err(place.error(format!("expected a number or an array of numbers, found {}", kind_of(v)))),
+    }
+}
+
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Loads one sample of `size` values for a tensor of per-sample shape
+/// `shape`: a PNG path, `{"png": ...}`, `{"npy": ..., "index": ...}`, a
+/// `.npy` path, or inline numbers.
+pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -> Result<Vec<f32>> {
+    let size: usize = shape.iter().product();
+    let values = match v {
+        Value::String(p) if p.to_lowercase().ends_with(".npy") => npy_sample(&resolve(goal_dir, p), None, place, size)?,
+        Value::String(p) => png_sample(&resolve(goal_dir, p), place, shape)?,
+        Value::Object(map) => {
+            for key in map.keys() {
+                if !["npy", "png", "index"].contains(&key.as_str()) {
+                    return Err(place.error(format!("unknown field `{key}`, expected `npy`, `png` or `index`")));
+                }
+            }
+            match (map.get("npy"), map.get("png")) {
+                (Some(Value::String(p)), None) => {
+                    let index = match map.get("index") {
+                        None => None,
+                        Some(i) => Some(
+                            i.as_u64().ok_or_else(|| place.child("index").error("expected a non-negative integer"))? as usize,
+                        ),
+                    };
+                    npy_sample(&resolve(goal_dir, p), index, place, size)?
+                }
+                (None, Some(Value::String(p))) => png_sample(&resolve(goal_dir, p), place, shape)?,
+                _ => return Err(place.error("expected exactly one of `npy` or `png`, a path")),
+            }
+        }
+        Value::Array(_) | Value::Number(_) => inline_numbers(v, place)?,
+        other => return Err(place.error(format!("expected a path, an object or numbers, found {}", kind_of(other)))),
+    };
+    if values.len() != size {
+        return Err(place.error(format!("{} values given where the model needs {size} (shape {shape:?})", values.len())));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(place.error("the values contain NaN or infinity"));
+    }
+    Ok(values)
+}
+
+fn png_sample(path: &Path, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
+    let image = ImageShape::of(shape)
+        .ok_or_else(|| place.error(format!("a PNG was given but the model's input {shape:?} is not an image")))?;
+    let a = read_png(path, image)?;
+    let want: usize = shape.iter().product();
+    if a.len() != want {
+        return Err(place.error(format!("{}: the image has shape {:?}, the model needs {shape:?}", path.display(), a.shape())));
+    }
+    Ok(a.iter().copied().collect())
+}
+
+fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> Result<Vec<f32>> {
+    let a = read_npy(path)?;
+    match index {
+        Some(i) => {
+            if a.ndim() == 0 || i >= a.shape()[0] {
+                return Err(place.child("index").error(format!("index {i} outside the {} samples of {}", a.shape().first().unwrap_or(&0), path.display())));
+            }
+            Ok(a.index_axis(Axis(0), i).iter().copied().collect())
+        }
+        None if a.len() == size => Ok(a.iter().copied().collect()),
+        None => Err(place.error(format!(
+            "{} holds {} values of shape {:?}; give `index` to pick one sample of {size}",
+            path.display(),
+            a.len(),
+            a.shape()
+        ))),
+    }
+}

@@ -1,0 +1,514 @@
+//! Goals: what the user asks for (a JSON file, see docs/goals.md),
+//! validated against the model into a start point, a feasible set, the
+//! tensor the objective reads and the criterion of success. Errors name the
+//! goal file and the JSON pointer of the offending field.
+
+pub mod data;
+pub mod feasible;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::ir::{Op, ValueId};
+use crate::objective::Objective;
+use crate::onnx::ImportedModel;
+use data::{inline_numbers, kind_of, load_sample, Place};
+use feasible::{Ball, FeasibleSet};
+use schema::{Algorithm, BoxSpec, Direction, MethodBlock, Norm, OutputBoundSpec, ReconstructionSpec, TargetClassSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalKind {
+    TargetClass,
+    Reconstruction,
+    OutputBound,
+}
+
+/// When a goal counts as achieved, judged on the TRUE network's output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Criterion {
+    /// The argmax must become `target`, or (untargeted) leave `label`.
+    Class { label: usize, target: Option<usize> },
+    /// Mean squared error to `target` at most `tolerance` (none: no criterion).
+    Reconstruction { target: Vec<f32>, tolerance: Option<f64> },
+    /// Output element `index` beyond `bound` in `direction` (none: no criterion).
+    Bound { index: usize, direction: Direction, bound: Option<f64> },
+}
+
+/// Where a run starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Given(Vec<f32>),
+    /// A random point of the feasible set (seeded).
+    Random,
+}
+
+#[derive(Debug, Clone)]
+pub struct Goal {
+    pub file: PathBuf,
+    /// The goal JSON as given.
+    pub echo: Value,
+    pub kind: GoalKind,
+    /// The tensor the objective reads (the logits under a softmax head).
+    pub target: ValueId,
+    /// The tensor reported as the output (the one the user named).
+    pub output: ValueId,
+    pub output_name: String,
+    pub start: Start,
+    pub feasible: FeasibleSet,
+    pub criterion: Criterion,
+    pub method: MethodBlock,
+    /// Identifies the goal's random stream (its index in a dataset audit).
+    pub stream: u64,
+}
+
+/// What the true network's output means for a goal.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Assessment {
+    /// Lower is better: the classification margin, `-y_i` or `y_i`, the MSE.
+    pub score: f64,
+    /// The reported objective: cross-entropy of the true label, the output
+    /// element, or the mean squared error.
+    pub objective: f64,
+    pub achieved: bool,
+}
+
+/// Reads and validates a goal file against the model.
+pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(path, &text, model)
+}
+
+/// Validates goal JSON text; `path` names it and anchors relative paths.
+pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
+    let root = Place { file: path, pointer: String::new() };
+    let mut echo: Value = serde_json::from_str(text).map_err(|e| root.error(format!("not valid JSON: {e}")))?;
+    let Value::Object(map) = &mut echo else {
+        return Err(root.error(format!("expected an object, found {}", kind_of(&echo))));
+    };
+    let mut body = map.clone();
+    let kind = match body.remove("kind") {
+        Some(Value::String(k)) => k,
+        Some(other) => return Err(root.child("kind").error(format!("expected a string, found {}", kind_of(&other)))),
+        None => return Err(root.error(format!("missing field `kind` (one of {})", schema::KINDS.join(", ")))),
+    };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let body = Value::Object(body);
+    let cx = Resolver { model, place: root, dir: &dir };
+    let mut goal = match kind.as_str() {
+        "target_class" => cx.target_class(typed(&cx.place, body)?)?,
+        "reconstruction" => cx.reconstruction(typed(&cx.place, body)?)?,
+        "output_bound" => cx.output_bound(typed(&cx.place, body)?)?,
+        other => {
+            return Err(cx.place.child("kind").error(format!("unknown kind '{other}' (one of {})", schema::KINDS.join(", "))))
+        }
+    };
+    goal.echo = echo;
+    Ok(goal)
+}
+
+/// Deserialises with the JSON path of any error.
+fn typed<T: serde::de::DeserializeOwned>(place: &Place, body: Value) -> Result<T> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let pointer: String = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                serde_path_to_error::Segment::Map { key } => format!("/{key}"),
+                serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
+                serde_path_to_error::Segment::Unknown => String::new(),
+            })
+            .collect();
+        let inner = e.into_inner().to_string();
+        let message = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+        Error::Goal { file: place.file.to_path_buf(), pointer: if pointer.is_empty() { "/".into() } else { pointer }, message }
+    })
+}
+
+struct Resolver<'a> {
+    model: &'a ImportedModel,
+    place: Place<'a>,
+    dir: &'a Path,
+}
+
+impl Resolver<'_> {
+    fn n(&self) -> usize {
+        self.model.graph.input_size()
+    }
+
+    /// Shape of the (single) input, or an error for multi-input models.
+    fn single_input_shape(&self, place: &Place) -> Result<Vec<usize>> {
+        match self.model.graph.inputs.as_slice() {
+            [only] => Ok(self.model.graph.value(*only).shape.clone()),
+            many => Err(place.error(format!(
+                "the model has {} inputs ({}); this goal kind needs a model with one input",
+                many.len(),
+                many.iter().map(|&v| self.model.graph.value(v).name.clone()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// The named output tensor, or the model's default.
+    fn output_tensor(&self, name: Option<&str>, place: &Place) -> Result<(ValueId, String)> {
+        match name {
+            Some(n) => match self.model.graph.value_by_name(n) {
+                Some(v) => Ok((v, n.to_string())),
+                None => Err(place.error(format!(
+                    "no tensor '{n}' in the differentiable part of the model; objective outputs: {}",
+                    self.model.candidates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))),
+            },
+            None => {
+                let c = self.model.default_objective().ok_or_else(|| place.error("the model has no differentiable output"))?;
+                Ok((c.value, c.name.clone()))
+            }
+        }
+    }
+
+    fn common(&self, kind: GoalKind, target: ValueId, output: ValueId, output_name: String, start: Start, feasible: FeasibleSet, criterion: Criterion, method: Option<MethodBlock>) -> Goal {
+        Goal {
+            file: self.place.file.to_path_buf(),
+            echo: Value::Null,
+            kind,
+            target,
+            output,
+            output_name,
+            start,
+            feasible,
+            criterion,
+            method: method.unwrap_or_default(),
+            stream: 0,
+        }
+    }
+
+    fn target_class(&self, spec: TargetClassSpec) -> Result<Goal> {
+        let shape = self.single_input_shape(&self.place.child("input"))?;
+        let x0 = load_sample(&spec.input, &self.place.child("input"), self.dir, &shape)?;
+        let (output, output_name) = self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
+        let target = logits_of(self.model, output);
+        let classes = self.model.graph.value(target).size();
+        if classes < 2 {
+            return Err(self.place.child("output_name").error(format!("output '{output_name}' has {classes} value; a classifier needs at least 2")));
+        }
+        let class = |v: Option<i64>, key: &str| -> Result<Option<usize>> {
+            match v {
+                None => Ok(None),
+                Some(c) if c >= 0 && (c as usize) < classes => Ok(Some(c as usize)),
+                Some(c) => Err(self.place.child(key).error(format!("class {c} outside 0..{}", classes - 1))),
+            }
+        };
+        let label = class(spec.label, "label")?.ok_or_else(|| self.place.error("missing field `label` (the true class)"))?;
+        let target_class = class(spec.target, "target")?;
+        if target_class == Some(label) {
+            return Err(self.place.child("target").error("the target class equals the label"));
+        }
+        if !(spec.epsilon.is_finite() && spec.epsilon > 0.0) {
+            return Err(self.place.child("epsilon").error(format!("must be a positive number, got {}", spec.epsilon)));
+        }
+        let bounds = match &spec.bounds {
+            None if x0.iter().all(|v| (0.0..=1.0).contains(v)) => Some((0.0, 1.0)),
+            None | Some(Value::Null) => None,
+            Some(v) => Some(pair(v, &self.place.child("bounds"))?),
+        };
+        if let Some((lo, hi)) = bounds {
+            if let Some(i) = x0.iter().position(|v| *v < lo || *v > hi) {
+                return Err(self.place.child("bounds").error(format!("input element {i} = {} lies outside [{lo}, {hi}]", x0[i])));
+            }
+        }
+        let eps = spec.epsilon as f32;
+        let (lo, hi) = bounds.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        let (lower, upper): (Vec<f32>, Vec<f32>) = match spec.norm {
+            Norm::Linf => x0.iter().map(|v| ((v - eps).max(lo), (v + eps).min(hi))).unzip(),
+            Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
+        };
+        let feasible = FeasibleSet { lower, upper, ball: Some(Ball { center: x0.clone(), radius: eps, norm: spec.norm }) };
+        let criterion = Criterion::Class { label, target: target_class };
+        Ok(self.common(GoalKind::TargetClass, target, output, output_name, Start::Given(x0), feasible, criterion, spec.method))
+    }
+
+    fn reconstruction(&self, spec: ReconstructionSpec) -> Result<Goal> {
+        let n = self.n();
+        if self.model.graph.inputs.len() != 1 {
+            self.single_input_shape(&self.place.child("latent"))?;
+        }
+        let (output, output_name) = self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
+        let out_shape = self.model.graph.value(output).shape.clone();
+        let target = load_sample(&spec.target, &self.place.child("target"), self.dir, &out_shape)?;
+        let lp = self.place.child("latent");
+        let lower = per_element(spec.latent.lower.as_ref(), n, f32::NEG_INFINITY, &lp.child("lower"))?;
+        let upper = per_element(spec.latent.upper.as_ref(), n, f32::INFINITY, &lp.child("upper"))?;
+        check_box(&lower, &upper, &lp)?;
+        let feasible = FeasibleSet { lower, upper, ball: None };
+        let start = start_point(spec.latent.start.as_ref(), &feasible, &lp.child("start"))?;
+        if let Some(t) = spec.tolerance {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(self.place.child("tolerance").error(format!("must be a non-negative number, got {t}")));
+            }
+        }
+        let criterion = Criterion::Reconstruction { target, tolerance: spec.tolerance };
+        Ok(self.common(GoalKind::Reconstruction, output, output, output_name, start, feasible, criterion, spec.method))
+    }
+
+    fn output_bound(&self, spec: OutputBoundSpec) -> Result<Goal> {
+        let op = self.place.child("output");
+        let (name, index) = match &spec.output {
+            Value::Number(_) => (None, spec.output.as_u64().ok_or_else(|| op.error("expected a non-negative integer"))?),
+            Value::Object(m) => {
+                for k in m.keys().filter(|k| *k != "name" && *k != "index") {
+                    return Err(op.error(format!("unknown field `{k}`, expected `name` or `index`")));
+                }
+                let name = m.get("name").and_then(Value::as_str).map(str::to_string);
+                let index = m.get("index").map_or(Some(0), Value::as_u64).ok_or_else(|| op.child("index").error("expected a non-negative integer"))?;
+                (name, index)
+            }
+            other => return Err(op.error(format!("expected an index or {{\"name\", \"index\"}}, found {}", kind_of(other)))),
+        };
+        let (output, output_name) = self.output_tensor(name.as_deref(), &op.child("name"))?;
+        let size = self.model.graph.value(output).size();
+        let index = usize::try_from(index).ok().filter(|&i| i < size).ok_or_else(|| {
+            op.error(format!("index {index} outside output '{output_name}' of {size} values"))
+        })?;
+        if let Some(b) = spec.bound {
+            if !b.is_finite() {
+                return Err(self.place.child("bound").error("must be a finite number"));
+            }
+        }
+        let (feasible, start) = self.input_boxes(&spec)?;
+        let criterion = Criterion::Bound { index, direction: spec.direction, bound: spec.bound };
+        Ok(self.common(GoalKind::OutputBound, output, output, output_name, start, feasible, criterion, spec.method))
+    }
+
+    /// The per-element box and start over all model inputs.
+    fn input_boxes(&self, spec: &OutputBoundSpec) -> Result<(FeasibleSet, Start)> {
+        let g = &self.model.graph;
+        let names: Vec<String> = g.inputs.iter().map(|&v| g.value(v).name.clone()).collect();
+        let ip = self.place.child("inputs");
+        let boxes: Vec<(BoxSpec, Place)> = match (&spec.input, &spec.inputs) {
+            (Some(_), Some(_)) => return Err(self.place.error("give either `input` or `inputs`, not both")),
+            (Some(b), None) => {
+                self.single_input_shape(&self.place.child("input"))?;
+                vec![(b.clone(), self.place.child("input"))]
+            }
+            (None, Some(map)) => {
+                if let Some(k) = map.keys().find(|k| !names.contains(k)) {
+                    return Err(ip.child(k).error(format!("the model has no input '{k}' (inputs: {})", names.join(", "))));
+                }
+                names
+                    .iter()
+                    .map(|n| {
+                        map.get(n)
+                            .cloned()
+                            .map(|b| (b, ip.child(n)))
+                            .ok_or_else(|| ip.error(format!("missing the box of input '{n}'")))
+                    })
+                    .collect::<Result<_>>()?
+            }
+            (None, None) => {
+                return Err(self.place.error(format!("missing field `input` (or `inputs` for a model with inputs {})", names.join(", "))))
+            }
+        };
+        let (mut lower, mut upper, mut start) = (Vec::new(), Vec::new(), Vec::new());
+        let mut random = false;
+        for ((spec, place), &v) in boxes.iter().zip(&g.inputs) {
+            let shape = g.value(v).shape.clone();
+            let n: usize = shape.iter().product();
+            if let Some(value) = &spec.value {
+                if spec.lower.is_some() || spec.upper.is_some() || spec.start.is_some() {
+                    return Err(place.error("`value` fixes the input: give it without `lower`, `upper` or `start`"));
+                }
+                let x = load_sample(value, &place.child("value"), self.dir, &shape)?;
+                lower.extend_from_slice(&x);
+                upper.extend_from_slice(&x);
+                start.extend_from_slice(&x);
+                continue;
+            }
+            let lo = per_element(spec.lower.as_ref(), n, f32::NEG_INFINITY, &place.child("lower"))?;
+            let hi = per_element(spec.upper.as_ref(), n, f32::INFINITY, &place.child("upper"))?;
+            check_box(&lo, &hi, place)?;
+            let part = FeasibleSet { lower: lo.clone(), upper: hi.clone(), ball: None };
+            match start_point(spec.start.as_ref(), &part, &place.child("start"))? {
+                Start::Given(s) => start.extend(s),
+                Start::Random => {
+                    random = true;
+                    start.extend(vec![0.0; n]);
+                }
+            }
+            lower.extend(lo);
+            upper.extend(hi);
+        }
+        let feasible = FeasibleSet { lower, upper, ball: None };
+        Ok((feasible, if random { Start::Random } else { Start::Given(start) }))
+    }
+}
+
+/// The logits of a classifier output: the input of a final Softmax or
+/// LogSoftmax, else the output itself.
+fn logits_of(model: &ImportedModel, output: ValueId) -> ValueId {
+    let g = &model.graph;
+    match g.value(output).producer.map(|n| g.node(n)) {
+        Some(node) if matches!(node.op, Op::Softmax(_) | Op::LogSoftmax(_)) => node.inputs[0],
+        _ => output,
+    }
+}
+
+fn pair(v: &Value, place: &Place) -> Result<(f32, f32)> {
+    match v.as_array().map(Vec::as_slice) {
+        Some([a, b]) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) if a < b => Ok((a as f32, b as f32)),
+            (Some(a), Some(b)) => Err(place.error(format!("lower {a} is not below upper {b}"))),
+            _ => Err(place.error("expected two numbers [lower, upper]")),
+        },
+        _ => Err(place.error(format!("expected [lower, upper] or null, found {}", kind_of(v)))),
+    }
+}
+
+/// A number for every element, or an array of `n`.
+fn per_element(v: Option<&Value>, n: usize, default: f32, place: &Place) -> Result<Vec<f32>> {
+    match v {
+        None | Some(Value::Null) => Ok(vec![default; n]),
+        Some(Value::Number(x)) => Ok(vec![x.as_f64().ok_or_else(|| place.error("not a number"))? as f32; n]),
+        Some(v @ Value::Array(_)) => {
+            let values = inline_numbers(v, place)?;
+            if values.len() != n {
+                return Err(place.error(format!("{} values given for an input of {n} elements", values.len())));
+            }
+            Ok(values)
+        }
+        Some(other) => Err(place.error(format!("expected a number or an array, found {}", kind_of(other)))),
+    }
+}
+
+fn check_box(lower: &[f32], upper: &[f32], place: &Place) -> Result<()> {
+    match lower.iter().zip(upper).position(|(l, u)| l > u) {
+        Some(i) => Err(place.error(format!("element {i}: lower {} is above upper {}", lower[i], upper[i]))),
+        None => Ok(()),
+    }
+}
+
+/// The start: a number, an array, `"zeros"`, `"random"`, or by default 0
+/// clipped into the box.
+fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<Start> {
+    let n = set.len();
+    let mut x = match v {
+        Some(Value::String(s)) if s == "random" => return Ok(Start::Random),
+        Some(Value::String(s)) if s == "zeros" => vec![0.0; n],
+        Some(Value::String(s)) => return Err(place.error(format!("unknown start '{s}' (a number, an array, \"zeros\" or \"random\")"))),
+        other => per_element(other, n, 0.0, place)?,
+    };
+    let given = v.is_some();
+    if given && !set.contains(&x, 0.0) {
+        return Err(place.error("the start lies outside the box"));
+    }
+    set.project(&mut x);
+    Ok(Start::Given(x))
+}
+
+impl Goal {
+    /// The objective an algorithm minimises for this goal: ADR uses the
+    /// paper's normalised forms (section 5), GD and PGD the raw ones.
+    pub fn objective(&self, algorithm: Algorithm) -> Objective {
+        let adr = algorithm == Algorithm::Adr;
+        match self.criterion {
+            Criterion::Class { .. } => Objective::CrossEntropy { scaled: adr },
+            Criterion::Reconstruction { .. } => Objective::SquaredError,
+            Criterion::Bound { .. } => Objective::Linear { rows: 1, normalised: adr },
+        }
+    }
+
+    /// The objective's parameters for one sample: per graph input, the
+    /// sample's slice (without the batch axis).
+    pub fn objective_params(&self, m: usize) -> Vec<ndarray::ArrayD<f32>> {
+        use ndarray::{ArrayD, IxDyn};
+        match &self.criterion {
+            Criterion::Class { label, target } => {
+                let mut class = ArrayD::zeros(IxDyn(&[m]));
+                let (c, sign) = match target {
+                    Some(t) => (*t, 1.0),
+                    None => (*label, -1.0),
+                };
+                class[c] = 1.0;
+                vec![class, ArrayD::from_elem(IxDyn(&[]), sign)]
+            }
+            Criterion::Reconstruction { target, .. } => {
+                vec![ArrayD::from_shape_vec(IxDyn(&[m]), target.clone()).expect("target size checked at load")]
+            }
+            Criterion::Bound { index, direction, .. } => {
+                let mut a = ArrayD::zeros(IxDyn(&[1, m]));
+                a[[0, *index]] = match direction {
+                    Direction::Maximize => -1.0,
+                    Direction::Minimize => 1.0,
+                };
+                vec![a, ArrayD::zeros(IxDyn(&[1]))]
+            }
+        }
+    }
+
+    /// Judges the TRUE network's output `y` (the objective tensor).
+    pub fn assess(&self, y: &[f32]) -> Assessment {
+        match &self.criterion {
+            Criterion::Class { label, target } => {
+                let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+                let top = argmax(&y);
+                let max_other = |c: usize| y.iter().enumerate().filter(|(j, _)| *j != c).map(|(_, v)| *v).fold(f64::NEG_INFINITY, f64::max);
+                let (score, achieved) = match target {
+                    Some(t) => (max_other(*t) - y[*t], top == *t),
+                    None => (y[*label] - max_other(*label), top != *label),
+                };
+                Assessment { score, objective: cross_entropy(&y, *label), achieved }
+            }
+            Criterion::Reconstruction { target, tolerance } => {
+                let mse = y.iter().zip(target).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64;
+                Assessment { score: mse, objective: mse, achieved: tolerance.is_none_or(|t| mse <= t) }
+            }
+            Criterion::Bound { index, direction, bound } => {
+                let v = f64::from(y[*index]);
+                let (score, achieved) = match direction {
+                    Direction::Maximize => (-v, bound.is_none_or(|b| v > b)),
+                    Direction::Minimize => (v, bound.is_none_or(|b| v < b)),
+                };
+                Assessment { score, objective: v, achieved }
+            }
+        }
+    }
+
+    /// Whether the criterion can be met early (one with a threshold).
+    pub fn has_threshold(&self) -> bool {
+        match &self.criterion {
+            Criterion::Class { .. } => true,
+            Criterion::Reconstruction { tolerance, .. } => tolerance.is_some(),
+            Criterion::Bound { bound, .. } => bound.is_some(),
+        }
+    }
+
+    /// The criterion in words, for reports.
+    pub fn criterion_text(&self) -> String {
+        match &self.criterion {
+            Criterion::Class { label, target: Some(t) } => format!("argmax of '{}' = {t} (label {label})", self.output_name),
+            Criterion::Class { label, target: None } => format!("argmax of '{}' != {label}", self.output_name),
+            Criterion::Reconstruction { tolerance: Some(t), .. } => format!("mean squared error <= {t}"),
+            Criterion::Reconstruction { tolerance: None, .. } => "none (lowest mean squared error)".into(),
+            Criterion::Bound { index, direction, bound: Some(b) } => {
+                let op = if *direction == Direction::Maximize { ">" } else { "<" };
+                format!("{}[{index}] {op} {b}", self.output_name)
+            }
+            Criterion::Bound { index, direction, bound: None } => {
+                format!("none ({} {}[{index}])", if *direction == Direction::Maximize { "highest" } else { "lowest" }, self.output_name)
+            }
+        }
+    }
+}
+
+fn argmax(y: &[f64]) -> usize {
+    y.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+}
+
+/// Cross-entropy of class `c` under `softmax(y)`.
+pub fn cross_entropy(y: &[f64], c: usize) -> f64 {
+    let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lse = m + y.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+    lse - y[c]
+}

@@ -1,0 +1,187 @@
+//! The graphs of a run, loaded once on the backend, and typed calls to
+//! them: the ADR step, the true gradient and the true forward pass, for a
+//! batch of rows (goal instances times restarts).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
+
+use crate::error::Result;
+use crate::ir::ValueId;
+use crate::lower::step::{eval_graph, gradient_graph, names, step_graph, Problem};
+use crate::lower::{pre_name, OnnxGraph, Precision};
+use crate::objective::Objective;
+use crate::onnx::ImportedModel;
+use crate::runtime::{run_named, Backend, Executable, HostTensor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum GraphKey {
+    Step(Objective),
+    Gradient(Objective),
+    Eval,
+}
+
+/// The true network at a batch of points.
+pub struct Truth {
+    /// The objective's tensor `[B, m]`.
+    pub y: Array2<f32>,
+    /// The reported output `[B, m']` (equals `y` unless a softmax head).
+    pub output: Array2<f32>,
+    /// Pre-activations per site `[B, N_k]`.
+    pub pre: Vec<Array2<f32>>,
+}
+
+pub struct StepResult {
+    pub loss: Array1<f32>,
+    pub objective: Array1<f32>,
+    pub consistency: Array1<f32>,
+    pub grad_x: Array2<f32>,
+    pub grad_eta: Vec<Array2<f32>>,
+    pub truth: Truth,
+}
+
+pub struct GradientResult {
+    pub objective: Array1<f32>,
+    pub grad_x: Array2<f32>,
+    pub truth: Truth,
+}
+
+/// What a step needs besides the points.
+pub struct StepState<'a> {
+    pub x: &'a Array2<f32>,
+    pub free: &'a Array2<f32>,
+    pub c: &'a Array1<f32>,
+    pub eta: &'a [Array2<f32>],
+    pub inv_norm: &'a [Array2<f32>],
+    pub params: &'a [ArrayD<f32>],
+}
+
+pub struct Engine<'a> {
+    pub model: &'a ImportedModel,
+    backend: &'a dyn Backend,
+    pub target: ValueId,
+    pub report: ValueId,
+    pub batch: usize,
+    pub alpha: f64,
+    loaded: HashMap<GraphKey, (OnnxGraph, Box<dyn Executable>)>,
+    /// Seconds spent building and loading graphs.
+    pub load_seconds: f64,
+}
+
+fn to2(t: &HostTensor) -> Array2<f32> {
+    let a = t.to_f32();
+    let rows = a.shape().first().copied().unwrap_or(1);
+    let cols = a.len() / rows.max(1);
+    a.into_shape_with_order((rows, cols)).expect("graph outputs are [B, ...]")
+}
+
+fn to1(t: &HostTensor) -> Array1<f32> {
+    t.to_f32().into_iter().collect()
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(model: &'a ImportedModel, backend: &'a dyn Backend, target: ValueId, report: ValueId, batch: usize, alpha: f64) -> Self {
+        Engine { model, backend, target, report, batch, alpha, loaded: HashMap::new(), load_seconds: 0.0 }
+    }
+
+    pub fn problem(&self, objective: Objective) -> Problem<'a> {
+        let mut p = Problem::new(self.model, self.target, objective, self.alpha, Precision::F32);
+        p.report = Some(self.report);
+        p
+    }
+
+    pub fn backend_name(&self) -> String {
+        self.backend.name()
+    }
+
+    pub fn backend(&self) -> &'a dyn Backend {
+        self.backend
+    }
+
+    fn run(&mut self, key: GraphKey, inputs: HashMap<String, HostTensor>) -> Result<HashMap<String, HostTensor>> {
+        if !self.loaded.contains_key(&key) {
+            let start = Instant::now();
+            let graph = match key {
+                GraphKey::Step(o) => step_graph(&self.problem(o), self.batch),
+                GraphKey::Gradient(o) => gradient_graph(&self.problem(o), self.batch),
+                GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), self.batch),
+            };
+            let exe = self.backend.load(&graph)?;
+            self.loaded.insert(key, (graph, exe));
+            self.load_seconds += start.elapsed().as_secs_f64();
+        }
+        let (graph, exe) = self.loaded.get_mut(&key).expect("inserted above");
+        run_named(exe.as_mut(), graph, inputs)
+    }
+
+    fn truth(&self, out: &HashMap<String, HostTensor>) -> Truth {
+        let y = to2(&out[names::Y]);
+        let output = out.get(names::OUTPUT).map_or_else(|| y.clone(), to2);
+        let sites = crate::surrogate::relu_sites(&self.model.graph).len();
+        let pre = (0..sites).map(|k| to2(&out[&pre_name(k)])).collect();
+        Truth { y, output, pre }
+    }
+
+    fn params(objective: Objective, params: &[ArrayD<f32>], inputs: &mut HashMap<String, HostTensor>) {
+        let names: &[&str] = match objective {
+            Objective::Linear { .. } => &[crate::objective::LINEAR_A, crate::objective::LINEAR_B],
+            Objective::CrossEntropy { .. } => &[crate::objective::CLASS, crate::objective::SIGN],
+            Objective::SquaredError => &[crate::objective::TARGET],
+        };
+        for (n, p) in names.iter().zip(params) {
+            inputs.insert(n.to_string(), HostTensor::F32(p.clone()));
+        }
+    }
+
+    /// One ADR-GD evaluation.
+    pub fn step(&mut self, objective: Objective, s: &StepState) -> Result<StepResult> {
+        let mut inputs = HashMap::new();
+        inputs.insert(names::X.to_string(), HostTensor::F32(s.x.clone().into_dyn()));
+        inputs.insert(names::FREE.to_string(), HostTensor::F32(s.free.clone().into_dyn()));
+        inputs.insert(names::C.to_string(), HostTensor::F32(s.c.clone().into_dyn()));
+        for (k, (e, n)) in s.eta.iter().zip(s.inv_norm).enumerate() {
+            inputs.insert(names::eta(k), HostTensor::F32(e.clone().into_dyn()));
+            inputs.insert(names::inv_norm(k), HostTensor::F32(n.clone().into_dyn()));
+        }
+        Self::params(objective, s.params, &mut inputs);
+        let out = self.run(GraphKey::Step(objective), inputs)?;
+        Ok(StepResult {
+            loss: to1(&out[names::LOSS]),
+            objective: to1(&out[names::OBJECTIVE]),
+            consistency: to1(&out[names::CONSISTENCY]),
+            grad_x: to2(&out[names::GRAD_X]),
+            grad_eta: (0..s.eta.len()).map(|k| to2(&out[&names::grad_eta(k)])).collect(),
+            truth: self.truth(&out),
+        })
+    }
+
+    /// The true network's objective and input gradient.
+    pub fn gradient(&mut self, objective: Objective, x: &Array2<f32>, free: &Array2<f32>, params: &[ArrayD<f32>]) -> Result<GradientResult> {
+        let mut inputs = HashMap::new();
+        inputs.insert(names::X.to_string(), HostTensor::F32(x.clone().into_dyn()));
+        inputs.insert(names::FREE.to_string(), HostTensor::F32(free.clone().into_dyn()));
+        Self::params(objective, params, &mut inputs);
+        let out = self.run(GraphKey::Gradient(objective), inputs)?;
+        Ok(GradientResult { objective: to1(&out[names::OBJECTIVE]), grad_x: to2(&out[names::GRAD_X]), truth: self.truth(&out) })
+    }
+
+    /// The true network at `x`.
+    pub fn eval(&mut self, x: &Array2<f32>) -> Result<Truth> {
+        let mut inputs = HashMap::new();
+        inputs.insert(names::X.to_string(), HostTensor::F32(x.clone().into_dyn()));
+        let out = self.run(GraphKey::Eval, inputs)?;
+        Ok(self.truth(&out))
+    }
+}
+
+/// Stacks per-row parameter slices into batched arrays, one per graph input.
+pub fn stack_params(rows: &[Vec<ArrayD<f32>>]) -> Vec<ArrayD<f32>> {
+    let Some(first) = rows.first() else { return Vec::new() };
+    (0..first.len())
+        .map(|i| {
+            let views: Vec<_> = rows.iter().map(|r| r[i].view().insert_axis(Axis(0))).collect();
+            ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])))
+        })
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! Every hyper-parameter of a run, resolved in order: command-line flags,
+//! then the goal's `method` block, then the defaults of the goal's kind
+//! (ALGORITHM.md section 8).
+
+use serde::Serialize;
+
+use crate::goal::schema::{Algorithm, MethodBlock, NormaliserChoice, XStep};
+use crate::goal::{Goal, GoalKind};
+use crate::surrogate::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub algorithm: Algorithm,
+    /// ADR or GD iterations (ADR's in `auto`).
+    pub iterations: usize,
+    /// Starts per goal, run as one batch.
+    pub restarts: usize,
+    pub seed: u64,
+    pub lr: f64,
+    pub lr_eta: f64,
+    pub c_init: f64,
+    pub lr_c: f64,
+    pub c_decay: f64,
+    pub noise: f64,
+    pub grad_threshold: f64,
+    pub perturb_every: usize,
+    /// Pattern resync period; `None` never.
+    pub resync_every: Option<usize>,
+    pub alpha: f64,
+    pub normalisers: NormaliserMethod,
+    pub x_step: XStep,
+    /// PGD steps (alone or as `auto`'s first phase).
+    pub pgd_steps: usize,
+    pub pgd_step_size: f64,
+    pub stop_when_achieved: bool,
+}
+
+/// The proof-of-concept's settings (ALGORITHM.md section 8) per goal kind:
+/// attacks from the PGD-trained MNIST column, output bounds from the random
+/// networks (the small-net column up to 256 ReLU neurons, else the large).
+fn defaults(kind: GoalKind, relu_neurons: usize) -> MethodBlock {
+    let attack = MethodBlock {
+        iterations: Some(500),
+        lr: Some(1.0),
+        lr_eta: Some(0.25),
+        c_init: Some(0.5),
+        lr_c: Some(1e-4),
+        c_decay: Some(1e-3),
+        noise: Some(1e-3),
+        grad_threshold: Some(1e-5),
+        perturb_every: Some(5),
+        resync_every: Some(16),
+        pgd_steps: Some(1000),
+        ..MethodBlock::default()
+    };
+    match kind {
+        GoalKind::TargetClass => attack,
+        GoalKind::Reconstruction => MethodBlock { iterations: Some(1000), lr: Some(0.05), pgd_steps: Some(1000), ..attack },
+        GoalKind::OutputBound => {
+            let small = relu_neurons <= 256;
+            MethodBlock {
+                iterations: Some(3000),
+                lr: Some(0.5),
+                lr_eta: Some(if small { 1.0 } else { 1.25 }),
+                c_init: Some(1.0),
+                lr_c: Some(if small { 1e-2 } else { 1e-4 }),
+                c_decay: Some(1e-2),
+                noise: Some(if small { 0.1 } else { 0.35 }),
+                grad_threshold: Some(if small { 1e-4 } else { 1e-2 }),
+                perturb_every: Some(25),
+                resync_every: Some(0),
+                pgd_steps: Some(3000),
+                ..MethodBlock::default()
+            }
+        }
+    }
+}
+
+macro_rules! pick {
+    ($cli:expr, $goal:expr, $def:expr, $field:ident, $fallback:expr) => {
+        $cli.$field.or($goal.$field).or($def.$field).unwrap_or($fallback)
+    };
+}
+
+impl Settings {
+    /// Resolves the settings of a run on `goal` (the first goal of a batch
+    /// decides), `cli` holding the command-line overrides.
+    pub fn resolve(goal: &Goal, cli: &MethodBlock, relu_neurons: usize) -> Settings {
+        let g = &goal.method;
+        let d = defaults(goal.kind, relu_neurons);
+        let free = goal.feasible.free().iter().filter(|f| **f).count();
+        let pgd_steps = pick!(cli, g, d, pgd_steps, 1000).max(1);
+        let normalisers = match cli.normalisers.or(g.normalisers) {
+            None => NormaliserMethod::default_for(free),
+            Some(NormaliserChoice::Exact) => NormaliserMethod::Exact,
+            Some(NormaliserChoice::Random) => {
+                NormaliserMethod::Random { tangents: pick!(cli, g, d, tangents, DEFAULT_RANDOM_TANGENTS).max(1) }
+            }
+        };
+        let radius = f64::from(goal.feasible.radius());
+        Settings {
+            algorithm: pick!(cli, g, d, algorithm, Algorithm::Adr),
+            iterations: pick!(cli, g, d, iterations, 500),
+            restarts: pick!(cli, g, d, restarts, 1).max(1),
+            seed: pick!(cli, g, d, seed, 0),
+            lr: pick!(cli, g, d, lr, 1.0),
+            lr_eta: pick!(cli, g, d, lr_eta, 0.25),
+            c_init: pick!(cli, g, d, c_init, 0.5),
+            lr_c: pick!(cli, g, d, lr_c, 0.0),
+            c_decay: pick!(cli, g, d, c_decay, 0.0),
+            noise: pick!(cli, g, d, noise, 0.0),
+            grad_threshold: pick!(cli, g, d, grad_threshold, 0.0),
+            perturb_every: pick!(cli, g, d, perturb_every, 5),
+            resync_every: Some(pick!(cli, g, d, resync_every, 0)).filter(|&r| r > 0),
+            alpha: pick!(cli, g, d, alpha, crate::surrogate::gate::DEFAULT_ALPHA),
+            normalisers,
+            x_step: pick!(cli, g, d, x_step, XStep::Normalised),
+            pgd_steps,
+            pgd_step_size: pick!(cli, g, d, pgd_step_size, 2.5 * radius / pgd_steps as f64),
+            stop_when_achieved: pick!(cli, g, d, stop_when_achieved, goal.has_threshold()),
+        }
+    }
+
+    /// Checks ranges; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [("lr", self.lr), ("lr_eta", self.lr_eta), ("alpha", self.alpha), ("pgd_step_size", self.pgd_step_size)];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name} must be a positive number, got {v}"));
+            }
+        }
+        let non_negative = [
+            ("c_init", self.c_init),
+            ("lr_c", self.lr_c),
+            ("c_decay", self.c_decay),
+            ("noise", self.noise),
+            ("grad_threshold", self.grad_threshold),
+        ];
+        for (name, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{name} must be a non-negative number, got {v}"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! Best tracking by the TRUE network: every evaluated point of every row is
+//! judged by its goal, the best per goal kept (achieved first, then the
+//! lowest score), and a trace of the first goal recorded.
+
+use ndarray::Array2;
+use serde::Serialize;
+
+use super::engine::Truth;
+use super::Row;
+use crate::goal::{Assessment, Goal};
+
+/// The best point found for one goal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Best {
+    #[serde(skip)]
+    pub x: Vec<f32>,
+    /// The true network's reported output there.
+    pub output: Vec<f32>,
+    #[serde(flatten)]
+    pub assessment: Assessment,
+    /// Iteration (counted over all phases) at which it was evaluated.
+    pub iteration: usize,
+    pub restart: usize,
+    /// The algorithm (phase) that found it.
+    pub phase: &'static str,
+}
+
+/// One point of the trace of the first goal.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracePoint {
+    pub iteration: usize,
+    pub phase: &'static str,
+    /// True objective of this iteration's best restart.
+    pub objective: f64,
+    /// Best true objective so far.
+    pub best_objective: f64,
+    /// Surrogate loss, consistency loss and multiplier of restart 0 (ADR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+}
+
+/// Per-row values of an ADR step, for the trace.
+pub struct AdrSignals<'a> {
+    pub loss: &'a [f32],
+    pub consistency: &'a [f32],
+    pub c: &'a [f32],
+}
+
+pub struct Tracker {
+    pub best: Vec<Option<Best>>,
+    /// Assessment and output at each goal's given start.
+    pub initial: Vec<Option<(Assessment, Vec<f32>)>>,
+    pub trace: Vec<TracePoint>,
+    /// Iterations of earlier phases, added to this phase's counts.
+    pub offset: usize,
+    pub phase: &'static str,
+}
+
+fn better(a: &Assessment, b: &Assessment) -> bool {
+    (a.achieved && !b.achieved) || (a.achieved == b.achieved && a.score < b.score)
+}
+
+impl Tracker {
+    pub fn new(goals: usize) -> Self {
+        Tracker { best: vec![None; goals], initial: vec![None; goals], trace: Vec::new(), offset: 0, phase: "adr" }
+    }
+
+    /// Judges every row's point `x` with its true values.
+    pub fn observe(&mut self, goals: &[Goal], rows: &[Row], iteration: usize, x: &Array2<f32>, truth: &Truth, adr: Option<AdrSignals>) {
+        let it = self.offset + iteration;
+        let mut first_goal_now: Option<Assessment> = None;
+        for (r, row) in rows.iter().enumerate() {
+            let goal = &goals[row.task];
+            let y = truth.y.row(r);
+            let a = goal.assess(y.as_slice().unwrap_or(&y.to_vec()));
+            if iteration == 0 && row.restart == 0 && self.initial[row.task].is_none() {
+                self.initial[row.task] = Some((a, truth.output.row(r).to_vec()));
+            }
+            if row.task == 0 && first_goal_now.is_none_or(|b| better(&a, &b)) {
+                first_goal_now = Some(a);
+            }
+            if self.best[row.task].as_ref().is_none_or(|b| better(&a, &b.assessment)) {
+                self.best[row.task] = Some(Best {
+                    x: x.row(r).to_vec(),
+                    output: truth.output.row(r).to_vec(),
+                    assessment: a,
+                    iteration: it,
+                    restart: row.restart,
+                    phase: self.phase,
+                });
+            }
+        }
+        if let (Some(now), Some(best)) = (first_goal_now, self.best.first().and_then(Option::as_ref)) {
+            let pick = |v: Option<&[f32]>| v.and_then(|s| s.first()).map(|&f| f64::from(f));
+            self.trace.push(TracePoint {
+                iteration: it,
+                phase: self.phase,
+                objective: now.objective,
+                best_objective: best.assessment.objective,
+                loss: pick(adr.as_ref().map(|a| a.loss)),
+                consistency: pick(adr.as_ref().map(|a| a.consistency)),
+                c: pick(adr.as_ref().map(|a| a.c)),
+            });
+        }
+    }
+
+    pub fn achieved(&self, task: usize) -> bool {
+        self.best[task].as_ref().is_some_and(|b| b.assessment.achieved)
+    }
+
+    pub fn all_achieved(&self) -> bool {
+        (0..self.best.len()).all(|t| self.achieved(t))
+    }
+}

@@ -1,0 +1,255 @@
+//! The run report: a versioned JSON document (schema in docs/report.md)
+//! with everything needed to reproduce and judge a run, and the artifacts
+//! beside it.
+
+pub mod artifacts;
+pub mod picture;
+pub mod plot;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::goal::{Assessment, Goal, GoalKind};
+use crate::optim::track::TracePoint;
+use crate::optim::{AdrStats, Outcome, Phase, Settings, StopReason};
+
+/// Why an image or a plot could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    #[error("shape {shape:?} does not match layout {layout} with 1 or 3 channels")]
+    NotAnImage {
+        shape: Vec<usize>,
+        layout: &'static str,
+    },
+    #[error("original shape {original:?} differs from adversarial shape {adversarial:?}")]
+    ShapeMismatch {
+        original: Vec<usize>,
+        adversarial: Vec<usize>,
+    },
+    #[error("intensity range [{lo}, {hi}] is not finite with lo < hi")]
+    InvalidRange { lo: f32, hi: f32 },
+    #[error("scale must be at least 1, got {0}")]
+    InvalidScale(u32),
+    #[error("an image of {width}x{height} pixels is too large")]
+    TooLarge { width: u64, height: u64 },
+    #[error("could not encode PNG: {0}")]
+    Encode(#[from] image::ImageError),
+    #[error("could not write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not register the built-in plot font")]
+    FontRegistration,
+    #[error("could not draw plot: {0}")]
+    Plot(String),
+}
+
+/// Bumped when a stable field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub commit: &'static str,
+}
+
+impl ToolInfo {
+    pub fn current() -> Self {
+        ToolInfo { name: "adr-onnx", version: env!("CARGO_PKG_VERSION"), commit: env!("ADR_ONNX_GIT_COMMIT") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    pub path: String,
+    pub sha256: String,
+    /// The tensor reported as the output.
+    pub output: String,
+}
+
+/// Which runtime ran the graphs.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendInfo {
+    pub name: String,
+    pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    pub threads: usize,
+}
+
+/// The true network at a point.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// The reported objective: cross-entropy of the true label, the output
+    /// element, or the mean squared error.
+    pub objective: f64,
+    pub score: f64,
+    pub achieved: bool,
+    pub output: Vec<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_class: Option<usize>,
+}
+
+impl Point {
+    fn new(a: &Assessment, output: &[f32], kind: GoalKind) -> Self {
+        let predicted_class = (kind == GoalKind::TargetClass).then(|| {
+            output.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+        });
+        Point { objective: a.objective, score: a.score, achieved: a.achieved, output: output.to_vec(), predicted_class }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BestPoint {
+    #[serde(flatten)]
+    pub point: Point,
+    pub iteration: usize,
+    pub restart: usize,
+    pub phase: &'static str,
+    pub input_npy: String,
+    /// Distances from the start (attacks: from the clean input).
+    pub distance_linf: f64,
+    pub distance_l2: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    pub total_seconds: f64,
+    pub load_seconds: f64,
+    pub seconds_per_iteration: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub model: ModelInfo,
+    pub goal_file: String,
+    pub goal: Value,
+    pub kind: GoalKind,
+    pub criterion: String,
+    pub method: &'static str,
+    pub settings: Settings,
+    pub backend: BackendInfo,
+    pub seed: u64,
+    pub achieved: bool,
+    pub stopped: StopReason,
+    pub iterations: usize,
+    pub initial: Point,
+    pub best: BestPoint,
+    pub phases: Vec<Phase>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adr: Option<AdrStats>,
+    /// At most [`TRACE_POINTS`] points of the first goal's trace.
+    pub trace: Vec<TracePoint>,
+    pub timing: Timing,
+    pub artifacts: artifacts::Artifacts,
+}
+
+pub const TRACE_POINTS: usize = 200;
+
+/// Every `k`-th point (and the last) so that at most `max` remain.
+pub fn subsample<T: Clone>(v: &[T], max: usize) -> Vec<T> {
+    if v.len() <= max {
+        return v.to_vec();
+    }
+    let step = v.len().div_ceil(max);
+    let mut out: Vec<T> = v.iter().step_by(step).cloned().collect();
+    if (v.len() - 1) % step != 0 {
+        out.push(v[v.len() - 1].clone());
+    }
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Distances between two points: L-infinity and L2.
+pub fn distances(a: &[f32], b: &[f32]) -> (f64, f64) {
+    let linf = a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).fold(0.0, f64::max);
+    let l2 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt();
+    (linf, l2)
+}
+
+/// What the report is built from.
+pub struct RunFacts<'a> {
+    pub model: ModelInfo,
+    pub goal: &'a Goal,
+    pub settings: &'a Settings,
+    pub backend: BackendInfo,
+    pub outcome: &'a Outcome,
+    pub artifacts: artifacts::Artifacts,
+}
+
+impl RunReport {
+    pub fn build(f: RunFacts) -> RunReport {
+        let o = f.outcome;
+        let best = &o.best[0];
+        let (initial_a, initial_out) = &o.initial[0];
+        let start = match &f.goal.start {
+            crate::goal::Start::Given(s) => s.clone(),
+            crate::goal::Start::Random => best.x.clone(),
+        };
+        let (linf, l2) = distances(&best.x, &start);
+        let evaluated: usize = o.phases.iter().map(|p| p.iterations).sum::<usize>().max(1);
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo::current(),
+            model: f.model,
+            goal_file: f.goal.file.display().to_string(),
+            goal: f.goal.echo.clone(),
+            kind: f.goal.kind,
+            criterion: f.goal.criterion_text(),
+            method: f.settings.algorithm.name(),
+            settings: f.settings.clone(),
+            backend: f.backend,
+            seed: f.settings.seed,
+            achieved: best.assessment.achieved,
+            stopped: o.stopped,
+            iterations: o.iterations,
+            initial: Point::new(initial_a, initial_out, f.goal.kind),
+            best: BestPoint {
+                point: Point::new(&best.assessment, &best.output, f.goal.kind),
+                iteration: best.iteration,
+                restart: best.restart,
+                phase: best.phase,
+                input_npy: f.artifacts.best_input_npy.clone(),
+                distance_linf: linf,
+                distance_l2: l2,
+            },
+            phases: o.phases.clone(),
+            adr: o.adr.clone(),
+            trace: subsample(&o.trace, TRACE_POINTS),
+            timing: Timing {
+                total_seconds: o.seconds,
+                load_seconds: o.load_seconds,
+                seconds_per_iteration: (o.seconds - o.load_seconds).max(0.0) / evaluated as f64,
+            },
+            artifacts: f.artifacts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subsample_keeps_first_and_last() {
+        let v: Vec<usize> = (0..1001).collect();
+        let s = subsample(&v, 200);
+        assert!(s.len() <= 201);
+        assert_eq!(s.first(), Some(&0));
+        assert_eq!(s.last(), Some(&1000));
+    }
+}

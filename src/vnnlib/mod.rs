@@ -1,0 +1,6 @@
+//! VNN-LIB properties (the verification community's format for output
+//! bounds): parsing, and falsification by search for a counterexample.
+
+pub mod parse;
+
+pub use parse::{parse_vnnlib, Disjunct, InputBox, LinearConstraint, ParseError, Property};
