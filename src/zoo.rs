@@ -298,6 +298,20 @@ fn classifier_head() -> OnnxGraph {
     m.finish(&p, "probabilities")
 }
 
+/// A Q-network with two inputs, the state and the action, concatenated.
+fn q_network() -> OnnxGraph {
+    let mut m = Maker::new("q_network", 10);
+    let state = m.b.input("state", vec![B, 4]);
+    let action = m.b.input("action", vec![B, 2]);
+    let sa = m.op("Concat", &[&state, &action], vec![attr_int("axis", 1)], vec![B, 6]);
+    let h = m.gemm(&sa, 16);
+    let h = m.relu(&h);
+    let h = m.gemm(&h, 8);
+    let h = m.relu(&h);
+    let q = m.gemm(&h, 1);
+    m.finish(&q, "q")
+}
+
 /// Every model of the zoo.
 pub fn all() -> Vec<ZooModel> {
     vec![
@@ -332,6 +346,7 @@ pub fn all() -> Vec<ZooModel> {
             ],
         },
         ZooModel { name: "opset11", graph: opset11(), ops: &["Unsqueeze", "Squeeze", "Relu", "MatMul", "Softmax"] },
+        ZooModel { name: "q_network", graph: q_network(), ops: &["Concat", "Gemm", "Relu"] },
         ZooModel {
             name: "classifier_head",
             graph: classifier_head(),

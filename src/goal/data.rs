@@ -159,7 +159,7 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
 fn png_sample(path: &Path, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
     let image = ImageShape::of(shape)
         .ok_or_else(|| place.error(format!("a PNG was given but the model's input {shape:?} is not an image")))?;
-    let a = read_png(path, image)?;
+    let a = read_png(path, image).map_err(|e| place.error(e.to_string()))?;
     let want: usize = shape.iter().product();
     if a.len() != want {
         return Err(place.error(format!("{}: the image has shape {:?}, the model needs {shape:?}", path.display(), a.shape())));
@@ -168,7 +168,7 @@ fn png_sample(path: &Path, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
 }
 
 fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> Result<Vec<f32>> {
-    let a = read_npy(path)?;
+    let a = read_npy(path).map_err(|e| place.error(e.to_string()))?;
     match index {
         Some(i) => {
             if a.ndim() == 0 || i >= a.shape()[0] {

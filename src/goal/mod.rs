@@ -409,9 +409,10 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
 
 impl Goal {
     /// The objective an algorithm minimises for this goal: ADR uses the
-    /// paper's normalised forms (section 5), GD and PGD the raw ones.
-    pub fn objective(&self, algorithm: Algorithm) -> Objective {
-        let adr = algorithm == Algorithm::Adr;
+    /// paper's normalised forms (section 5) when `normalised`, GD and PGD
+    /// the raw ones.
+    pub fn objective(&self, algorithm: Algorithm, normalised: bool) -> Objective {
+        let adr = algorithm == Algorithm::Adr && normalised;
         match self.criterion {
             Criterion::Class { .. } => Objective::CrossEntropy { scaled: adr },
             Criterion::Reconstruction { .. } => Objective::SquaredError,

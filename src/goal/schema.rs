@@ -49,12 +49,15 @@ pub enum NormaliserChoice {
     Random,
 }
 
+/// How a gradient becomes a step (`lr` times what it says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum XStep {
-    /// `x -= lr * g`, `g` scaled to norm 1 when longer (ALGORITHM.md section 6).
-    Normalised,
-    /// `x -= lr * sign(g)` (L-infinity steepest descent).
+pub enum StepRule {
+    /// `g` scaled to norm 1 when longer (ALGORITHM.md section 6).
+    Clip,
+    /// `g / ||g||` always (as GD).
+    Unit,
+    /// `sign(g)` (L-infinity steepest descent, as PGD).
     Sign,
 }
 
@@ -80,7 +83,12 @@ pub struct MethodBlock {
     pub alpha: Option<f64>,
     pub normalisers: Option<NormaliserChoice>,
     pub tangents: Option<usize>,
-    pub x_step: Option<XStep>,
+    pub x_step: Option<StepRule>,
+    pub eta_step: Option<StepRule>,
+    /// ADR's objectives in the paper's normalised forms (default true).
+    pub normalised_objective: Option<bool>,
+    /// Start every restart (the first too) at a random point (PGD: true).
+    pub random_start: Option<bool>,
     pub pgd_steps: Option<usize>,
     pub pgd_step_size: Option<f64>,
     pub stop_when_achieved: Option<bool>,

@@ -11,7 +11,7 @@ use super::engine::StepState;
 use super::track::AdrSignals;
 use super::{clip_norm, AdrStats, Ctx, StopReason};
 use crate::error::Result;
-use crate::goal::schema::{Algorithm, XStep};
+use crate::goal::schema::{Algorithm, StepRule};
 use crate::surrogate::activation::ActivationVars;
 use crate::surrogate::normalisers::NormaliserCache;
 
@@ -23,7 +23,7 @@ const C_SATISFIED: f32 = 1e-2;
 
 pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrStats)> {
     let s = ctx.settings;
-    let objective = ctx.goals[0].objective(Algorithm::Adr);
+    let objective = ctx.goals[0].objective(Algorithm::Adr, ctx.settings.normalised_objective);
     let rows = ctx.rows.len();
     let problem = ctx.engine.problem(objective);
     let seeds: Vec<u64> = ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
@@ -67,7 +67,7 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
             }
             for k in 0..sites {
                 let mut g = r.grad_eta[k].row(row).to_vec();
-                let norm = clip_norm(&mut g).min(1.0);
+                let norm = shape_step(&mut g, s.eta_step);
                 if let Some(dist) = &noise {
                     if it + 1 - last_perturbed[row][k] >= s.perturb_every && f64::from(norm) <= s.grad_threshold {
                         g.iter_mut().for_each(|v| *v += dist.sample(&mut ctx.rngs[row]));
@@ -98,16 +98,30 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     Ok((done, stop, stats))
 }
 
-/// `x -= lr * g` with `g` normalised when longer than 1 (or its sign), then
-/// projected into the goal's feasible set.
+/// Turns a gradient into a step direction by `rule`; returns the norm of
+/// the direction (at most 1 for `clip`), which the perturbation rule reads.
+fn shape_step(g: &mut [f32], rule: StepRule) -> f32 {
+    match rule {
+        StepRule::Clip => clip_norm(g).min(1.0),
+        StepRule::Unit => {
+            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if n > 0.0 {
+                g.iter_mut().for_each(|v| *v /= n);
+            }
+            n.min(1.0)
+        }
+        StepRule::Sign => {
+            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            g.iter_mut().for_each(|v| *v = if *v == 0.0 { 0.0 } else { v.signum() });
+            n.min(1.0)
+        }
+    }
+}
+
+/// `x -= lr * step(g)`, then projected into the goal's feasible set.
 fn step_x(ctx: &Ctx, x: &mut Array2<f32>, row: usize, mut g: Vec<f32>) {
     let lr = ctx.settings.lr as f32;
-    match ctx.settings.x_step {
-        XStep::Normalised => {
-            clip_norm(&mut g);
-            Zip::from(x.row_mut(row)).and(&Array1::from(g)).for_each(|x, g| *x -= lr * g);
-        }
-        XStep::Sign => Zip::from(x.row_mut(row)).and(&Array1::from(g)).for_each(|x, g| *x -= lr * g.signum() * f32::from(*g != 0.0)),
-    }
+    shape_step(&mut g, ctx.settings.x_step);
+    Zip::from(x.row_mut(row)).and(&Array1::from(g)).for_each(|x, g| *x -= lr * g);
     ctx.project(x, row);
 }

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::goal::schema::Algorithm;
 
 pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason)> {
-    let objective = ctx.goals[0].objective(Algorithm::Gd);
+    let objective = ctx.goals[0].objective(Algorithm::Gd, ctx.settings.normalised_objective);
     let iterations = ctx.settings.iterations;
     let lr = ctx.settings.lr as f32;
     ctx.progress.begin("gd", iterations);

@@ -271,7 +271,7 @@ pub fn optimise(
             run_phase(&mut ctx, Algorithm::Pgd, x)?;
         }
         method => {
-            let x = starts(goals, &rows, ctx.rngs, false);
+            let x = starts(goals, &rows, ctx.rngs, settings.random_start);
             run_phase(&mut ctx, method, x)?;
         }
     }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::goal::schema::{Algorithm, Norm};
 
 pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason)> {
-    let objective = ctx.goals[0].objective(Algorithm::Pgd);
+    let objective = ctx.goals[0].objective(Algorithm::Pgd, ctx.settings.normalised_objective);
     let steps = ctx.settings.pgd_steps;
     let size = ctx.settings.pgd_step_size as f32;
     ctx.progress.begin("pgd", steps);

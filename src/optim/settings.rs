@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::goal::schema::{Algorithm, MethodBlock, NormaliserChoice, XStep};
+use crate::goal::schema::{Algorithm, MethodBlock, NormaliserChoice, StepRule};
 use crate::goal::{Goal, GoalKind};
 use crate::surrogate::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
 
@@ -28,7 +28,12 @@ pub struct Settings {
     pub resync_every: Option<usize>,
     pub alpha: f64,
     pub normalisers: NormaliserMethod,
-    pub x_step: XStep,
+    pub x_step: StepRule,
+    pub eta_step: StepRule,
+    /// ADR's objective in the paper's normalised form (section 5).
+    pub normalised_objective: bool,
+    /// ADR and GD start every restart at a random point (PGD always does).
+    pub random_start: bool,
     /// PGD steps (alone or as `auto`'s first phase).
     pub pgd_steps: usize,
     pub pgd_step_size: f64,
@@ -114,7 +119,10 @@ impl Settings {
             resync_every: Some(pick!(cli, g, d, resync_every, 0)).filter(|&r| r > 0),
             alpha: pick!(cli, g, d, alpha, crate::surrogate::gate::DEFAULT_ALPHA),
             normalisers,
-            x_step: pick!(cli, g, d, x_step, XStep::Normalised),
+            x_step: pick!(cli, g, d, x_step, StepRule::Clip),
+            eta_step: pick!(cli, g, d, eta_step, StepRule::Clip),
+            normalised_objective: pick!(cli, g, d, normalised_objective, true),
+            random_start: pick!(cli, g, d, random_start, false),
             pgd_steps,
             pgd_step_size: pick!(cli, g, d, pgd_step_size, 2.5 * radius / pgd_steps as f64),
             stop_when_achieved: pick!(cli, g, d, stop_when_achieved, goal.has_threshold()),

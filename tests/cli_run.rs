@@ -1,0 +1,357 @@
+//! `adr-onnx run` through the binary: each goal kind on the fixtures, the
+//! report's stable fields checked against an independent run of the
+//! original model, exit codes, determinism, the portfolio, and every
+//! malformed goal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use ndarray::{ArrayD, Axis};
+use serde_json::Value;
+use tract_onnx::prelude::*;
+
+use common::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn adr() -> Command {
+    Command::cargo_bin("adr-onnx").unwrap()
+}
+
+struct Run {
+    code: i32,
+    report: Value,
+    stderr: String,
+}
+
+/// Runs `adr-onnx run model --goal goal args...` with the report and
+/// artifacts in `dir`.
+fn run(dir: &Path, model: &Path, goal: &Path, args: &[&str]) -> Run {
+    let out = dir.join("report.json");
+    let o = adr()
+        .arg("run")
+        .arg(model)
+        .arg("--goal")
+        .arg(goal)
+        .arg("--out")
+        .arg(&out)
+        .arg("--artifacts")
+        .arg(dir.join("artifacts"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let report = std::fs::read_to_string(&out).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    Run { code: o.status.code().unwrap_or(-1), report, stderr }
+}
+
+fn write_goal(dir: &Path, name: &str, goal: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, goal.to_string()).unwrap();
+    p
+}
+
+/// The original model run by tract on one sample (no batch axis added).
+fn original(model: &Path, inputs: &[ArrayD<f32>]) -> Vec<f32> {
+    let mut m = tract_onnx::onnx().model_for_path(model).unwrap();
+    for (i, x) in inputs.iter().enumerate() {
+        m = m.with_input_fact(i, f32::fact(x.shape()).into()).unwrap();
+    }
+    let plan = m.into_optimized().unwrap().into_runnable().unwrap();
+    let out = plan.run(inputs.iter().map(|x| Tensor::from(x.clone()).into_tvalue()).collect()).unwrap();
+    out[0].clone().into_tensor().into_plain_array::<f32>().unwrap().iter().copied().collect()
+}
+
+fn npy(path: &str) -> ArrayD<f32> {
+    ndarray_npy::read_npy(path).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()))
+}
+
+fn check_common(r: &Run) {
+    let rep = &r.report;
+    assert_eq!(rep["schema_version"], 1, "{}", r.stderr);
+    assert_eq!(rep["achieved"].as_bool().unwrap(), r.code == 0, "exit code {} vs achieved", r.code);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    for key in ["method", "iterations", "settings", "backend", "seed", "initial", "trace", "timing", "model", "goal"] {
+        assert!(!rep[key].is_null(), "missing {key}");
+    }
+    assert_eq!(rep["model"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(Path::new(rep["best"]["input_npy"].as_str().unwrap()).exists());
+}
+
+#[test]
+fn untargeted_attack_on_a_png_digit() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/untargeted_png.json");
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let r = run(dir.path(), &model, &goal, &["--method", "pgd", "--seed", "1"]);
+    check_common(&r);
+    let rep = &r.report;
+    assert_eq!(r.code, 0, "PGD flips this digit at eps 0.25: {}", r.stderr);
+    assert_eq!(rep["method"], "pgd");
+    let best = npy(rep["best"]["input_npy"].as_str().unwrap());
+    assert_eq!(best.shape(), &[1, 1, 28, 28]);
+    let x0 = adr_onnx::goal::data::read_png(&root().join("testdata/mnist/digit_0_label_7.png"), adr_onnx::goal::data::ImageShape { channels: 1, channels_first: true }).unwrap();
+    for (b, a) in best.iter().zip(x0.iter()) {
+        assert!((0.0..=1.0).contains(b), "pixel {b} outside [0, 1]");
+        assert!((b - a).abs() <= 0.25 + 1e-6, "perturbation {} beyond eps", b - a);
+    }
+    // The reported output is the original model's at the best input.
+    let y = original(&model, &[best]);
+    assert!(close(&floats(&rep["best"]["output"]), &y, 1e-4), "{:?} vs {y:?}", rep["best"]["output"]);
+    let top = y.iter().enumerate().fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a }).0;
+    assert_ne!(top, 7);
+    assert_eq!(rep["best"]["predicted_class"], top);
+    let ce = adr_onnx::goal::cross_entropy(&y.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), 7);
+    assert!((rep["best"]["objective"].as_f64().unwrap() - ce).abs() < 1e-3);
+    for key in ["best_input_png", "perturbation_png", "objective_plot_png"] {
+        let p = rep["artifacts"][key].as_str().unwrap();
+        image::open(p).unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+}
+
+#[test]
+fn adr_attack_reports_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/untargeted_npy.json");
+    let r = run(dir.path(), &root().join("models/mnist_cnn_pgd.onnx"), &goal, &["--iterations", "30", "--set", "normalisers=random"]);
+    check_common(&r);
+    let rep = &r.report;
+    assert_eq!(rep["method"], "adr");
+    assert_eq!(rep["settings"]["lr"], 1.0, "the PGD-trained MNIST defaults");
+    assert_eq!(rep["settings"]["resync_every"], 16);
+    assert!(rep["adr"]["normalisers"]["requests"].as_u64().unwrap() > 0);
+    assert!(rep["iterations"].as_u64().unwrap() <= 30);
+    assert!(rep["initial"]["objective"].as_f64().unwrap() <= rep["best"]["objective"].as_f64().unwrap() + 1e-9 || rep["achieved"] == true);
+}
+
+#[test]
+fn targeted_attack_reaches_its_class_or_exits_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/targeted_png.json");
+    let r = run(dir.path(), &root().join("models/mnist_cnn_pgd.onnx"), &goal, &["--method", "pgd"]);
+    check_common(&r);
+    if r.code == 0 {
+        assert_eq!(r.report["best"]["predicted_class"], 3);
+    } else {
+        assert_ne!(r.report["best"]["predicted_class"], 3);
+    }
+    assert!(r.report["criterion"].as_str().unwrap().contains("= 3"));
+}
+
+#[test]
+fn reconstruction_reports_the_true_mean_squared_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/reconstruction.json");
+    let model = fixtures().join("models/mnist_vae_decoder.onnx");
+    for method in ["gd", "adr"] {
+        let r = run(dir.path(), &model, &goal, &["--method", method, "--iterations", "60"]);
+        check_common(&r);
+        assert_eq!(r.code, 0, "no tolerance: the run itself is the goal");
+        let z = npy(r.report["best"]["input_npy"].as_str().unwrap());
+        assert_eq!(z.shape(), &[1, 16]);
+        assert!(z.iter().all(|v| (-3.0..=3.0).contains(v)));
+        let image = original(&model, &[z]);
+        let target = npy(root().join("testdata/generator/vae_targets_first4.npy").to_str().unwrap()).index_axis(Axis(0), 0).to_owned();
+        let mse = image.iter().zip(target.iter()).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / 784.0;
+        let reported = r.report["best"]["objective"].as_f64().unwrap();
+        assert!((reported - mse).abs() < 1e-5, "{method}: reported {reported}, recomputed {mse}");
+        assert!(reported < r.report["initial"]["objective"].as_f64().unwrap(), "{method} made no progress");
+    }
+}
+
+#[test]
+fn output_bound_on_a_random_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixtures().join("models/rand_small_s1.onnx");
+    let goal = root().join("testdata/goals/output_bound.json");
+    let r = run(dir.path(), &model, &goal, &["--iterations", "400"]);
+    check_common(&r);
+    assert_eq!(r.code, 0, "the maximum of rand_small_s1 on [-1,1]^10 is above 50: {}", r.stderr);
+    let x = npy(r.report["best"]["input_npy"].as_str().unwrap());
+    assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)));
+    let y = original(&model, &[x]);
+    assert!((r.report["best"]["objective"].as_f64().unwrap() as f32 - y[0]).abs() < 1e-3 * y[0].abs());
+    assert!(y[0] > 50.0);
+    // An unreachable bound: the run completes and exits 1.
+    let unreachable = write_goal(
+        dir.path(),
+        "high.json",
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize", "bound": 1e6,
+                            "input": {"lower": -1.0, "upper": 1.0}}),
+    );
+    let r = run(dir.path(), &model, &unreachable, &["--iterations", "50", "--method", "gd"]);
+    check_common(&r);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.report["stopped"], "iterations");
+}
+
+#[test]
+fn a_q_network_keeps_its_state_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "q_network").unwrap();
+    let model = dir.path().join("q.onnx");
+    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    let state = [0.3, -0.2, 0.9, 0.1];
+    let goal = write_goal(
+        dir.path(),
+        "q.json",
+        &serde_json::json!({"kind": "output_bound", "output": {"name": "q", "index": 0}, "direction": "maximize",
+                            "inputs": {"state": {"value": state}, "action": {"lower": -1.0, "upper": 1.0, "start": 0.0}}}),
+    );
+    let r = run(dir.path(), &model, &goal, &["--iterations", "200"]);
+    check_common(&r);
+    let files = r.report["artifacts"]["best_input_npy_per_input"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    let s = npy(files[0].as_str().unwrap());
+    let a = npy(files[1].as_str().unwrap());
+    assert_eq!(s.iter().copied().collect::<Vec<_>>(), state.to_vec());
+    assert!(a.iter().all(|v| (-1.0..=1.0).contains(v)));
+    let q = original(&model, &[s, a]);
+    assert!((r.report["best"]["objective"].as_f64().unwrap() as f32 - q[0]).abs() < 1e-4);
+    assert!(r.report["best"]["objective"].as_f64().unwrap() >= r.report["initial"]["objective"].as_f64().unwrap());
+}
+
+fn without_timings(mut v: Value) -> Value {
+    v["timing"] = Value::Null;
+    if let Some(phases) = v["phases"].as_array_mut() {
+        for p in phases {
+            p["seconds"] = Value::Null;
+        }
+    }
+    if !v["adr"].is_null() {
+        v["adr"]["normalisers"]["seconds"] = Value::Null;
+    }
+    v["artifacts"] = Value::Null;
+    v["best"]["input_npy"] = Value::Null;
+    v
+}
+
+#[test]
+fn the_same_seed_gives_the_same_report() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let model = fixtures().join("models/rand_small_s1.onnx");
+    let goal = root().join("testdata/goals/output_bound.json");
+    let args = ["--iterations", "150", "--restarts", "3", "--seed", "7"];
+    let ra = run(a.path(), &model, &goal, &args);
+    let rb = run(b.path(), &model, &goal, &args);
+    assert_eq!(without_timings(ra.report.clone()), without_timings(rb.report));
+    let rc = run(b.path(), &model, &goal, &["--iterations", "150", "--restarts", "3", "--seed", "8"]);
+    assert_ne!(without_timings(ra.report)["trace"], without_timings(rc.report)["trace"], "another seed, other restarts");
+}
+
+#[test]
+fn auto_is_never_weaker_than_pgd_with_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let labels = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6, 9];
+    for index in [3usize, 5, 12] {
+        let label = labels[index];
+        let goal = write_goal(
+            dir.path(),
+            "g.json",
+            &serde_json::json!({"kind": "target_class", "input": {"npy": root().join("testdata/mnist/mnist_test_first32_images.npy"), "index": index},
+                                "label": label, "epsilon": 0.15}),
+        );
+        let common = ["--seed", "3", "--set", "pgd_steps=60", "--iterations", "20", "--set", "normalisers=random"];
+        let pgd = run(dir.path(), &model, &goal, &[&["--method", "pgd"], &common[..]].concat());
+        let auto = run(dir.path(), &model, &goal, &[&["--method", "auto"], &common[..]].concat());
+        check_common(&pgd);
+        check_common(&auto);
+        let (sp, sa) = (pgd.report["best"]["score"].as_f64().unwrap(), auto.report["best"]["score"].as_f64().unwrap());
+        assert!(auto.report["achieved"].as_bool() >= pgd.report["achieved"].as_bool(), "sample {index}");
+        assert!(sa <= sp, "sample {index}: auto {sa} worse than pgd {sp}");
+        assert_eq!(auto.report["phases"][0]["method"], "pgd");
+    }
+}
+
+fn expect_goal_error(goal: &Value, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let g = write_goal(dir.path(), "bad.json", goal);
+    let o = adr()
+        .arg("run")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--goal")
+        .arg(&g)
+        .arg("--out")
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{goal}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("bad.json"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "missing '{n}' in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"));
+}
+
+fn attack(extra: Value) -> Value {
+    let mut g = serde_json::json!({"kind": "target_class", "input": root().join("testdata/mnist/digit_0_label_7.png"), "label": 7, "epsilon": 0.25});
+    for (k, v) in extra.as_object().unwrap() {
+        g[k] = v.clone();
+    }
+    g
+}
+
+#[test]
+fn malformed_goals_name_the_field() {
+    expect_goal_error(&attack(serde_json::json!({"epsilonn": 0.1})), &["unknown field `epsilonn`"]);
+    expect_goal_error(&attack(serde_json::json!({"epsilon": "big"})), &["/epsilon", "invalid type"]);
+    expect_goal_error(&attack(serde_json::json!({"epsilon": -0.1})), &["/epsilon", "positive"]);
+    expect_goal_error(&attack(serde_json::json!({"label": 12})), &["/label", "outside 0..9"]);
+    expect_goal_error(&attack(serde_json::json!({"target": 7})), &["/target", "equals the label"]);
+    expect_goal_error(&attack(serde_json::json!({"norm": "l1"})), &["/norm", "unknown variant"]);
+    expect_goal_error(&attack(serde_json::json!({"bounds": [1.0, 0.0]})), &["/bounds", "not below"]);
+    expect_goal_error(&attack(serde_json::json!({"input": [0.5, 0.5, 0.5]})), &["/input", "3 values", "784"]);
+    expect_goal_error(&attack(serde_json::json!({"input": "missing.png"})), &["missing.png"]);
+    expect_goal_error(&attack(serde_json::json!({"output_name": "nope"})), &["/output_name", "no tensor 'nope'"]);
+    expect_goal_error(&attack(serde_json::json!({"method": {"lr": "fast"}})), &["/method/lr"]);
+    expect_goal_error(&attack(serde_json::json!({"method": {"speed": 1}})), &["/method", "unknown field `speed`"]);
+    expect_goal_error(&serde_json::json!({"kind": "attack"}), &["/kind", "unknown kind 'attack'"]);
+    expect_goal_error(&serde_json::json!({"label": 1}), &["missing field `kind`"]);
+    expect_goal_error(&serde_json::json!([1, 2]), &["expected an object"]);
+    expect_goal_error(
+        &serde_json::json!({"kind": "output_bound", "output": 10, "direction": "maximize", "input": {"lower": 0, "upper": 1}}),
+        &["/output", "index 10 outside"],
+    );
+    expect_goal_error(
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "up", "input": {}}),
+        &["/direction"],
+    );
+    expect_goal_error(
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize", "input": {"lower": [0, 1], "upper": 1}}),
+        &["/input/lower", "2 values"],
+    );
+    expect_goal_error(
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize", "inputs": {"image": {}}}),
+        &["/inputs/image", "no input 'image'"],
+    );
+    expect_goal_error(
+        &serde_json::json!({"kind": "reconstruction", "target": [0.5, 0.5]}),
+        &["/target", "2 values"],
+    );
+}
+
+#[test]
+fn a_goal_that_is_not_json_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("bad.json");
+    std::fs::write(&g, "{kind: target_class").unwrap();
+    let o = adr().arg("run").arg(root().join("models/mnist_cnn_pgd.onnx")).arg("--goal").arg(&g).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
+}
