@@ -137,8 +137,10 @@ impl ModelSummary {
         }
         let _ = writeln!(s, "relu sites ({}):", self.relu_sites.len());
         for r in &self.relu_sites {
-            let slope = if r.negative_slope == 0.0 { String::new() } else { format!("  negative slope {}", r.negative_slope) };
-            let _ = writeln!(s, "  {:>3}  {:<width$}  {}  neurons {}{slope}", r.index, r.node, shape(&r.shape), r.neurons);
+            let slope =
+                if r.negative_slope == 0.0 { String::new() } else { format!("  negative slope {}", r.negative_slope) };
+            let _ =
+                writeln!(s, "  {:>3}  {:<width$}  {}  neurons {}{slope}", r.index, r.node, shape(&r.shape), r.neurons);
         }
         let _ = writeln!(s, "total relu neurons: {}", self.total_relu_neurons);
         let _ = writeln!(s, "parameters: {}", self.parameters);

@@ -25,7 +25,10 @@ struct Maker {
 
 impl Maker {
     fn new(name: &str, seed: u64) -> Self {
-        Maker { b: GraphBuilder::new(name, Precision::F32).with_symbolic_batch("N"), rng: ChaCha8Rng::seed_from_u64(seed) }
+        Maker {
+            b: GraphBuilder::new(name, Precision::F32).with_symbolic_batch("N"),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     fn opset(mut self, opset: i64) -> Self {
@@ -65,7 +68,14 @@ impl Maker {
         self.op("Gemm", &[x, &w, &c], vec![attr_int("transB", 1)], vec![x.shape[0], out])
     }
 
-    fn conv(&mut self, x: &Sym, c_out: usize, k: usize, attrs: Vec<tract_onnx::pb::AttributeProto>, out_hw: usize) -> Sym {
+    fn conv(
+        &mut self,
+        x: &Sym,
+        c_out: usize,
+        k: usize,
+        attrs: Vec<tract_onnx::pb::AttributeProto>,
+        out_hw: usize,
+    ) -> Sym {
         let c_in = x.shape[1];
         let w = self.weight(&[c_out, c_in, k, k], c_in * k * k);
         let bias = self.weight(&[c_out], 4);
@@ -146,7 +156,12 @@ fn residual_cnn() -> OnnxGraph {
     let h = m.conv(&x, 4, 3, vec![attr_ints("pads", &[1, 1, 1, 1])], 10);
     let h = m.batch_norm(&h);
     let h = m.relu(&h);
-    let pool = vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("strides", &[2, 2]), attr_ints("pads", &[1, 1, 0, 0]), attr_int("ceil_mode", 1)];
+    let pool = vec![
+        attr_ints("kernel_shape", &[3, 3]),
+        attr_ints("strides", &[2, 2]),
+        attr_ints("pads", &[1, 1, 0, 0]),
+        attr_int("ceil_mode", 1),
+    ];
     let p = m.op("MaxPool", &[&h], pool, vec![B, 4, 5, 5]);
     let r = m.conv(&p, 4, 3, vec![attr_ints("pads", &[1, 1, 1, 1])], 5);
     let r = m.batch_norm(&r);
@@ -170,7 +185,12 @@ fn nhwc_tf() -> OnnxGraph {
     let t = m.op("Transpose", &[&x], vec![attr_ints("perm", &[0, 3, 1, 2])], vec![B, 3, 8, 8]);
     let h = m.conv(&t, 4, 3, vec![attr_string("auto_pad", "SAME_UPPER")], 8);
     let h = m.relu(&h);
-    let p = m.op("MaxPool", &[&h], vec![attr_ints("kernel_shape", &[2, 2]), attr_ints("strides", &[2, 2])], vec![B, 4, 4, 4]);
+    let p = m.op(
+        "MaxPool",
+        &[&h],
+        vec![attr_ints("kernel_shape", &[2, 2]), attr_ints("strides", &[2, 2])],
+        vec![B, 4, 4, 4],
+    );
     let back = m.op("Transpose", &[&p], vec![attr_ints("perm", &[0, 2, 3, 1])], vec![B, 4, 4, 4]);
     let shape = m.ints(&[-1, 64]);
     let f = m.op("Reshape", &[&back, &shape], vec![], vec![B, 64]);
@@ -195,7 +215,12 @@ fn generator() -> OnnxGraph {
     let h = m.op("Reshape", &[&h, &shape], vec![], vec![B, 4, 3, 3]);
     let w = m.weight(&[4, 3, 3, 3], 12);
     let bias = m.weight(&[6], 4);
-    let a = vec![attr_ints("strides", &[2, 2]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("output_padding", &[1, 1]), attr_int("group", 2)];
+    let a = vec![
+        attr_ints("strides", &[2, 2]),
+        attr_ints("pads", &[1, 1, 1, 1]),
+        attr_ints("output_padding", &[1, 1]),
+        attr_int("group", 2),
+    ];
     let h = m.op("ConvTranspose", &[&h, &w, &bias], a, vec![B, 6, 6, 6]);
     let h = m.relu(&h);
     let w = m.weight(&[6, 1, 2, 2], 6);
@@ -341,8 +366,24 @@ pub fn all() -> Vec<ZooModel> {
             name: "layout_ops",
             graph: layout_ops(),
             ops: &[
-                "Sub", "Div", "Mul", "Identity", "Pad", "Conv", "Clip", "Dropout", "Shape", "Gather", "Concat",
-                "Reshape", "Unsqueeze", "Neg", "Relu", "Squeeze", "Gemm", "LogSoftmax",
+                "Sub",
+                "Div",
+                "Mul",
+                "Identity",
+                "Pad",
+                "Conv",
+                "Clip",
+                "Dropout",
+                "Shape",
+                "Gather",
+                "Concat",
+                "Reshape",
+                "Unsqueeze",
+                "Neg",
+                "Relu",
+                "Squeeze",
+                "Gemm",
+                "LogSoftmax",
             ],
         },
         ZooModel { name: "opset11", graph: opset11(), ops: &["Unsqueeze", "Squeeze", "Relu", "MatMul", "Softmax"] },

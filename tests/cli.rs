@@ -224,7 +224,8 @@ fn external_data_outside_the_model_folder_is_refused() {
     let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
     init.raw_data.clear();
     init.data_location = Some(tract_onnx::pb::tensor_proto::DataLocation::External as i32);
-    init.external_data.push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../secret.bin".into() });
+    init.external_data
+        .push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../secret.bin".into() });
     let p = write_model(&models, "external.onnx", &g);
     expect_error(adr().arg("inspect").arg(&p), &["external.onnx", "outside the model's folder", "../secret.bin"]);
 }

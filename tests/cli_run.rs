@@ -102,7 +102,11 @@ fn untargeted_attack_on_a_png_digit() {
     assert_eq!(rep["method"], "pgd");
     let best = npy(rep["best"]["input_npy"].as_str().unwrap());
     assert_eq!(best.shape(), &[1, 1, 28, 28]);
-    let x0 = adr_onnx::goal::data::read_png(&root().join("testdata/mnist/digit_0_label_7.png"), adr_onnx::goal::data::ImageShape { channels: 1, channels_first: true }).unwrap();
+    let x0 = adr_onnx::goal::data::read_png(
+        &root().join("testdata/mnist/digit_0_label_7.png"),
+        adr_onnx::goal::data::ImageShape { channels: 1, channels_first: true },
+    )
+    .unwrap();
     for (b, a) in best.iter().zip(x0.iter()) {
         assert!((0.0..=1.0).contains(b), "pixel {b} outside [0, 1]");
         assert!((b - a).abs() <= 0.25 + 1e-6, "perturbation {} beyond eps", b - a);
@@ -125,7 +129,12 @@ fn untargeted_attack_on_a_png_digit() {
 fn adr_attack_reports_consistently() {
     let dir = tempfile::tempdir().unwrap();
     let goal = root().join("testdata/goals/untargeted_npy.json");
-    let r = run(dir.path(), &root().join("models/mnist_cnn_pgd.onnx"), &goal, &["--iterations", "30", "--set", "normalisers=random"]);
+    let r = run(
+        dir.path(),
+        &root().join("models/mnist_cnn_pgd.onnx"),
+        &goal,
+        &["--iterations", "30", "--set", "normalisers=random"],
+    );
     check_common(&r);
     let rep = &r.report;
     assert_eq!(rep["method"], "adr");
@@ -133,7 +142,10 @@ fn adr_attack_reports_consistently() {
     assert_eq!(rep["settings"]["resync_every"], 16);
     assert!(rep["adr"]["normalisers"]["requests"].as_u64().unwrap() > 0);
     assert!(rep["iterations"].as_u64().unwrap() <= 30);
-    assert!(rep["initial"]["objective"].as_f64().unwrap() <= rep["best"]["objective"].as_f64().unwrap() + 1e-9 || rep["achieved"] == true);
+    assert!(
+        rep["initial"]["objective"].as_f64().unwrap() <= rep["best"]["objective"].as_f64().unwrap() + 1e-9
+            || rep["achieved"] == true
+    );
 }
 
 #[test]
@@ -163,7 +175,9 @@ fn reconstruction_reports_the_true_mean_squared_error() {
         assert_eq!(z.shape(), &[1, 16]);
         assert!(z.iter().all(|v| (-3.0..=3.0).contains(v)));
         let image = original(&model, &[z]);
-        let target = npy(root().join("testdata/generator/vae_targets_first4.npy").to_str().unwrap()).index_axis(Axis(0), 0).to_owned();
+        let target = npy(root().join("testdata/generator/vae_targets_first4.npy").to_str().unwrap())
+            .index_axis(Axis(0), 0)
+            .to_owned();
         let mse = image.iter().zip(target.iter()).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / 784.0;
         let reported = r.report["best"]["objective"].as_f64().unwrap();
         assert!((reported - mse).abs() < 1e-5, "{method}: reported {reported}, recomputed {mse}");
@@ -249,7 +263,11 @@ fn the_same_seed_gives_the_same_report() {
     let rb = run(b.path(), &model, &goal, &args);
     assert_eq!(without_timings(ra.report.clone()), without_timings(rb.report));
     let rc = run(b.path(), &model, &goal, &["--iterations", "150", "--restarts", "3", "--seed", "8"]);
-    assert_ne!(without_timings(ra.report)["trace"], without_timings(rc.report)["trace"], "another seed, other restarts");
+    assert_ne!(
+        without_timings(ra.report)["trace"],
+        without_timings(rc.report)["trace"],
+        "another seed, other restarts"
+    );
 }
 
 #[test]
@@ -340,10 +358,7 @@ fn malformed_goals_name_the_field() {
         &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize", "inputs": {"image": {}}}),
         &["/inputs/image", "no input 'image'"],
     );
-    expect_goal_error(
-        &serde_json::json!({"kind": "reconstruction", "target": [0.5, 0.5]}),
-        &["/target", "2 values"],
-    );
+    expect_goal_error(&serde_json::json!({"kind": "reconstruction", "target": [0.5, 0.5]}), &["/target", "2 values"]);
 }
 
 #[test]

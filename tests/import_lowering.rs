@@ -174,8 +174,9 @@ fn mnist_logits_match_the_shipped_reference() {
     let images: ArrayD<f32> = ndarray_npy::read_npy(fixtures().join("mnist/mnist_test_1000_images.npy")).unwrap();
     for name in ["mnist_cnn_clean", "mnist_cnn_pgd"] {
         let m = import(&fixtures().join(format!("models/{name}.onnx"))).unwrap();
-        let want: ArrayD<f32> = ndarray_npy::read_npy(fixtures().join(format!("models/{name}_logits_1000.npy"))).unwrap();
-        let got = ours(&m, &[images.clone()]);
+        let want: ArrayD<f32> =
+            ndarray_npy::read_npy(fixtures().join(format!("models/{name}_logits_1000.npy"))).unwrap();
+        let got = ours(&m, std::slice::from_ref(&images));
         assert_close(name, &got[0], &want, 1e-4);
     }
 }
@@ -215,7 +216,7 @@ fn skl2onnx_zipmap_head_offers_the_probabilities_under_it() {
     let c = zipped.default_objective().unwrap();
     assert!(c.feeds.contains("ArgMax") || c.feeds.contains("ZipMap"), "{}", c.feeds);
     let x: ArrayD<f32> = ndarray_npy::read_npy(testdata.join("iris_first10.npy")).unwrap();
-    let a = ours(&zipped, &[x.clone()]);
+    let a = ours(&zipped, std::slice::from_ref(&x));
     let b = ours(&plain, &[x]);
     let p = plain.candidates.iter().position(|c| c.name == "probabilities").unwrap();
     assert_close("zipmap", &a[0], &b[p], 1e-6);

@@ -114,7 +114,10 @@ fn objective_params(obj: Objective, m: usize, seed: u64) -> HashMap<String, Host
                 class[[b, (b * 7 + seed as usize) % m]] = 1.0;
             }
             h.insert(objective::CLASS.into(), HostTensor::F64(class));
-            h.insert(objective::SIGN.into(), HostTensor::F64(ArrayD::from_shape_vec(IxDyn(&[BATCH]), vec![1.0, -1.0]).unwrap()));
+            h.insert(
+                objective::SIGN.into(),
+                HostTensor::F64(ArrayD::from_shape_vec(IxDyn(&[BATCH]), vec![1.0, -1.0]).unwrap()),
+            );
         }
         Objective::SquaredError => {
             h.insert(objective::TARGET.into(), HostTensor::F64(uniform(&[BATCH, m], -1.0, 1.0, seed)));
@@ -131,7 +134,11 @@ struct StepCase {
 
 impl StepCase {
     fn run(&mut self, inputs: &HashMap<String, HostTensor>) -> HashMap<String, ArrayD<f64>> {
-        run_named(self.exe.as_mut(), &self.graph, inputs.clone()).unwrap().into_iter().map(|(k, v)| (k, v.to_f64())).collect()
+        run_named(self.exe.as_mut(), &self.graph, inputs.clone())
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_f64()))
+            .collect()
     }
 
     /// Central difference of `loss[sample]` along element `index` of input `name`.
@@ -164,8 +171,14 @@ fn step_case(m: &ImportedModel, obj: Objective, alpha: f64, seed: u64) -> StepCa
     inputs.insert(names::FREE.into(), HostTensor::F64(free));
     inputs.insert(names::C.into(), HostTensor::F64(ArrayD::from_elem(IxDyn(&[BATCH]), 0.7)));
     for s in &p.sites {
-        inputs.insert(names::eta(s.index), HostTensor::F64(uniform(&[BATCH, s.neurons], 0.4, 0.6, seed + 3 + s.index as u64)));
-        inputs.insert(names::inv_norm(s.index), HostTensor::F64(uniform(&[BATCH, s.neurons], 0.2, 1.0, seed + 50 + s.index as u64)));
+        inputs.insert(
+            names::eta(s.index),
+            HostTensor::F64(uniform(&[BATCH, s.neurons], 0.4, 0.6, seed + 3 + s.index as u64)),
+        );
+        inputs.insert(
+            names::inv_norm(s.index),
+            HostTensor::F64(uniform(&[BATCH, s.neurons], 0.2, 1.0, seed + 50 + s.index as u64)),
+        );
     }
     StepCase { exe, graph, inputs }
 }
@@ -219,7 +232,13 @@ fn step_gradients_match_central_differences() {
                 for sample in 0..BATCH {
                     for j in probes(s.neurons, 4) {
                         let fd = case.central(&names::eta(s.index), sample, j, 1e-7);
-                        check(&name, &format!("{obj:?} d loss / d eta.{}[{sample},{j}]", s.index), ge[[sample, j]], fd, scale);
+                        check(
+                            &name,
+                            &format!("{obj:?} d loss / d eta.{}[{sample},{j}]", s.index),
+                            ge[[sample, j]],
+                            fd,
+                            scale,
+                        );
                     }
                 }
             }

@@ -163,7 +163,10 @@ fn sample_goal(a: &AuditInput, i: usize) -> Result<Goal> {
         pointer: "/".into(),
         message: "the template must be an object".into(),
     })?;
-    obj.insert("input".into(), Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()));
+    obj.insert(
+        "input".into(),
+        Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()),
+    );
     obj.insert("label".into(), Value::from(a.labels[i]));
     let mut g = goal::parse(a.template_path, &v.to_string(), a.model)?;
     g.stream = i as u64;
@@ -238,7 +241,8 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         })
         .collect();
     let attack: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].clean_correct).collect();
-    let mut engine = Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha);
+    let mut engine =
+        Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha);
     for chunk in attack.chunks(batch) {
         let mut goals: Vec<Goal> = chunk.iter().map(|&s| sample_goal(a, samples[s].index)).collect::<Result<_>>()?;
         // Full batches always: padding repeats the last goal, results discarded.
@@ -314,7 +318,9 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
         })
         .collect();
     let mut worst: Vec<&SampleResult> = samples.iter().filter(|s| s.success).collect();
-    worst.sort_by(|a, b| a.margin.partial_cmp(&b.margin).unwrap_or(std::cmp::Ordering::Equal).then(a.index.cmp(&b.index)));
+    worst.sort_by(|a, b| {
+        a.margin.partial_cmp(&b.margin).unwrap_or(std::cmp::Ordering::Equal).then(a.index.cmp(&b.index))
+    });
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     Summary {
         samples: total,
@@ -368,7 +374,8 @@ pub fn base64_f32(v: &[f32]) -> String {
 pub fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
         for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if k <= c.len() {
                 out.push(B64[((n >> shift) & 63) as usize] as char);

@@ -45,7 +45,11 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
     );
     h.push_str("<h2>Per class</h2><table><tr><th>class</th><th>samples</th><th>clean correct</th><th>robust</th></tr>");
     for c in &s.per_class {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", c.class, c.samples, c.clean_correct, c.robust);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.class, c.samples, c.clean_correct, c.robust
+        );
     }
     h.push_str("</table><h2>Worst examples</h2><p>original | adversarial | perturbation (red up, blue down)</p>");
     let sample_shape = images.shape().get(1..).unwrap_or_default().to_vec();
@@ -61,10 +65,14 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
             r.found_by.as_deref().unwrap_or("?")
         );
         let picture = match (layout, r.adversarial_f32le.as_deref().and_then(decode_base64_f32)) {
-            (Some(layout), Some(adv)) if i < images.shape()[0] && adv.len() == sample_shape.iter().product::<usize>() => {
+            (Some(layout), Some(adv))
+                if i < images.shape()[0] && adv.len() == sample_shape.iter().product::<usize>() =>
+            {
                 let original = images.index_axis(Axis(0), i);
-                let adv = ArrayD::from_shape_vec(IxDyn(&sample_shape), adv).map_err(|e| Error::data(path, e.to_string()))?;
-                let png = triptych_png_bytes(original, adv.view(), layout, 0.0, 1.0, 4).map_err(|e| Error::data(path, e.to_string()))?;
+                let adv =
+                    ArrayD::from_shape_vec(IxDyn(&sample_shape), adv).map_err(|e| Error::data(path, e.to_string()))?;
+                let png = triptych_png_bytes(original, adv.view(), layout, 0.0, 1.0, 4)
+                    .map_err(|e| Error::data(path, e.to_string()))?;
                 format!("<img alt=\"sample {i}\" src=\"data:image/png;base64,{}\">", base64(&png))
             }
             _ => "<em>(not an image)</em>".into(),
@@ -74,4 +82,3 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
     h.push_str("</body></html>\n");
     std::fs::write(path, h).map_err(|e| Error::io(path, e))
 }
-

@@ -74,7 +74,13 @@ pub struct MergeArgs {
 fn labels(path: &std::path::Path) -> anyhow::Result<Vec<usize>> {
     let a = read_npy(path)?;
     a.iter()
-        .map(|&v| if v >= 0.0 && v.fract() == 0.0 { Ok(v as usize) } else { anyhow::bail!("{}: label {v} is not a class index", path.display()) })
+        .map(|&v| {
+            if v >= 0.0 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                anyhow::bail!("{}: label {v} is not a class index", path.display())
+            }
+        })
         .collect()
 }
 
@@ -100,7 +106,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
     let cli = super::run::cli_method(
         &args.set,
-        MethodBlock { algorithm: args.method, iterations: args.iterations, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
+        MethodBlock {
+            algorithm: args.method,
+            iterations: args.iterations,
+            restarts: args.restarts,
+            seed: args.seed,
+            ..MethodBlock::default()
+        },
     )?;
     let backend = adr_onnx::runtime::tract::TractBackend;
     let input = AuditInput {
@@ -143,7 +155,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
-            serde_json::from_str::<AuditReport>(&text).with_context(|| format!("{}: not an audit report of this adr-onnx", p.display()))
+            serde_json::from_str::<AuditReport>(&text)
+                .with_context(|| format!("{}: not an audit report of this adr-onnx", p.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let merged = audit::merge(reports).map_err(anyhow::Error::msg)?;

@@ -22,7 +22,11 @@ pub struct DeriveArgs {
 }
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.alpha.is_finite() && args.alpha > 0.0, "--alpha must be a positive number, got {}", args.alpha);
+    anyhow::ensure!(
+        args.alpha.is_finite() && args.alpha > 0.0,
+        "--alpha must be a positive number, got {}",
+        args.alpha
+    );
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let g = surrogate_graph(&model, args.alpha, Precision::F32);

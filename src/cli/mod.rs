@@ -19,7 +19,11 @@ pub const EXIT_NOT_ACHIEVED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "adr-onnx", version, about = "Activation-descent regularized input optimisation for ONNX ReLU networks")]
+#[command(
+    name = "adr-onnx",
+    version,
+    about = "Activation-descent regularized input optimisation for ONNX ReLU networks"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

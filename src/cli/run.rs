@@ -56,7 +56,8 @@ pub fn cli_method(sets: &[String], base: MethodBlock) -> anyhow::Result<MethodBl
         let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
         map.insert(key.trim().to_string(), value);
     }
-    let given: MethodBlock = serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+    let given: MethodBlock =
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| anyhow::anyhow!("--set: {e}"))?;
     Ok(MethodBlock {
         algorithm: base.algorithm.or(given.algorithm),
         iterations: base.iterations.or(given.iterations),
@@ -88,7 +89,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
     let cli = cli_method(
         &args.set,
-        MethodBlock { algorithm: args.method, iterations: args.iterations, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
+        MethodBlock {
+            algorithm: args.method,
+            iterations: args.iterations,
+            restarts: args.restarts,
+            seed: args.seed,
+            ..MethodBlock::default()
+        },
     )?;
     let neurons = relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
     let settings = Settings::resolve(&goal, &cli, neurons);
@@ -104,7 +111,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         model: model_info(&args.model, &goal.output_name)?,
         goal: &goal,
         settings: &settings,
-        backend: BackendInfo { name: engine.backend_name(), provider: "cpu".into(), version: None, device: None, threads: 1 },
+        backend: BackendInfo {
+            name: engine.backend_name(),
+            provider: "cpu".into(),
+            version: None,
+            device: None,
+            threads: 1,
+        },
         outcome: &outcome,
         artifacts: written,
     });

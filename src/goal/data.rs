@@ -39,8 +39,12 @@ impl ImageShape {
     /// The image shape of a per-sample tensor shape, if it is one.
     pub fn of(shape: &[usize]) -> Option<ImageShape> {
         match shape {
-            [c, h, w] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => Some(ImageShape { channels: *c, channels_first: true }),
-            [h, w, c] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => Some(ImageShape { channels: *c, channels_first: false }),
+            [c, h, w] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => {
+                Some(ImageShape { channels: *c, channels_first: true })
+            }
+            [h, w, c] if (*c == 1 || *c == 3) && *h >= 4 && *w >= 4 => {
+                Some(ImageShape { channels: *c, channels_first: false })
+            }
             [h, w] if *h >= 4 && *w >= 4 => Some(ImageShape { channels: 1, channels_first: true }),
             _ => None,
         }
@@ -49,7 +53,11 @@ impl ImageShape {
 
 fn resolve(goal_dir: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
-    if path.is_absolute() { path.to_path_buf() } else { goal_dir.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        goal_dir.join(path)
+    }
 }
 
 /// Reads a PNG as floats in [0, 1], `[C, H, W]` or `[H, W, C]`.
@@ -82,7 +90,10 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
     }
     match ArrayD::<u8>::read_npy(open()?) {
         Ok(a) => Ok(a.mapv(f32::from)),
-        Err(e) => Err(Error::data(path, format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected): {e}"))),
+        Err(e) => Err(Error::data(
+            path,
+            format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected): {e}"),
+        )),
     }
 }
 
@@ -135,7 +146,8 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
                     let index = match map.get("index") {
                         None => None,
                         Some(i) => Some(
-                            i.as_u64().ok_or_else(|| place.child("index").error("expected a non-negative integer"))? as usize,
+                            i.as_u64().ok_or_else(|| place.child("index").error("expected a non-negative integer"))?
+                                as usize,
                         ),
                     };
                     npy_sample(&resolve(goal_dir, p), index, place, size)?
@@ -148,7 +160,9 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
         other => return Err(place.error(format!("expected a path, an object or numbers, found {}", kind_of(other)))),
     };
     if values.len() != size {
-        return Err(place.error(format!("{} values given where the model needs {size} (shape {shape:?})", values.len())));
+        return Err(
+            place.error(format!("{} values given where the model needs {size} (shape {shape:?})", values.len()))
+        );
     }
     if values.iter().any(|v| !v.is_finite()) {
         return Err(place.error("the values contain NaN or infinity"));
@@ -162,7 +176,11 @@ fn png_sample(path: &Path, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
     let a = read_png(path, image).map_err(|e| place.error(e.to_string()))?;
     let want: usize = shape.iter().product();
     if a.len() != want {
-        return Err(place.error(format!("{}: the image has shape {:?}, the model needs {shape:?}", path.display(), a.shape())));
+        return Err(place.error(format!(
+            "{}: the image has shape {:?}, the model needs {shape:?}",
+            path.display(),
+            a.shape()
+        )));
     }
     Ok(a.iter().copied().collect())
 }
@@ -172,7 +190,11 @@ fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> 
     match index {
         Some(i) => {
             if a.ndim() == 0 || i >= a.shape()[0] {
-                return Err(place.child("index").error(format!("index {i} outside the {} samples of {}", a.shape().first().unwrap_or(&0), path.display())));
+                return Err(place.child("index").error(format!(
+                    "index {i} outside the {} samples of {}",
+                    a.shape().first().unwrap_or(&0),
+                    path.display()
+                )));
             }
             Ok(a.index_axis(Axis(0), i).iter().copied().collect())
         }

@@ -111,7 +111,11 @@ impl FeasibleSet {
             .filter(|(l, u)| l.is_finite() && u.is_finite() && l < u)
             .map(|(l, u)| u - l)
             .fold(0.0f32, f32::max);
-        if widest > 0.0 { widest / 2.0 } else { 1.0 }
+        if widest > 0.0 {
+            widest / 2.0
+        } else {
+            1.0
+        }
     }
 }
 

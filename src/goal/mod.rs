@@ -103,7 +103,10 @@ pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
         "reconstruction" => cx.reconstruction(typed(&cx.place, body)?)?,
         "output_bound" => cx.output_bound(typed(&cx.place, body)?)?,
         other => {
-            return Err(cx.place.child("kind").error(format!("unknown kind '{other}' (one of {})", schema::KINDS.join(", "))))
+            return Err(cx
+                .place
+                .child("kind")
+                .error(format!("unknown kind '{other}' (one of {})", schema::KINDS.join(", "))))
         }
     };
     goal.echo = echo;
@@ -125,8 +128,22 @@ fn typed<T: serde::de::DeserializeOwned>(place: &Place, body: Value) -> Result<T
             .collect();
         let inner = e.into_inner().to_string();
         let message = inner.split(" at line ").next().unwrap_or(&inner).to_string();
-        Error::Goal { file: place.file.to_path_buf(), pointer: if pointer.is_empty() { "/".into() } else { pointer }, message }
+        Error::Goal {
+            file: place.file.to_path_buf(),
+            pointer: if pointer.is_empty() { "/".into() } else { pointer },
+            message,
+        }
     })
+}
+
+/// What each kind resolves, before the common fields are added.
+struct Parts {
+    target: ValueId,
+    output: ValueId,
+    output_name: String,
+    start: Start,
+    feasible: FeasibleSet,
+    criterion: Criterion,
 }
 
 struct Resolver<'a> {
@@ -163,23 +180,26 @@ impl Resolver<'_> {
                 ))),
             },
             None => {
-                let c = self.model.default_objective().ok_or_else(|| place.error("the model has no differentiable output"))?;
+                let c = self
+                    .model
+                    .default_objective()
+                    .ok_or_else(|| place.error("the model has no differentiable output"))?;
                 Ok((c.value, c.name.clone()))
             }
         }
     }
 
-    fn common(&self, kind: GoalKind, target: ValueId, output: ValueId, output_name: String, start: Start, feasible: FeasibleSet, criterion: Criterion, method: Option<MethodBlock>) -> Goal {
+    fn goal(&self, kind: GoalKind, parts: Parts, method: Option<MethodBlock>) -> Goal {
         Goal {
             file: self.place.file.to_path_buf(),
             echo: Value::Null,
             kind,
-            target,
-            output,
-            output_name,
-            start,
-            feasible,
-            criterion,
+            target: parts.target,
+            output: parts.output,
+            output_name: parts.output_name,
+            start: parts.start,
+            feasible: parts.feasible,
+            criterion: parts.criterion,
             method: method.unwrap_or_default(),
             stream: 0,
         }
@@ -188,11 +208,15 @@ impl Resolver<'_> {
     fn target_class(&self, spec: TargetClassSpec) -> Result<Goal> {
         let shape = self.single_input_shape(&self.place.child("input"))?;
         let x0 = load_sample(&spec.input, &self.place.child("input"), self.dir, &shape)?;
-        let (output, output_name) = self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
+        let (output, output_name) =
+            self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
         let target = logits_of(self.model, output);
         let classes = self.model.graph.value(target).size();
         if classes < 2 {
-            return Err(self.place.child("output_name").error(format!("output '{output_name}' has {classes} value; a classifier needs at least 2")));
+            return Err(self
+                .place
+                .child("output_name")
+                .error(format!("output '{output_name}' has {classes} value; a classifier needs at least 2")));
         }
         let class = |v: Option<i64>, key: &str| -> Result<Option<usize>> {
             match v {
@@ -201,7 +225,8 @@ impl Resolver<'_> {
                 Some(c) => Err(self.place.child(key).error(format!("class {c} outside 0..{}", classes - 1))),
             }
         };
-        let label = class(spec.label, "label")?.ok_or_else(|| self.place.error("missing field `label` (the true class)"))?;
+        let label =
+            class(spec.label, "label")?.ok_or_else(|| self.place.error("missing field `label` (the true class)"))?;
         let target_class = class(spec.target, "target")?;
         if target_class == Some(label) {
             return Err(self.place.child("target").error("the target class equals the label"));
@@ -216,7 +241,10 @@ impl Resolver<'_> {
         };
         if let Some((lo, hi)) = bounds {
             if let Some(i) = x0.iter().position(|v| *v < lo || *v > hi) {
-                return Err(self.place.child("bounds").error(format!("input element {i} = {} lies outside [{lo}, {hi}]", x0[i])));
+                return Err(self
+                    .place
+                    .child("bounds")
+                    .error(format!("input element {i} = {} lies outside [{lo}, {hi}]", x0[i])));
             }
         }
         let eps = spec.epsilon as f32;
@@ -225,9 +253,11 @@ impl Resolver<'_> {
             Norm::Linf => x0.iter().map(|v| ((v - eps).max(lo), (v + eps).min(hi))).unzip(),
             Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
         };
-        let feasible = FeasibleSet { lower, upper, ball: Some(Ball { center: x0.clone(), radius: eps, norm: spec.norm }) };
+        let feasible =
+            FeasibleSet { lower, upper, ball: Some(Ball { center: x0.clone(), radius: eps, norm: spec.norm }) };
         let criterion = Criterion::Class { label, target: target_class };
-        Ok(self.common(GoalKind::TargetClass, target, output, output_name, Start::Given(x0), feasible, criterion, spec.method))
+        let parts = Parts { target, output, output_name, start: Start::Given(x0), feasible, criterion };
+        Ok(self.goal(GoalKind::TargetClass, parts, spec.method))
     }
 
     fn reconstruction(&self, spec: ReconstructionSpec) -> Result<Goal> {
@@ -235,7 +265,8 @@ impl Resolver<'_> {
         if self.model.graph.inputs.len() != 1 {
             self.single_input_shape(&self.place.child("latent"))?;
         }
-        let (output, output_name) = self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
+        let (output, output_name) =
+            self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
         let out_shape = self.model.graph.value(output).shape.clone();
         let target = load_sample(&spec.target, &self.place.child("target"), self.dir, &out_shape)?;
         let lp = self.place.child("latent");
@@ -250,28 +281,37 @@ impl Resolver<'_> {
             }
         }
         let criterion = Criterion::Reconstruction { target, tolerance: spec.tolerance };
-        Ok(self.common(GoalKind::Reconstruction, output, output, output_name, start, feasible, criterion, spec.method))
+        let parts = Parts { target: output, output, output_name, start, feasible, criterion };
+        Ok(self.goal(GoalKind::Reconstruction, parts, spec.method))
     }
 
     fn output_bound(&self, spec: OutputBoundSpec) -> Result<Goal> {
         let op = self.place.child("output");
         let (name, index) = match &spec.output {
-            Value::Number(_) => (None, spec.output.as_u64().ok_or_else(|| op.error("expected a non-negative integer"))?),
+            Value::Number(_) => {
+                (None, spec.output.as_u64().ok_or_else(|| op.error("expected a non-negative integer"))?)
+            }
             Value::Object(m) => {
-                for k in m.keys().filter(|k| *k != "name" && *k != "index") {
+                if let Some(k) = m.keys().find(|k| *k != "name" && *k != "index") {
                     return Err(op.error(format!("unknown field `{k}`, expected `name` or `index`")));
                 }
                 let name = m.get("name").and_then(Value::as_str).map(str::to_string);
-                let index = m.get("index").map_or(Some(0), Value::as_u64).ok_or_else(|| op.child("index").error("expected a non-negative integer"))?;
+                let index = m
+                    .get("index")
+                    .map_or(Some(0), Value::as_u64)
+                    .ok_or_else(|| op.child("index").error("expected a non-negative integer"))?;
                 (name, index)
             }
-            other => return Err(op.error(format!("expected an index or {{\"name\", \"index\"}}, found {}", kind_of(other)))),
+            other => {
+                return Err(op.error(format!("expected an index or {{\"name\", \"index\"}}, found {}", kind_of(other))))
+            }
         };
         let (output, output_name) = self.output_tensor(name.as_deref(), &op.child("name"))?;
         let size = self.model.graph.value(output).size();
-        let index = usize::try_from(index).ok().filter(|&i| i < size).ok_or_else(|| {
-            op.error(format!("index {index} outside output '{output_name}' of {size} values"))
-        })?;
+        let index = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < size)
+            .ok_or_else(|| op.error(format!("index {index} outside output '{output_name}' of {size} values")))?;
         if let Some(b) = spec.bound {
             if !b.is_finite() {
                 return Err(self.place.child("bound").error("must be a finite number"));
@@ -279,7 +319,8 @@ impl Resolver<'_> {
         }
         let (feasible, start) = self.input_boxes(&spec)?;
         let criterion = Criterion::Bound { index, direction: spec.direction, bound: spec.bound };
-        Ok(self.common(GoalKind::OutputBound, output, output, output_name, start, feasible, criterion, spec.method))
+        let parts = Parts { target: output, output, output_name, start, feasible, criterion };
+        Ok(self.goal(GoalKind::OutputBound, parts, spec.method))
     }
 
     /// The per-element box and start over all model inputs.
@@ -295,7 +336,9 @@ impl Resolver<'_> {
             }
             (None, Some(map)) => {
                 if let Some(k) = map.keys().find(|k| !names.contains(k)) {
-                    return Err(ip.child(k).error(format!("the model has no input '{k}' (inputs: {})", names.join(", "))));
+                    return Err(ip
+                        .child(k)
+                        .error(format!("the model has no input '{k}' (inputs: {})", names.join(", "))));
                 }
                 names
                     .iter()
@@ -308,7 +351,10 @@ impl Resolver<'_> {
                     .collect::<Result<_>>()?
             }
             (None, None) => {
-                return Err(self.place.error(format!("missing field `input` (or `inputs` for a model with inputs {})", names.join(", "))))
+                return Err(self.place.error(format!(
+                    "missing field `input` (or `inputs` for a model with inputs {})",
+                    names.join(", ")
+                )))
             }
         };
         let (mut lower, mut upper, mut start) = (Vec::new(), Vec::new(), Vec::new());
@@ -396,7 +442,9 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
     let mut x = match v {
         Some(Value::String(s)) if s == "random" => return Ok(Start::Random),
         Some(Value::String(s)) if s == "zeros" => vec![0.0; n],
-        Some(Value::String(s)) => return Err(place.error(format!("unknown start '{s}' (a number, an array, \"zeros\" or \"random\")"))),
+        Some(Value::String(s)) => {
+            return Err(place.error(format!("unknown start '{s}' (a number, an array, \"zeros\" or \"random\")")))
+        }
         other => per_element(other, n, 0.0, place)?,
     };
     let given = v.is_some();
@@ -454,7 +502,9 @@ impl Goal {
             Criterion::Class { label, target } => {
                 let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
                 let top = argmax(&y);
-                let max_other = |c: usize| y.iter().enumerate().filter(|(j, _)| *j != c).map(|(_, v)| *v).fold(f64::NEG_INFINITY, f64::max);
+                let max_other = |c: usize| {
+                    y.iter().enumerate().filter(|(j, _)| *j != c).map(|(_, v)| *v).fold(f64::NEG_INFINITY, f64::max)
+                };
                 let (score, achieved) = match target {
                     Some(t) => (max_other(*t) - y[*t], top == *t),
                     None => (y[*label] - max_other(*label), top != *label),
@@ -462,7 +512,8 @@ impl Goal {
                 Assessment { score, objective: cross_entropy(&y, *label), achieved }
             }
             Criterion::Reconstruction { target, tolerance } => {
-                let mse = y.iter().zip(target).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64;
+                let mse =
+                    y.iter().zip(target).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64;
                 Assessment { score: mse, objective: mse, achieved: tolerance.is_none_or(|t| mse <= t) }
             }
             Criterion::Bound { index, direction, bound } => {
@@ -488,7 +539,9 @@ impl Goal {
     /// The criterion in words, for reports.
     pub fn criterion_text(&self) -> String {
         match &self.criterion {
-            Criterion::Class { label, target: Some(t) } => format!("argmax of '{}' = {t} (label {label})", self.output_name),
+            Criterion::Class { label, target: Some(t) } => {
+                format!("argmax of '{}' = {t} (label {label})", self.output_name)
+            }
             Criterion::Class { label, target: None } => format!("argmax of '{}' != {label}", self.output_name),
             Criterion::Reconstruction { tolerance: Some(t), .. } => format!("mean squared error <= {t}"),
             Criterion::Reconstruction { tolerance: None, .. } => "none (lowest mean squared error)".into(),
@@ -497,7 +550,11 @@ impl Goal {
                 format!("{}[{index}] {op} {b}", self.output_name)
             }
             Criterion::Bound { index, direction, bound: None } => {
-                format!("none ({} {}[{index}])", if *direction == Direction::Maximize { "highest" } else { "lowest" }, self.output_name)
+                format!(
+                    "none ({} {}[{index}])",
+                    if *direction == Direction::Maximize { "highest" } else { "lowest" },
+                    self.output_name
+                )
             }
         }
     }

@@ -181,11 +181,7 @@ impl Graph {
                 o.value = remap[v.0].ok_or_else(|| "removed".to_string());
             }
         }
-        self.by_name = self
-            .by_name
-            .iter()
-            .filter_map(|(name, v)| remap[v.0].map(|n| (name.clone(), n)))
-            .collect();
+        self.by_name = self.by_name.iter().filter_map(|(name, v)| remap[v.0].map(|n| (name.clone(), n))).collect();
         self.values = values;
         self.nodes = nodes;
         remap

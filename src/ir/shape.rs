@@ -56,8 +56,7 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
                 return Err(format!("cannot concatenate along axis {} of {x:?}", c.axis));
             }
             for y in &inputs[1..] {
-                let fits = y.len() == x.len()
-                    && (0..x.len()).all(|i| i == c.axis || y[i] == x[i]);
+                let fits = y.len() == x.len() && (0..x.len()).all(|i| i == c.axis || y[i] == x[i]);
                 if !fits {
                     return Err(format!("cannot concatenate {x:?} with {y:?} on axis {}", c.axis));
                 }
@@ -87,27 +86,19 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
         }
         Op::MaxPool(p) => pool_shape(x, &p.window),
         Op::AvgPool(p) => pool_shape(x, &p.window),
-        Op::Softmax(s) if s.axis == 0 || s.axis >= x.len() => {
-            Err(format!("softmax axis {} invalid for {x:?}", s.axis))
-        }
+        Op::Softmax(s) if s.axis == 0 || s.axis >= x.len() => Err(format!("softmax axis {} invalid for {x:?}", s.axis)),
         Op::LogSoftmax(s) if s.axis == 0 || s.axis >= x.len() => {
             Err(format!("log-softmax axis {} invalid for {x:?}", s.axis))
         }
-        Op::Relu(_)
-        | Op::LeakyRelu(_)
-        | Op::Sigmoid(_)
-        | Op::Tanh(_)
-        | Op::Softmax(_)
-        | Op::LogSoftmax(_) => Ok(x.to_vec()),
+        Op::Relu(_) | Op::LeakyRelu(_) | Op::Sigmoid(_) | Op::Tanh(_) | Op::Softmax(_) | Op::LogSoftmax(_) => {
+            Ok(x.to_vec())
+        }
     }
 }
 
 fn check_channels(x: &[usize], c_in: usize, w: &Window) -> Result<(), String> {
     if x.len() != 2 + w.rank() || x[1] != c_in {
-        return Err(format!(
-            "input {x:?} does not fit a {}-d kernel over {c_in} input channels",
-            w.rank()
-        ));
+        return Err(format!("input {x:?} does not fit a {}-d kernel over {c_in} input channels", w.rank()));
     }
     Ok(())
 }
@@ -141,7 +132,11 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let rank = a.len().max(b.len());
     let dim = |s: &[usize], i: usize| {
         let off = rank - s.len();
-        if i < off { 1 } else { s[i - off] }
+        if i < off {
+            1
+        } else {
+            s[i - off]
+        }
     };
     (0..rank)
         .map(|i| match (dim(a, i), dim(b, i)) {

@@ -25,8 +25,7 @@ pub fn forward_graph(model: &ImportedModel, batch: usize, precision: Precision, 
     let g = &model.graph;
     let sites = relu_sites(g);
     let mut b = GraphBuilder::new("forward", precision);
-    let inputs: Vec<Sym> =
-        g.inputs.iter().map(|&v| b.input(&g.value(v).name, g.value(v).batched(batch))).collect();
+    let inputs: Vec<Sym> = g.inputs.iter().map(|&v| b.input(&g.value(v).name, g.value(v).batched(batch))).collect();
     let pass = network::true_forward(&mut b, g, &sites, &inputs);
     for c in &model.candidates {
         let s = pass.value(c.value).clone();

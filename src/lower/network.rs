@@ -156,7 +156,13 @@ pub fn backward(b: &mut GraphBuilder, g: &Graph, pass: &Pass, n_sites: usize, se
 
 /// Pushes tangents `[B*K, ...]` (one per graph input, `K` per sample)
 /// through the pass's linearisation; returns the tangent of every value.
-pub fn tangents(b: &mut GraphBuilder, g: &Graph, pass: &Pass, input_tangents: &[Sym], per_sample: usize) -> Vec<Option<Sym>> {
+pub fn tangents(
+    b: &mut GraphBuilder,
+    g: &Graph,
+    pass: &Pass,
+    input_tangents: &[Sym],
+    per_sample: usize,
+) -> Vec<Option<Sym>> {
     let mut t: Vec<Option<Sym>> = vec![None; g.values().len()];
     for (&v, s) in g.inputs.iter().zip(input_tangents) {
         t[v.0] = Some(s.clone());

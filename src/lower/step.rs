@@ -66,7 +66,13 @@ pub struct Problem<'a> {
 }
 
 impl<'a> Problem<'a> {
-    pub fn new(model: &'a ImportedModel, target: ValueId, objective: Objective, alpha: f64, precision: Precision) -> Self {
+    pub fn new(
+        model: &'a ImportedModel,
+        target: ValueId,
+        objective: Objective,
+        alpha: f64,
+        precision: Precision,
+    ) -> Self {
         Problem { model, sites: relu_sites(&model.graph), target, report: None, objective, alpha, precision }
     }
 

@@ -102,7 +102,11 @@ impl ImportCtx {
     /// Converts an axis of the model's view of a tensor into the IR's
     /// batched numbering.
     pub fn ir_axis(&self, axis: usize) -> usize {
-        if self.batched { axis } else { axis + 1 }
+        if self.batched {
+            axis
+        } else {
+            axis + 1
+        }
     }
 
     /// Adds the IR op computing the node's first output.

@@ -53,7 +53,12 @@ mod tests {
             op_type: "Concat".into(),
             input: vec!["a".into(), "b".into()],
             output: vec!["c".into()],
-            attribute: vec![tract_onnx::pb::AttributeProto { name: "axis".into(), i: 0, r#type: 2, ..Default::default() }],
+            attribute: vec![tract_onnx::pb::AttributeProto {
+                name: "axis".into(),
+                i: 0,
+                r#type: 2,
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let a = ConstTensor::Int(arr1(&[1i64]).into_dyn());

@@ -86,18 +86,14 @@ pub fn import(path: &Path) -> Result<ImportedModel> {
 pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let model_err = |message: String| Error::Model { path: path.to_path_buf(), message };
     let graph_pb = model.graph.as_ref().ok_or_else(|| model_err("model has no graph".into()))?;
-    let opset = model
-        .opset_import
-        .iter()
-        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        .map_or(1, |o| o.version);
+    let opset =
+        model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(1, |o| o.version);
 
     let mut bindings = HashMap::new();
     for init in &graph_pb.initializer {
         bindings.insert(init.name.clone(), Binding::Const(proto::decode_tensor(path, init)?));
     }
-    let real_inputs: Vec<&ValueInfoProto> =
-        graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
+    let real_inputs: Vec<&ValueInfoProto> = graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
     let batched = !real_inputs.iter().all(|i| is_plain_vector(i));
     let batch = if batched { import_batch(&real_inputs).map_err(model_err)? } else { 1 };
     let mut ctx = ImportCtx { graph: Graph::new(), bindings, batch, batched, opset };
@@ -203,15 +199,16 @@ fn import_node(
     let name = node_name(node);
     let problem = |message: String| NodeProblem { node: name.clone(), op_type: node.op_type.clone(), message };
     let builder = ops::builder(&node.op_type).filter(|_| node.domain.is_empty() || node.domain == "ai.onnx");
-    let is_head = HEAD_OPS.contains(&node.op_type.as_str())
-        || (node.op_type == "Cast" && !casts_to_float(node));
+    let is_head = HEAD_OPS.contains(&node.op_type.as_str()) || (node.op_type == "Cast" && !casts_to_float(node));
 
     let mut bound = Vec::new();
     for (i, input) in node.input.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
         match ctx.bindings.get(input) {
             Some(b) => bound.push(b.clone()),
             None => {
-                problems.push(problem(format!("input {i} '{input}' is not produced by any node, initializer or graph input")));
+                problems.push(problem(format!(
+                    "input {i} '{input}' is not produced by any node, initializer or graph input"
+                )));
                 bind_all(ctx, node, Binding::Failed);
                 return Ok(());
             }
@@ -289,7 +286,10 @@ fn import_node(
             } else {
                 for (k, out) in node.output.iter().enumerate().skip(1).filter(|(_, o)| !o.is_empty()) {
                     ctx.bindings.entry(out.clone()).or_insert_with(|| {
-                        Binding::NonDifferentiable(format!("output {k} of {} node '{name}' is not supported", node.op_type))
+                        Binding::NonDifferentiable(format!(
+                            "output {k} of {} node '{name}' is not supported",
+                            node.op_type
+                        ))
                     });
                 }
             }
@@ -400,7 +400,8 @@ fn leading_dim(input: &ValueInfoProto) -> Option<usize> {
 }
 
 fn import_batch(inputs: &[&ValueInfoProto]) -> Result<usize, String> {
-    let fixed: Vec<(&str, usize)> = inputs.iter().filter_map(|i| leading_dim(i).map(|d| (i.name.as_str(), d))).collect();
+    let fixed: Vec<(&str, usize)> =
+        inputs.iter().filter_map(|i| leading_dim(i).map(|d| (i.name.as_str(), d))).collect();
     match fixed.split_first() {
         None => Ok(1),
         Some(((_, b), rest)) => match rest.iter().find(|(_, d)| d != b) {

@@ -231,10 +231,8 @@ mod tests {
         let model = dir.path().join("m.onnx");
         let mut t = float_tensor(vec![], vec![1]);
         t.data_location = Some(DataLocation::External as i32);
-        t.external_data.push(tract_onnx::pb::StringStringEntryProto {
-            key: "location".into(),
-            value: "../../etc/passwd".into(),
-        });
+        t.external_data
+            .push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../../etc/passwd".into() });
         let err = decode_tensor(&model, &t).unwrap_err();
         assert!(matches!(err, Error::ExternalDataOutside { .. }), "{err}");
     }

@@ -26,7 +26,8 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     let objective = ctx.goals[0].objective(Algorithm::Adr, ctx.settings.normalised_objective);
     let rows = ctx.rows.len();
     let problem = ctx.engine.problem(objective);
-    let seeds: Vec<u64> = ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
+    let seeds: Vec<u64> =
+        ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
     let mut norms = NormaliserCache::new(&problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds)?;
     let start_truth = ctx.engine.eval(&x)?;
     let mut eta = ActivationVars::synced(&start_truth.pre);
@@ -45,7 +46,14 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
             &StepState { x: &x, free: &ctx.free, c: &c, eta: &eta.eta, inv_norm: &inv_norm, params: &ctx.params },
         )?;
         let (loss, cons, cv) = (r.loss.to_vec(), r.consistency.to_vec(), c.to_vec());
-        ctx.tracker.observe(ctx.goals, ctx.rows, it, &x, &r.truth, Some(AdrSignals { loss: &loss, consistency: &cons, c: &cv }));
+        ctx.tracker.observe(
+            ctx.goals,
+            ctx.rows,
+            it,
+            &x,
+            &r.truth,
+            Some(AdrSignals { loss: &loss, consistency: &cons, c: &cv }),
+        );
         stats.final_c = f64::from(c[0]);
         stats.final_consistency = f64::from(r.consistency[0]);
         ctx.progress.tick(it + 1, ctx.best_objective());
@@ -62,7 +70,11 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
             step_x(ctx, &mut x, row, r.grad_x.row(row).to_vec());
             if s.lr_c > 0.0 {
                 let cr = &mut c[row];
-                *cr = if r.consistency[row] <= C_SATISFIED { *cr - s.c_decay as f32 } else { *cr + s.lr_c as f32 * r.consistency[row] };
+                *cr = if r.consistency[row] <= C_SATISFIED {
+                    *cr - s.c_decay as f32
+                } else {
+                    *cr + s.lr_c as f32 * r.consistency[row]
+                };
                 *cr = cr.clamp(C_MIN, C_MAX);
             }
             for k in 0..sites {

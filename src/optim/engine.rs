@@ -81,7 +81,14 @@ fn to1(t: &HostTensor) -> Array1<f32> {
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(model: &'a ImportedModel, backend: &'a dyn Backend, target: ValueId, report: ValueId, batch: usize, alpha: f64) -> Self {
+    pub fn new(
+        model: &'a ImportedModel,
+        backend: &'a dyn Backend,
+        target: ValueId,
+        report: ValueId,
+        batch: usize,
+        alpha: f64,
+    ) -> Self {
         Engine { model, backend, target, report, batch, alpha, loaded: HashMap::new(), load_seconds: 0.0 }
     }
 
@@ -157,13 +164,23 @@ impl<'a> Engine<'a> {
     }
 
     /// The true network's objective and input gradient.
-    pub fn gradient(&mut self, objective: Objective, x: &Array2<f32>, free: &Array2<f32>, params: &[ArrayD<f32>]) -> Result<GradientResult> {
+    pub fn gradient(
+        &mut self,
+        objective: Objective,
+        x: &Array2<f32>,
+        free: &Array2<f32>,
+        params: &[ArrayD<f32>],
+    ) -> Result<GradientResult> {
         let mut inputs = HashMap::new();
         inputs.insert(names::X.to_string(), HostTensor::F32(x.clone().into_dyn()));
         inputs.insert(names::FREE.to_string(), HostTensor::F32(free.clone().into_dyn()));
         Self::params(objective, params, &mut inputs);
         let out = self.run(GraphKey::Gradient(objective), inputs)?;
-        Ok(GradientResult { objective: to1(&out[names::OBJECTIVE]), grad_x: to2(&out[names::GRAD_X]), truth: self.truth(&out) })
+        Ok(GradientResult {
+            objective: to1(&out[names::OBJECTIVE]),
+            grad_x: to2(&out[names::GRAD_X]),
+            truth: self.truth(&out),
+        })
     }
 
     /// The true network at `x`.

@@ -154,7 +154,9 @@ pub fn starts(goals: &[Goal], rows: &[Row], rngs: &mut [ChaCha8Rng], all_random:
         let g = &goals[row.task];
         let centre: Vec<f32> = match &g.start {
             Start::Given(s) => s.clone(),
-            Start::Random => g.feasible.lower.iter().zip(&g.feasible.upper).map(|(l, u)| 0.0f32.clamp(*l, *u)).collect(),
+            Start::Random => {
+                g.feasible.lower.iter().zip(&g.feasible.upper).map(|(l, u)| 0.0f32.clamp(*l, *u)).collect()
+            }
         };
         let point = match (&g.start, row.restart, all_random) {
             (Start::Given(s), 0, false) => s.clone(),
@@ -197,7 +199,10 @@ pub fn optimise(
         }
     }
     let mut tracker = Tracker::new(goals.len());
-    let mut rngs: Vec<ChaCha8Rng> = rows.iter().map(|r| ChaCha8Rng::seed_from_u64(row_seed(settings.seed, goals[r.task].stream, r.restart))).collect();
+    let mut rngs: Vec<ChaCha8Rng> = rows
+        .iter()
+        .map(|r| ChaCha8Rng::seed_from_u64(row_seed(settings.seed, goals[r.task].stream, r.restart)))
+        .collect();
     let mut ctx = Ctx {
         engine,
         goals,
@@ -281,7 +286,11 @@ pub fn optimise(
     let initial = tracker
         .initial
         .into_iter()
-        .map(|i| i.unwrap_or_else(|| (crate::goal::Assessment { score: f64::NAN, objective: f64::NAN, achieved: false }, Vec::new())))
+        .map(|i| {
+            i.unwrap_or_else(|| {
+                (crate::goal::Assessment { score: f64::NAN, objective: f64::NAN, achieved: false }, Vec::new())
+            })
+        })
         .collect();
     Ok(Outcome {
         best,

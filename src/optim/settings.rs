@@ -60,7 +60,9 @@ fn defaults(kind: GoalKind, relu_neurons: usize) -> MethodBlock {
     };
     match kind {
         GoalKind::TargetClass => attack,
-        GoalKind::Reconstruction => MethodBlock { iterations: Some(1000), lr: Some(0.05), pgd_steps: Some(1000), ..attack },
+        GoalKind::Reconstruction => {
+            MethodBlock { iterations: Some(1000), lr: Some(1.0), pgd_steps: Some(1000), ..attack }
+        }
         GoalKind::OutputBound => {
             let small = relu_neurons <= 256;
             MethodBlock {
@@ -131,7 +133,8 @@ impl Settings {
 
     /// Checks ranges; the message names the setting.
     pub fn validate(&self) -> Result<(), String> {
-        let positive = [("lr", self.lr), ("lr_eta", self.lr_eta), ("alpha", self.alpha), ("pgd_step_size", self.pgd_step_size)];
+        let positive =
+            [("lr", self.lr), ("lr_eta", self.lr_eta), ("alpha", self.alpha), ("pgd_step_size", self.pgd_step_size)];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("{name} must be a positive number, got {v}"));

@@ -70,7 +70,15 @@ impl Tracker {
     }
 
     /// Judges every row's point `x` with its true values.
-    pub fn observe(&mut self, goals: &[Goal], rows: &[Row], iteration: usize, x: &Array2<f32>, truth: &Truth, adr: Option<AdrSignals>) {
+    pub fn observe(
+        &mut self,
+        goals: &[Goal],
+        rows: &[Row],
+        iteration: usize,
+        x: &Array2<f32>,
+        truth: &Truth,
+        adr: Option<AdrSignals>,
+    ) {
         let it = self.offset + iteration;
         let mut first_goal_now: Option<Assessment> = None;
         for (r, row) in rows.iter().enumerate() {

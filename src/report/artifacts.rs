@@ -47,37 +47,62 @@ fn display(p: &Path) -> String {
 }
 
 /// Writes every artifact of a run into `dir` (created if needed).
-pub fn write_all(dir: &Path, graph: &Graph, batched_model: bool, goal: &Goal, best_x: &[f32], trace: &[TracePoint]) -> Result<Artifacts> {
+pub fn write_all(
+    dir: &Path,
+    graph: &Graph,
+    batched_model: bool,
+    goal: &Goal,
+    best_x: &[f32],
+    trace: &[TracePoint],
+) -> Result<Artifacts> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Artifacts { directory: display(dir), ..Artifacts::default() };
-    let shapes: Vec<(String, Vec<usize>)> = graph.inputs.iter().map(|&v| (graph.value(v).name.clone(), graph.value(v).shape.clone())).collect();
-    let view_shape = |s: &[usize]| -> Vec<usize> { if batched_model { [&[1], s].concat() } else { s.to_vec() } };
+    let shapes: Vec<(String, Vec<usize>)> =
+        graph.inputs.iter().map(|&v| (graph.value(v).name.clone(), graph.value(v).shape.clone())).collect();
+    let view_shape = |s: &[usize]| -> Vec<usize> {
+        if batched_model {
+            [&[1], s].concat()
+        } else {
+            s.to_vec()
+        }
+    };
     let best_npy: PathBuf = dir.join("best_input.npy");
     if let [(_, shape)] = shapes.as_slice() {
-        let a = ArrayD::from_shape_vec(IxDyn(&view_shape(shape)), best_x.to_vec()).map_err(|e| Error::data(&best_npy, e.to_string()))?;
+        let a = ArrayD::from_shape_vec(IxDyn(&view_shape(shape)), best_x.to_vec())
+            .map_err(|e| Error::data(&best_npy, e.to_string()))?;
         write_npy(&best_npy, &a)?;
         if let Some(layout) = image_layout(shape) {
-            let image = ArrayD::from_shape_vec(IxDyn(shape), best_x.to_vec()).map_err(|e| Error::data(&best_npy, e.to_string()))?;
+            let image = ArrayD::from_shape_vec(IxDyn(shape), best_x.to_vec())
+                .map_err(|e| Error::data(&best_npy, e.to_string()))?;
             let (lo, hi) = image_range(goal, best_x);
             let png = dir.join("best_input.png");
-            write_image_png(&png, image.view(), layout, lo, hi, png_scale(shape)).map_err(|e| Error::data(&png, e.to_string()))?;
+            write_image_png(&png, image.view(), layout, lo, hi, png_scale(shape))
+                .map_err(|e| Error::data(&png, e.to_string()))?;
             out.best_input_png = Some(display(&png));
             if let (GoalKind::TargetClass, Start::Given(x0)) = (goal.kind, &goal.start) {
                 let delta: Vec<f32> = best_x.iter().zip(x0).map(|(a, b)| a - b).collect();
-                let delta = ArrayD::from_shape_vec(IxDyn(shape), delta).map_err(|e| Error::data(&png, e.to_string()))?;
+                let delta =
+                    ArrayD::from_shape_vec(IxDyn(shape), delta).map_err(|e| Error::data(&png, e.to_string()))?;
                 let p = dir.join("perturbation.png");
-                write_perturbation_png(&p, delta.view(), layout, png_scale(shape)).map_err(|e| Error::data(&p, e.to_string()))?;
+                write_perturbation_png(&p, delta.view(), layout, png_scale(shape))
+                    .map_err(|e| Error::data(&p, e.to_string()))?;
                 out.perturbation_png = Some(display(&p));
             }
         }
     } else {
-        write_npy(&best_npy, &ArrayD::from_shape_vec(IxDyn(&[best_x.len()]), best_x.to_vec()).map_err(|e| Error::data(&best_npy, e.to_string()))?)?;
+        write_npy(
+            &best_npy,
+            &ArrayD::from_shape_vec(IxDyn(&[best_x.len()]), best_x.to_vec())
+                .map_err(|e| Error::data(&best_npy, e.to_string()))?,
+        )?;
         let mut offset = 0;
         for (name, shape) in &shapes {
             let n: usize = shape.iter().product();
-            let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+            let safe: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
             let p = dir.join(format!("best_input.{safe}.npy"));
-            let a = ArrayD::from_shape_vec(IxDyn(&view_shape(shape)), best_x[offset..offset + n].to_vec()).map_err(|e| Error::data(&p, e.to_string()))?;
+            let a = ArrayD::from_shape_vec(IxDyn(&view_shape(shape)), best_x[offset..offset + n].to_vec())
+                .map_err(|e| Error::data(&p, e.to_string()))?;
             write_npy(&p, &a)?;
             out.best_input_npy_per_input.push(display(&p));
             offset += n;
@@ -107,7 +132,11 @@ fn image_range(goal: &Goal, x: &[f32]) -> (f32, f32) {
     }
     let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) }
+    if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    }
 }
 
 fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> LinePlot {

@@ -19,15 +19,9 @@ use crate::optim::{AdrStats, Outcome, Phase, Settings, StopReason};
 #[derive(Debug, thiserror::Error)]
 pub enum PictureError {
     #[error("shape {shape:?} does not match layout {layout} with 1 or 3 channels")]
-    NotAnImage {
-        shape: Vec<usize>,
-        layout: &'static str,
-    },
+    NotAnImage { shape: Vec<usize>, layout: &'static str },
     #[error("original shape {original:?} differs from adversarial shape {adversarial:?}")]
-    ShapeMismatch {
-        original: Vec<usize>,
-        adversarial: Vec<usize>,
-    },
+    ShapeMismatch { original: Vec<usize>, adversarial: Vec<usize> },
     #[error("intensity range [{lo}, {hi}] is not finite with lo < hi")]
     InvalidRange { lo: f32, hi: f32 },
     #[error("scale must be at least 1, got {0}")]
@@ -101,7 +95,11 @@ pub struct Point {
 impl Point {
     fn new(a: &Assessment, output: &[f32], kind: GoalKind) -> Self {
         let predicted_class = (kind == GoalKind::TargetClass).then(|| {
-            output.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+            output
+                .iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) })
+                .0
         });
         Point { objective: a.objective, score: a.score, achieved: a.achieved, output: output.to_vec(), predicted_class }
     }
@@ -163,7 +161,7 @@ pub fn subsample<T: Clone>(v: &[T], max: usize) -> Vec<T> {
     }
     let step = v.len().div_ceil(max);
     let mut out: Vec<T> = v.iter().step_by(step).cloned().collect();
-    if (v.len() - 1) % step != 0 {
+    if !(v.len() - 1).is_multiple_of(step) {
         out.push(v[v.len() - 1].clone());
     }
     out

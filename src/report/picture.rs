@@ -135,22 +135,11 @@ pub fn triptych_png_bytes(
 /// The sample as `[height, width, channels]`, whatever its layout.
 fn hwc_view(data: ArrayViewD<f32>, layout: Layout) -> Result<ArrayView3<f32>, PictureError> {
     let shape = data.shape().to_vec();
-    let not_an_image = || PictureError::NotAnImage {
-        shape: shape.clone(),
-        layout: layout.axes(),
-    };
+    let not_an_image = || PictureError::NotAnImage { shape: shape.clone(), layout: layout.axes() };
     let hwc = match layout {
-        Layout::Chw => data
-            .into_dimensionality::<Ix3>()
-            .map_err(|_| not_an_image())?
-            .permuted_axes([1, 2, 0]),
-        Layout::Hwc => data
-            .into_dimensionality::<Ix3>()
-            .map_err(|_| not_an_image())?,
-        Layout::Hw => data
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| not_an_image())?
-            .insert_axis(Axis(2)),
+        Layout::Chw => data.into_dimensionality::<Ix3>().map_err(|_| not_an_image())?.permuted_axes([1, 2, 0]),
+        Layout::Hwc => data.into_dimensionality::<Ix3>().map_err(|_| not_an_image())?,
+        Layout::Hw => data.into_dimensionality::<Ix2>().map_err(|_| not_an_image())?.insert_axis(Axis(2)),
     };
     let (height, width, channels) = hwc.dim();
     if height == 0 || width == 0 || !(channels == 1 || channels == 3) {
@@ -183,21 +172,13 @@ impl IntensityRange {
     }
 }
 
-fn intensity_image(
-    hwc: ArrayView3<f32>,
-    range: &IntensityRange,
-    scale: u32,
-) -> Result<DynamicImage, PictureError> {
+fn intensity_image(hwc: ArrayView3<f32>, range: &IntensityRange, scale: u32) -> Result<DynamicImage, PictureError> {
     if hwc.dim().2 == 1 {
         let gray = render_scaled(hwc, scale, |value| Luma([range.to_byte(value[0])]))?;
         Ok(DynamicImage::ImageLuma8(gray))
     } else {
         let rgb = render_scaled(hwc, scale, |value| {
-            Rgb([
-                range.to_byte(value[0]),
-                range.to_byte(value[1]),
-                range.to_byte(value[2]),
-            ])
+            Rgb([range.to_byte(value[0]), range.to_byte(value[1]), range.to_byte(value[2])])
         })?;
         Ok(DynamicImage::ImageRgb8(rgb))
     }
@@ -205,9 +186,7 @@ fn intensity_image(
 
 fn perturbation_image(hwc: ArrayView3<f32>, scale: u32) -> Result<RgbImage, PictureError> {
     let saturation = largest_magnitude(hwc);
-    render_scaled(hwc, scale, |value| {
-        diverging_colour(channel_mean(value), saturation)
-    })
+    render_scaled(hwc, scale, |value| diverging_colour(channel_mean(value), saturation))
 }
 
 fn channel_mean(channels: ArrayView1<f32>) -> f32 {
@@ -261,10 +240,7 @@ fn checked_image_size(width: u64, height: u64) -> Result<(u32, u32), PictureErro
     let too_large = || PictureError::TooLarge { width, height };
     let narrow_width = u32::try_from(width).map_err(|_| too_large())?;
     let narrow_height = u32::try_from(height).map_err(|_| too_large())?;
-    let rgb_bytes = width
-        .checked_mul(height)
-        .and_then(|pixels| pixels.checked_mul(3))
-        .ok_or_else(too_large)?;
+    let rgb_bytes = width.checked_mul(height).and_then(|pixels| pixels.checked_mul(3)).ok_or_else(too_large)?;
     usize::try_from(rgb_bytes).map_err(|_| too_large())?;
     Ok((narrow_width, narrow_height))
 }
@@ -272,16 +248,8 @@ fn checked_image_size(width: u64, height: u64) -> Result<(u32, u32), PictureErro
 /// The panels left to right, top-aligned, `gap` white pixels apart.
 fn side_by_side(panels: &[RgbImage], gap: u32) -> Result<RgbImage, PictureError> {
     let gaps = u64::from(gap) * panels.len().saturating_sub(1) as u64;
-    let width = panels
-        .iter()
-        .map(|panel| u64::from(panel.width()))
-        .sum::<u64>()
-        + gaps;
-    let height = panels
-        .iter()
-        .map(|panel| u64::from(panel.height()))
-        .max()
-        .unwrap_or(0);
+    let width = panels.iter().map(|panel| u64::from(panel.width())).sum::<u64>() + gaps;
+    let height = panels.iter().map(|panel| u64::from(panel.height())).max().unwrap_or(0);
     let (width, height) = checked_image_size(width, height)?;
     let mut canvas = RgbImage::from_pixel(width, height, WHITE);
     let mut left = 0i64;
@@ -299,10 +267,7 @@ fn png_bytes(image: &DynamicImage) -> Result<Vec<u8>, PictureError> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PictureError> {
-    std::fs::write(path, bytes).map_err(|source| PictureError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, bytes).map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -455,16 +420,7 @@ mod tests {
         let mut adversarial = original.clone();
         adversarial[[0, 0, 0]] = 0.25;
         adversarial[[0, 0, 1]] = -0.5;
-        write_triptych_png(
-            &path,
-            original.view(),
-            adversarial.view(),
-            Layout::Chw,
-            0.0,
-            1.0,
-            4,
-        )
-        .unwrap();
+        write_triptych_png(&path, original.view(), adversarial.view(), Layout::Chw, 0.0, 1.0, 4).unwrap();
 
         let image = image::open(&path).unwrap();
         assert_eq!(image.dimensions(), (3 * 112 + 2 * 2, 112));
@@ -483,15 +439,8 @@ mod tests {
     fn triptych_rejects_different_shapes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("never.png");
-        let result = write_triptych_png(
-            &path,
-            zeros(&[1, 28, 28]).view(),
-            zeros(&[1, 28, 27]).view(),
-            Layout::Chw,
-            0.0,
-            1.0,
-            1,
-        );
+        let result =
+            write_triptych_png(&path, zeros(&[1, 28, 28]).view(), zeros(&[1, 28, 27]).view(), Layout::Chw, 0.0, 1.0, 1);
         assert!(matches!(result, Err(PictureError::ShapeMismatch { .. })));
         assert!(!path.exists());
     }
@@ -500,14 +449,8 @@ mod tests {
     fn bad_arguments_are_errors() {
         let sample = zeros(&[1, 28, 28]);
         let view = || sample.view();
-        assert!(matches!(
-            image_png_bytes(view(), Layout::Hwc, 0.0, 1.0, 1),
-            Err(PictureError::NotAnImage { .. })
-        ));
-        assert!(matches!(
-            image_png_bytes(view(), Layout::Hw, 0.0, 1.0, 1),
-            Err(PictureError::NotAnImage { .. })
-        ));
+        assert!(matches!(image_png_bytes(view(), Layout::Hwc, 0.0, 1.0, 1), Err(PictureError::NotAnImage { .. })));
+        assert!(matches!(image_png_bytes(view(), Layout::Hw, 0.0, 1.0, 1), Err(PictureError::NotAnImage { .. })));
         assert!(matches!(
             image_png_bytes(zeros(&[2, 8, 8]).view(), Layout::Chw, 0.0, 1.0, 1),
             Err(PictureError::NotAnImage { .. })
@@ -516,22 +459,13 @@ mod tests {
             image_png_bytes(zeros(&[0, 8]).view(), Layout::Hw, 0.0, 1.0, 1),
             Err(PictureError::NotAnImage { .. })
         ));
-        assert!(matches!(
-            image_png_bytes(view(), Layout::Chw, 1.0, 1.0, 1),
-            Err(PictureError::InvalidRange { .. })
-        ));
+        assert!(matches!(image_png_bytes(view(), Layout::Chw, 1.0, 1.0, 1), Err(PictureError::InvalidRange { .. })));
         assert!(matches!(
             image_png_bytes(view(), Layout::Chw, f32::NAN, 1.0, 1),
             Err(PictureError::InvalidRange { .. })
         ));
-        assert!(matches!(
-            image_png_bytes(view(), Layout::Chw, 0.0, 1.0, 0),
-            Err(PictureError::InvalidScale(0))
-        ));
-        assert!(matches!(
-            image_png_bytes(view(), Layout::Chw, 0.0, 1.0, u32::MAX),
-            Err(PictureError::TooLarge { .. })
-        ));
+        assert!(matches!(image_png_bytes(view(), Layout::Chw, 0.0, 1.0, 0), Err(PictureError::InvalidScale(0))));
+        assert!(matches!(image_png_bytes(view(), Layout::Chw, 0.0, 1.0, u32::MAX), Err(PictureError::TooLarge { .. })));
         let one = ndarray::arr1(&[0.0f32]);
         let huge = one.broadcast((1 << 40, 8)).unwrap();
         assert!(matches!(

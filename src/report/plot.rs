@@ -19,10 +19,7 @@ use super::PictureError;
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 500;
 const FONT_FAMILY: &str = "sans-serif";
-const DEJAVU_SANS: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/fonts/DejaVuSans.ttf"
-));
+const DEJAVU_SANS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fonts/DejaVuSans.ttf"));
 /// Matplotlib's "tab10": ten colours that stay apart for most readers.
 const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
@@ -82,16 +79,12 @@ pub fn write_line_plot(path: &Path, plot: &LinePlot) -> Result<(), PictureError>
         .ok_or_else(|| PictureError::Plot("bitmap does not match the plot size".to_string()))?;
     let mut bytes = Vec::new();
     image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)?;
-    std::fs::write(path, bytes).map_err(|source| PictureError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, bytes).map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
 }
 
 fn register_font_once() -> Result<(), PictureError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let registered = *REGISTERED
-        .get_or_init(|| register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
+    let registered = *REGISTERED.get_or_init(|| register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
     if registered {
         Ok(())
     } else {
@@ -163,10 +156,7 @@ struct Bounds {
 fn data_bounds(lines: &[Line]) -> Option<Bounds> {
     let mut points = lines.iter().flat_map(|line| line.runs.iter().flatten());
     let &(x, y) = points.next()?;
-    let start = Bounds {
-        x: (x, x),
-        y: (y, y),
-    };
+    let start = Bounds { x: (x, x), y: (y, y) };
     Some(points.fold(start, |bounds, &(x, y)| Bounds {
         x: (bounds.x.0.min(x), bounds.x.1.max(x)),
         y: (bounds.y.0.min(y), bounds.y.1.max(y)),
@@ -208,23 +198,15 @@ impl Axis {
         };
         let range = (lo - pad)..(hi + pad);
         let labels = TickLabels::linear(&range);
-        Axis {
-            range,
-            log: false,
-            divisor: 1.0,
-            labels,
-        }
+        Axis { range, log: false, divisor: 1.0, labels }
     }
 
     /// As `linear`, in decades, within `LARGEST_LOG_SPAN`.
     fn logarithmic((lo, hi): (f64, f64)) -> Self {
         let (lo_decade, hi_decade) = (lo.log10(), hi.log10());
         let span = hi_decade - lo_decade;
-        let pad = if span < 1e-9 {
-            CONSTANT_LOG_PADDING
-        } else {
-            (span * PADDING).min((LARGEST_LOG_SPAN - span) / 2.0)
-        };
+        let pad =
+            if span < 1e-9 { CONSTANT_LOG_PADDING } else { (span * PADDING).min((LARGEST_LOG_SPAN - span) / 2.0) };
         let shift = lo_decade.floor();
         let (start, end) = (lo_decade - pad - shift, hi_decade + pad - shift);
         Axis {
@@ -254,13 +236,7 @@ fn draw_chart(
         (false, false) => draw_on_axes(root, plot, lines, (x_range, y_range), axes),
         (true, false) => draw_on_axes(root, plot, lines, (x_range.log_scale(), y_range), axes),
         (false, true) => draw_on_axes(root, plot, lines, (x_range, y_range.log_scale()), axes),
-        (true, true) => draw_on_axes(
-            root,
-            plot,
-            lines,
-            (x_range.log_scale(), y_range.log_scale()),
-            axes,
-        ),
+        (true, true) => draw_on_axes(root, plot, lines, (x_range.log_scale(), y_range.log_scale()), axes),
     }
 }
 
@@ -301,9 +277,7 @@ where
             .draw_series(LineSeries::new(Vec::new(), style))
             .map_err(plot_error)?
             .label(line.name)
-            .legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(LINE_WIDTH))
-            });
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(LINE_WIDTH)));
         for run in &line.runs {
             let plotted = run.iter().map(|&(px, py)| (x.plotted(px), y.plotted(py)));
             let lone_point_radius = if run.len() == 1 { LONE_POINT_RADIUS } else { 0 };
@@ -333,10 +307,7 @@ enum TickLabels {
     /// Powers of ten, plus 2x and 5x multiples on a short axis; the other
     /// ticks stay unlabelled so the labels never crowd. Plotted values are
     /// `decade_shift` decades below the data.
-    Log {
-        with_twos_and_fives: bool,
-        decade_shift: i32,
-    },
+    Log { with_twos_and_fives: bool, decade_shift: i32 },
 }
 
 impl TickLabels {
@@ -362,20 +333,16 @@ impl TickLabels {
     }
 
     fn log(decades: f64, decade_shift: i32) -> Self {
-        TickLabels::Log {
-            with_twos_and_fives: decades <= Self::MOST_DECADES_WITH_TWOS_AND_FIVES,
-            decade_shift,
-        }
+        TickLabels::Log { with_twos_and_fives: decades <= Self::MOST_DECADES_WITH_TWOS_AND_FIVES, decade_shift }
     }
 
     fn label(&self, value: f64) -> String {
         match *self {
             TickLabels::Fixed { decimals } => fixed_label(value, decimals),
             TickLabels::Scientific { digits } => scientific_label(value, digits),
-            TickLabels::Log {
-                with_twos_and_fives,
-                decade_shift,
-            } => log_label(value.log10() + f64::from(decade_shift), with_twos_and_fives),
+            TickLabels::Log { with_twos_and_fives, decade_shift } => {
+                log_label(value.log10() + f64::from(decade_shift), with_twos_and_fives)
+            }
         }
     }
 }
@@ -399,10 +366,7 @@ fn scientific_label(value: f64, digits: usize) -> String {
 
 fn without_trailing_zeros(decimal: &str) -> String {
     if decimal.contains('.') {
-        decimal
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
+        decimal.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         decimal.to_string()
     }
@@ -422,9 +386,7 @@ fn log_label(decade: f64, with_twos_and_fives: bool) -> String {
     [2u8, 5]
         .into_iter()
         .find(|&mantissa| is_near(decade - exponent, f64::from(mantissa).log10()))
-        .map_or_else(String::new, |mantissa| {
-            decimal_label(mantissa, exponent as i32)
-        })
+        .map_or_else(String::new, |mantissa| decimal_label(mantissa, exponent as i32))
 }
 
 /// `mantissa` x 10^`exponent`, in plain decimals near 1 and as `2e-6` beyond.
@@ -442,12 +404,8 @@ fn decimal_label(mantissa: u8, exponent: i32) -> String {
 fn draw_no_data(root: &DrawingArea<BitMapBackend, Shift>, title: &str) -> Result<(), PictureError> {
     let body = root.titled(title, (FONT_FAMILY, 24)).map_err(plot_error)?;
     let (width, height) = body.dim_in_pixel();
-    let centred = (FONT_FAMILY, 28)
-        .into_font()
-        .color(&BLACK)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    body.draw_text("no data", &centred, (width as i32 / 2, height as i32 / 2))
-        .map_err(plot_error)
+    let centred = (FONT_FAMILY, 28).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+    body.draw_text("no data", &centred, (width as i32 / 2, height as i32 / 2)).map_err(plot_error)
 }
 
 #[cfg(test)]
@@ -458,10 +416,7 @@ mod tests {
     const BLACK_PIXEL: [u8; 3] = [0, 0, 0];
 
     fn series(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series {
-            name: name.to_string(),
-            points,
-        }
+        Series { name: name.to_string(), points }
     }
 
     fn plot_of(series: Vec<Series>, log_x: bool, log_y: bool) -> LinePlot {
@@ -496,10 +451,7 @@ mod tests {
     }
 
     fn count_ink(image: &RgbImage) -> usize {
-        image
-            .pixels()
-            .filter(|pixel| pixel.0 != WHITE_PIXEL)
-            .count()
+        image.pixels().filter(|pixel| pixel.0 != WHITE_PIXEL).count()
     }
 
     fn count_colour(image: &RgbImage, colour: RGBColor) -> usize {
@@ -508,11 +460,7 @@ mod tests {
 
     #[test]
     fn one_series_is_drawn_with_text() {
-        let plot = plot_of(
-            vec![series("loss", curve(50, |x| (x / 5.0).sin()))],
-            false,
-            false,
-        );
+        let plot = plot_of(vec![series("loss", curve(50, |x| (x / 5.0).sin()))], false, false);
         let image = drawn(&plot);
         assert!(count_colour(&image, PALETTE[0]) > 100);
         assert!(count_pixels(&image, BLACK_PIXEL) > 200, "axes and text");
@@ -575,16 +523,8 @@ mod tests {
     fn empty_and_undrawable_plots_say_no_data() {
         let plots = [
             plot_of(vec![], false, false),
-            plot_of(
-                vec![series("a", vec![(f64::NAN, 1.0)]), series("b", vec![])],
-                true,
-                true,
-            ),
-            plot_of(
-                vec![series("c", vec![(1.0, 0.0), (2.0, -3.0)])],
-                false,
-                true,
-            ),
+            plot_of(vec![series("a", vec![(f64::NAN, 1.0)]), series("b", vec![])], true, true),
+            plot_of(vec![series("c", vec![(1.0, 0.0), (2.0, -3.0)])], false, true),
         ];
         for plot in &plots {
             let image = drawn(plot);
@@ -632,10 +572,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing").join("plot.png");
         let plot = plot_of(vec![series("x", curve(5, |x| x))], false, false);
-        assert!(matches!(
-            write_line_plot(&path, &plot),
-            Err(PictureError::Write { .. })
-        ));
+        assert!(matches!(write_line_plot(&path, &plot), Err(PictureError::Write { .. })));
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub enum NormaliserMethod {
 /// Free input elements up to which `exact` is the default: above it one
 /// recomputation costs more than about this many forward passes, and the
 /// random estimate with [`DEFAULT_RANDOM_TANGENTS`] tangents is chosen.
-pub const EXACT_MAX_FREE_INPUTS: usize = 1024;
-pub const DEFAULT_RANDOM_TANGENTS: usize = 32;
+pub const EXACT_MAX_FREE_INPUTS: usize = 256;
+pub const DEFAULT_RANDOM_TANGENTS: usize = 8;
 /// Tangents pushed through the network per call of the exact method.
 const EXACT_CHUNK: usize = 128;
 
@@ -79,10 +79,19 @@ pub struct NormaliserCache {
 impl NormaliserCache {
     /// `free[[b, i]]` is 1 where input element `i` of sample `b` is
     /// optimised; `seeds[b]` seeds sample b's random tangents.
-    pub fn new(problem: &Problem, backend: &dyn Backend, method: NormaliserMethod, free: &Array2<f32>, seeds: Vec<u64>) -> Result<Self> {
+    pub fn new(
+        problem: &Problem,
+        backend: &dyn Backend,
+        method: NormaliserMethod,
+        free: &Array2<f32>,
+        seeds: Vec<u64>,
+    ) -> Result<Self> {
         let batch = free.nrows();
-        let free: Vec<Vec<usize>> =
-            free.rows().into_iter().map(|r| r.iter().enumerate().filter(|(_, &f)| f > 0.0).map(|(i, _)| i).collect()).collect();
+        let free: Vec<Vec<usize>> = free
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().enumerate().filter(|(_, &f)| f > 0.0).map(|(i, _)| i).collect())
+            .collect();
         let widest = free.iter().map(Vec::len).max().unwrap_or(0);
         let per_call = match method {
             NormaliserMethod::Exact => widest.clamp(1, EXACT_CHUNK),
@@ -115,7 +124,12 @@ impl NormaliserCache {
     /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
     /// per site; `extra_key` adds per-sample state the Jacobian depends on
     /// (max-pool winners).
-    pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars, extra_key: &[u64]) -> Result<Vec<Array2<f32>>> {
+    pub fn inverse_norms(
+        &mut self,
+        x: &Array2<f32>,
+        vars: &ActivationVars,
+        extra_key: &[u64],
+    ) -> Result<Vec<Array2<f32>>> {
         let batch = x.nrows();
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
         for s in 0..batch {
@@ -141,7 +155,8 @@ impl NormaliserCache {
         self.stats.recomputes += 1;
         let mut sumsq: Vec<Array1<f64>> = self.site_sizes.iter().map(|&n| Array1::zeros(n)).collect();
         let x_row = x.slice_axis(Axis(0), (sample..sample + 1).into()).to_owned().into_dyn();
-        let etas: Vec<HostTensor> = vars.sample(sample).into_iter().map(|e| HostTensor::F32(e.to_owned().into_dyn())).collect();
+        let etas: Vec<HostTensor> =
+            vars.sample(sample).into_iter().map(|e| HostTensor::F32(e.to_owned().into_dyn())).collect();
         let batches = self.tangent_batches(sample);
         self.computed[sample] += 1;
         let count = batches.len();

@@ -87,21 +87,13 @@ pub enum ParseError {
     NonlinearProduct { at: Position },
     #[error("{at}: arithmetic leaves the finite range of f64")]
     NotFinite { at: Position },
-    #[error(
-        "{at}: {name} is declared but {missing} is not (indices must run from 0 without gaps)"
-    )]
-    NonContiguousDeclarations {
-        at: Position,
-        name: String,
-        missing: String,
-    },
+    #[error("{at}: {name} is declared but {missing} is not (indices must run from 0 without gaps)")]
+    NonContiguousDeclarations { at: Position, name: String, missing: String },
     #[error("{at}: no {kind} variables declared")]
     NoVariables { at: Position, kind: &'static str },
     #[error("{at}: unsupported constraint mixing inputs (X) and outputs (Y)")]
     MixedConstraint { at: Position },
-    #[error(
-        "{at}: unsupported constraint over several inputs (only bounds on one X_i are supported)"
-    )]
+    #[error("{at}: unsupported constraint over several inputs (only bounds on one X_i are supported)")]
     MultiInputConstraint { at: Position },
     #[error("{at}: constraint has no variables")]
     ConstantConstraint { at: Position },
@@ -133,11 +125,7 @@ pub fn parse_vnnlib(text: &str) -> Result<Property, ParseError> {
     if disjuncts.is_empty() {
         return Err(ParseError::EmptyInputSet { at: empty_set_at });
     }
-    Ok(Property {
-        num_inputs,
-        num_outputs,
-        disjuncts,
-    })
+    Ok(Property { num_inputs, num_outputs, disjuncts })
 }
 
 impl LinearConstraint {
@@ -152,16 +140,11 @@ impl InputBox {
     pub fn contains(&self, x: &[f64], tol: f64) -> bool {
         x.len() == self.lower.len()
             && x.len() == self.upper.len()
-            && x.iter()
-                .zip(self.lower.iter().zip(&self.upper))
-                .all(|(v, (lo, hi))| *v >= lo - tol && *v <= hi + tol)
+            && x.iter().zip(self.lower.iter().zip(&self.upper)).all(|(v, (lo, hi))| *v >= lo - tol && *v <= hi + tol)
     }
 
     fn unbounded(num_inputs: usize) -> Self {
-        InputBox {
-            lower: vec![f64::NEG_INFINITY; num_inputs],
-            upper: vec![f64::INFINITY; num_inputs],
-        }
+        InputBox { lower: vec![f64::NEG_INFINITY; num_inputs], upper: vec![f64::INFINITY; num_inputs] }
     }
 
     fn tighten(&mut self, index: usize, side: Side, value: f64) {
@@ -214,14 +197,8 @@ impl fmt::Display for Position {
 
 #[derive(Debug)]
 enum Expression {
-    Atom {
-        text: String,
-        at: Position,
-    },
-    List {
-        items: Vec<Expression>,
-        at: Position,
-    },
+    Atom { text: String, at: Position },
+    List { items: Vec<Expression>, at: Position },
 }
 
 impl Expression {
@@ -238,15 +215,9 @@ fn read_expressions(text: &str) -> Result<Vec<Expression>, ParseError> {
     for ch in text.chars() {
         reader.feed(ch, at)?;
         at = if ch == '\n' {
-            Position {
-                line: at.line + 1,
-                column: 1,
-            }
+            Position { line: at.line + 1, column: 1 }
         } else {
-            Position {
-                line: at.line,
-                column: at.column + 1,
-            }
+            Position { line: at.line, column: at.column + 1 }
         };
     }
     reader.finish()
@@ -312,59 +283,36 @@ impl Reader {
 
     fn open_list(&mut self, at: Position) -> Result<(), ParseError> {
         if self.open_lists.len() >= MAX_NESTING_DEPTH {
-            return Err(ParseError::TooDeep {
-                at,
-                limit: MAX_NESTING_DEPTH,
-            });
+            return Err(ParseError::TooDeep { at, limit: MAX_NESTING_DEPTH });
         }
         self.open_lists.push((Vec::new(), at));
         Ok(())
     }
 
     fn close_list(&mut self, at: Position) -> Result<(), ParseError> {
-        let (items, opened_at) = self
-            .open_lists
-            .pop()
-            .ok_or(ParseError::UnmatchedCloseParenthesis { at })?;
-        self.push(Expression::List {
-            items,
-            at: opened_at,
-        });
+        let (items, opened_at) = self.open_lists.pop().ok_or(ParseError::UnmatchedCloseParenthesis { at })?;
+        self.push(Expression::List { items, at: opened_at });
         Ok(())
     }
 }
 
 fn syntax_error(at: Position, message: impl Into<String>) -> ParseError {
-    ParseError::Syntax {
-        at,
-        message: message.into(),
-    }
+    ParseError::Syntax { at, message: message.into() }
 }
 
 /// Splits `(head args...)` into the head's name and the arguments.
-fn operator_and_arguments(
-    items: &[Expression],
-    at: Position,
-) -> Result<(&str, &[Expression]), ParseError> {
+fn operator_and_arguments(items: &[Expression], at: Position) -> Result<(&str, &[Expression]), ParseError> {
     match items.split_first() {
         Some((Expression::Atom { text, .. }, arguments)) => Ok((text, arguments)),
-        Some((head, _)) => Err(syntax_error(
-            head.at(),
-            "expected an operator name, found a list",
-        )),
+        Some((head, _)) => Err(syntax_error(head.at(), "expected an operator name, found a list")),
         None => Err(syntax_error(at, "empty list '()'")),
     }
 }
 
-fn expect_atom<'a>(
-    expression: &'a Expression,
-    what: &str,
-) -> Result<(&'a str, Position), ParseError> {
+fn expect_atom<'a>(expression: &'a Expression, what: &str) -> Result<(&'a str, Position), ParseError> {
     match expression {
         Expression::Atom { text, at } => Ok((text, *at)),
-        Expression::List { at, .. } => {
-            Err(syntax_error(*at, format!("expected {what}, found a list")))
-        }
+        Expression::List { at, .. } => Err(syntax_error(*at, format!("expected {what}, found a list"))),
     }
 }
 
@@ -388,12 +336,11 @@ impl fmt::Display for Variable {
 
 /// `X_<i>` or `Y_<j>` with a decimal index without leading zeros.
 fn parse_variable_name(name: &str) -> Option<Variable> {
-    let (make, digits): (fn(usize) -> Variable, &str) =
-        if let Some(digits) = name.strip_prefix("X_") {
-            (Variable::Input, digits)
-        } else {
-            (Variable::Output, name.strip_prefix("Y_")?)
-        };
+    let (make, digits): (fn(usize) -> Variable, &str) = if let Some(digits) = name.strip_prefix("X_") {
+        (Variable::Input, digits)
+    } else {
+        (Variable::Output, name.strip_prefix("Y_")?)
+    };
     let canonical = digits == "0" || !digits.starts_with('0');
     let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     if !(canonical && all_digits) {
@@ -416,10 +363,7 @@ impl Declarations {
             Variable::Output(j) => (&mut self.outputs, j),
         };
         if declared.insert(index, at).is_some() {
-            return Err(ParseError::DuplicateDeclaration {
-                at,
-                name: variable.to_string(),
-            });
+            return Err(ParseError::DuplicateDeclaration { at, name: variable.to_string() });
         }
         Ok(())
     }
@@ -446,10 +390,7 @@ fn read_commands(expressions: &[Expression]) -> Result<(Declarations, Vec<Assert
     let mut assertions = Vec::new();
     for expression in expressions {
         let Expression::List { items, at } = expression else {
-            return Err(syntax_error(
-                expression.at(),
-                "expected a command such as (assert ...)",
-            ));
+            return Err(syntax_error(expression.at(), "expected a command such as (assert ...)"));
         };
         let (command, arguments) = operator_and_arguments(items, *at)?;
         match command {
@@ -457,52 +398,31 @@ fn read_commands(expressions: &[Expression]) -> Result<(Declarations, Vec<Assert
             "assert" => assertions.push(assertion(arguments, *at, &declarations)?),
             // Harmless SMT-LIB commands some tools emit.
             "set-logic" | "set-info" | "set-option" | "check-sat" | "get-model" | "exit" => {}
-            other => {
-                return Err(ParseError::UnsupportedCommand {
-                    at: *at,
-                    name: other.to_string(),
-                })
-            }
+            other => return Err(ParseError::UnsupportedCommand { at: *at, name: other.to_string() }),
         }
     }
     Ok((declarations, assertions))
 }
 
-fn declare_const(
-    arguments: &[Expression],
-    at: Position,
-    declarations: &mut Declarations,
-) -> Result<(), ParseError> {
+fn declare_const(arguments: &[Expression], at: Position, declarations: &mut Declarations) -> Result<(), ParseError> {
     let [name, sort] = arguments else {
         return Err(syntax_error(at, "declare-const expects a name and a sort"));
     };
     let (name, name_at) = expect_atom(name, "a variable name")?;
     let (sort, sort_at) = expect_atom(sort, "a sort")?;
     if sort != "Real" {
-        return Err(ParseError::UnsupportedSort {
-            at: sort_at,
-            sort: sort.to_string(),
-        });
+        return Err(ParseError::UnsupportedSort { at: sort_at, sort: sort.to_string() });
     }
-    let variable = parse_variable_name(name).ok_or_else(|| ParseError::UnknownVariable {
-        at: name_at,
-        name: name.to_string(),
-    })?;
+    let variable =
+        parse_variable_name(name).ok_or_else(|| ParseError::UnknownVariable { at: name_at, name: name.to_string() })?;
     declarations.declare(variable, name_at)
 }
 
-fn assertion(
-    arguments: &[Expression],
-    at: Position,
-    declarations: &Declarations,
-) -> Result<Assertion, ParseError> {
+fn assertion(arguments: &[Expression], at: Position, declarations: &Declarations) -> Result<Assertion, ParseError> {
     let [body] = arguments else {
         return Err(syntax_error(at, "assert expects exactly one formula"));
     };
-    Ok(Assertion {
-        formula: formula(body, declarations)?,
-        at,
-    })
+    Ok(Assertion { formula: formula(body, declarations)?, at })
 }
 
 /// The number of declared variables of one kind, which must be indexed 0..n.
@@ -512,10 +432,7 @@ fn contiguous_count(
     kind: &'static str,
 ) -> Result<usize, ParseError> {
     if declared.is_empty() {
-        return Err(ParseError::NoVariables {
-            at: Position::START,
-            kind,
-        });
+        return Err(ParseError::NoVariables { at: Position::START, kind });
     }
     for (expected, (&index, &at)) in declared.iter().enumerate() {
         if index != expected {
@@ -569,28 +486,16 @@ enum Relation {
 
 fn formula(expression: &Expression, declarations: &Declarations) -> Result<Formula, ParseError> {
     let Expression::List { items, at } = expression else {
-        return Err(syntax_error(
-            expression.at(),
-            "expected a constraint such as (<= a b), (and ...) or (or ...)",
-        ));
+        return Err(syntax_error(expression.at(), "expected a constraint such as (<= a b), (and ...) or (or ...)"));
     };
     let (operator, arguments) = operator_and_arguments(items, *at)?;
     match operator {
-        "and" => Ok(Formula::And(
-            sub_formulas(operator, arguments, *at, declarations)?,
-            *at,
-        )),
-        "or" => Ok(Formula::Or(
-            sub_formulas(operator, arguments, *at, declarations)?,
-            *at,
-        )),
+        "and" => Ok(Formula::And(sub_formulas(operator, arguments, *at, declarations)?, *at)),
+        "or" => Ok(Formula::Or(sub_formulas(operator, arguments, *at, declarations)?, *at)),
         "<=" | "<" => comparison(Relation::AtMost, arguments, *at, declarations),
         ">=" | ">" => comparison(Relation::AtLeast, arguments, *at, declarations),
         "=" => comparison(Relation::Equal, arguments, *at, declarations),
-        other => Err(ParseError::UnsupportedOperator {
-            at: *at,
-            operator: other.to_string(),
-        }),
+        other => Err(ParseError::UnsupportedOperator { at: *at, operator: other.to_string() }),
     }
 }
 
@@ -601,10 +506,7 @@ fn sub_formulas(
     declarations: &Declarations,
 ) -> Result<Vec<Formula>, ParseError> {
     if arguments.is_empty() {
-        return Err(syntax_error(
-            at,
-            format!("'{operator}' needs at least one argument"),
-        ));
+        return Err(syntax_error(at, format!("'{operator}' needs at least one argument")));
     }
     arguments.iter().map(|a| formula(a, declarations)).collect()
 }
@@ -620,10 +522,7 @@ fn comparison(
     if arguments.len() < 2 {
         return Err(syntax_error(at, "a comparison needs at least two terms"));
     }
-    let terms = arguments
-        .iter()
-        .map(|a| linear_term(a, declarations))
-        .collect::<Result<Vec<_>, _>>()?;
+    let terms = arguments.iter().map(|a| linear_term(a, declarations)).collect::<Result<Vec<_>, _>>()?;
     let mut literals = Vec::new();
     for (left, right) in terms.iter().zip(terms.iter().skip(1)) {
         let at_most_zero = match relation {
@@ -656,10 +555,7 @@ fn classify(expression: LinearExpression, at: Position) -> Result<Literal, Parse
     }
     match (inputs.as_slice(), outputs.is_empty()) {
         ([], true) => Err(ParseError::ConstantConstraint { at }),
-        ([], false) => Ok(Literal::Output {
-            coeffs: outputs,
-            constant: expression.constant,
-        }),
+        ([], false) => Ok(Literal::Output { coeffs: outputs, constant: expression.constant }),
         ([(index, coeff)], true) => input_bound(*index, *coeff, expression.constant, at),
         (_, true) => Err(ParseError::MultiInputConstraint { at }),
         (_, false) => Err(ParseError::MixedConstraint { at }),
@@ -667,21 +563,12 @@ fn classify(expression: LinearExpression, at: Position) -> Result<Literal, Parse
 }
 
 /// The bound on X_index given by `coeff * X_index + constant <= 0`.
-fn input_bound(
-    index: usize,
-    coeff: f64,
-    constant: f64,
-    at: Position,
-) -> Result<Literal, ParseError> {
+fn input_bound(index: usize, coeff: f64, constant: f64, at: Position) -> Result<Literal, ParseError> {
     let value = -constant / coeff;
     if !value.is_finite() {
         return Err(ParseError::NotFinite { at });
     }
-    let side = if coeff > 0.0 {
-        Side::Upper
-    } else {
-        Side::Lower
-    };
+    let side = if coeff > 0.0 { Side::Upper } else { Side::Lower };
     Ok(Literal::InputBound { index, side, value })
 }
 
@@ -697,17 +584,11 @@ struct LinearExpression {
 
 impl LinearExpression {
     fn constant(value: f64) -> Self {
-        LinearExpression {
-            coeffs: BTreeMap::new(),
-            constant: value,
-        }
+        LinearExpression { coeffs: BTreeMap::new(), constant: value }
     }
 
     fn variable(variable: Variable) -> Self {
-        LinearExpression {
-            coeffs: BTreeMap::from([(variable, 1.0)]),
-            constant: 0.0,
-        }
+        LinearExpression { coeffs: BTreeMap::from([(variable, 1.0)]), constant: 0.0 }
     }
 
     fn plus(mut self, other: &LinearExpression) -> Self {
@@ -730,10 +611,7 @@ impl LinearExpression {
 
     /// The value when no variable has a nonzero coefficient.
     fn constant_value(&self) -> Option<f64> {
-        self.coeffs
-            .values()
-            .all(|c| *c == 0.0)
-            .then_some(self.constant)
+        self.coeffs.values().all(|c| *c == 0.0).then_some(self.constant)
     }
 
     fn is_finite(&self) -> bool {
@@ -748,10 +626,7 @@ enum Arithmetic {
     Product,
 }
 
-fn linear_term(
-    expression: &Expression,
-    declarations: &Declarations,
-) -> Result<LinearExpression, ParseError> {
+fn linear_term(expression: &Expression, declarations: &Declarations) -> Result<LinearExpression, ParseError> {
     match expression {
         Expression::Atom { text, at } => atom_term(text, *at, declarations),
         Expression::List { items, at } => compound_term(items, *at, declarations),
@@ -768,29 +643,16 @@ fn compound_term(
         "+" => Arithmetic::Sum,
         "-" => Arithmetic::Difference,
         "*" => Arithmetic::Product,
-        other => {
-            return Err(ParseError::UnsupportedOperator {
-                at,
-                operator: other.to_string(),
-            })
-        }
+        other => return Err(ParseError::UnsupportedOperator { at, operator: other.to_string() }),
     };
-    let terms = arguments
-        .iter()
-        .map(|a| linear_term(a, declarations))
-        .collect::<Result<Vec<_>, _>>()?;
+    let terms = arguments.iter().map(|a| linear_term(a, declarations)).collect::<Result<Vec<_>, _>>()?;
     let Some((first, rest)) = terms.split_first() else {
-        return Err(syntax_error(
-            at,
-            format!("'{operator}' needs at least one argument"),
-        ));
+        return Err(syntax_error(at, format!("'{operator}' needs at least one argument")));
     };
     let value = match arithmetic {
         Arithmetic::Sum => rest.iter().fold(first.clone(), |sum, term| sum.plus(term)),
         Arithmetic::Difference if rest.is_empty() => first.clone().scaled(-1.0),
-        Arithmetic::Difference => rest
-            .iter()
-            .fold(first.clone(), |difference, term| difference.minus(term)),
+        Arithmetic::Difference => rest.iter().fold(first.clone(), |difference, term| difference.minus(term)),
         Arithmetic::Product => product(terms, at)?,
     };
     if !value.is_finite() {
@@ -801,13 +663,8 @@ fn compound_term(
 
 /// A product stays linear only if at most one factor has variables.
 fn product(factors: Vec<LinearExpression>, at: Position) -> Result<LinearExpression, ParseError> {
-    let (constants, variables): (Vec<_>, Vec<_>) = factors
-        .into_iter()
-        .partition(|f| f.constant_value().is_some());
-    let scale: f64 = constants
-        .iter()
-        .filter_map(LinearExpression::constant_value)
-        .product();
+    let (constants, variables): (Vec<_>, Vec<_>) = factors.into_iter().partition(|f| f.constant_value().is_some());
+    let scale: f64 = constants.iter().filter_map(LinearExpression::constant_value).product();
     let mut variables = variables.into_iter();
     match (variables.next(), variables.next()) {
         (None, _) => Ok(LinearExpression::constant(scale)),
@@ -816,23 +673,14 @@ fn product(factors: Vec<LinearExpression>, at: Position) -> Result<LinearExpress
     }
 }
 
-fn atom_term(
-    text: &str,
-    at: Position,
-    declarations: &Declarations,
-) -> Result<LinearExpression, ParseError> {
+fn atom_term(text: &str, at: Position, declarations: &Declarations) -> Result<LinearExpression, ParseError> {
     if starts_like_number(text) {
         return parse_number(text, at).map(LinearExpression::constant);
     }
-    let variable = parse_variable_name(text).ok_or_else(|| ParseError::UnknownVariable {
-        at,
-        name: text.to_string(),
-    })?;
+    let variable =
+        parse_variable_name(text).ok_or_else(|| ParseError::UnknownVariable { at, name: text.to_string() })?;
     if !declarations.contains(variable) {
-        return Err(ParseError::UndeclaredVariable {
-            at,
-            name: text.to_string(),
-        });
+        return Err(ParseError::UndeclaredVariable { at, name: text.to_string() });
     }
     Ok(LinearExpression::variable(variable))
 }
@@ -843,15 +691,10 @@ fn starts_like_number(text: &str) -> bool {
 
 /// Decimal numbers with optional sign and exponent; `inf` and `NaN` are refused.
 fn parse_number(text: &str, at: Position) -> Result<f64, ParseError> {
-    let only_number_characters = text
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+    let only_number_characters = text.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
     match text.parse::<f64>() {
         Ok(value) if only_number_characters && value.is_finite() => Ok(value),
-        _ => Err(ParseError::BadNumber {
-            at,
-            text: text.to_string(),
-        }),
+        _ => Err(ParseError::BadNumber { at, text: text.to_string() }),
     }
 }
 
@@ -861,21 +704,17 @@ fn parse_number(text: &str, at: Position) -> Result<f64, ParseError> {
 type Conjunction = Vec<Literal>;
 
 fn conjoin_assertions(assertions: &[Assertion]) -> Result<Vec<Conjunction>, ParseError> {
-    assertions
-        .iter()
-        .try_fold(vec![Vec::new()], |conjunctions, assertion| {
-            conjoin(conjunctions, normal_form(&assertion.formula)?, assertion.at)
-        })
+    assertions.iter().try_fold(vec![Vec::new()], |conjunctions, assertion| {
+        conjoin(conjunctions, normal_form(&assertion.formula)?, assertion.at)
+    })
 }
 
 fn normal_form(formula: &Formula) -> Result<Vec<Conjunction>, ParseError> {
     match formula {
         Formula::Literal(literal) => Ok(vec![vec![literal.clone()]]),
-        Formula::And(parts, at) => parts
-            .iter()
-            .try_fold(vec![Vec::new()], |conjunctions, part| {
-                conjoin(conjunctions, normal_form(part)?, *at)
-            }),
+        Formula::And(parts, at) => {
+            parts.iter().try_fold(vec![Vec::new()], |conjunctions, part| conjoin(conjunctions, normal_form(part)?, *at))
+        }
         Formula::Or(parts, at) => {
             let mut disjuncts = Vec::new();
             let mut literals = 0_usize;
@@ -891,11 +730,7 @@ fn normal_form(formula: &Formula) -> Result<Vec<Conjunction>, ParseError> {
 }
 
 /// Distributes `(or left...) and (or right...)` into one disjunction.
-fn conjoin(
-    mut left: Vec<Conjunction>,
-    right: Vec<Conjunction>,
-    at: Position,
-) -> Result<Vec<Conjunction>, ParseError> {
+fn conjoin(mut left: Vec<Conjunction>, right: Vec<Conjunction>, at: Position) -> Result<Vec<Conjunction>, ParseError> {
     let count = left.len().saturating_mul(right.len());
     let literals = total_literals(&left)
         .saturating_mul(right.len())
@@ -907,36 +742,19 @@ fn conjoin(
         left.iter_mut().for_each(|l| l.extend_from_slice(single));
         return Ok(left);
     }
-    Ok(left
-        .iter()
-        .flat_map(|l| {
-            right
-                .iter()
-                .map(move |r| [l.as_slice(), r.as_slice()].concat())
-        })
-        .collect())
+    Ok(left.iter().flat_map(|l| right.iter().map(move |r| [l.as_slice(), r.as_slice()].concat())).collect())
 }
 
 fn total_literals(conjunctions: &[Conjunction]) -> usize {
     conjunctions.iter().map(Vec::len).sum()
 }
 
-fn check_normal_form_size(
-    disjuncts: usize,
-    literals: usize,
-    at: Position,
-) -> Result<(), ParseError> {
+fn check_normal_form_size(disjuncts: usize, literals: usize, at: Position) -> Result<(), ParseError> {
     if disjuncts > MAX_DISJUNCTS {
-        return Err(ParseError::TooManyDisjuncts {
-            at,
-            limit: MAX_DISJUNCTS,
-        });
+        return Err(ParseError::TooManyDisjuncts { at, limit: MAX_DISJUNCTS });
     }
     if literals > MAX_NORMAL_FORM_LITERALS {
-        return Err(ParseError::NormalFormTooLarge {
-            at,
-            limit: MAX_NORMAL_FORM_LITERALS,
-        });
+        return Err(ParseError::NormalFormTooLarge { at, limit: MAX_NORMAL_FORM_LITERALS });
     }
     Ok(())
 }
@@ -966,36 +784,23 @@ fn disjunct(conjunction: &[Literal], num_inputs: usize, num_outputs: usize) -> D
     for literal in conjunction {
         match literal {
             Literal::InputBound { index, side, value } => input.tighten(*index, *side, *value),
-            Literal::Output { coeffs, constant } => {
-                output.push(dense_constraint(coeffs, *constant, num_outputs))
-            }
+            Literal::Output { coeffs, constant } => output.push(dense_constraint(coeffs, *constant, num_outputs)),
         }
     }
     Disjunct { input, output }
 }
 
-fn dense_constraint(
-    coeffs: &[(usize, f64)],
-    constant: f64,
-    num_outputs: usize,
-) -> LinearConstraint {
+fn dense_constraint(coeffs: &[(usize, f64)], constant: f64, num_outputs: usize) -> LinearConstraint {
     let mut dense = vec![0.0; num_outputs];
     for (index, coeff) in coeffs {
         if let Some(slot) = dense.get_mut(*index) {
             *slot += coeff;
         }
     }
-    LinearConstraint {
-        coeffs: dense,
-        constant,
-    }
+    LinearConstraint { coeffs: dense, constant }
 }
 
-fn check_bounded(
-    input: &InputBox,
-    disjunct: usize,
-    declarations: &Declarations,
-) -> Result<(), ParseError> {
+fn check_bounded(input: &InputBox, disjunct: usize, declarations: &Declarations) -> Result<(), ParseError> {
     for (index, (lower, upper)) in input.lower.iter().zip(&input.upper).enumerate() {
         let missing_side = match (lower.is_finite(), upper.is_finite()) {
             (false, _) => "lower",
@@ -1040,10 +845,7 @@ mod tests {
 
     /// A property with X_0 in [-1, 1] and the given extra text.
     fn unit_box_with(extra: &str) -> String {
-        format!(
-            "{}(assert (<= X_0 1))\n(assert (>= X_0 -1))\n{extra}",
-            declarations(1, 3)
-        )
+        format!("{}(assert (<= X_0 1))\n(assert (>= X_0 -1))\n{extra}", declarations(1, 3))
     }
 
     fn single_disjunct(property: &Property) -> &Disjunct {
@@ -1054,18 +856,12 @@ mod tests {
     }
 
     fn constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
-        LinearConstraint {
-            coeffs: coeffs.to_vec(),
-            constant,
-        }
+        LinearConstraint { coeffs: coeffs.to_vec(), constant }
     }
 
     fn assert_one_line_at(error: &ParseError, line: usize, column: usize) {
         let message = error.to_string();
-        assert!(
-            message.starts_with(&format!("line {line}, column {column}: ")),
-            "{message}"
-        );
+        assert!(message.starts_with(&format!("line {line}, column {column}: ")), "{message}");
         assert!(!message.contains('\n'), "{message}");
     }
 
@@ -1073,19 +869,12 @@ mod tests {
 
     #[test]
     fn comments_and_whitespace_are_ignored() {
-        let text =
-            "; header\n(declare-const ; inline\n  X_0\n Real)\n\t(declare-const Y_0 Real);tail\n\
+        let text = "; header\n(declare-const ; inline\n  X_0\n Real)\n\t(declare-const Y_0 Real);tail\n\
                     (assert\n (<=\n X_0 ; c\n 2))\n(assert (>= X_0 1)) ; done";
         let property = parse(text);
         assert_eq!((property.num_inputs, property.num_outputs), (1, 1));
         let disjunct = single_disjunct(&property);
-        assert_eq!(
-            disjunct.input,
-            InputBox {
-                lower: vec![1.0],
-                upper: vec![2.0]
-            }
-        );
+        assert_eq!(disjunct.input, InputBox { lower: vec![1.0], upper: vec![2.0] });
         assert!(disjunct.output.is_empty());
     }
 
@@ -1102,66 +891,33 @@ mod tests {
 
     #[test]
     fn strict_comparisons_are_read_as_non_strict() {
-        let text = format!(
-            "{}(assert (< X_0 1))(assert (> X_0 0))(assert (> Y_0 Y_1))",
-            declarations(1, 2)
-        );
+        let text = format!("{}(assert (< X_0 1))(assert (> X_0 0))(assert (> Y_0 Y_1))", declarations(1, 2));
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(
-            disjunct.input,
-            InputBox {
-                lower: vec![0.0],
-                upper: vec![1.0]
-            }
-        );
+        assert_eq!(disjunct.input, InputBox { lower: vec![0.0], upper: vec![1.0] });
         assert_eq!(disjunct.output, vec![constraint(&[-1.0, 1.0], 0.0)]);
     }
 
     #[test]
     fn repeated_bounds_intersect() {
         let property = parse(&unit_box_with("(assert (<= X_0 0.5))(assert (>= X_0 -3))"));
-        assert_eq!(
-            single_disjunct(&property).input,
-            InputBox {
-                lower: vec![-1.0],
-                upper: vec![0.5]
-            }
-        );
+        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![-1.0], upper: vec![0.5] });
     }
 
     #[test]
     fn equality_gives_two_constraints() {
-        let text = format!(
-            "{}(assert (= X_0 0.25))(assert (= Y_0 Y_1))",
-            declarations(1, 2)
-        );
+        let text = format!("{}(assert (= X_0 0.25))(assert (= Y_0 Y_1))", declarations(1, 2));
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(
-            disjunct.input,
-            InputBox {
-                lower: vec![0.25],
-                upper: vec![0.25]
-            }
-        );
-        assert_eq!(
-            disjunct.output,
-            vec![constraint(&[1.0, -1.0], 0.0), constraint(&[-1.0, 1.0], 0.0)]
-        );
+        assert_eq!(disjunct.input, InputBox { lower: vec![0.25], upper: vec![0.25] });
+        assert_eq!(disjunct.output, vec![constraint(&[1.0, -1.0], 0.0), constraint(&[-1.0, 1.0], 0.0)]);
     }
 
     #[test]
     fn chained_comparison_is_a_conjunction() {
         let text = format!("{}(assert (<= 0 X_0 1))", declarations(1, 1));
         let property = parse(&text);
-        assert_eq!(
-            single_disjunct(&property).input,
-            InputBox {
-                lower: vec![0.0],
-                upper: vec![1.0]
-            }
-        );
+        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![0.0], upper: vec![1.0] });
     }
 
     #[test]
@@ -1180,11 +936,7 @@ mod tests {
         for (text, value) in cases {
             let property = parse(&unit_box_with(&format!("(assert (<= Y_0 {text}))")));
             let output = &single_disjunct(&property).output;
-            assert_eq!(
-                output,
-                &vec![constraint(&[1.0, 0.0, 0.0], -value)],
-                "{text}"
-            );
+            assert_eq!(output, &vec![constraint(&[1.0, 0.0, 0.0], -value)], "{text}");
         }
     }
 
@@ -1194,17 +946,11 @@ mod tests {
             ("(<= (+ Y_0 Y_1 2) 0)", constraint(&[1.0, 1.0, 0.0], 2.0)),
             ("(<= (+ Y_0) 0)", constraint(&[1.0, 0.0, 0.0], 0.0)),
             ("(<= (- Y_0) 1)", constraint(&[-1.0, 0.0, 0.0], -1.0)),
-            (
-                "(<= (- Y_0 Y_1 Y_2) 0)",
-                constraint(&[1.0, -1.0, -1.0], 0.0),
-            ),
+            ("(<= (- Y_0 Y_1 Y_2) 0)", constraint(&[1.0, -1.0, -1.0], 0.0)),
             ("(<= (* 2 Y_0) 1)", constraint(&[2.0, 0.0, 0.0], -1.0)),
             ("(<= (* Y_1 -3) 0)", constraint(&[0.0, -3.0, 0.0], 0.0)),
             ("(<= (* 2 3 Y_2) 0)", constraint(&[0.0, 0.0, 6.0], 0.0)),
-            (
-                "(>= (+ (* 2 Y_0) (- Y_1 1)) (* 0.5 Y_2))",
-                constraint(&[-2.0, -1.0, 0.5], 1.0),
-            ),
+            ("(>= (+ (* 2 Y_0) (- Y_1 1)) (* 0.5 Y_2))", constraint(&[-2.0, -1.0, 0.5], 1.0)),
             ("(<= (+ Y_0 Y_0) Y_1)", constraint(&[2.0, -1.0, 0.0], 0.0)),
         ];
         for (atom, expected) in cases {
@@ -1216,10 +962,7 @@ mod tests {
     #[test]
     fn cancelled_variables_are_dropped() {
         let property = parse(&unit_box_with("(assert (<= (+ Y_0 (- X_0 X_0)) 1))"));
-        assert_eq!(
-            single_disjunct(&property).output,
-            vec![constraint(&[1.0, 0.0, 0.0], -1.0)]
-        );
+        assert_eq!(single_disjunct(&property).output, vec![constraint(&[1.0, 0.0, 0.0], -1.0)]);
     }
 
     #[test]
@@ -1231,21 +974,13 @@ mod tests {
         );
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(
-            disjunct.input,
-            InputBox {
-                lower: vec![-0.25, -3.0],
-                upper: vec![0.5, -0.5]
-            }
-        );
+        assert_eq!(disjunct.input, InputBox { lower: vec![-0.25, -3.0], upper: vec![0.5, -0.5] });
         assert!(disjunct.output.is_empty());
     }
 
     #[test]
     fn top_level_asserts_are_conjoined() {
-        let property = parse(&unit_box_with(
-            "(assert (<= Y_0 1))(assert (and (<= Y_1 2) (<= Y_2 3)))",
-        ));
+        let property = parse(&unit_box_with("(assert (<= Y_0 1))(assert (and (<= Y_1 2) (<= Y_2 3)))"));
         assert_eq!(single_disjunct(&property).output.len(), 3);
     }
 
@@ -1259,28 +994,11 @@ mod tests {
         );
         let property = parse(&text);
         assert_eq!(property.disjuncts.len(), 2);
-        let [first, second] = property.disjuncts.as_slice() else {
-            panic!("two disjuncts")
-        };
-        assert_eq!(
-            first.input,
-            InputBox {
-                lower: vec![0.0, -5.0],
-                upper: vec![1.0, 5.0]
-            }
-        );
+        let [first, second] = property.disjuncts.as_slice() else { panic!("two disjuncts") };
+        assert_eq!(first.input, InputBox { lower: vec![0.0, -5.0], upper: vec![1.0, 5.0] });
         assert_eq!(first.output, vec![constraint(&[1.0], 0.0)]);
-        assert_eq!(
-            second.input,
-            InputBox {
-                lower: vec![2.0, -5.0],
-                upper: vec![3.0, 1.0]
-            }
-        );
-        assert_eq!(
-            second.output,
-            vec![constraint(&[-1.0], 1.0), constraint(&[1.0], -4.0)]
-        );
+        assert_eq!(second.input, InputBox { lower: vec![2.0, -5.0], upper: vec![3.0, 1.0] });
+        assert_eq!(second.output, vec![constraint(&[-1.0], 1.0), constraint(&[1.0], -4.0)]);
     }
 
     #[test]
@@ -1295,10 +1013,7 @@ mod tests {
         let sizes: Vec<usize> = property.disjuncts.iter().map(|d| d.output.len()).collect();
         assert_eq!(sizes.iter().filter(|&&s| s == 4).count(), 12);
         assert_eq!(sizes.iter().filter(|&&s| s == 3).count(), 6);
-        assert_eq!(
-            property.disjuncts[0].output[0],
-            constraint(&[1.0, 0.0, 0.0], 0.0)
-        );
+        assert_eq!(property.disjuncts[0].output[0], constraint(&[1.0, 0.0, 0.0], 0.0));
     }
 
     #[test]
@@ -1312,33 +1027,16 @@ mod tests {
         let boxes: Vec<&InputBox> = property.disjuncts.iter().map(|d| &d.input).collect();
         assert_eq!(
             boxes,
-            vec![
-                &InputBox {
-                    lower: vec![-1.0],
-                    upper: vec![1.0]
-                },
-                &InputBox {
-                    lower: vec![7.0],
-                    upper: vec![8.0]
-                }
-            ]
+            vec![&InputBox { lower: vec![-1.0], upper: vec![1.0] }, &InputBox { lower: vec![7.0], upper: vec![8.0] }]
         );
     }
 
     #[test]
     fn empty_disjuncts_are_dropped() {
-        let text = format!(
-            "{}(assert (or (and (<= X_0 1) (>= X_0 2)) (and (<= X_0 4) (>= X_0 3))))",
-            declarations(1, 1)
-        );
+        let text =
+            format!("{}(assert (or (and (<= X_0 1) (>= X_0 2)) (and (<= X_0 4) (>= X_0 3))))", declarations(1, 1));
         let property = parse(&text);
-        assert_eq!(
-            single_disjunct(&property).input,
-            InputBox {
-                lower: vec![3.0],
-                upper: vec![4.0]
-            }
-        );
+        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![3.0], upper: vec![4.0] });
     }
 
     #[test]
@@ -1352,10 +1050,7 @@ mod tests {
 
     #[test]
     fn all_disjuncts_empty_is_an_error() {
-        let text = format!(
-            "{}(assert (<= X_0 1))(assert (>= X_0 2))",
-            declarations(1, 1)
-        );
+        let text = format!("{}(assert (<= X_0 1))(assert (>= X_0 2))", declarations(1, 1));
         let error = parse_error(&text);
         assert!(matches!(error, ParseError::EmptyInputSet { .. }), "{error}");
         assert!(error.to_string().contains("the input set is empty"));
@@ -1367,10 +1062,7 @@ mod tests {
         let or_of_four = "(assert (or (<= Y_0 0) (<= Y_0 1) (<= Y_0 2) (<= Y_0 3)))\n";
         let text = unit_box_with(&or_of_four.repeat(9));
         let error = parse_error(&text);
-        assert!(
-            matches!(error, ParseError::TooManyDisjuncts { limit: 100_000, .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::TooManyDisjuncts { limit: 100_000, .. }), "{error}");
         let fits = parse(&unit_box_with(&or_of_four.repeat(8)));
         assert_eq!(fits.disjuncts.len(), 65_536);
     }
@@ -1388,15 +1080,9 @@ mod tests {
 
     #[test]
     fn unclosed_parenthesis() {
-        let text = format!(
-            "{}(assert (<= X_0 1)\n(assert (>= X_0 0))",
-            declarations(1, 1)
-        );
+        let text = format!("{}(assert (<= X_0 1)\n(assert (>= X_0 0))", declarations(1, 1));
         let error = parse_error(&text);
-        assert!(
-            matches!(error, ParseError::UnclosedParenthesis { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnclosedParenthesis { .. }), "{error}");
         assert_one_line_at(&error, 3, 1);
     }
 
@@ -1404,90 +1090,55 @@ mod tests {
     fn unmatched_close_parenthesis() {
         let text = format!("{}(assert (<= X_0 1)))", declarations(1, 1));
         let error = parse_error(&text);
-        assert!(
-            matches!(error, ParseError::UnmatchedCloseParenthesis { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnmatchedCloseParenthesis { .. }), "{error}");
         assert_one_line_at(&error, 3, 20);
     }
 
     #[test]
     fn unknown_variable_in_use_and_declaration() {
         let error = parse_error(&unit_box_with("(assert\n    (<= Z_3 1))"));
-        assert!(
-            matches!(&error, ParseError::UnknownVariable { name, .. } if name == "Z_3"),
-            "{error}"
-        );
-        assert_eq!(
-            error.to_string(),
-            "line 8, column 9: unknown variable 'Z_3' (expected X_<i> or Y_<j>)"
-        );
+        assert!(matches!(&error, ParseError::UnknownVariable { name, .. } if name == "Z_3"), "{error}");
+        assert_eq!(error.to_string(), "line 8, column 9: unknown variable 'Z_3' (expected X_<i> or Y_<j>)");
 
         let error = parse_error("(declare-const Z_0 Real)");
-        assert!(
-            matches!(error, ParseError::UnknownVariable { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnknownVariable { .. }), "{error}");
         assert_one_line_at(&error, 1, 16);
 
         let error = parse_error("(declare-const X_01 Real)");
-        assert!(
-            matches!(error, ParseError::UnknownVariable { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnknownVariable { .. }), "{error}");
     }
 
     #[test]
     fn undeclared_variable_use() {
         let error = parse_error(&unit_box_with("(assert (<= Y_7 1))"));
-        assert!(
-            matches!(&error, ParseError::UndeclaredVariable { name, .. } if name == "Y_7"),
-            "{error}"
-        );
+        assert!(matches!(&error, ParseError::UndeclaredVariable { name, .. } if name == "Y_7"), "{error}");
         assert_one_line_at(&error, 7, 13);
     }
 
     #[test]
     fn use_before_declaration_is_undeclared() {
-        let error =
-            parse_error("(declare-const X_0 Real)(assert (<= Y_0 1))(declare-const Y_0 Real)");
-        assert!(
-            matches!(error, ParseError::UndeclaredVariable { .. }),
-            "{error}"
-        );
+        let error = parse_error("(declare-const X_0 Real)(assert (<= Y_0 1))(declare-const Y_0 Real)");
+        assert!(matches!(error, ParseError::UndeclaredVariable { .. }), "{error}");
     }
 
     #[test]
     fn bad_numbers() {
         for bad in ["1.2.3", "1e", "--1", "-inf", "+NaN", "1e999", "2x", "-"] {
             let error = parse_error(&unit_box_with(&format!("(assert (<= Y_0 {bad}))")));
-            assert!(
-                matches!(&error, ParseError::BadNumber { text, .. } if text == bad),
-                "{bad}: {error}"
-            );
+            assert!(matches!(&error, ParseError::BadNumber { text, .. } if text == bad), "{bad}: {error}");
             assert_one_line_at(&error, 7, 17);
         }
     }
 
     #[test]
     fn unsupported_operators() {
-        for formula in [
-            "(ite (<= Y_0 0) (<= Y_1 0) (<= Y_2 0))",
-            "(not (<= Y_0 0))",
-            "(=> (<= Y_0 0) (<= Y_1 0))",
-        ] {
+        for formula in ["(ite (<= Y_0 0) (<= Y_1 0) (<= Y_2 0))", "(not (<= Y_0 0))", "(=> (<= Y_0 0) (<= Y_1 0))"] {
             let error = parse_error(&unit_box_with(&format!("(assert {formula})")));
-            assert!(
-                matches!(error, ParseError::UnsupportedOperator { .. }),
-                "{formula}: {error}"
-            );
+            assert!(matches!(error, ParseError::UnsupportedOperator { .. }), "{formula}: {error}");
             assert_one_line_at(&error, 7, 9);
         }
         let error = parse_error(&unit_box_with("(assert (<= (/ Y_0 2) 0))"));
-        assert!(
-            matches!(&error, ParseError::UnsupportedOperator { operator, .. } if operator == "/"),
-            "{error}"
-        );
+        assert!(matches!(&error, ParseError::UnsupportedOperator { operator, .. } if operator == "/"), "{error}");
         assert_one_line_at(&error, 7, 13);
     }
 
@@ -1495,10 +1146,7 @@ mod tests {
     fn nonlinear_product_is_unsupported() {
         let text = format!("{}(assert (<= (* X_0 Y_0) 1))", declarations(1, 1));
         let error = parse_error(&text);
-        assert!(
-            matches!(error, ParseError::NonlinearProduct { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::NonlinearProduct { .. }), "{error}");
         assert!(error.to_string().contains("unsupported"));
         assert_one_line_at(&error, 3, 13);
     }
@@ -1514,47 +1162,29 @@ mod tests {
         assert_one_line_at(&error, 2, 16);
 
         let error = parse_error("(declare-const X_0 Real)\n(declare-const Y_1 Real)");
-        assert!(
-            matches!(&error, ParseError::NonContiguousDeclarations { missing, .. } if missing == "Y_0"),
-            "{error}"
-        );
+        assert!(matches!(&error, ParseError::NonContiguousDeclarations { missing, .. } if missing == "Y_0"), "{error}");
     }
 
     #[test]
     fn duplicate_declaration() {
         let error = parse_error("(declare-const X_0 Real)\n(declare-const X_0 Real)");
-        assert!(
-            matches!(error, ParseError::DuplicateDeclaration { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::DuplicateDeclaration { .. }), "{error}");
         assert_one_line_at(&error, 2, 16);
     }
 
     #[test]
     fn unsupported_sort() {
         let error = parse_error("(declare-const X_0 Int)");
-        assert!(
-            matches!(error, ParseError::UnsupportedSort { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnsupportedSort { .. }), "{error}");
     }
 
     #[test]
     fn missing_input_bound_names_variable_and_disjunct() {
-        let text = format!(
-            "{}(assert (<= X_0 1))(assert (>= X_0 0))(assert (<= X_1 1))",
-            declarations(2, 1)
-        );
+        let text = format!("{}(assert (<= X_0 1))(assert (>= X_0 0))(assert (<= X_1 1))", declarations(2, 1));
         let error = parse_error(&text);
-        assert_eq!(
-            error.to_string(),
-            "line 2, column 16: input X_1 has no finite lower bound in disjunct 1"
-        );
+        assert_eq!(error.to_string(), "line 2, column 16: input X_1 has no finite lower bound in disjunct 1");
 
-        let text = format!(
-            "{}(assert (or (and (<= X_0 1) (>= X_0 0)) (and (>= X_0 0))))",
-            declarations(1, 1)
-        );
+        let text = format!("{}(assert (or (and (<= X_0 1) (>= X_0 0)) (and (>= X_0 0))))", declarations(1, 1));
         let error = parse_error(&text);
         assert!(
             matches!(&error, ParseError::MissingInputBound { variable, side: "upper", disjunct: 2, .. } if variable == "X_0"),
@@ -1565,19 +1195,13 @@ mod tests {
     #[test]
     fn no_assertions_means_missing_bounds() {
         let error = parse_error(&declarations(1, 1));
-        assert!(
-            matches!(error, ParseError::MissingInputBound { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::MissingInputBound { .. }), "{error}");
     }
 
     #[test]
     fn mixed_input_output_constraint() {
         let error = parse_error(&unit_box_with("(assert (<= X_0 Y_0))"));
-        assert!(
-            matches!(error, ParseError::MixedConstraint { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::MixedConstraint { .. }), "{error}");
         assert_one_line_at(&error, 7, 9);
     }
 
@@ -1585,23 +1209,14 @@ mod tests {
     fn constraint_over_two_inputs() {
         let text = format!("{}(assert (<= X_0 X_1))", declarations(2, 1));
         let error = parse_error(&text);
-        assert!(
-            matches!(error, ParseError::MultiInputConstraint { .. }),
-            "{error}"
-        );
-        assert!(
-            error.to_string().contains("not supported")
-                || error.to_string().contains("unsupported")
-        );
+        assert!(matches!(error, ParseError::MultiInputConstraint { .. }), "{error}");
+        assert!(error.to_string().contains("not supported") || error.to_string().contains("unsupported"));
     }
 
     #[test]
     fn constraint_without_variables() {
         let error = parse_error(&unit_box_with("(assert (<= 1 2))"));
-        assert!(
-            matches!(error, ParseError::ConstantConstraint { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::ConstantConstraint { .. }), "{error}");
     }
 
     #[test]
@@ -1612,27 +1227,9 @@ mod tests {
             assert_one_line_at(&error, 1, 1);
         }
         let error = parse_error("(declare-const Y_0 Real)");
-        assert!(
-            matches!(
-                error,
-                ParseError::NoVariables {
-                    kind: "input (X_i)",
-                    ..
-                }
-            ),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::NoVariables { kind: "input (X_i)", .. }), "{error}");
         let error = parse_error("(declare-const X_0 Real)(assert (<= X_0 1))(assert (>= X_0 0))");
-        assert!(
-            matches!(
-                error,
-                ParseError::NoVariables {
-                    kind: "output (Y_j)",
-                    ..
-                }
-            ),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::NoVariables { kind: "output (Y_j)", .. }), "{error}");
     }
 
     #[test]
@@ -1653,10 +1250,7 @@ mod tests {
         for case in cases {
             let text = format!("{}{case}", declarations(1, 1));
             let error = parse_error(&text);
-            assert!(
-                matches!(error, ParseError::Syntax { .. }),
-                "{case}: {error}"
-            );
+            assert!(matches!(error, ParseError::Syntax { .. }), "{case}: {error}");
             assert!(error.to_string().starts_with("line "), "{error}");
         }
     }
@@ -1664,10 +1258,7 @@ mod tests {
     #[test]
     fn unsupported_command() {
         let error = parse_error("(declare-fun X_0 () Real)");
-        assert!(
-            matches!(error, ParseError::UnsupportedCommand { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, ParseError::UnsupportedCommand { .. }), "{error}");
     }
 
     #[test]
@@ -1681,12 +1272,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let depth = 100_000;
-        let text = format!(
-            "{}(assert {}{})",
-            declarations(1, 1),
-            "(and ".repeat(depth),
-            ")".repeat(depth)
-        );
+        let text = format!("{}(assert {}{})", declarations(1, 1), "(and ".repeat(depth), ")".repeat(depth));
         let error = parse_error(&text);
         assert!(matches!(error, ParseError::TooDeep { .. }), "{error}");
     }
@@ -1694,9 +1280,7 @@ mod tests {
     #[test]
     fn large_box_with_one_assert_per_bound_parses() {
         let inputs = 50_000;
-        let bounds: String = (0..inputs)
-            .map(|i| format!("(assert (>= X_{i} 0))\n(assert (<= X_{i} 1))\n"))
-            .collect();
+        let bounds: String = (0..inputs).map(|i| format!("(assert (>= X_{i} 0))\n(assert (<= X_{i} 1))\n")).collect();
         let text = format!("{}{bounds}(assert (<= Y_0 0))", declarations(inputs, 1));
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
@@ -1731,27 +1315,12 @@ mod tests {
         let property = parse(&text);
         assert!(property.is_counterexample(&[0.5], &[1.0, 2.0], 0.0));
         assert!(property.is_counterexample(&[2.5], &[1.0, 2.0], 0.0));
-        assert!(
-            !property.is_counterexample(&[1.5], &[1.0, 2.0], 0.0),
-            "between the boxes"
-        );
-        assert!(
-            !property.is_counterexample(&[0.5], &[2.0, 1.0], 0.0),
-            "outputs safe"
-        );
-        assert!(
-            property.is_counterexample(&[1.05], &[2.05, 2.0], 0.1),
-            "within tolerance"
-        );
+        assert!(!property.is_counterexample(&[1.5], &[1.0, 2.0], 0.0), "between the boxes");
+        assert!(!property.is_counterexample(&[0.5], &[2.0, 1.0], 0.0), "outputs safe");
+        assert!(property.is_counterexample(&[1.05], &[2.05, 2.0], 0.1), "within tolerance");
         assert!(!property.is_counterexample(&[1.05], &[2.05, 2.0], 0.01));
-        assert!(
-            !property.is_counterexample(&[0.5, 0.5], &[1.0, 2.0], 0.0),
-            "wrong input length"
-        );
-        assert!(
-            !property.is_counterexample(&[0.5], &[1.0], 0.0),
-            "wrong output length"
-        );
+        assert!(!property.is_counterexample(&[0.5, 0.5], &[1.0, 2.0], 0.0), "wrong input length");
+        assert!(!property.is_counterexample(&[0.5], &[1.0], 0.0), "wrong output length");
         assert!(!property.is_counterexample(&[f64::NAN], &[1.0, 2.0], 0.0));
     }
 
@@ -1804,11 +1373,7 @@ mod tests {
     }
 
     fn output_structure(property: &Property) -> Vec<Vec<LinearConstraint>> {
-        property
-            .disjuncts
-            .iter()
-            .map(|d| d.output.clone())
-            .collect()
+        property.disjuncts.iter().map(|d| d.output.clone()).collect()
     }
 
     #[test]
@@ -1820,21 +1385,12 @@ mod tests {
                 let path = entry.expect("directory entry").path();
                 if path.extension().is_some_and(|e| e == "vnnlib") {
                     let text = std::fs::read_to_string(&path).expect("readable fixture");
-                    let property =
-                        parse_vnnlib(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    let property = parse_vnnlib(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                     assert!(!property.disjuncts.is_empty());
                     for disjunct in &property.disjuncts {
                         assert_eq!(disjunct.input.lower.len(), property.num_inputs);
-                        assert!(disjunct
-                            .input
-                            .lower
-                            .iter()
-                            .zip(&disjunct.input.upper)
-                            .all(|(l, u)| l <= u));
-                        assert!(disjunct
-                            .output
-                            .iter()
-                            .all(|c| c.coeffs.len() == property.num_outputs));
+                        assert!(disjunct.input.lower.iter().zip(&disjunct.input.upper).all(|(l, u)| l <= u));
+                        assert!(disjunct.output.iter().all(|c| c.coeffs.len() == property.num_outputs));
                     }
                     count += 1;
                 }
@@ -1849,14 +1405,8 @@ mod tests {
         assert_eq!((property.num_inputs, property.num_outputs), (5, 5));
         let disjunct = single_disjunct(&property);
         assert_eq!(disjunct.input.lower, vec![0.6, -0.5, -0.5, 0.45, -0.5]);
-        assert_eq!(
-            disjunct.input.upper,
-            vec![0.679857769, 0.5, 0.5, 0.5, -0.45]
-        );
-        assert_eq!(
-            disjunct.output,
-            vec![constraint(&[-1.0, 0.0, 0.0, 0.0, 0.0], 3.991125645861615)]
-        );
+        assert_eq!(disjunct.input.upper, vec![0.679857769, 0.5, 0.5, 0.5, -0.45]);
+        assert_eq!(disjunct.output, vec![constraint(&[-1.0, 0.0, 0.0, 0.0, 0.0], 3.991125645861615)]);
     }
 
     #[test]
@@ -1870,11 +1420,7 @@ mod tests {
     fn acasxu_prop_3_and_4_conjunction_coc_minimal() {
         let expected: Vec<_> = (1..5).map(|i| at_most(0, i)).collect();
         for name in ["acasxu/prop_3.vnnlib", "acasxu/prop_4.vnnlib"] {
-            assert_eq!(
-                output_structure(&fixture(name)),
-                vec![expected.clone()],
-                "{name}"
-            );
+            assert_eq!(output_structure(&fixture(name)), vec![expected.clone()], "{name}");
         }
         let prop_4 = fixture("acasxu/prop_4.vnnlib");
         let degenerate = &single_disjunct(&prop_4).input;
@@ -1883,58 +1429,37 @@ mod tests {
 
     #[test]
     fn acasxu_single_output_disjunctions() {
-        let cases = [
-            ("acasxu/prop_5.vnnlib", 4, [0, 1, 2, 3]),
-            ("acasxu/prop_9.vnnlib", 3, [0, 1, 2, 4]),
-        ];
+        let cases = [("acasxu/prop_5.vnnlib", 4, [0, 1, 2, 3]), ("acasxu/prop_9.vnnlib", 3, [0, 1, 2, 4])];
         for (name, target, others) in cases {
             let expected: Vec<_> = others.iter().map(|&i| vec![at_most(i, target)]).collect();
             assert_eq!(output_structure(&fixture(name)), expected, "{name}");
         }
         let expected: Vec<_> = (1..5).map(|i| vec![at_most(i, 0)]).collect();
-        assert_eq!(
-            output_structure(&fixture("acasxu/prop_10.vnnlib")),
-            expected
-        );
+        assert_eq!(output_structure(&fixture("acasxu/prop_10.vnnlib")), expected);
     }
 
     #[test]
     fn acasxu_prop_6_two_input_boxes_times_four_outputs() {
         let property = fixture("acasxu/prop_6.vnnlib");
         assert_eq!(property.disjuncts.len(), 8);
-        let x1_ranges: Vec<(f64, f64)> = property
-            .disjuncts
-            .iter()
-            .map(|d| (d.input.lower[1], d.input.upper[1]))
-            .collect();
+        let x1_ranges: Vec<(f64, f64)> =
+            property.disjuncts.iter().map(|d| (d.input.lower[1], d.input.upper[1])).collect();
         let first = (0.11140846, 0.499999896);
         let second = (-0.499999896, -0.11140846);
         assert_eq!(x1_ranges, [[first; 4], [second; 4]].concat());
         let outputs: Vec<_> = (1..5).map(|i| vec![at_most(i, 0)]).collect();
-        assert_eq!(
-            output_structure(&property),
-            [outputs.clone(), outputs].concat()
-        );
-        assert!(property
-            .disjuncts
-            .iter()
-            .all(|d| d.input.lower[0] == -0.129289109 && d.input.upper[0] == 0.700434925));
+        assert_eq!(output_structure(&property), [outputs.clone(), outputs].concat());
+        assert!(property.disjuncts.iter().all(|d| d.input.lower[0] == -0.129289109 && d.input.upper[0] == 0.700434925));
     }
 
     #[test]
     fn acasxu_prop_7_and_8_disjunctions_of_conjunctions() {
         let prop_7 = fixture("acasxu/prop_7.vnnlib");
-        let expected_7: Vec<Vec<_>> = [3, 4]
-            .iter()
-            .map(|&m| (0..3).map(|i| at_most(m, i)).collect())
-            .collect();
+        let expected_7: Vec<Vec<_>> = [3, 4].iter().map(|&m| (0..3).map(|i| at_most(m, i)).collect()).collect();
         assert_eq!(output_structure(&prop_7), expected_7);
 
         let prop_8 = fixture("acasxu/prop_8.vnnlib");
-        let expected_8: Vec<Vec<_>> = [2, 3, 4]
-            .iter()
-            .map(|&m| (0..2).map(|i| at_most(m, i)).collect())
-            .collect();
+        let expected_8: Vec<Vec<_>> = [2, 3, 4].iter().map(|&m| (0..2).map(|i| at_most(m, i)).collect()).collect();
         assert_eq!(output_structure(&prop_8), expected_8);
     }
 
@@ -1945,23 +1470,11 @@ mod tests {
         let disjunct = single_disjunct(&property);
         assert_eq!(
             disjunct.input.lower,
-            vec![
-                -0.30353115613746867,
-                -0.009549296585513092,
-                0.4933803235848431,
-                0.3,
-                0.3
-            ]
+            vec![-0.30353115613746867, -0.009549296585513092, 0.4933803235848431, 0.3, 0.3]
         );
         assert_eq!(
             disjunct.input.upper,
-            vec![
-                -0.29855281193475053,
-                0.009549296585513092,
-                0.49999999998567607,
-                0.5,
-                0.5
-            ]
+            vec![-0.29855281193475053, 0.009549296585513092, 0.49999999998567607, 0.5, 0.5]
         );
         let expected: Vec<_> = (1..5).map(|i| at_most(0, i)).collect();
         assert_eq!(disjunct.output, expected);
@@ -1982,26 +1495,13 @@ mod tests {
         let nano = fixture("test/test_nano.vnnlib");
         assert_eq!((nano.num_inputs, nano.num_outputs), (1, 1));
         let disjunct = single_disjunct(&nano);
-        assert_eq!(
-            disjunct.input,
-            InputBox {
-                lower: vec![-1.0],
-                upper: vec![1.0]
-            }
-        );
+        assert_eq!(disjunct.input, InputBox { lower: vec![-1.0], upper: vec![1.0] });
         assert_eq!(disjunct.output, vec![constraint(&[1.0], 1.0)]);
 
         for name in ["test/test_tiny.vnnlib", "test/test_small.vnnlib"] {
             let property = fixture(name);
             let disjunct = single_disjunct(&property);
-            assert_eq!(
-                disjunct.input,
-                InputBox {
-                    lower: vec![-1.0],
-                    upper: vec![1.0]
-                },
-                "{name}"
-            );
+            assert_eq!(disjunct.input, InputBox { lower: vec![-1.0], upper: vec![1.0] }, "{name}");
             assert_eq!(disjunct.output, vec![constraint(&[-1.0], 100.0)], "{name}");
         }
     }

@@ -65,7 +65,15 @@ impl OpRule for Dense {
     }
 }
 
-fn conv_node(cx: &mut EmitCx, op: &str, x: &Sym, w: &Sym, bias: Option<&Sym>, attrs: Vec<AttributeProto>, shape: Vec<usize>) -> Sym {
+fn conv_node(
+    cx: &mut EmitCx,
+    op: &str,
+    x: &Sym,
+    w: &Sym,
+    bias: Option<&Sym>,
+    attrs: Vec<AttributeProto>,
+    shape: Vec<usize>,
+) -> Sym {
     match bias {
         None => cx.b.node(op, &[x, w], attrs, shape),
         Some(b) => cx.b.node(op, &[x, w, b], attrs, shape),
@@ -85,7 +93,9 @@ impl Conv {
         let bias = if with_bias { bias_of(cx, &self.bias) } else { None };
         let mut shape = vec![x.shape[0], self.weight.shape()[0]];
         for a in 0..self.window.rank() {
-            shape.push(crate::ir::shape::window_output(x.shape[2 + a], &self.window, a).expect("shape checked at import"));
+            shape.push(
+                crate::ir::shape::window_output(x.shape[2 + a], &self.window, a).expect("shape checked at import"),
+            );
         }
         conv_node(cx, "Conv", x, &w, bias.as_ref(), self.attrs(), shape)
     }
@@ -100,7 +110,8 @@ impl OpRule for Conv {
         let key = cx.key("weight");
         let w = cx.b.cached_constant(&key, || self.weight.clone());
         let mut attrs = self.attrs();
-        attrs.push(attr_ints("output_padding", &output_padding_back(&self.window, &ins[0].shape[2..], &out.shape[2..])));
+        attrs
+            .push(attr_ints("output_padding", &output_padding_back(&self.window, &ins[0].shape[2..], &out.shape[2..])));
         let mut shape = ins[0].shape.clone();
         shape[0] = grad.shape[0];
         vec![conv_node(cx, "ConvTranspose", grad, &w, None, attrs, shape)]

@@ -124,9 +124,8 @@ pub fn unbroadcast(b: &mut GraphBuilder, grad: &Sym, shape: &[usize]) -> Sym {
         return grad.clone();
     }
     let off = grad.rank() - shape.len();
-    let axes: Vec<usize> = (0..grad.rank())
-        .filter(|&i| i < off || (shape[i - off] == 1 && grad.shape[i] != 1))
-        .collect();
+    let axes: Vec<usize> =
+        (0..grad.rank()).filter(|&i| i < off || (shape[i - off] == 1 && grad.shape[i] != 1)).collect();
     let summed = if axes.is_empty() { grad.clone() } else { b.reduce_sum(grad, &axes, true) };
     b.reshape(&summed, shape)
 }

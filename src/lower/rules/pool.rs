@@ -180,7 +180,8 @@ impl AvgPool {
                     .iter()
                     .filter(|pos| {
                         (0..w.rank()).all(|a| {
-                            let p = (idx[2 + a] * w.strides[a] + pos[a] * w.dilations[a]) as i64 - w.pad_begin(a) as i64;
+                            let p =
+                                (idx[2 + a] * w.strides[a] + pos[a] * w.dilations[a]) as i64 - w.pad_begin(a) as i64;
                             p >= 0 && (p as usize) < spatial[a]
                         })
                     })
@@ -201,7 +202,8 @@ impl AvgPool {
         let c = x.shape[1];
         let kernel = self.ones_kernel(cx, c);
         let out = out_spatial(&self.window, &x.shape[2..]);
-        let summed = cx.b.node("Conv", &[x, &kernel], depthwise_attrs(&self.window, c), [vec![x.shape[0], c], out].concat());
+        let summed =
+            cx.b.node("Conv", &[x, &kernel], depthwise_attrs(&self.window, c), [vec![x.shape[0], c], out].concat());
         let key = cx.key("inverse_count");
         let inv = cx.b.cached_constant(&key, || self.inverse_count(&x.shape[2..]));
         cx.b.mul(&summed, &inv)

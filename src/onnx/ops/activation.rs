@@ -126,7 +126,9 @@ fn max(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         return Err("only Max of a computed tensor and a constant scalar is supported".into());
     }
     let (x, c) = match (ctx.input(node, 0)?.cloned(), ctx.input(node, 1)?.cloned()) {
-        (Some(Binding::Value(x)), Some(Binding::Const(c))) | (Some(Binding::Const(c)), Some(Binding::Value(x))) => (x, c),
+        (Some(Binding::Value(x)), Some(Binding::Const(c))) | (Some(Binding::Const(c)), Some(Binding::Value(x))) => {
+            (x, c)
+        }
         _ => return Err("only Max of a computed tensor and a constant scalar is supported".into()),
     };
     let c = c.to_f32();
@@ -135,6 +137,37 @@ fn max(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         return Err("only Max with one constant value is supported".into());
     }
     clamp_as_relus(ctx, node, x, Some(lo), None)
+}
+
+/// Emits the IR ops of one node that lowers to several, naming the
+/// intermediate tensors `<node>:<tag>` and the last one as the node's output.
+struct Emitter<'a> {
+    name: String,
+    op: String,
+    out: String,
+    node: &'a NodeProto,
+}
+
+impl Emitter<'_> {
+    fn add(&self, ctx: &mut ImportCtx, o: Op, ins: Vec<ValueId>, tag: Option<&str>) -> Result<ValueId, String> {
+        let target = tag.map_or_else(|| self.out.clone(), |t| format!("{}:{t}", self.name));
+        ctx.add_named(&self.name, &self.op, o, ins, &target)
+    }
+
+    /// `relu(x - at)`.
+    fn shifted_relu(&self, ctx: &mut ImportCtx, x: ValueId, at: f32, tag: &str) -> Result<ValueId, String> {
+        let pre = self.add(
+            ctx,
+            Op::Affine(Affine { scale: None, shift: scalar(-at) }),
+            vec![x],
+            Some(&format!("{tag}.pre")),
+        )?;
+        self.add(ctx, Op::Relu(Relu), vec![pre], Some(tag))
+    }
+}
+
+fn scalar(v: f32) -> Option<ArrayD<f32>> {
+    Some(ArrayD::from_elem(IxDyn(&[]), v))
 }
 
 /// `clamp(x, lo, hi) = lo + relu(x - lo) - relu(x - hi)`: exact, and each
@@ -151,45 +184,34 @@ fn clamp_as_relus(
             return Err(format!("min {l} is above max {h}"));
         }
     }
-    let name = node_name(node);
-    let op = node.op_type.clone();
-    let out = node.output.first().cloned().unwrap_or_default();
-    let scalar = |v: f32| Some(ArrayD::from_elem(IxDyn(&[]), v));
-    let mut add = |ctx: &mut ImportCtx, o: Op, ins: Vec<ValueId>, suffix: &str| {
-        let target = if suffix.is_empty() { out.clone() } else { format!("{name}:{suffix}") };
-        ctx.add_named(&name, &op, o, ins, &target)
-    };
-    let shifted_relu = |ctx: &mut ImportCtx, add: &mut dyn FnMut(&mut ImportCtx, Op, Vec<ValueId>, &str) -> Result<ValueId, String>, at: f32, tag: &str, last: bool| -> Result<ValueId, String> {
-        let pre = add(ctx, Op::Affine(Affine { scale: None, shift: scalar(-at) }), vec![x], &format!("{tag}.pre"))?;
-        add(ctx, Op::Relu(Relu), vec![pre], if last { "" } else { tag })
+    let e = Emitter {
+        name: node_name(node),
+        op: node.op_type.clone(),
+        out: node.output.first().cloned().unwrap_or_default(),
+        node,
     };
     match (lo, hi) {
-        (None, None) => {
-            ctx.alias_output(node, x);
-            Ok(())
-        }
-        (Some(l), None) if l == 0.0 => {
-            add(ctx, Op::Relu(Relu), vec![x], "")?;
-            Ok(())
+        (None, None) => ctx.alias_output(e.node, x),
+        (Some(0.0), None) => {
+            e.add(ctx, Op::Relu(Relu), vec![x], None)?;
         }
         (Some(l), None) => {
-            let r = shifted_relu(ctx, &mut add, l, "relu_lo", false)?;
-            add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![r], "")?;
-            Ok(())
+            let r = e.shifted_relu(ctx, x, l, "relu_lo")?;
+            e.add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![r], None)?;
         }
         (None, Some(h)) => {
             // min(x, h) = h - relu(h - x)
-            let pre = add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![x], "relu_hi.pre")?;
-            let r = add(ctx, Op::Relu(Relu), vec![pre], "relu_hi")?;
-            add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![r], "")?;
-            Ok(())
+            let pre =
+                e.add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![x], Some("relu_hi.pre"))?;
+            let r = e.add(ctx, Op::Relu(Relu), vec![pre], Some("relu_hi"))?;
+            e.add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![r], None)?;
         }
         (Some(l), Some(h)) => {
-            let a = shifted_relu(ctx, &mut add, l, "relu_lo", false)?;
-            let b = shifted_relu(ctx, &mut add, h, "relu_hi", false)?;
-            let d = add(ctx, Op::Add(Add { negate_rhs: true }), vec![a, b], "diff")?;
-            add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![d], "")?;
-            Ok(())
+            let a = e.shifted_relu(ctx, x, l, "relu_lo")?;
+            let b = e.shifted_relu(ctx, x, h, "relu_hi")?;
+            let d = e.add(ctx, Op::Add(Add { negate_rhs: true }), vec![a, b], Some("diff"))?;
+            e.add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![d], None)?;
         }
     }
+    Ok(())
 }

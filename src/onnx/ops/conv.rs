@@ -35,14 +35,19 @@ fn parts(ctx: &ImportCtx, node: &NodeProto) -> Result<Parts, String> {
         .map(|b| b.to_f32().into_dimensionality::<Ix1>().map_err(|_| "bias must be 1-d".to_string()))
         .transpose()?;
     let shape = ctx.shape(x);
-    let groups = usize::try_from(attrs::int(node, "group", 1)).ok().filter(|&g| g > 0).ok_or("attribute 'group' must be positive")?;
+    let groups = usize::try_from(attrs::int(node, "group", 1))
+        .ok()
+        .filter(|&g| g > 0)
+        .ok_or("attribute 'group' must be positive")?;
     Ok(Parts { x, spatial: shape.get(2..).unwrap_or_default().to_vec(), weight, bias, groups })
 }
 
 fn kernel(node: &NodeProto, weight: &ndarray::ArrayD<f32>) -> Result<Vec<usize>, String> {
     let from_weight = weight.shape()[2..].to_vec();
     match attrs::usizes(node, "kernel_shape")? {
-        Some(k) if k != from_weight => Err(format!("attribute 'kernel_shape' {k:?} disagrees with the weight {from_weight:?}")),
+        Some(k) if k != from_weight => {
+            Err(format!("attribute 'kernel_shape' {k:?} disagrees with the weight {from_weight:?}"))
+        }
         _ => Ok(from_weight),
     }
 }
@@ -74,8 +79,10 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         let out = &out[out.len().saturating_sub(rank)..];
         for a in 0..rank {
             let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
-            let total = full.checked_sub(out[a]).ok_or_else(|| format!("attribute 'output_shape' {out:?} is too large"))?;
-            let (begin, end) = if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
+            let total =
+                full.checked_sub(out[a]).ok_or_else(|| format!("attribute 'output_shape' {out:?} is too large"))?;
+            let (begin, end) =
+                if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
             window.pads[a] = begin;
             window.pads[a + rank] = end;
         }
@@ -84,7 +91,8 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         for a in 0..rank {
             let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
             let total = full.saturating_sub(p.spatial[a] * window.strides[a]);
-            let (begin, end) = if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
+            let (begin, end) =
+                if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
             window.pads[a] = begin;
             window.pads[a + rank] = end;
         }

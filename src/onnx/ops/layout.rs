@@ -69,7 +69,7 @@ fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     }
     if let Some(i) = infer {
         let known: usize = target.iter().product();
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot infer -1 reshaping {shape:?} to {spec:?}"));
         }
         target[i] = total / known;
@@ -181,7 +181,8 @@ fn pad(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
             return Err("input 'axes' is not supported".into());
         }
         let pads = ctx.const_input(node, 1)?.as_ints().ok_or("pads must be integers")?;
-        let value = ctx.optional_const_input(node, 2)?.map_or(0.0, |c| c.to_f32().iter().next().copied().unwrap_or(0.0));
+        let value =
+            ctx.optional_const_input(node, 2)?.map_or(0.0, |c| c.to_f32().iter().next().copied().unwrap_or(0.0));
         (pads, value)
     };
     if value != 0.0 {

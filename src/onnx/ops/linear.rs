@@ -66,7 +66,13 @@ fn matmul(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
             let n = w.len();
             let weight = w.into_shape_with_order((n, 1)).map_err(|e| e.to_string())?;
             let name = node_name(node);
-            let col = ctx.add_named(&name, "MatMul", Op::Dense(Dense { weight, bias: None }), vec![x], &format!("{name}:column"))?;
+            let col = ctx.add_named(
+                &name,
+                "MatMul",
+                Op::Dense(Dense { weight, bias: None }),
+                vec![x],
+                &format!("{name}:column"),
+            )?;
             let mut shape = ctx.graph.value(col).shape.clone();
             shape.pop();
             let out = node.output.first().cloned().unwrap_or_default();

@@ -17,24 +17,10 @@ use super::context::ImportCtx;
 /// Lowers one node into the IR, binding its outputs, or says why it cannot.
 pub type Builder = fn(&mut ImportCtx, &NodeProto) -> Result<(), String>;
 
-const FAMILIES: &[&[(&str, Builder)]] = &[
-    activation::OPS,
-    conv::OPS,
-    elementwise::OPS,
-    layout::OPS,
-    linear::OPS,
-    norm::OPS,
-    pool::OPS,
-];
+const FAMILIES: &[&[(&str, Builder)]] =
+    &[activation::OPS, conv::OPS, elementwise::OPS, layout::OPS, linear::OPS, norm::OPS, pool::OPS];
 
 /// The builder registered for an ONNX op type.
 pub fn builder(op_type: &str) -> Option<Builder> {
     FAMILIES.iter().flat_map(|f| f.iter()).find(|(name, _)| *name == op_type).map(|(_, b)| *b)
-}
-
-/// Every ONNX op type the importer lowers.
-pub fn supported_ops() -> Vec<&'static str> {
-    let mut ops: Vec<&str> = FAMILIES.iter().flat_map(|f| f.iter().map(|(n, _)| *n)).collect();
-    ops.sort_unstable();
-    ops
 }

@@ -42,7 +42,8 @@ pub fn parse(node: &NodeProto, kernel: Vec<usize>, spatial: &[usize]) -> Result<
                 let out = spatial[a].div_ceil(w.strides[a]);
                 let total = ((out - 1) * w.strides[a] + w.dilated_kernel(a)).saturating_sub(spatial[a]);
                 let small = total / 2;
-                let (begin, end) = if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                let (begin, end) =
+                    if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
                 w.pads[a] = begin;
                 w.pads[a + rank] = end;
             }
