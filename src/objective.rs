@@ -97,8 +97,18 @@ fn cross_entropy(b: &mut GraphBuilder, y: &Sym, class: &Sym, sign: &Sym, scaled:
     let ce = b.sum_per_sample(&picked);
     let ce = b.neg(&ce);
     let value = b.mul(&ce, sign);
+    // softmax - onehot, with the class's entry written as minus the sum of
+    // the others: for a confident classifier `p_c - 1` is a difference of
+    // nearly equal numbers, the others' sum is accurate in f32.
     let p = b.unary("Exp", &log_p);
-    let dz = b.sub(&p, class);
+    let not_class = {
+        let n = b.neg(class);
+        b.add_scalar(&n, 1.0)
+    };
+    let others = b.mul(&p, &not_class);
+    let rest = b.reduce_sum(&others, &[1], true);
+    let at_class = b.mul(class, &rest);
+    let dz = b.sub(&others, &at_class);
     let dy = match &norm {
         Some(n) => b.div(&dz, n),
         None => dz,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use adr_onnx::lower::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
+use tract_onnx::prelude::*;
 use assert_cmd::Command;
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
@@ -228,4 +229,33 @@ fn external_data_outside_the_model_folder_is_refused() {
         .push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../secret.bin".into() });
     let p = write_model(&models, "external.onnx", &g);
     expect_error(adr().arg("inspect").arg(&p), &["external.onnx", "outside the model's folder", "../secret.bin"]);
+}
+
+#[test]
+fn derive_writes_the_surrogate_and_the_step_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixtures().join("models/mnist_cnn_pgd.onnx");
+    let out = dir.path().join("s.onnx");
+    let o = adr().arg("derive").arg(&model).arg("-o").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let proto = adr_onnx::onnx::proto::read_model(&out).unwrap();
+    let g = proto.graph.unwrap();
+    let inputs: Vec<&str> = g.input.iter().map(|i| i.name.as_str()).collect();
+    let outputs: Vec<&str> = g.output.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(inputs, ["input", "eta.0", "eta.1", "eta.2", "eta.3"]);
+    assert_eq!(outputs, ["logits", "pre.0", "pre.1", "pre.2", "pre.3"]);
+    assert!(proto.metadata_props.iter().any(|p| p.key == "adr_onnx.alpha" && p.value == "2000"));
+
+    let step = dir.path().join("step.onnx");
+    let goal = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/goals/untargeted_png.json");
+    let o = adr().arg("derive").arg(&model).arg("-o").arg(&step).arg("--step").arg("--goal").arg(&goal).args(["--batch", "3"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let g = adr_onnx::onnx::proto::read_model(&step).unwrap().graph.unwrap();
+    assert_eq!(g.input[0].name, "x");
+    assert!(g.output.iter().any(|o| o.name == "grad_eta.3"));
+    // tract loads and runs it.
+    let m = tract_onnx::onnx().model_for_path(&step).unwrap().into_optimized().unwrap();
+    assert_eq!(m.input_outlets().unwrap().len(), 13);
+
+    expect_error(adr().arg("derive").arg(&model).arg("-o").arg(&step).arg("--alpha=-1"), &["--alpha"]);
 }

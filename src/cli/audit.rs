@@ -11,6 +11,7 @@ use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
+use super::backend::BackendArgs;
 use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
@@ -54,6 +55,8 @@ pub struct AuditArgs {
     page: Option<PathBuf>,
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -114,7 +117,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             ..MethodBlock::default()
         },
     )?;
-    let backend = adr_onnx::runtime::tract::TractBackend;
+    let selected = adr_onnx::runtime::select::select(&args.backend.request())?;
     let input = AuditInput {
         model: &model,
         model_sha256: sha256_hex(&model_bytes),
@@ -124,7 +127,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         template_path: &args.goal,
         template,
         cli,
-        backend: &backend,
+        backend: selected.backend.as_ref(),
         batch: args.batch,
         shard: args.shard.unwrap_or(Shard::WHOLE),
     };

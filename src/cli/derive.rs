@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use adr_onnx::lower::step::surrogate_graph;
+use adr_onnx::goal::schema::Algorithm;
+use adr_onnx::lower::step::{gradient_graph, step_graph, surrogate_graph, Problem};
 use adr_onnx::lower::Precision;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
 use anyhow::Context;
@@ -19,6 +20,18 @@ pub struct DeriveArgs {
     /// Sharpness of the gates, g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6)).
     #[arg(long, default_value_t = DEFAULT_ALPHA)]
     alpha: f64,
+    /// Write the step graph of a goal instead (ADR's; the true-gradient
+    /// graph with --method gd or pgd), for inspection.
+    #[arg(long, requires = "goal")]
+    step: bool,
+    /// The goal whose step graph --step writes.
+    #[arg(long)]
+    goal: Option<PathBuf>,
+    /// Batch size of the step graph.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    #[arg(long, value_enum, default_value_t = Algorithm::Adr)]
+    method: Algorithm,
 }
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
@@ -29,7 +42,19 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
     );
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
-    let g = surrogate_graph(&model, args.alpha, Precision::F32);
+    let g = match (&args.goal, args.step) {
+        (Some(goal), true) => {
+            let goal = adr_onnx::goal::load(goal, &model)?;
+            anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+            let mut p = Problem::new(&model, goal.target, goal.objective(args.method, true), args.alpha, Precision::F32);
+            p.report = Some(goal.output);
+            match args.method {
+                Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
+                Algorithm::Gd | Algorithm::Pgd => gradient_graph(&p, args.batch),
+            }
+        }
+        _ => surrogate_graph(&model, args.alpha, Precision::F32),
+    };
     std::fs::write(&args.output, g.to_bytes()).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(
         "wrote {}: inputs {}; outputs {}",

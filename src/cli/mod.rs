@@ -2,6 +2,8 @@
 //! command's configuration, dispatched.
 
 mod audit;
+mod backend;
+mod doctor;
 mod derive;
 mod inspect;
 mod progress;
@@ -18,10 +20,25 @@ pub const EXIT_NOT_ACHIEVED: u8 = 1;
 /// Bad input, I/O failure or any other error.
 pub const EXIT_ERROR: u8 = 2;
 
+/// `--version`: the version, the git commit and the enabled features.
+pub fn version_line() -> &'static str {
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| {
+        let onnxruntime = cfg!(feature = "onnxruntime");
+        format!(
+            "{} (commit {}, features: {}; backends: tract{})",
+            env!("CARGO_PKG_VERSION"),
+            env!("ADR_ONNX_GIT_COMMIT"),
+            if onnxruntime { "onnxruntime" } else { "none" },
+            if onnxruntime { ", onnxruntime (loaded at run time)" } else { "" }
+        )
+    })
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "adr-onnx",
-    version,
+    version = version_line(),
     about = "Activation-descent regularized input optimisation for ONNX ReLU networks"
 )]
 pub struct Cli {
@@ -41,6 +58,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Merge the reports of audit shards into one.
     AuditMerge(audit::MergeArgs),
+    /// Which backends and devices this machine can use, and why not.
+    Doctor(doctor::DoctorArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -50,5 +69,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => run::run(a),
         Command::Audit(a) => audit::run(a),
         Command::AuditMerge(a) => audit::merge(a),
+        Command::Doctor(a) => doctor::run(a),
     }
 }

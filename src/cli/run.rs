@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
-use adr_onnx::report::{artifacts, sha256_hex, BackendInfo, ModelInfo, RunFacts, RunReport};
+use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
+use adr_onnx::runtime::select::select;
 use adr_onnx::surrogate::relu_sites;
 use anyhow::Context;
 
+use super::backend::BackendArgs;
 use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
@@ -46,6 +48,8 @@ pub struct RunArgs {
     /// `--set normalisers=random` (repeatable; wins over the goal file).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 /// The `--set` overrides and the dedicated flags, as one method block.
@@ -100,8 +104,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let neurons = relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
     let settings = Settings::resolve(&goal, &cli, neurons);
     settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;
-    let backend = adr_onnx::runtime::tract::TractBackend;
-    let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
+    let selected = select(&args.backend.request())?;
+    let mut engine = Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
@@ -111,13 +115,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         model: model_info(&args.model, &goal.output_name)?,
         goal: &goal,
         settings: &settings,
-        backend: BackendInfo {
-            name: engine.backend_name(),
-            provider: "cpu".into(),
-            version: None,
-            device: None,
-            threads: 1,
-        },
+        backend: selected.info.clone(),
         outcome: &outcome,
         artifacts: written,
     });

@@ -98,10 +98,6 @@ impl<'a> Engine<'a> {
         p
     }
 
-    pub fn backend_name(&self) -> String {
-        self.backend.name()
-    }
-
     pub fn backend(&self) -> &'a dyn Backend {
         self.backend
     }

@@ -67,17 +67,7 @@ pub struct ModelInfo {
     pub output: String,
 }
 
-/// Which runtime ran the graphs.
-#[derive(Debug, Clone, Serialize)]
-pub struct BackendInfo {
-    pub name: String,
-    pub provider: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    pub threads: usize,
-}
+pub use crate::runtime::select::BackendInfo;
 
 /// The true network at a point.
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,10 @@
 //! Running emitted ONNX graphs: one trait, so that the optimiser never knows
 //! whether tract or ONNX Runtime runs them.
 
+#[cfg(feature = "onnxruntime")]
+pub mod onnxruntime;
+pub mod ort_library;
+pub mod select;
 pub mod tensor;
 pub mod tract;
 

@@ -1,0 +1,93 @@
+//! `adr-onnx doctor`: which backends and devices this machine can use, and
+//! why not.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adr_onnx::runtime::ort_library;
+use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use serde::Serialize;
+
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    /// The ONNX Runtime library to check (else the usual search).
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One backend and device: usable, or why not.
+#[derive(Debug, Serialize)]
+struct Check {
+    backend: String,
+    device: String,
+    usable: bool,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Diagnosis {
+    version: String,
+    onnxruntime_backend_built: bool,
+    library: Option<ort_library::FoundLibrary>,
+    library_search: String,
+    checks: Vec<Check>,
+}
+
+fn check(choice: BackendChoice, device: &str, ort_lib: &Option<PathBuf>) -> Check {
+    let req = BackendRequest { choice, device: Some(device.into()), ort_lib: ort_lib.clone(), threads: 1 };
+    let backend = format!("{choice:?}").to_lowercase();
+    match select(&req) {
+        Ok(s) => Check {
+            backend,
+            device: device.into(),
+            usable: true,
+            detail: format!(
+                "{} {} ({})",
+                s.info.name,
+                s.info.version.unwrap_or_default(),
+                [Some(s.info.provider), Some(s.info.device), s.info.library].into_iter().flatten().collect::<Vec<_>>().join(", ")
+            ),
+        },
+        Err(e) => Check { backend, device: device.into(), usable: false, detail: e.to_string() },
+    }
+}
+
+pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let found = ort_library::find(args.ort_lib.as_deref());
+    let built = cfg!(feature = "onnxruntime");
+    let mut checks = vec![check(BackendChoice::Tract, "cpu", &args.ort_lib)];
+    if built {
+        checks.push(check(BackendChoice::Ort, "cpu", &args.ort_lib));
+        checks.push(check(BackendChoice::Ort, "cuda", &args.ort_lib));
+    }
+    let d = Diagnosis {
+        version: super::version_line().to_string(),
+        onnxruntime_backend_built: built,
+        library_search: match &found {
+            Ok(l) => format!("found {} ({:?})", l.path.display(), l.source).to_lowercase(),
+            Err(e) => e.to_string(),
+        },
+        library: found.ok(),
+        checks,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        println!("adr-onnx {}", d.version);
+        println!(
+            "ONNX Runtime backend: {}",
+            if built { "built in (library loaded at run time)" } else { "not in this build (static)" }
+        );
+        println!("ONNX Runtime library: {}", d.library_search);
+        if let Some(l) = &d.library {
+            println!("  CUDA provider library beside it: {}", if l.cuda_provider { "yes" } else { "no" });
+        }
+        for c in &d.checks {
+            println!("{:<6} {:<5} {}  {}", c.backend, c.device, if c.usable { "usable" } else { "NOT usable" }, c.detail);
+        }
+    }
+    Ok(ExitCode::from(super::EXIT_OK))
+}

@@ -1,0 +1,241 @@
+//! The ONNX Runtime backend, through the `ort` crate with its library
+//! loaded at run time (`load-dynamic`): the same graphs tract runs, on ONNX
+//! Runtime's CPU execution provider or its CUDA provider. A CUDA provider
+//! that cannot be registered is an error, never a silent fall-back to the
+//! CPU.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+
+use ndarray::ArrayD;
+use ort::environment::Environment;
+use ort::ep;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{Session, SessionInputValue};
+use ort::value::Tensor;
+
+use super::ort_library::{FoundLibrary, INSTALL_HINT, MIN_MINOR_VERSION};
+use super::{Backend, Executable, HostTensor};
+use crate::error::{Error, Result};
+use crate::lower::builder::OnnxGraph;
+
+/// Where ONNX Runtime runs the graphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    Cuda(u32),
+}
+
+impl FromStr for Device {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            other => match other.strip_prefix("cuda:").map(str::parse::<u32>) {
+                Some(Ok(n)) => Ok(Device::Cuda(n)),
+                _ => Err(format!("unknown device '{s}': expected cpu, cuda or cuda:N")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// What ran: for reports and `doctor`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrtInfo {
+    pub library: PathBuf,
+    pub version: String,
+    pub provider: String,
+    pub device: String,
+    pub threads: usize,
+}
+
+pub struct OrtBackend {
+    env: Environment,
+    device: Device,
+    threads: usize,
+    pub info: OrtInfo,
+}
+
+/// The library loaded in this process and its environment (ONNX Runtime
+/// loads once and allows one environment per process).
+static LOADED: OnceLock<Mutex<Option<(PathBuf, Environment)>>> = OnceLock::new();
+
+fn failure(message: String) -> Error {
+    Error::Invalid(message.replace('\n', " "))
+}
+
+/// ONNX Runtime's version, from its build information (`git-branch=rel-1.31.1`).
+fn runtime_version(lib: &FoundLibrary) -> String {
+    let info = ort::info();
+    info.split(|c: char| c == ',' || c.is_whitespace())
+        .find_map(|part| part.strip_prefix("git-branch=rel-"))
+        .map(str::to_string)
+        .or_else(|| lib.version.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn environment(lib: &FoundLibrary) -> Result<Environment> {
+    let loaded = LOADED.get_or_init(|| Mutex::new(None));
+    let mut guard = loaded.lock().map_err(|_| failure("ONNX Runtime loader poisoned".into()))?;
+    if let Some((path, env)) = guard.as_ref() {
+        if path != &lib.path {
+            return Err(failure(format!(
+                "ONNX Runtime was already loaded from {}; cannot load {} in the same process",
+                path.display(),
+                lib.path.display()
+            )));
+        }
+        return Ok(env.clone());
+    }
+    let builder = ort::init_from(&lib.path).map_err(|e| match &e {
+        ort::LoadDynamicError::BadVersion { version_str, .. } => failure(format!(
+            "{}: ONNX Runtime {version_str} is too old (adr-onnx needs 1.{MIN_MINOR_VERSION} or newer); {INSTALL_HINT}",
+            lib.path.display()
+        )),
+        _ => failure(format!("{}: cannot load ONNX Runtime: {e}; {INSTALL_HINT}", lib.path.display())),
+    })?;
+    let env = builder.with_name("adr-onnx").build().map_err(|e| failure(format!("ONNX Runtime environment: {e}")))?;
+    *guard = Some((lib.path.clone(), env.clone()));
+    Ok(env)
+}
+
+/// The device's name as the NVIDIA driver reports it, if it can be asked.
+fn cuda_device_name(n: u32) -> String {
+    std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader", "-i", &n.to_string()])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| format!("CUDA device {n}"), |name| format!("{name} (CUDA device {n})"))
+}
+
+impl OrtBackend {
+    /// Loads the library and checks the device: with CUDA, a first session
+    /// must register the CUDA provider or this fails.
+    pub fn new(lib: &FoundLibrary, device: Device, threads: usize) -> Result<Self> {
+        let env = environment(lib)?;
+        let (provider, device_name) = match device {
+            Device::Cpu => ("CPUExecutionProvider".to_string(), "cpu".to_string()),
+            Device::Cuda(n) => ("CUDAExecutionProvider".to_string(), cuda_device_name(n)),
+        };
+        let info = OrtInfo { library: lib.path.clone(), version: runtime_version(lib), provider, device: device_name, threads };
+        let backend = OrtBackend { env, device, threads, info };
+        if let Device::Cuda(_) = device {
+            backend.probe()?;
+        }
+        Ok(backend)
+    }
+
+    /// Builds a session for a one-node graph, so that a CUDA provider that
+    /// cannot start fails here with its reason.
+    fn probe(&self) -> Result<()> {
+        let mut b = crate::lower::GraphBuilder::new("cuda_probe", crate::lower::Precision::F32);
+        let x = b.input("x", vec![1, 4]);
+        let y = b.relu(&x);
+        b.output(&y, "y");
+        self.session(&b.finish()).map(|_| ())
+    }
+
+    fn session(&self, graph: &OnnxGraph) -> Result<Session> {
+        let err = |e: String| Error::Runtime { backend: "onnxruntime".into(), graph: graph.name.clone(), message: e.replace('\n', " ") };
+        let mut builder = Session::builder(&self.env).map_err(|e| err(e.to_string()))?;
+        builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| err(e.to_string()))?;
+        builder = builder.with_intra_threads(self.threads.max(1)).map_err(|e| err(e.to_string()))?;
+        if let Device::Cuda(n) = self.device {
+            let cuda = ep::CUDA::default().with_device_id(n as i32).with_tf32(false).build().error_on_failure();
+            builder = builder.with_execution_providers([cuda]).map_err(|e| {
+                err(format!(
+                    "the CUDA execution provider could not be registered ({e}); `--device cuda` needs the onnxruntime-gpu \
+                     package (`pip install onnxruntime-gpu==1.31.1`), an NVIDIA GPU and its driver, and the CUDA 12/13 and \
+                     cuDNN 9 libraries on the library path"
+                ))
+            })?;
+        }
+        builder.commit_from_memory(&graph.to_bytes()).map_err(|e| err(e.to_string()))
+    }
+}
+
+struct OrtExecutable {
+    graph: String,
+    session: Session,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+impl Backend for OrtBackend {
+    fn name(&self) -> String {
+        "onnxruntime".into()
+    }
+
+    fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
+        let session = self.session(graph)?;
+        Ok(Box::new(OrtExecutable {
+            graph: graph.name.clone(),
+            session,
+            inputs: graph.inputs.iter().map(|i| i.name.clone()).collect(),
+            outputs: graph.outputs.iter().map(|o| o.name.clone()).collect(),
+        }))
+    }
+}
+
+fn to_value(t: HostTensor) -> ort::Result<SessionInputValue<'static>> {
+    Ok(match t {
+        HostTensor::F32(a) => Tensor::from_array(a)?.into(),
+        HostTensor::F64(a) => Tensor::from_array(a)?.into(),
+        HostTensor::I64(a) => Tensor::from_array(a)?.into(),
+    })
+}
+
+impl Executable for OrtExecutable {
+    fn run(&mut self, inputs: Vec<HostTensor>) -> Result<Vec<HostTensor>> {
+        let err = |e: ort::Error| Error::Runtime {
+            backend: "onnxruntime".into(),
+            graph: self.graph.clone(),
+            message: e.to_string().replace('\n', " "),
+        };
+        let values: Vec<(String, SessionInputValue)> =
+            self.inputs.iter().cloned().zip(inputs).map(|(n, t)| Ok((n, to_value(t)?))).collect::<ort::Result<_>>().map_err(err)?;
+        let outs = self.session.run(values).map_err(err)?;
+        let mut result = Vec::with_capacity(self.outputs.len());
+        for name in &self.outputs {
+            let v = &outs[name.as_str()];
+            let t = if let Ok(a) = v.try_extract_array::<f32>() {
+                HostTensor::F32(a.to_owned())
+            } else if let Ok(a) = v.try_extract_array::<f64>() {
+                HostTensor::F64(a.to_owned())
+            } else {
+                let a: ArrayD<i64> = v.try_extract_array::<i64>().map_err(err)?.to_owned();
+                HostTensor::I64(a)
+            };
+            result.push(t);
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_parse() {
+        assert_eq!("cpu".parse(), Ok(Device::Cpu));
+        assert_eq!("cuda".parse(), Ok(Device::Cuda(0)));
+        assert_eq!("cuda:3".parse(), Ok(Device::Cuda(3)));
+        assert!("gpu".parse::<Device>().is_err() && "cuda:x".parse::<Device>().is_err());
+    }
+}

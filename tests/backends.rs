@@ -1,0 +1,216 @@
+//! The same graphs on every backend: ONNX Runtime (CPU) reproduces tract on
+//! the step, gradient, normaliser and derived surrogate graphs of the
+//! fixture goals, and whole runs reach the same outcome. Each test body runs
+//! once per available backend through `test_backend!`; ONNX Runtime is found
+//! as the tool finds it (scripts/test.sh installs it into .venv and sets
+//! ADR_ONNX_REQUIRE_ORT=1, which makes a missing library a failure).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::lower::step::{gradient_graph, names, normaliser_graph, step_graph, surrogate_graph, Problem};
+use adr_onnx::lower::{OnnxGraph, Precision};
+use adr_onnx::objective::{self, Objective};
+use adr_onnx::onnx::ImportedModel;
+use adr_onnx::optim::engine::Engine;
+use adr_onnx::optim::{optimise, Settings, Silent};
+use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use adr_onnx::runtime::{run_named, tract::TractBackend, Backend, HostTensor};
+use ndarray::{ArrayD, IxDyn};
+
+use common::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// ONNX Runtime on the CPU, when its library is found.
+fn onnxruntime() -> Option<Box<dyn Backend>> {
+    let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 };
+    match select(&req) {
+        Ok(s) => Some(s.backend),
+        Err(e) => {
+            assert!(std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_none(), "ONNX Runtime required but unusable: {e}");
+            eprintln!("ONNX Runtime not available, its tests are skipped: {e}");
+            None
+        }
+    }
+}
+
+/// Runs `$body(backend: &dyn Backend)` as one test per backend.
+macro_rules! test_backend {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn tract() {
+                ($body)(&TractBackend as &dyn Backend);
+            }
+            #[test]
+            fn onnxruntime() {
+                if let Some(b) = super::onnxruntime() {
+                    ($body)(b.as_ref());
+                }
+            }
+        }
+    };
+}
+
+/// The fixture goals: (model, goal file).
+fn fixture_goals() -> Vec<(PathBuf, PathBuf)> {
+    let g = root().join("testdata/goals");
+    vec![
+        (root().join("models/mnist_cnn_pgd.onnx"), g.join("untargeted_png.json")),
+        (root().join("models/mnist_cnn_pgd.onnx"), g.join("targeted_png.json")),
+        (root().join("models/mnist_cnn_pgd.onnx"), g.join("untargeted_npy.json")),
+        (fixtures().join("models/mnist_vae_decoder.onnx"), g.join("reconstruction.json")),
+        (fixtures().join("models/rand_small_s1.onnx"), g.join("output_bound.json")),
+        (fixtures().join("models/rand_large_s1.onnx"), g.join("output_bound_large.json")),
+    ]
+}
+
+fn load(model: &Path, goal: &Path) -> (ImportedModel, adr_onnx::goal::Goal) {
+    let m = adr_onnx::onnx::import(model).unwrap();
+    let g = adr_onnx::goal::load(goal, &m).unwrap();
+    (m, g)
+}
+
+/// Inputs for a graph: every declared input filled deterministically.
+fn inputs_for(graph: &OnnxGraph, problem: &Problem, params: &[ArrayD<f32>]) -> HashMap<String, HostTensor> {
+    let mut h = HashMap::new();
+    for (k, spec) in graph.inputs.iter().enumerate() {
+        let a: ArrayD<f64> = if spec.name == names::X {
+            uniform(&spec.shape, 0.0, 1.0, 1)
+        } else if spec.name == names::FREE {
+            ArrayD::from_elem(IxDyn(&spec.shape), 1.0)
+        } else if spec.name == names::C {
+            ArrayD::from_elem(IxDyn(&spec.shape), 0.7)
+        } else if spec.name.starts_with("eta.") {
+            uniform(&spec.shape, 0.45, 0.55, 10 + k as u64)
+        } else if spec.name.starts_with("inv_norm.") {
+            uniform(&spec.shape, 0.2, 1.0, 20 + k as u64)
+        } else if spec.name == names::TANGENTS {
+            uniform(&spec.shape, -1.0, 1.0, 30)
+        } else {
+            continue;
+        };
+        h.insert(spec.name.clone(), HostTensor::F32(a.mapv(|v| v as f32)));
+    }
+    let param_names: &[&str] = match problem.objective {
+        Objective::Linear { .. } => &[objective::LINEAR_A, objective::LINEAR_B],
+        Objective::CrossEntropy { .. } => &[objective::CLASS, objective::SIGN],
+        Objective::SquaredError => &[objective::TARGET],
+    };
+    let batch = graph.inputs[0].shape[0];
+    for (n, p) in param_names.iter().zip(params) {
+        let rows: Vec<_> = (0..batch).map(|_| p.view().insert_axis(ndarray::Axis(0))).collect();
+        h.insert(n.to_string(), HostTensor::F32(ndarray::concatenate(ndarray::Axis(0), &rows).unwrap()));
+    }
+    h
+}
+
+fn max_abs(a: &ArrayD<f32>) -> f32 {
+    a.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Runs a graph on `backend` and on tract, and compares every output.
+fn same_as_tract(backend: &dyn Backend, graph: &OnnxGraph, inputs: &HashMap<String, HostTensor>, rel: f32, what: &str) {
+    let mut a = backend.load(graph).unwrap();
+    let mut t = TractBackend.load(graph).unwrap();
+    let ours = run_named(a.as_mut(), graph, inputs.clone()).unwrap();
+    let want = run_named(t.as_mut(), graph, inputs.clone()).unwrap();
+    for (name, w) in &want {
+        let (g, w) = (ours[name].to_f32(), w.to_f32());
+        let scale = max_abs(&w).max(1e-6);
+        let err = g.iter().zip(w.iter()).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(err <= rel * scale, "{what}: output {name} differs by {err} (scale {scale})");
+    }
+}
+
+test_backend!(step_graphs_match_tract, |backend: &dyn Backend| {
+    for (model, goal) in fixture_goals() {
+        let (m, g) = load(&model, &goal);
+        let what = goal.file_name().unwrap().to_string_lossy().into_owned();
+        let out = m.graph.value(g.target).size();
+        for alg in [Algorithm::Adr, Algorithm::Pgd] {
+            let mut p = Problem::new(&m, g.target, g.objective(alg, true), 2000.0, Precision::F32);
+            p.report = Some(g.output);
+            let params = g.objective_params(out);
+            let graphs = [step_graph(&p, 2), gradient_graph(&p, 2), normaliser_graph(&p, 2, 3)];
+            for graph in &graphs {
+                let inputs = inputs_for(graph, &p, &params);
+                same_as_tract(backend, graph, &inputs, 1e-4, &format!("{what} {}", graph.name));
+            }
+        }
+    }
+});
+
+test_backend!(the_derived_surrogate_reproduces_the_network, |backend: &dyn Backend| {
+    for (name, m) in all_models() {
+        let g = surrogate_graph(&m, 2000.0, Precision::F32);
+        // The derived file has a symbolic batch axis; give it batch 2.
+        let mut inputs = HashMap::new();
+        for (k, spec) in g.inputs.iter().enumerate() {
+            let mut shape = spec.shape.clone();
+            shape[0] = 2;
+            let a = if spec.name.starts_with("eta.") { uniform(&shape, 0.45, 0.55, k as u64) } else { uniform(&shape, -1.0, 1.0, k as u64) };
+            inputs.insert(spec.name.clone(), HostTensor::F32(a.mapv(|v| v as f32)));
+        }
+        let mut exe = backend.load(&g).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = run_named(exe.as_mut(), &g, inputs.clone()).unwrap();
+        // Sync eta from pre.k until the pattern is stable, then compare with the forward graph.
+        let mut eta = inputs.clone();
+        for _ in 0..8 {
+            let o = run_named(exe.as_mut(), &g, eta.clone()).unwrap();
+            for (k, spec) in g.inputs.iter().enumerate().filter(|(_, s)| s.name.starts_with("eta.")) {
+                let pre = o[&spec.name.replace("eta.", "pre.")].to_f32();
+                eta.insert(spec.name.clone(), HostTensor::F32(pre.mapv(adr_onnx::surrogate::activation::synced_eta)));
+                let _ = k;
+            }
+        }
+        let synced = run_named(exe.as_mut(), &g, eta).unwrap();
+        let f = adr_onnx::lower::forward_graph(&m, 2, Precision::F32, false);
+        let mut fe = backend.load(&f).unwrap();
+        let fin: HashMap<String, HostTensor> = f.inputs.iter().map(|s| (s.name.clone(), inputs[&s.name].clone())).collect();
+        let truth = run_named(fe.as_mut(), &f, fin).unwrap();
+        for c in &m.candidates {
+            let (y, t) = (synced[&c.name].to_f32(), truth[&c.name].to_f32());
+            let scale = max_abs(&t).max(1e-3);
+            let err = y.iter().zip(t.iter()).fold(0.0f32, |a, (p, q)| a.max((p - q).abs()));
+            assert!(err <= 1e-5 * scale, "{name}: {} differs by {err} (scale {scale})", c.name);
+        }
+        assert!(!out.is_empty());
+    }
+});
+
+/// One run of `algorithm` on a goal with a small budget.
+fn outcome(backend: &dyn Backend, model: &Path, goal: &Path, algorithm: Algorithm) -> (bool, f64) {
+    let (m, g) = load(model, goal);
+    let cli = MethodBlock {
+        algorithm: Some(algorithm),
+        iterations: Some(500),
+        pgd_steps: Some(1000),
+        normalisers: Some(adr_onnx::goal::schema::NormaliserChoice::Random),
+        ..MethodBlock::default()
+    };
+    let neurons = adr_onnx::surrogate::relu_sites(&m.graph).iter().map(|s| s.neurons).sum();
+    let settings = Settings::resolve(&g, &cli, neurons);
+    let mut engine = Engine::new(&m, backend, g.target, g.output, settings.restarts, settings.alpha);
+    let o = optimise(&mut engine, std::slice::from_ref(&g), &settings, &mut Silent, None).unwrap();
+    (o.best[0].assessment.achieved, o.best[0].assessment.objective)
+}
+
+test_backend!(runs_reach_the_same_outcome_as_tract, |backend: &dyn Backend| {
+    for (model, goal) in fixture_goals() {
+        for alg in [Algorithm::Adr, Algorithm::Gd, Algorithm::Pgd] {
+            let (a, v) = outcome(backend, &model, &goal, alg);
+            let (ta, tv) = outcome(&TractBackend, &model, &goal, alg);
+            let what = format!("{} {alg:?}", goal.display());
+            assert_eq!(a, ta, "{what}: achieved differs");
+            assert!((v - tv).abs() <= 1e-3 * tv.abs().max(1e-6), "{what}: best {v} vs tract {tv}");
+        }
+    }
+});
