@@ -156,7 +156,11 @@ test_backend!(the_derived_surrogate_reproduces_the_network, |backend: &dyn Backe
         for (k, spec) in g.inputs.iter().enumerate() {
             let mut shape = spec.shape.clone();
             shape[0] = 2;
-            let a = if spec.name.starts_with("eta.") { uniform(&shape, 0.45, 0.55, k as u64) } else { uniform(&shape, -1.0, 1.0, k as u64) };
+            let a = if spec.name.starts_with("eta.") {
+                uniform(&shape, 0.45, 0.55, k as u64)
+            } else {
+                uniform(&shape, -1.0, 1.0, k as u64)
+            };
             inputs.insert(spec.name.clone(), HostTensor::F32(a.mapv(|v| v as f32)));
         }
         let mut exe = backend.load(&g).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -174,7 +178,8 @@ test_backend!(the_derived_surrogate_reproduces_the_network, |backend: &dyn Backe
         let synced = run_named(exe.as_mut(), &g, eta).unwrap();
         let f = adr_onnx::lower::forward_graph(&m, 2, Precision::F32, false);
         let mut fe = backend.load(&f).unwrap();
-        let fin: HashMap<String, HostTensor> = f.inputs.iter().map(|s| (s.name.clone(), inputs[&s.name].clone())).collect();
+        let fin: HashMap<String, HostTensor> =
+            f.inputs.iter().map(|s| (s.name.clone(), inputs[&s.name].clone())).collect();
         let truth = run_named(fe.as_mut(), &f, fin).unwrap();
         for c in &m.candidates {
             let (y, t) = (synced[&c.name].to_f32(), truth[&c.name].to_f32());

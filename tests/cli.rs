@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use adr_onnx::lower::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
-use tract_onnx::prelude::*;
 use assert_cmd::Command;
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
+use tract_onnx::prelude::*;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
@@ -248,7 +248,17 @@ fn derive_writes_the_surrogate_and_the_step_graph() {
 
     let step = dir.path().join("step.onnx");
     let goal = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/goals/untargeted_png.json");
-    let o = adr().arg("derive").arg(&model).arg("-o").arg(&step).arg("--step").arg("--goal").arg(&goal).args(["--batch", "3"]).output().unwrap();
+    let o = adr()
+        .arg("derive")
+        .arg(&model)
+        .arg("-o")
+        .arg(&step)
+        .arg("--step")
+        .arg("--goal")
+        .arg(&goal)
+        .args(["--batch", "3"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let g = adr_onnx::onnx::proto::read_model(&step).unwrap().graph.unwrap();
     assert_eq!(g.input[0].name, "x");

@@ -110,7 +110,10 @@ fn cuda_without_a_gpu_is_an_error_not_a_fallback() {
     for args in [&["--backend", "ort", "--device", "cuda"][..], &["--device", "cuda:0"][..]] {
         let (code, err, report) = run_args(dir.path(), args);
         assert_eq!(code, 2, "{err}");
-        assert!(err.contains("CUDA execution provider could not be registered") && err.contains("onnxruntime-gpu"), "{err}");
+        assert!(
+            err.contains("CUDA execution provider could not be registered") && err.contains("onnxruntime-gpu"),
+            "{err}"
+        );
         assert!(report.is_null(), "no report may claim a CUDA run");
     }
 }

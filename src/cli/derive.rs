@@ -46,7 +46,8 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
         (Some(goal), true) => {
             let goal = adr_onnx::goal::load(goal, &model)?;
             anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
-            let mut p = Problem::new(&model, goal.target, goal.objective(args.method, true), args.alpha, Precision::F32);
+            let mut p =
+                Problem::new(&model, goal.target, goal.objective(args.method, true), args.alpha, Precision::F32);
             p.report = Some(goal.output);
             match args.method {
                 Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),

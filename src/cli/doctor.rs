@@ -48,7 +48,11 @@ fn check(choice: BackendChoice, device: &str, ort_lib: &Option<PathBuf>) -> Chec
                 "{} {} ({})",
                 s.info.name,
                 s.info.version.unwrap_or_default(),
-                [Some(s.info.provider), Some(s.info.device), s.info.library].into_iter().flatten().collect::<Vec<_>>().join(", ")
+                [Some(s.info.provider), Some(s.info.device), s.info.library]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
         Err(e) => Check { backend, device: device.into(), usable: false, detail: e.to_string() },
@@ -86,7 +90,13 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
             println!("  CUDA provider library beside it: {}", if l.cuda_provider { "yes" } else { "no" });
         }
         for c in &d.checks {
-            println!("{:<6} {:<5} {}  {}", c.backend, c.device, if c.usable { "usable" } else { "NOT usable" }, c.detail);
+            println!(
+                "{:<6} {:<5} {}  {}",
+                c.backend,
+                c.device,
+                if c.usable { "usable" } else { "NOT usable" },
+                c.detail
+            );
         }
     }
     Ok(ExitCode::from(super::EXIT_OK))

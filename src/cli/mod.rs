@@ -3,8 +3,8 @@
 
 mod audit;
 mod backend;
-mod doctor;
 mod derive;
+mod doctor;
 mod inspect;
 mod progress;
 mod run;

@@ -105,7 +105,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&goal, &cli, neurons);
     settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;
     let selected = select(&args.backend.request())?;
-    let mut engine = Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);
+    let mut engine =
+        Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;

@@ -132,7 +132,13 @@ impl OrtBackend {
             Device::Cpu => ("CPUExecutionProvider".to_string(), "cpu".to_string()),
             Device::Cuda(n) => ("CUDAExecutionProvider".to_string(), cuda_device_name(n)),
         };
-        let info = OrtInfo { library: lib.path.clone(), version: runtime_version(lib), provider, device: device_name, threads };
+        let info = OrtInfo {
+            library: lib.path.clone(),
+            version: runtime_version(lib),
+            provider,
+            device: device_name,
+            threads,
+        };
         let backend = OrtBackend { env, device, threads, info };
         if let Device::Cuda(_) = device {
             backend.probe()?;
@@ -151,7 +157,11 @@ impl OrtBackend {
     }
 
     fn session(&self, graph: &OnnxGraph) -> Result<Session> {
-        let err = |e: String| Error::Runtime { backend: "onnxruntime".into(), graph: graph.name.clone(), message: e.replace('\n', " ") };
+        let err = |e: String| Error::Runtime {
+            backend: "onnxruntime".into(),
+            graph: graph.name.clone(),
+            message: e.replace('\n', " "),
+        };
         let mut builder = Session::builder(&self.env).map_err(|e| err(e.to_string()))?;
         builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| err(e.to_string()))?;
         builder = builder.with_intra_threads(self.threads.max(1)).map_err(|e| err(e.to_string()))?;
@@ -207,8 +217,14 @@ impl Executable for OrtExecutable {
             graph: self.graph.clone(),
             message: e.to_string().replace('\n', " "),
         };
-        let values: Vec<(String, SessionInputValue)> =
-            self.inputs.iter().cloned().zip(inputs).map(|(n, t)| Ok((n, to_value(t)?))).collect::<ort::Result<_>>().map_err(err)?;
+        let values: Vec<(String, SessionInputValue)> = self
+            .inputs
+            .iter()
+            .cloned()
+            .zip(inputs)
+            .map(|(n, t)| Ok((n, to_value(t)?)))
+            .collect::<ort::Result<_>>()
+            .map_err(err)?;
         let outs = self.session.run(values).map_err(err)?;
         let mut result = Vec::with_capacity(self.outputs.len());
         for name in &self.outputs {

@@ -78,9 +78,10 @@ fn wants_cuda(device: Option<&str>) -> bool {
 pub fn select(req: &BackendRequest) -> Result<Selected> {
     let device = req.device.as_deref();
     match req.choice {
-        BackendChoice::Tract if wants_cuda(device) => {
-            Err(Error::Invalid(format!("--device {} needs --backend ort: tract runs on the CPU only", device.unwrap_or(""))))
-        }
+        BackendChoice::Tract if wants_cuda(device) => Err(Error::Invalid(format!(
+            "--device {} needs --backend ort: tract runs on the CPU only",
+            device.unwrap_or("")
+        ))),
         BackendChoice::Tract => Ok(tract(req.threads, None)),
         BackendChoice::Ort => ort(req),
         BackendChoice::Auto if wants_cuda(device) => ort(req),
@@ -114,5 +115,7 @@ fn ort(req: &BackendRequest) -> Result<Selected> {
 
 #[cfg(not(feature = "onnxruntime"))]
 fn ort(_: &BackendRequest) -> Result<Selected> {
-    Err(Error::Invalid("this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract".into()))
+    Err(Error::Invalid(
+        "this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract".into(),
+    ))
 }

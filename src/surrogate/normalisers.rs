@@ -38,6 +38,8 @@ pub const EXACT_MAX_FREE_INPUTS: usize = 256;
 pub const DEFAULT_RANDOM_TANGENTS: usize = 8;
 /// Tangents pushed through the network per call of the exact method.
 const EXACT_CHUNK: usize = 128;
+/// Tangent rows per call, all samples of a group together.
+const TANGENT_ROWS_PER_CALL: usize = 1024;
 
 impl NormaliserMethod {
     /// The documented size rule: exact while the free input is small.
@@ -65,6 +67,8 @@ pub struct NormaliserCache {
     method: NormaliserMethod,
     exe: Box<dyn Executable>,
     per_call: usize,
+    /// Samples computed per call.
+    group: usize,
     /// Free input elements of each sample.
     free: Vec<Vec<usize>>,
     n: usize,
@@ -97,11 +101,13 @@ impl NormaliserCache {
             NormaliserMethod::Exact => widest.clamp(1, EXACT_CHUNK),
             NormaliserMethod::Random { tangents } => tangents.max(1),
         };
-        let exe = backend.load(&normaliser_graph(problem, 1, per_call))?;
+        let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
+        let exe = backend.load(&normaliser_graph(problem, group, per_call))?;
         Ok(NormaliserCache {
             method,
             exe,
             per_call,
+            group,
             free,
             n: problem.input_size(),
             site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
@@ -123,7 +129,8 @@ impl NormaliserCache {
 
     /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
     /// per site; `extra_key` adds per-sample state the Jacobian depends on
-    /// (max-pool winners).
+    /// (max-pool winners). Samples whose pattern changed are recomputed
+    /// together, `group` at a time.
     pub fn inverse_norms(
         &mut self,
         x: &Array2<f32>,
@@ -131,51 +138,71 @@ impl NormaliserCache {
         extra_key: &[u64],
     ) -> Result<Vec<Array2<f32>>> {
         let batch = x.nrows();
+        let keys: Vec<u64> =
+            (0..batch).map(|s| vars.pattern_key(s) ^ extra_key.get(s).copied().unwrap_or(0).rotate_left(17)).collect();
+        self.stats.requests += batch;
+        let stale: Vec<usize> =
+            (0..batch).filter(|&s| !matches!(&self.entries[s], Some((k, _)) if *k == keys[s])).collect();
+        for group in stale.chunks(self.group) {
+            let fresh = self.compute(x, vars, group)?;
+            for (&s, v) in group.iter().zip(fresh) {
+                self.entries[s] = Some((keys[s], v));
+            }
+        }
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
         for s in 0..batch {
-            self.stats.requests += 1;
-            let key = vars.pattern_key(s) ^ extra_key.get(s).copied().unwrap_or(0).rotate_left(17);
-            let fresh = match &self.entries[s] {
-                Some((k, v)) if *k == key => v.clone(),
-                _ => {
-                    let v = self.compute(x, vars, s)?;
-                    self.entries[s] = Some((key, v.clone()));
-                    v
+            if let Some((_, v)) = &self.entries[s] {
+                for (o, v) in out.iter_mut().zip(v) {
+                    o.row_mut(s).assign(v);
                 }
-            };
-            for (o, v) in out.iter_mut().zip(fresh) {
-                o.row_mut(s).assign(&v);
             }
         }
         Ok(out)
     }
 
-    fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, sample: usize) -> Result<Vec<Array1<f32>>> {
+    /// Computes the normalisers of `samples` (at most `group`), padding the
+    /// group with copies of its last sample.
+    fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, samples: &[usize]) -> Result<Vec<Vec<Array1<f32>>>> {
         let start = Instant::now();
-        self.stats.recomputes += 1;
-        let mut sumsq: Vec<Array1<f64>> = self.site_sizes.iter().map(|&n| Array1::zeros(n)).collect();
-        let x_row = x.slice_axis(Axis(0), (sample..sample + 1).into()).to_owned().into_dyn();
-        let etas: Vec<HostTensor> =
-            vars.sample(sample).into_iter().map(|e| HostTensor::F32(e.to_owned().into_dyn())).collect();
-        let batches = self.tangent_batches(sample);
-        self.computed[sample] += 1;
-        let count = batches.len();
-        for tangents in batches {
-            let mut inputs = vec![HostTensor::F32(x_row.clone())];
+        self.stats.recomputes += samples.len();
+        let rows: Vec<usize> = (0..self.group).map(|r| samples[r.min(samples.len() - 1)]).collect();
+        let gather = |a: &Array2<f32>| a.select(Axis(0), &rows).into_dyn();
+        let x_rows = HostTensor::F32(gather(x));
+        let etas: Vec<HostTensor> = vars.eta.iter().map(|e| HostTensor::F32(gather(e))).collect();
+        let per_sample: Vec<Vec<Array2<f32>>> = samples.iter().map(|&s| self.tangent_batches(s)).collect();
+        for &s in samples {
+            self.computed[s] += 1;
+        }
+        let calls = per_sample.iter().map(Vec::len).max().unwrap_or(0);
+        let mut sumsq: Vec<Vec<Array1<f64>>> =
+            samples.iter().map(|_| self.site_sizes.iter().map(|&n| Array1::zeros(n)).collect()).collect();
+        for call in 0..calls {
+            let mut tangents = Array2::zeros((self.group * self.per_call, self.n));
+            for (i, batches) in per_sample.iter().enumerate() {
+                if let Some(t) = batches.get(call) {
+                    tangents.slice_mut(ndarray::s![i * self.per_call..(i + 1) * self.per_call, ..]).assign(t);
+                }
+            }
+            let mut inputs = vec![x_rows.clone()];
             inputs.extend(etas.iter().cloned());
             inputs.push(HostTensor::F32(tangents.into_dyn()));
             let outs = self.exe.run(inputs)?;
-            for (acc, o) in sumsq.iter_mut().zip(outs) {
+            for (k, o) in outs.iter().enumerate() {
                 let o = o.to_f64();
-                acc.zip_mut_with(&o.iter().copied().collect::<Array1<f64>>(), |a, &v| *a += v);
+                for (i, acc) in sumsq.iter_mut().enumerate() {
+                    acc[k].zip_mut_with(&o.index_axis(Axis(0), i), |a, &v| *a += v);
+                }
             }
         }
         let scale = match self.method {
             NormaliserMethod::Exact => 1.0,
-            NormaliserMethod::Random { tangents } => 1.0 / (tangents * count) as f64,
+            NormaliserMethod::Random { tangents } => 1.0 / tangents as f64,
         };
         self.stats.seconds += start.elapsed().as_secs_f64();
-        Ok(sumsq.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect())
+        Ok(sumsq
+            .into_iter()
+            .map(|sites| sites.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect())
+            .collect())
     }
 
     /// The tangent matrices `[per_call, n]` to push for one sample.
