@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 F=../shared/fixtures
-BIN=target/release/adr-onnx
 OUT=results
 mkdir -p "$OUT"
 cargo build --release --quiet
+# Run a private copy: a rebuild of target/ during the run (the sources
+# being edited meanwhile) must not change the binary half-way through.
+cp target/release/adr-onnx "$OUT/.adr-onnx"
+BIN=$OUT/.adr-onnx
 
 random_networks() {
   local goal="$OUT/maximise_box1.json"
