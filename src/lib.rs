@@ -9,6 +9,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod audit;
+pub mod bench;
 pub mod error;
 pub mod goal;
 pub mod ir;

@@ -3,8 +3,10 @@
 
 mod audit;
 mod backend;
+mod bench;
 mod derive;
 mod doctor;
+mod falsify;
 mod inspect;
 mod progress;
 mod run;
@@ -60,6 +62,10 @@ enum Command {
     AuditMerge(audit::MergeArgs),
     /// Which backends and devices this machine can use, and why not.
     Doctor(doctor::DoctorArgs),
+    /// Time forward passes, ADR iterations and PGD steps on the fixtures.
+    Bench(bench::BenchArgs),
+    /// Search a VNN-LIB property for a counterexample (sat, or timeout/unknown).
+    Falsify(falsify::FalsifyArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -70,5 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::AuditMerge(a) => audit::merge(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Falsify(a) => falsify::run(a),
     }
 }

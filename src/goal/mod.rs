@@ -25,6 +25,8 @@ pub enum GoalKind {
     TargetClass,
     Reconstruction,
     OutputBound,
+    /// A VNN-LIB disjunct: an input box and linear output constraints.
+    Property,
 }
 
 /// When a goal counts as achieved, judged on the TRUE network's output.
@@ -36,6 +38,9 @@ pub enum Criterion {
     Reconstruction { target: Vec<f32>, tolerance: Option<f64> },
     /// Output element `index` beyond `bound` in `direction` (none: no criterion).
     Bound { index: usize, direction: Direction, bound: Option<f64> },
+    /// Every row `a_r . y + b_r <= 0` (`a` row-major, `rows x m`): met when
+    /// the largest margin is at most 0.
+    Constraints { a: Vec<f32>, b: Vec<f32>, rows: usize },
 }
 
 /// Where a run starts.
@@ -465,6 +470,7 @@ impl Goal {
             Criterion::Class { .. } => Objective::CrossEntropy { scaled: adr },
             Criterion::Reconstruction { .. } => Objective::SquaredError,
             Criterion::Bound { .. } => Objective::Linear { rows: 1, normalised: adr },
+            Criterion::Constraints { rows, .. } => Objective::Linear { rows, normalised: adr },
         }
     }
 
@@ -493,6 +499,10 @@ impl Goal {
                 };
                 vec![a, ArrayD::zeros(IxDyn(&[1]))]
             }
+            Criterion::Constraints { a, b, rows } => vec![
+                ArrayD::from_shape_vec(IxDyn(&[*rows, m]), a.clone()).expect("constraints sized at construction"),
+                ArrayD::from_shape_vec(IxDyn(&[*rows]), b.clone()).expect("constraints sized at construction"),
+            ],
         }
     }
 
@@ -524,6 +534,16 @@ impl Goal {
                 };
                 Assessment { score, objective: v, achieved }
             }
+            Criterion::Constraints { a, b, rows } => {
+                let m = y.len();
+                let margin = (0..*rows)
+                    .map(|r| {
+                        let row = &a[r * m..(r + 1) * m];
+                        row.iter().zip(y).map(|(c, v)| f64::from(*c) * f64::from(*v)).sum::<f64>() + f64::from(b[r])
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max);
+                Assessment { score: margin, objective: margin, achieved: margin <= 0.0 }
+            }
         }
     }
 
@@ -533,6 +553,7 @@ impl Goal {
             Criterion::Class { .. } => true,
             Criterion::Reconstruction { tolerance, .. } => tolerance.is_some(),
             Criterion::Bound { bound, .. } => bound.is_some(),
+            Criterion::Constraints { .. } => true,
         }
     }
 
@@ -556,6 +577,7 @@ impl Goal {
                     self.output_name
                 )
             }
+            Criterion::Constraints { rows, .. } => format!("all {rows} output constraints hold (largest margin <= 0)"),
         }
     }
 }

@@ -105,12 +105,13 @@ impl<'a> Engine<'a> {
     fn run(&mut self, key: GraphKey, inputs: HashMap<String, HostTensor>) -> Result<HashMap<String, HostTensor>> {
         if !self.loaded.contains_key(&key) {
             let start = Instant::now();
-            let graph = match key {
-                GraphKey::Step(o) => step_graph(&self.problem(o), self.batch),
-                GraphKey::Gradient(o) => gradient_graph(&self.problem(o), self.batch),
-                GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), self.batch),
+            let build = |rows: usize| match key {
+                GraphKey::Step(o) => step_graph(&self.problem(o), rows),
+                GraphKey::Gradient(o) => gradient_graph(&self.problem(o), rows),
+                GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), rows),
             };
-            let exe = self.backend.load(&graph)?;
+            let exe = self.backend.load_batched(&build, self.batch)?;
+            let graph = build(self.batch);
             self.loaded.insert(key, (graph, exe));
             self.load_seconds += start.elapsed().as_secs_f64();
         }

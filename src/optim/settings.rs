@@ -63,7 +63,7 @@ fn defaults(kind: GoalKind, relu_neurons: usize) -> MethodBlock {
         GoalKind::Reconstruction => {
             MethodBlock { iterations: Some(1000), lr: Some(1.0), pgd_steps: Some(1000), ..attack }
         }
-        GoalKind::OutputBound => {
+        GoalKind::OutputBound | GoalKind::Property => {
             let small = relu_neurons <= 256;
             MethodBlock {
                 iterations: Some(3000),

@@ -144,6 +144,7 @@ fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> LinePlot {
         GoalKind::TargetClass => "cross-entropy of the true label",
         GoalKind::Reconstruction => "mean squared error",
         GoalKind::OutputBound => "output",
+        GoalKind::Property => "largest constraint margin",
     };
     let points = |f: &dyn Fn(&TracePoint) -> f64| trace.iter().map(|t| (t.iteration as f64, f(t))).collect();
     LinePlot {

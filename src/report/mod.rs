@@ -113,6 +113,17 @@ pub struct Timing {
     pub total_seconds: f64,
     pub load_seconds: f64,
     pub seconds_per_iteration: f64,
+    /// Peak resident memory of the process so far (Linux), in MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// The process's peak resident set size (`VmHWM`), in MiB, where `/proc` tells.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,6 +233,7 @@ impl RunReport {
                 total_seconds: o.seconds,
                 load_seconds: o.load_seconds,
                 seconds_per_iteration: (o.seconds - o.load_seconds).max(0.0) / evaluated as f64,
+                peak_rss_mib: peak_rss_mib(),
             },
             artifacts: f.artifacts,
         }

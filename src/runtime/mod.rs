@@ -4,6 +4,7 @@
 #[cfg(feature = "onnxruntime")]
 pub mod onnxruntime;
 pub mod ort_library;
+pub mod parallel;
 pub mod select;
 pub mod tensor;
 pub mod tract;
@@ -22,6 +23,38 @@ pub trait Executable: Send {
 pub trait Backend: Send + Sync {
     fn name(&self) -> String;
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>>;
+
+    /// Loads the graph `build(rows)` serving `batch` rows; a backend that
+    /// spreads batches over threads builds it for one chunk.
+    fn load_batched(&self, build: &dyn Fn(usize) -> OnnxGraph, batch: usize) -> Result<Box<dyn Executable>> {
+        self.load(&build(batch))
+    }
+}
+
+/// A backend whose batches are split over `threads` threads, one chunk each.
+pub struct Threaded {
+    pub inner: Box<dyn Backend>,
+    pub threads: usize,
+}
+
+impl Backend for Threaded {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
+        self.inner.load(graph)
+    }
+
+    fn load_batched(&self, build: &dyn Fn(usize) -> OnnxGraph, batch: usize) -> Result<Box<dyn Executable>> {
+        if self.threads <= 1 || batch < 2 {
+            return self.inner.load(&build(batch));
+        }
+        let chunk = batch.div_ceil(self.threads.min(batch));
+        let graph = build(chunk);
+        let chunks = (0..batch.div_ceil(chunk)).map(|_| self.inner.load(&graph)).collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(parallel::SplitBatch::new(chunks, batch, chunk)))
+    }
 }
 
 /// Runs `exe` (loaded from `graph`) with inputs given by name; returns the

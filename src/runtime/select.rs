@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::tract::TractBackend;
-use super::Backend;
+use super::{Backend, Threaded};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -58,7 +58,7 @@ pub struct Selected {
 
 fn tract(threads: usize, note: Option<String>) -> Selected {
     Selected {
-        backend: Box::new(TractBackend),
+        backend: Box::new(Threaded { inner: Box::new(TractBackend), threads }),
         info: BackendInfo {
             name: "tract".into(),
             provider: "cpu".into(),

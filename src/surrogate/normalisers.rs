@@ -61,6 +61,8 @@ pub struct NormaliserStats {
     pub requests: usize,
     /// Time spent computing them.
     pub seconds: f64,
+    /// Time spent building and loading the normaliser graph.
+    pub load_seconds: f64,
 }
 
 pub struct NormaliserCache {
@@ -102,7 +104,9 @@ impl NormaliserCache {
             NormaliserMethod::Random { tangents } => tangents.max(1),
         };
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
-        let exe = backend.load(&normaliser_graph(problem, group, per_call))?;
+        let start = Instant::now();
+        let exe = backend.load_batched(&|rows| normaliser_graph(problem, rows, per_call), group)?;
+        let stats = NormaliserStats { load_seconds: start.elapsed().as_secs_f64(), ..NormaliserStats::default() };
         Ok(NormaliserCache {
             method,
             exe,
@@ -114,7 +118,7 @@ impl NormaliserCache {
             entries: vec![None; batch],
             computed: vec![0; seeds.len()],
             seeds,
-            stats: NormaliserStats::default(),
+            stats,
         })
     }
 

@@ -1,6 +1,8 @@
 //! VNN-LIB properties (the verification community's format for output
 //! bounds): parsing, and falsification by search for a counterexample.
 
+pub mod falsify;
+pub mod original;
 pub mod parse;
 
 pub use parse::{parse_vnnlib, Disjunct, InputBox, LinearConstraint, ParseError, Property};

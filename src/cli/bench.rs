@@ -1,0 +1,230 @@
+//! `adr-onnx bench`: times per forward pass, ADR iteration and PGD step on
+//! the fixtures, per batch, thread count and backend; peak memory of a run;
+//! a plot of time against batch size.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use adr_onnx::bench::{measure, suite, table, Case, CaseSpec};
+use adr_onnx::goal::schema::MethodBlock;
+use adr_onnx::report::plot::{write_line_plot, LinePlot, Series};
+use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// The shared fixtures folder.
+    #[arg(long, default_value = "../shared/fixtures")]
+    fixtures: PathBuf,
+    /// Backends to time: tract, ort, or both.
+    #[arg(long, value_delimiter = ',', default_value = "tract,ort")]
+    backends: Vec<String>,
+    /// Thread counts (default: 1 and all cores).
+    #[arg(long, value_delimiter = ',')]
+    threads: Vec<usize>,
+    /// ADR iterations and PGD steps timed per case.
+    #[arg(long, default_value_t = 20)]
+    iterations: usize,
+    /// Only these workloads (mnist_cnn, rand_large, vae_decoder).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Only these batch sizes.
+    #[arg(long, value_delimiter = ',')]
+    batches: Vec<usize>,
+    /// Sets a method field for the ADR runs (e.g. normalisers=exact).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Also measure the peak memory of a `run` per workload and batch.
+    #[arg(long)]
+    rss: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write the JSON here too.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Plot time per iteration against batch size.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// The ONNX Runtime library.
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Rss {
+    model: String,
+    batch: usize,
+    backend: String,
+    peak_rss_mib: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    version: String,
+    cpus: usize,
+    cases: Vec<Case>,
+    rss: Vec<Rss>,
+}
+
+fn rss_of_run(
+    model: &Path,
+    goal: &Path,
+    batch: usize,
+    backend: &str,
+    iterations: usize,
+) -> anyhow::Result<Option<f64>> {
+    let dir = tempfile_dir()?;
+    let out = dir.join("report.json");
+    let exe = std::env::current_exe()?;
+    let status = std::process::Command::new(exe)
+        .arg("run")
+        .arg(model)
+        .arg("--goal")
+        .arg(goal)
+        .args([
+            "--restarts",
+            &batch.to_string(),
+            "--iterations",
+            &iterations.to_string(),
+            "--quiet",
+            "--backend",
+            backend,
+        ])
+        .args(["--set", "stop_when_achieved=false", "--out"])
+        .arg(&out)
+        .arg("--artifacts")
+        .arg(dir.join("artifacts"))
+        .status()?;
+    anyhow::ensure!(status.code().is_some_and(|c| c <= 1), "the run for {} failed", model.display());
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report["timing"]["peak_rss_mib"].as_f64())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("adr-onnx-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<usize> = if args.threads.is_empty() {
+        if cpus > 1 {
+            vec![1, cpus]
+        } else {
+            vec![1]
+        }
+    } else {
+        args.threads.clone()
+    };
+    let method = super::run::cli_method(&args.set, MethodBlock::default())?;
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cases = Vec::new();
+    let mut rss = Vec::new();
+    for w in suite(project, &args.fixtures) {
+        if !args.only.is_empty() && !args.only.iter().any(|o| o == w.name) {
+            continue;
+        }
+        let model = adr_onnx::onnx::import(&w.model)?;
+        let goal = adr_onnx::goal::load(&w.goal, &model)?;
+        for backend in &args.backends {
+            let choice = match backend.as_str() {
+                "tract" => BackendChoice::Tract,
+                "ort" => BackendChoice::Ort,
+                other => anyhow::bail!("--backends: unknown backend '{other}' (tract, ort)"),
+            };
+            for &t in &threads {
+                let req = BackendRequest { choice, device: None, ort_lib: args.ort_lib.clone(), threads: t };
+                let selected = match select(&req) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("skipping {backend}: {e}");
+                        break;
+                    }
+                };
+                for &batch in w.batches.iter().filter(|b| args.batches.is_empty() || args.batches.contains(b)) {
+                    let spec = CaseSpec {
+                        name: w.name.to_string(),
+                        model: &model,
+                        goal: &goal,
+                        batch,
+                        threads: t,
+                        backend: selected.backend.as_ref(),
+                        backend_name: selected.info.name.clone(),
+                        iterations: args.iterations,
+                        method: method.clone(),
+                    };
+                    let case = measure(&spec).with_context(|| format!("{} batch {batch}", w.name))?;
+                    if !args.json {
+                        eprint!(
+                            "{}",
+                            table(std::slice::from_ref(&case))
+                                .lines()
+                                .nth(1)
+                                .map(|l| format!("{l}\n"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    cases.push(case);
+                }
+            }
+            if args.rss {
+                for &batch in &w.batches {
+                    let peak = rss_of_run(&w.model, &w.goal, batch, backend, args.iterations)?;
+                    rss.push(Rss { model: w.name.to_string(), batch, backend: backend.clone(), peak_rss_mib: peak });
+                }
+            }
+        }
+    }
+    let report = BenchReport { version: super::version_line().to_string(), cpus, cases, rss };
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(p) = &args.out {
+        std::fs::write(p, &json).with_context(|| p.display().to_string())?;
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{}", table(&report.cases));
+        for r in &report.rss {
+            println!(
+                "peak RSS of a run: {} batch {} ({}): {:.1} MiB",
+                r.model,
+                r.batch,
+                r.backend,
+                r.peak_rss_mib.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    if let Some(p) = &args.plot {
+        write_line_plot(p, &scaling_plot(&report.cases)).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+    Ok(ExitCode::from(super::EXIT_OK))
+}
+
+/// Milliseconds per sample against batch size, per model, backend and
+/// measurement, at the largest thread count.
+fn scaling_plot(cases: &[Case]) -> LinePlot {
+    let most = cases.iter().map(|c| c.threads).max().unwrap_or(1);
+    let mut series: Vec<Series> = Vec::new();
+    for c in cases.iter().filter(|c| c.threads == most) {
+        for (what, v) in [("forward", c.forward_ms), ("ADR iteration", c.adr_iter_ms)] {
+            let name = format!("{} {} {what}", c.model, c.backend);
+            let point = (c.batch as f64, v / c.batch as f64);
+            match series.iter_mut().find(|s| s.name == name) {
+                Some(s) => s.points.push(point),
+                None => series.push(Series { name, points: vec![point] }),
+            }
+        }
+    }
+    LinePlot {
+        title: format!("time per sample against batch ({most} threads)"),
+        x_label: "batch".into(),
+        y_label: "ms per sample".into(),
+        series,
+        log_x: true,
+        log_y: true,
+    }
+}

@@ -1,0 +1,98 @@
+//! `adr-onnx falsify`: searches a VNN-LIB property's unsafe set for a
+//! counterexample; prints `sat` with the assignment, or `timeout`/`unknown`
+//! (a falsifier never claims `unsat`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use adr_onnx::vnnlib::falsify::{falsify, vnncomp_text, FalsifyConfig, Verdict};
+use adr_onnx::vnnlib::{original, parse_vnnlib};
+use anyhow::Context;
+
+use super::backend::BackendArgs;
+use super::progress::Bar;
+
+#[derive(clap::Args, Debug)]
+pub struct FalsifyArgs {
+    model: PathBuf,
+    property: PathBuf,
+    /// Seconds before giving up (the answer is then `timeout`).
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Write the result (VNN-COMP format) here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write a JSON report of the search here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The optimiser: auto (PGD, then ADR from PGD's best) by default.
+    #[arg(long, value_enum)]
+    method: Option<Algorithm>,
+    /// Starts per disjunct and round.
+    #[arg(long)]
+    restarts: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop after this many rounds of restarts (answer `unknown`).
+    #[arg(long)]
+    rounds: Option<usize>,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
+}
+
+pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.timeout.is_finite() && args.timeout > 0.0, "--timeout must be a positive number of seconds");
+    let text = std::fs::read_to_string(&args.property).with_context(|| args.property.display().to_string())?;
+    let property = parse_vnnlib(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.property.display()))?;
+    let model = adr_onnx::onnx::import(&args.model)?;
+    model.require_relu()?;
+    let selected = select(&args.backend.request())?;
+    // ONNX Runtime re-checks counterexamples whenever its library is found.
+    let checker =
+        select(&BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 })
+            .ok();
+    let model_path = args.model.clone();
+    let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
+        let mut v = vec![("tract (original file)".to_string(), original::run_with_tract(&model_path, &model, x)?)];
+        if let Some(c) = &checker {
+            v.push((
+                "onnxruntime (original file)".to_string(),
+                original::run_with(c.backend.as_ref(), &model_path, &model, x)?,
+            ));
+        }
+        Ok(v)
+    };
+    let method = super::run::cli_method(
+        &args.set,
+        MethodBlock { algorithm: args.method, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
+    )?;
+    let config = FalsifyConfig { timeout: Duration::from_secs_f64(args.timeout), max_rounds: args.rounds, method };
+    let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
+    let outcome = falsify(&model, &property, &args.property, selected.backend.as_ref(), &config, &confirm, &mut bar)?;
+    let text = vnncomp_text(&outcome);
+    match &args.out {
+        Some(p) => std::fs::write(p, &text).with_context(|| p.display().to_string())?,
+        None => print!("{text}"),
+    }
+    if let Some(p) = &args.report {
+        let report = serde_json::json!({
+            "schema_version": 1,
+            "tool": adr_onnx::report::ToolInfo::current(),
+            "model": args.model.display().to_string(),
+            "property": args.property.display().to_string(),
+            "backend": selected.info,
+            "timeout_seconds": args.timeout,
+            "outcome": outcome,
+        });
+        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n").with_context(|| p.display().to_string())?;
+    }
+    Ok(ExitCode::from(if outcome.verdict == Verdict::Sat { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}

@@ -1,0 +1,87 @@
+//! Running the ORIGINAL model file on one input, independently of the
+//! lowering: through tract's own ONNX importer, and through ONNX Runtime
+//! loading the file's bytes. Counterexamples are confirmed this way.
+
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn};
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::lower::builder::{ElemType, IoSpec, OnnxGraph, Precision};
+use crate::onnx::ImportedModel;
+use crate::runtime::{Backend, HostTensor};
+
+/// The model's view of one sample's inputs: a leading batch axis of 1 for
+/// batched models.
+fn input_shapes(model: &ImportedModel) -> Vec<Vec<usize>> {
+    model
+        .graph
+        .inputs
+        .iter()
+        .map(|&v| if model.batched { model.graph.value(v).batched(1) } else { model.graph.value(v).shape.clone() })
+        .collect()
+}
+
+fn split(model: &ImportedModel, x: &[f32]) -> Result<Vec<ArrayD<f32>>> {
+    let mut offset = 0;
+    input_shapes(model)
+        .into_iter()
+        .map(|shape| {
+            let n: usize = shape.iter().product();
+            let part = x.get(offset..offset + n).ok_or_else(|| Error::Invalid("input too short".into()))?.to_vec();
+            offset += n;
+            ArrayD::from_shape_vec(IxDyn(&shape), part).map_err(|e| Error::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
+/// The first output of the original file run by tract's importer.
+pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
+    let inputs = split(model, x)?;
+    let err = |e: TractError| Error::Runtime {
+        backend: "tract".into(),
+        graph: path.display().to_string(),
+        message: format!("{e:#}"),
+    };
+    let mut m = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+    for (i, a) in inputs.iter().enumerate() {
+        m = m.with_input_fact(i, f32::fact(a.shape()).into()).map_err(err)?;
+    }
+    let plan = m.into_optimized().and_then(|m| m.into_runnable()).map_err(err)?;
+    let out = plan.run(inputs.into_iter().map(|a| Tensor::from(a).into_tvalue()).collect()).map_err(err)?;
+    let first = out.into_iter().next().ok_or_else(|| Error::Invalid("the model has no output".into()))?;
+    let t = first.into_tensor().cast_to::<f64>().map_err(err)?.into_owned();
+    Ok(t.into_plain_array::<f64>().map_err(err)?.iter().copied().collect())
+}
+
+/// The first output of the original file run by `backend` (ONNX Runtime).
+pub fn run_with(backend: &dyn Backend, path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
+    let proto = crate::onnx::proto::read_model(path)?;
+    let graph = proto.graph.as_ref().ok_or_else(|| Error::Invalid("no graph".into()))?;
+    let inputs = split(model, x)?;
+    let names: Vec<String> = graph
+        .input
+        .iter()
+        .filter(|i| !graph.initializer.iter().any(|t| t.name == i.name))
+        .map(|i| i.name.clone())
+        .collect();
+    let g = OnnxGraph {
+        name: path.display().to_string(),
+        precision: Precision::F32,
+        inputs: names
+            .iter()
+            .zip(&inputs)
+            .map(|(n, a)| IoSpec { name: n.clone(), shape: a.shape().to_vec(), elem: ElemType::Float })
+            .collect(),
+        outputs: graph
+            .output
+            .iter()
+            .map(|o| IoSpec { name: o.name.clone(), shape: vec![], elem: ElemType::Float })
+            .collect(),
+        model: proto.clone(),
+    };
+    let mut exe = backend.load(&g)?;
+    let out = exe.run(inputs.into_iter().map(HostTensor::F32).collect())?;
+    Ok(out.first().ok_or_else(|| Error::Invalid("the model has no output".into()))?.to_f64().iter().copied().collect())
+}

@@ -1,0 +1,153 @@
+//! `adr-onnx falsify` on the VNN-COMP fixtures: counterexamples found and
+//! confirmed by ONNX Runtime on the original file, never a `sat` where the
+//! property holds, every ACAS Xu instance within its timeout.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use assert_cmd::Command;
+
+use common::*;
+
+fn vnncomp() -> PathBuf {
+    fixtures().join("vnncomp")
+}
+
+fn falsify(model: &Path, property: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("falsify")
+        .arg(model)
+        .arg(property)
+        .args(["--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Parses `sat` output: the X and Y values.
+fn assignment(text: &str) -> (Vec<f64>, Vec<f64>) {
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for part in text.split('(').map(|p| p.trim().trim_end_matches(')').trim()) {
+        let mut it = part.split_whitespace();
+        if let (Some(name), Some(v)) = (it.next(), it.next()) {
+            let v: f64 = v.trim_end_matches(')').parse().unwrap();
+            if name.starts_with("X_") {
+                xs.push(v);
+            } else if name.starts_with("Y_") {
+                ys.push(v);
+            }
+        }
+    }
+    (xs, ys)
+}
+
+#[test]
+fn test_sat_is_found_and_onnxruntime_confirms_it() {
+    let model = vnncomp().join("test/test_sat.onnx");
+    let prop = vnncomp().join("test/test_prop.vnnlib");
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "60"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("sat\n(("), "{out}");
+    let (x, y) = assignment(&out);
+    assert_eq!((x.len(), y.len()), (5, 5));
+    let property = adr_onnx::vnnlib::parse_vnnlib(&std::fs::read_to_string(&prop).unwrap()).unwrap();
+    assert!(property.is_counterexample(&x, &y, 0.0), "the printed outputs satisfy the property");
+    if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
+        // Independently: ONNX Runtime on the original file at the printed input.
+        let req = adr_onnx::runtime::select::BackendRequest {
+            choice: adr_onnx::runtime::select::BackendChoice::Ort,
+            device: Some("cpu".into()),
+            ort_lib: None,
+            threads: 1,
+        };
+        let ort = adr_onnx::runtime::select::select(&req).unwrap();
+        let m = adr_onnx::onnx::import(&model).unwrap();
+        let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &model, &m, &xf).unwrap();
+        assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
+    }
+}
+
+#[test]
+fn properties_that_hold_are_never_sat() {
+    let t = vnncomp().join("test");
+    for (model, prop) in [
+        ("test_unsat.onnx", "test_prop.vnnlib"),
+        ("test_nano.onnx", "test_nano.vnnlib"),
+        ("test_tiny.onnx", "test_tiny.vnnlib"),
+        ("test_small.onnx", "test_small.vnnlib"),
+    ] {
+        let (code, out, err) = falsify(&t.join(model), &t.join(prop), &["--timeout", "2"]);
+        assert_eq!(code, 1, "{model}: {err}");
+        assert_eq!(out, "timeout\n", "{model}");
+    }
+    // A bounded search ends with `unknown`, never `unsat`.
+    let (code, out, _) =
+        falsify(&t.join("test_unsat.onnx"), &t.join("test_prop.vnnlib"), &["--rounds", "1", "--timeout", "30"]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"));
+}
+
+/// The competition's majority results (fixtures/vnncomp/README.md).
+fn known_unsat(net: usize, prop: usize) -> bool {
+    let sat = [(2, 2), (3, 2), (4, 2), (5, 2), (6, 2), (7, 3), (7, 4), (8, 3), (8, 4), (9, 3), (9, 4), (9, 7)];
+    let listed = prop <= 4 || (net == 1 && prop <= 6) || (net == 9 && prop == 7);
+    listed && !sat.contains(&(net, prop))
+}
+
+#[test]
+fn every_acas_xu_instance_runs_within_its_timeout_and_no_unsat_one_is_sat() {
+    let a = vnncomp().join("acasxu");
+    let timeout = 0.3;
+    for net in 1..=9 {
+        for prop in 1..=10 {
+            let model = a.join(format!("ACASXU_run2a_1_{net}_batch_2000.onnx"));
+            let property = a.join(format!("prop_{prop}.vnnlib"));
+            let t = Instant::now();
+            let (code, out, err) = falsify(&model, &property, &["--timeout", &timeout.to_string(), "--restarts", "4"]);
+            let seconds = t.elapsed().as_secs_f64();
+            assert!(code == 0 || code == 1, "N1_{net} prop_{prop}: {err}");
+            assert!(seconds < timeout + 5.0, "N1_{net} prop_{prop} took {seconds} s");
+            if known_unsat(net, prop) {
+                assert!(!out.starts_with("sat"), "N1_{net} prop_{prop} is unsat but was reported sat");
+            }
+        }
+    }
+}
+
+#[test]
+fn known_sat_acas_xu_instances_are_found() {
+    let a = vnncomp().join("acasxu");
+    for (net, prop) in [(2, 2), (7, 3), (8, 3)] {
+        let (code, out, err) = falsify(
+            &a.join(format!("ACASXU_run2a_1_{net}_batch_2000.onnx")),
+            &a.join(format!("prop_{prop}.vnnlib")),
+            &["--timeout", "30"],
+        );
+        assert_eq!(code, 0, "N1_{net} prop_{prop}: {out} {err}");
+        assert!(out.starts_with("sat"));
+    }
+}
+
+#[test]
+fn a_malformed_property_is_an_error_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.vnnlib");
+    std::fs::write(&p, "(declare-const X_0 Real)\n(assert (<= X_0 0.5)\n").unwrap();
+    let (code, _, err) = falsify(&vnncomp().join("test/test_nano.onnx"), &p, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.vnnlib") && err.contains("line"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    // The property must fit the model.
+    let (code, _, err) = falsify(&vnncomp().join("test/test_sat.onnx"), &vnncomp().join("test/test_nano.vnnlib"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("declares 1 inputs, the model has 5"), "{err}");
+}
