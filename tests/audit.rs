@@ -96,10 +96,24 @@ fn shards_merge_into_exactly_the_unsharded_report() {
     assert!(whole == merged, "the merged report differs from the unsharded one");
 
     // A missing or repeated shard is refused.
-    let o = Command::cargo_bin("adr-onnx").unwrap().arg("audit-merge").args([&shards[0], &shards[0]]).arg("--out").arg(dir.path().join("x.json")).output().unwrap();
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit-merge")
+        .args([&shards[0], &shards[0]])
+        .arg("--out")
+        .arg(dir.path().join("x.json"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
-    let o = Command::cargo_bin("adr-onnx").unwrap().arg("audit-merge").args([&shards[0], &shards[1]]).arg("--out").arg(dir.path().join("x.json")).output().unwrap();
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit-merge")
+        .args([&shards[0], &shards[1]])
+        .arg("--out")
+        .arg(dir.path().join("x.json"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("shard 2/3 is missing"));
 }

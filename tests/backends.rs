@@ -191,13 +191,19 @@ test_backend!(the_derived_surrogate_reproduces_the_network, |backend: &dyn Backe
     }
 });
 
-/// One run of `algorithm` on a goal with a small budget.
+/// One run of `algorithm` on a goal. The budgets are short because the
+/// searches are chaotic: a difference in the last place between the
+/// runtimes eventually flips an eta gate, the consistency loss's choice of
+/// worst neuron, or the sign of a near-zero gradient element, and the runs
+/// then follow different, equally valid paths. Measured on the MNIST
+/// attacks: ADR's objectives first differ by 1e-4 at iteration 13
+/// (targeted) and 45 (untargeted), PGD's at step 402.
 fn outcome(backend: &dyn Backend, model: &Path, goal: &Path, algorithm: Algorithm) -> (bool, f64) {
     let (m, g) = load(model, goal);
     let cli = MethodBlock {
         algorithm: Some(algorithm),
-        iterations: Some(500),
-        pgd_steps: Some(1000),
+        iterations: Some(if algorithm == Algorithm::Adr { 10 } else { 200 }),
+        pgd_steps: Some(200),
         normalisers: Some(adr_onnx::goal::schema::NormaliserChoice::Random),
         ..MethodBlock::default()
     };

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::goal::data::read_npy;
-use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
 use super::backend::BackendArgs;
+use super::method::MethodArgs;
 use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
@@ -36,23 +36,15 @@ pub struct AuditArgs {
     /// Goals per batch.
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    #[arg(long, value_enum)]
-    method: Option<Algorithm>,
-    #[arg(long)]
-    iterations: Option<usize>,
-    #[arg(long)]
-    restarts: Option<usize>,
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Sets a field of the template's method block (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    method: MethodArgs,
     /// The JSON report.
     #[arg(long)]
     out: PathBuf,
     /// Also write a self-contained HTML page with the worst examples.
     #[arg(long)]
     page: Option<PathBuf>,
+    /// No progress bar.
     #[arg(long)]
     quiet: bool,
     #[command(flatten)]
@@ -70,6 +62,7 @@ pub struct MergeArgs {
     /// Also write the HTML page (needs the images).
     #[arg(long, requires = "images")]
     page: Option<PathBuf>,
+    /// The audited images (for the page).
     #[arg(long)]
     images: Option<PathBuf>,
 }
@@ -107,16 +100,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;
     let template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
-    let cli = super::run::cli_method(
-        &args.set,
-        MethodBlock {
-            algorithm: args.method,
-            iterations: args.iterations,
-            restarts: args.restarts,
-            seed: args.seed,
-            ..MethodBlock::default()
-        },
-    )?;
+    let cli = args.method.block()?;
     let selected = adr_onnx::runtime::select::select(&args.backend.request())?;
     let input = AuditInput {
         model: &model,

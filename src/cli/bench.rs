@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::bench::{measure, suite, table, Case, CaseSpec};
-use adr_onnx::goal::schema::MethodBlock;
 use adr_onnx::report::plot::{write_line_plot, LinePlot, Series};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use anyhow::Context;
@@ -120,7 +119,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.threads.clone()
     };
-    let method = super::run::cli_method(&args.set, MethodBlock::default())?;
+    let method = super::method::parse_sets(&args.set)?;
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cases = Vec::new();
     let mut rss = Vec::new();

@@ -7,18 +7,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_text, FalsifyConfig, Verdict};
 use adr_onnx::vnnlib::{original, parse_vnnlib};
 use anyhow::Context;
 
 use super::backend::BackendArgs;
+use super::method::MethodArgs;
 use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
 pub struct FalsifyArgs {
+    /// The ONNX network.
     model: PathBuf,
+    /// The VNN-LIB property: its unsafe set is searched.
     property: PathBuf,
     /// Seconds before giving up (the answer is then `timeout`).
     #[arg(long, default_value_t = 60.0)]
@@ -29,19 +31,14 @@ pub struct FalsifyArgs {
     /// Write a JSON report of the search here.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// The optimiser: auto (PGD, then ADR from PGD's best) by default.
-    #[arg(long, value_enum)]
-    method: Option<Algorithm>,
-    /// Starts per disjunct and round.
-    #[arg(long)]
-    restarts: Option<usize>,
-    #[arg(long)]
-    seed: Option<u64>,
     /// Stop after this many rounds of restarts (answer `unknown`).
     #[arg(long)]
     rounds: Option<usize>,
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    /// The optimiser is auto (PGD, then ADR from PGD's best) unless --method
+    /// says otherwise; restarts are per disjunct and round (default 8).
+    #[command(flatten)]
+    method: MethodArgs,
+    /// No progress bar.
     #[arg(long)]
     quiet: bool,
     #[command(flatten)]
@@ -70,10 +67,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(v)
     };
-    let method = super::run::cli_method(
-        &args.set,
-        MethodBlock { algorithm: args.method, restarts: args.restarts, seed: args.seed, ..MethodBlock::default() },
-    )?;
+    let method = args.method.block()?;
     let config = FalsifyConfig { timeout: Duration::from_secs_f64(args.timeout), max_rounds: args.rounds, method };
     let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, &args.property, selected.backend.as_ref(), &config, &confirm, &mut bar)?;

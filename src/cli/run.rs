@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
@@ -14,6 +13,7 @@ use adr_onnx::surrogate::relu_sites;
 use anyhow::Context;
 
 use super::backend::BackendArgs;
+use super::method::MethodArgs;
 use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
@@ -23,18 +23,8 @@ pub struct RunArgs {
     /// The goal file (JSON, see docs/goals.md).
     #[arg(long)]
     goal: PathBuf,
-    /// The optimiser (default: the goal's `method.algorithm`, else adr).
-    #[arg(long, value_enum)]
-    method: Option<Algorithm>,
-    /// ADR or GD iterations.
-    #[arg(long)]
-    iterations: Option<usize>,
-    /// Starts per goal, run as one batch.
-    #[arg(long)]
-    restarts: Option<usize>,
-    /// Seed of every random choice.
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    method: MethodArgs,
     /// Write the JSON report here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -44,31 +34,8 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Sets a field of the goal's method block, e.g. `--set lr=0.5`,
-    /// `--set normalisers=random` (repeatable; wins over the goal file).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
     #[command(flatten)]
     backend: BackendArgs,
-}
-
-/// The `--set` overrides and the dedicated flags, as one method block.
-pub fn cli_method(sets: &[String], base: MethodBlock) -> anyhow::Result<MethodBlock> {
-    let mut map = serde_json::Map::new();
-    for s in sets {
-        let (key, value) = s.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {s}: expected KEY=VALUE"))?;
-        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-        map.insert(key.trim().to_string(), value);
-    }
-    let given: MethodBlock =
-        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| anyhow::anyhow!("--set: {e}"))?;
-    Ok(MethodBlock {
-        algorithm: base.algorithm.or(given.algorithm),
-        iterations: base.iterations.or(given.iterations),
-        restarts: base.restarts.or(given.restarts),
-        seed: base.seed.or(given.seed),
-        ..given
-    })
 }
 
 fn artifact_dir(args: &RunArgs) -> PathBuf {
@@ -91,16 +58,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
-    let cli = cli_method(
-        &args.set,
-        MethodBlock {
-            algorithm: args.method,
-            iterations: args.iterations,
-            restarts: args.restarts,
-            seed: args.seed,
-            ..MethodBlock::default()
-        },
-    )?;
+    let cli = args.method.block()?;
     let neurons = relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
     let settings = Settings::resolve(&goal, &cli, neurons);
     settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;

@@ -26,6 +26,19 @@ impl Pass {
     pub fn value(&self, v: ValueId) -> &Sym {
         self.values[v.0].as_ref().expect("lowering bug: value not computed by the pass")
     }
+
+    /// The emission context of node `i` in this pass.
+    fn cx<'a>(&'a self, b: &'a mut GraphBuilder, i: usize, tangents_per_sample: usize) -> EmitCx<'a> {
+        EmitCx {
+            b,
+            mode: self.mode,
+            node: i,
+            gate: self.gates.get(&i),
+            winners: self.winners.get(&i),
+            eta_grad: None,
+            tangents_per_sample,
+        }
+    }
 }
 
 fn site_map(sites: &[ReluSite]) -> HashMap<usize, usize> {
@@ -46,16 +59,7 @@ fn run_forward(b: &mut GraphBuilder, g: &Graph, inputs: &[Sym], mut pass: Pass) 
             }
         }
         let out_shape = g.value(node.output).batched(batch);
-        let mut cx = EmitCx {
-            b,
-            mode: pass.mode,
-            node: i,
-            gate: pass.gates.get(&i),
-            winners: pass.winners.get(&i),
-            eta_grad: None,
-            tangents_per_sample: 1,
-        };
-        let out = rule(&node.op).forward(&mut cx, &ins, &out_shape);
+        let out = rule(&node.op).forward(&mut pass.cx(b, i, 1), &ins, &out_shape);
         pass.values[node.output.0] = Some(out);
     }
     pass
@@ -134,15 +138,7 @@ pub fn backward(b: &mut GraphBuilder, g: &Graph, pass: &Pass, n_sites: usize, se
         let Some(grad) = grads[node.output.0].clone() else { continue };
         let ins: Vec<Sym> = node.inputs.iter().map(|&v| pass.value(v).clone()).collect();
         let out = pass.value(node.output).clone();
-        let mut cx = EmitCx {
-            b,
-            mode: pass.mode,
-            node: i,
-            gate: pass.gates.get(&i),
-            winners: pass.winners.get(&i),
-            eta_grad: None,
-            tangents_per_sample: 1,
-        };
+        let mut cx = pass.cx(b, i, 1);
         let input_grads = rule(&node.op).vjp(&mut cx, &ins, &out, &grad);
         if let (Some(e), Some(&k)) = (cx.eta_grad.take(), pass.site_of_node.get(&i)) {
             eta[k] = Some(e);
@@ -172,16 +168,7 @@ pub fn tangents(
         let tin: Vec<Sym> =
             node.inputs.iter().map(|&v| t[v.0].clone().expect("lowering bug: tangent not computed")).collect();
         let out = pass.value(node.output).clone();
-        let mut cx = EmitCx {
-            b,
-            mode: pass.mode,
-            node: i,
-            gate: pass.gates.get(&i),
-            winners: pass.winners.get(&i),
-            eta_grad: None,
-            tangents_per_sample: per_sample,
-        };
-        t[node.output.0] = Some(rule(&node.op).jvp(&mut cx, &ins, &out, &tin));
+        t[node.output.0] = Some(rule(&node.op).jvp(&mut pass.cx(b, i, per_sample), &ins, &out, &tin));
     }
     t
 }

@@ -17,6 +17,7 @@
 use super::builder::{ElemType, GraphBuilder, OnnxGraph, Precision, Sym};
 use super::network::{self, Pass};
 use super::pre_name;
+use super::rules::Gate;
 use crate::ir::{Graph, ValueId};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
@@ -126,6 +127,19 @@ fn or_zeros(b: &mut GraphBuilder, s: Option<Sym>, like: &Sym) -> Sym {
     s.unwrap_or_else(|| b.scale(like, 0.0))
 }
 
+/// The gate of every site from its flat eta input `[B, N_k]`, with
+/// `dg/deta` when a backward pass needs it.
+fn site_gates(b: &mut GraphBuilder, p: &Problem, etas: &[Sym], batch: usize, derivative: bool) -> Vec<Gate> {
+    p.sites
+        .iter()
+        .zip(etas)
+        .map(|(s, eta)| {
+            let e = b.reshape(eta, &p.graph().value(s.pre).batched(batch));
+            emit_gate(b, &e, p.alpha, derivative)
+        })
+        .collect()
+}
+
 /// Emits the true output and the sites' pre-activations as outputs.
 fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass) {
     let y = pass.value(p.target).clone();
@@ -166,15 +180,7 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
 
     let inputs = split_inputs(&mut b, g, &x);
     let truth = network::true_forward(&mut b, g, &p.sites, &inputs);
-    let gates = p
-        .sites
-        .iter()
-        .zip(&etas)
-        .map(|(s, eta)| {
-            let e = b.reshape(eta, &g.value(s.pre).batched(batch));
-            emit_gate(&mut b, &e, p.alpha, true)
-        })
-        .collect();
+    let gates = site_gates(&mut b, p, &etas, batch, true);
     let surrogate = network::gated_forward(&mut b, g, &p.sites, &inputs, gates, &truth.winners);
 
     // Objective on the surrogate output.
@@ -288,15 +294,7 @@ pub fn normaliser_graph(p: &Problem, batch: usize, per_sample: usize) -> OnnxGra
     let tangents = b.input(names::TANGENTS, vec![batch * per_sample, n]);
     let inputs = split_inputs(&mut b, g, &x);
     let truth = network::true_forward(&mut b, g, &p.sites, &inputs);
-    let gates = p
-        .sites
-        .iter()
-        .zip(&etas)
-        .map(|(s, eta)| {
-            let e = b.reshape(eta, &g.value(s.pre).batched(batch));
-            emit_gate(&mut b, &e, p.alpha, false)
-        })
-        .collect();
+    let gates = site_gates(&mut b, p, &etas, batch, false);
     let surrogate = network::gated_forward(&mut b, g, &p.sites, &inputs, gates, &truth.winners);
     let input_tangents = split_inputs(&mut b, g, &tangents);
     let t = network::tangents(&mut b, g, &surrogate, &input_tangents, per_sample);

@@ -5,6 +5,7 @@
 //! from PGD's best).
 
 mod adr;
+mod descent;
 pub mod engine;
 mod gd;
 mod pgd;

@@ -1,0 +1,45 @@
+//! The loop of the methods that descend the TRUE network's gradient (GD,
+//! PGD): evaluate the objective and its gradient, judge every row, stop or
+//! step every row still moving, and judge the final point.
+
+use ndarray::{Array2, ArrayView1};
+
+use super::{Ctx, StopReason};
+use crate::error::Result;
+use crate::goal::schema::Algorithm;
+
+/// Runs `steps` steps of `method`; `step(ctx, x, row, g)` moves row `row`
+/// of `x` along its gradient `g` (projection follows).
+pub fn run(
+    ctx: &mut Ctx,
+    mut x: Array2<f32>,
+    method: Algorithm,
+    steps: usize,
+    step: impl Fn(&Ctx, &mut Array2<f32>, usize, ArrayView1<f32>),
+) -> Result<(usize, StopReason)> {
+    let objective = ctx.goals[0].objective(method, ctx.settings.normalised_objective);
+    ctx.progress.begin(method.name(), steps);
+    let mut done = 0;
+    let mut stop = StopReason::Iterations;
+    for it in 0..steps {
+        let r = ctx.engine.gradient(objective, &x, &ctx.free, &ctx.params)?;
+        ctx.tracker.observe(ctx.goals, ctx.rows, it, &x, &r.truth, None);
+        ctx.progress.tick(it + 1, ctx.best_objective());
+        if let Some(reason) = ctx.should_stop() {
+            stop = reason;
+            done = it;
+            break;
+        }
+        for row in (0..x.nrows()).filter(|&r| !ctx.frozen(r)) {
+            step(ctx, &mut x, row, r.grad_x.row(row));
+            ctx.project(&mut x, row);
+        }
+        done = it + 1;
+    }
+    if stop != StopReason::Achieved {
+        let t = ctx.engine.eval(&x)?;
+        ctx.tracker.observe(ctx.goals, ctx.rows, done, &x, &t, None);
+    }
+    ctx.progress.end();
+    Ok((done, stop))
+}
