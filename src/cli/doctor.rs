@@ -60,8 +60,12 @@ fn check(choice: BackendChoice, device: &str, ort_lib: &Option<PathBuf>) -> Chec
 }
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let found = ort_library::find(args.ort_lib.as_deref());
     let built = cfg!(feature = "onnxruntime");
+    let found = if built {
+        ort_library::find(args.ort_lib.as_deref())
+    } else {
+        Err(ort_library::NotFound { tried: vec!["nothing: this build cannot load ONNX Runtime".into()] })
+    };
     let mut checks = vec![check(BackendChoice::Tract, "cpu", &args.ort_lib)];
     if built {
         checks.push(check(BackendChoice::Ort, "cpu", &args.ort_lib));
