@@ -14,7 +14,7 @@ fi
 cargo build --release --quiet
 threads=${THREADS:-1}
 .venv-bench/bin/python - "$steps" "$threads" <<'PY'
-import json, subprocess, sys, time
+import json, os, subprocess, sys, time
 import numpy as np, torch, torchattacks
 from onnx2torch import convert
 steps, threads = int(sys.argv[1]), int(sys.argv[2])
@@ -28,7 +28,7 @@ for batch in (1, 64):
     atk = torchattacks.PGD(model, eps=0.25, alpha=2.5 * 0.25 / steps, steps=steps, random_start=True)
     atk(x, y)  # warm-up
     t = time.perf_counter(); atk(x, y); torch_s = (time.perf_counter() - t) / steps
-    goal = {"kind": "target_class", "input": {"npy": "../shared/fixtures/mnist/mnist_test_1000_images.npy", "index": 0},
+    goal = {"kind": "target_class", "input": {"npy": os.path.abspath("../shared/fixtures/mnist/mnist_test_1000_images.npy"), "index": 0},
             "label": int(y[0]), "epsilon": 0.25}
     with open("/tmp/torch-bench-goal.json", "w") as f: json.dump(goal, f)
     out = {}

@@ -70,7 +70,7 @@ fn settings(spec: &CaseSpec, algorithm: Algorithm) -> Settings {
         stop_when_achieved: Some(false),
         ..spec.method.clone()
     };
-    let neurons = crate::surrogate::relu_sites(&spec.model.graph).iter().map(|s| s.neurons).sum();
+    let neurons = crate::surrogate::total_neurons(&spec.model.graph);
     Settings::resolve(spec.goal, &cli, neurons)
 }
 

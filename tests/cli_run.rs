@@ -246,6 +246,7 @@ fn without_timings(mut v: Value) -> Value {
     }
     if !v["adr"].is_null() {
         v["adr"]["normalisers"]["seconds"] = Value::Null;
+        v["adr"]["normalisers"]["load_seconds"] = Value::Null;
     }
     v["artifacts"] = Value::Null;
     v["best"]["input_npy"] = Value::Null;

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
-use crate::goal::{self, Goal};
+use crate::goal::{self, argmax, Goal};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
@@ -199,14 +199,22 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     if a.labels.len() != count {
         return Err(Error::Invalid(format!("{} images but {} labels", count, a.labels.len())));
     }
+    let per_sample = a.images.len() / count.max(1);
+    if per_sample != a.model.graph.input_size() {
+        return Err(Error::Invalid(format!(
+            "the images hold {per_sample} values per sample (shape {:?}); the model's input has {}",
+            a.images.shape(),
+            a.model.graph.input_size()
+        )));
+    }
     let indices: Vec<usize> = (0..count).filter(|&i| a.shard.contains(i)).collect();
     let Some(&first) = indices.first() else {
         return Err(Error::Invalid("the shard holds no sample".into()));
     };
     let probe = sample_goal(a, first)?;
-    let neurons = crate::surrogate::relu_sites(&a.model.graph).iter().map(|s| s.neurons).sum();
+    let neurons = crate::surrogate::total_neurons(&a.model.graph);
     let settings = Settings::resolve(&probe, &a.cli, neurons);
-    settings.validate().map_err(Error::Invalid)?;
+    settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
     let batch = a.batch.max(1);
 
     // Clean predictions, in batches of the same size.
@@ -296,10 +304,6 @@ fn padded_rows(images: &ArrayD<f32>, chunk: &[usize], batch: usize) -> Array2<f3
     x
 }
 
-fn argmax(y: &[f32]) -> usize {
-    y.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
-}
-
 pub fn summarise(samples: &[SampleResult]) -> Summary {
     let total = samples.len();
     let clean_correct = samples.iter().filter(|s| s.clean_correct).count();
@@ -349,6 +353,9 @@ pub fn merge(reports: Vec<AuditReport>) -> std::result::Result<AuditReport, Stri
         }
         if r.shard.n != n {
             return Err(format!("shards of {} and {} parts cannot be merged", n, r.shard.n));
+        }
+        if n == 0 || r.shard.k >= n {
+            return Err(format!("shard {}/{} is invalid", r.shard.k, r.shard.n));
         }
         if std::mem::replace(&mut seen[r.shard.k], true) {
             return Err(format!("shard {}/{n} given twice", r.shard.k));

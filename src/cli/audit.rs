@@ -91,10 +91,15 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let model_bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
     let mut images = read_npy(&args.images)?;
     let mut labels = labels(&args.labels)?;
+    anyhow::ensure!(
+        images.ndim() >= 1,
+        "{}: expected samples along the first axis, found a scalar",
+        args.images.display()
+    );
     if let Some(limit) = args.limit {
-        let n = limit.min(labels.len());
+        let n = limit.min(labels.len()).min(images.shape()[0]);
         labels.truncate(n);
-        images = images.slice_axis(ndarray::Axis(0), (0..n.min(images.shape()[0])).into()).to_owned();
+        images = images.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned();
     }
     let images_bytes = std::fs::read(&args.images).with_context(|| args.images.display().to_string())?;
     let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;

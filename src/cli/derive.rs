@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use adr_onnx::goal::schema::Algorithm;
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, step_graph, surrogate_graph, Problem};
 use adr_onnx::lower::Precision;
+use adr_onnx::optim::Settings;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
+use adr_onnx::surrogate::total_neurons;
 use anyhow::Context;
 
 #[derive(clap::Args, Debug)]
@@ -17,9 +19,10 @@ pub struct DeriveArgs {
     /// Where to write the surrogate.
     #[arg(short, long)]
     output: PathBuf,
-    /// Sharpness of the gates, g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6)).
-    #[arg(long, default_value_t = DEFAULT_ALPHA)]
-    alpha: f64,
+    /// Sharpness of the gates, g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6))
+    /// (default 2000, or the goal's `method.alpha` with --step).
+    #[arg(long)]
+    alpha: Option<f64>,
     /// Write the step graph of a goal instead (ADR's; the true-gradient
     /// graph with --method gd or pgd), for inspection.
     #[arg(long, requires = "goal")]
@@ -30,31 +33,33 @@ pub struct DeriveArgs {
     /// Batch size of the step graph.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Whose graph --step writes.
     #[arg(long, value_enum, default_value_t = Algorithm::Adr)]
     method: Algorithm,
 }
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.alpha.is_finite() && args.alpha > 0.0,
-        "--alpha must be a positive number, got {}",
-        args.alpha
-    );
+    if let Some(a) = args.alpha {
+        anyhow::ensure!(a.is_finite() && a > 0.0, "--alpha must be a positive number, got {a}");
+    }
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let g = match (&args.goal, args.step) {
         (Some(goal), true) => {
-            let goal = adr_onnx::goal::load(goal, &model)?;
             anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
-            let mut p =
-                Problem::new(&model, goal.target, goal.objective(args.method, true), args.alpha, Precision::F32);
+            let goal = adr_onnx::goal::load(goal, &model)?;
+            // The graph `run` would build: the goal's settings, --alpha over them.
+            let cli = MethodBlock { alpha: args.alpha, ..MethodBlock::default() };
+            let settings = Settings::resolve(&goal, &cli, total_neurons(&model.graph));
+            let objective = goal.objective(args.method, settings.normalised_objective);
+            let mut p = Problem::new(&model, goal.target, objective, settings.alpha, Precision::F32);
             p.report = Some(goal.output);
             match args.method {
                 Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
                 Algorithm::Gd | Algorithm::Pgd => gradient_graph(&p, args.batch),
             }
         }
-        _ => surrogate_graph(&model, args.alpha, Precision::F32),
+        _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),
     };
     std::fs::write(&args.output, g.to_bytes()).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(

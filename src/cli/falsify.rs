@@ -68,7 +68,9 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         Ok(v)
     };
     let method = args.method.block()?;
-    let config = FalsifyConfig { timeout: Duration::from_secs_f64(args.timeout), max_rounds: args.rounds, method };
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .map_err(|_| anyhow::anyhow!("--timeout {} is too large", args.timeout))?;
+    let config = FalsifyConfig { timeout, max_rounds: args.rounds, method };
     let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, &args.property, selected.backend.as_ref(), &config, &confirm, &mut bar)?;
     let text = vnncomp_text(&outcome);

@@ -9,7 +9,7 @@ use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
-use adr_onnx::surrogate::relu_sites;
+use adr_onnx::surrogate::total_neurons;
 use anyhow::Context;
 
 use super::backend::BackendArgs;
@@ -59,7 +59,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     model.require_relu()?;
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
     let cli = args.method.block()?;
-    let neurons = relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
+    let neurons = total_neurons(&model.graph);
     let settings = Settings::resolve(&goal, &cli, neurons);
     settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;
     let selected = select(&args.backend.request())?;

@@ -25,10 +25,6 @@ pub struct FeasibleSet {
 }
 
 impl FeasibleSet {
-    pub fn unbounded(n: usize) -> Self {
-        FeasibleSet { lower: vec![f32::NEG_INFINITY; n], upper: vec![f32::INFINITY; n], ball: None }
-    }
-
     pub fn len(&self) -> usize {
         self.lower.len()
     }

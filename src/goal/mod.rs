@@ -582,8 +582,15 @@ impl Goal {
     }
 }
 
-fn argmax(y: &[f64]) -> usize {
-    y.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+/// Index of the first largest value (0 for an empty slice).
+pub fn argmax<T: PartialOrd + Copy>(y: &[T]) -> usize {
+    let mut best = 0;
+    for (i, v) in y.iter().enumerate() {
+        if *v > y[best] {
+            best = i;
+        }
+    }
+    best
 }
 
 /// Cross-entropy of class `c` under `softmax(y)`.

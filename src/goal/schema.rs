@@ -1,6 +1,6 @@
 //! The goal file's JSON schema as written by users (serde, unknown fields
 //! refused). Flexible fields (inputs, bounds) stay JSON values here and are
-//! validated against the model in `goal::resolve`.
+//! validated against the model in `goal::parse`.
 
 use std::collections::BTreeMap;
 

@@ -48,6 +48,9 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
         }
         Op::Add(_) => {
             let y = *inputs.get(1).ok_or("Add needs two inputs")?;
+            if x.len() != y.len() {
+                return Err(format!("operands {x:?} and {y:?} differ in rank"));
+            }
             broadcast(x, y)
         }
         Op::Concat(c) => {

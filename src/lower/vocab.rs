@@ -165,11 +165,6 @@ impl GraphBuilder {
         self.to_float(&g)
     }
 
-    pub fn where_(&mut self, cond: &Sym, a: &Sym, b: &Sym) -> Sym {
-        let s = bshape(&Sym { name: String::new(), shape: bshape(cond, a) }, b);
-        self.node("Where", &[cond, a, b], vec![], s)
-    }
-
     pub fn expand(&mut self, a: &Sym, shape: &[usize]) -> Sym {
         if a.shape == shape {
             return a.clone();

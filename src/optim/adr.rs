@@ -28,19 +28,19 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     let problem = ctx.engine.problem(objective);
     let seeds: Vec<u64> =
         ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
-    let mut norms = NormaliserCache::new(&problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds)?;
+    let mut norms = NormaliserCache::new(problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds);
     let start_truth = ctx.engine.eval(&x)?;
     let mut eta = ActivationVars::synced(&start_truth.pre);
     let mut c = Array1::from_elem(rows, s.c_init as f32);
     let sites = eta.eta.len();
     let mut last_perturbed = vec![vec![0usize; sites]; rows];
-    let noise = Normal::new(0.0f32, s.noise as f32).ok();
+    let noise = (s.noise > 0.0).then(|| Normal::new(0.0f32, s.noise as f32).ok()).flatten();
     let mut stats = AdrStats::default();
     ctx.progress.begin("adr", s.iterations);
     let mut stop = StopReason::Iterations;
     let mut done = 0;
     for it in 0..s.iterations {
-        let inv_norm = norms.inverse_norms(&x, &eta, &[])?;
+        let inv_norm = norms.inverse_norms(&x, &eta)?;
         let r = ctx.engine.step(
             objective,
             &StepState { x: &x, free: &ctx.free, c: &c, eta: &eta.eta, inv_norm: &inv_norm, params: &ctx.params },
@@ -101,7 +101,7 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
         }
         done = it + 1;
     }
-    if stop != StopReason::Achieved || done == s.iterations {
+    if stop != StopReason::Achieved {
         let t = ctx.engine.eval(&x)?;
         ctx.tracker.observe(ctx.goals, ctx.rows, done, &x, &t, None);
     }
@@ -116,14 +116,14 @@ fn shape_step(g: &mut [f32], rule: StepRule) -> f32 {
     match rule {
         StepRule::Clip => clip_norm(g).min(1.0),
         StepRule::Unit => {
-            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let n = super::l2_norm(g.iter());
             if n > 0.0 {
                 g.iter_mut().for_each(|v| *v /= n);
             }
             n.min(1.0)
         }
         StepRule::Sign => {
-            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let n = super::l2_norm(g.iter());
             g.iter_mut().for_each(|v| *v = if *v == 0.0 { 0.0 } else { v.signum() });
             n.min(1.0)
         }

@@ -65,6 +65,7 @@ pub struct Engine<'a> {
     pub batch: usize,
     pub alpha: f64,
     loaded: HashMap<GraphKey, (OnnxGraph, Box<dyn Executable>)>,
+    sites: usize,
     /// Seconds spent building and loading graphs.
     pub load_seconds: f64,
 }
@@ -89,7 +90,8 @@ impl<'a> Engine<'a> {
         batch: usize,
         alpha: f64,
     ) -> Self {
-        Engine { model, backend, target, report, batch, alpha, loaded: HashMap::new(), load_seconds: 0.0 }
+        let sites = crate::surrogate::relu_sites(&model.graph).len();
+        Engine { model, backend, target, report, batch, alpha, loaded: HashMap::new(), sites, load_seconds: 0.0 }
     }
 
     pub fn problem(&self, objective: Objective) -> Problem<'a> {
@@ -122,8 +124,7 @@ impl<'a> Engine<'a> {
     fn truth(&self, out: &HashMap<String, HostTensor>) -> Truth {
         let y = to2(&out[names::Y]);
         let output = out.get(names::OUTPUT).map_or_else(|| y.clone(), to2);
-        let sites = crate::surrogate::relu_sites(&self.model.graph).len();
-        let pre = (0..sites).map(|k| to2(&out[&pre_name(k)])).collect();
+        let pre = (0..self.sites).map(|k| to2(&out[&pre_name(k)])).collect();
         Truth { y, output, pre }
     }
 

@@ -317,9 +317,14 @@ pub fn row_seed(seed: u64, stream: u64, restart: usize) -> u64 {
     h
 }
 
+/// The Euclidean norm.
+pub fn l2_norm<'a>(g: impl IntoIterator<Item = &'a f32>) -> f32 {
+    g.into_iter().map(|v| v * v).sum::<f32>().sqrt()
+}
+
 /// `g` scaled to norm 1 when longer (ALGORITHM.md section 6).
 pub fn clip_norm(g: &mut [f32]) -> f32 {
-    let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+    let n = l2_norm(g.iter());
     if n > 1.0 {
         g.iter_mut().for_each(|v| *v /= n);
     }

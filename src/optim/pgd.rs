@@ -14,7 +14,7 @@ pub fn run(ctx: &mut Ctx, x: Array2<f32>) -> Result<(usize, StopReason)> {
     descent::run(ctx, x, Algorithm::Pgd, ctx.settings.pgd_steps, |ctx, x, row, g| {
         let l2 = ctx.goals[ctx.rows[row].task].feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2);
         if l2 {
-            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let n = super::l2_norm(g.iter());
             if n > 0.0 {
                 Zip::from(x.row_mut(row)).and(&g).for_each(|x, g| *x -= size * g / n);
             }

@@ -21,7 +21,7 @@ pub struct Best {
     /// Iteration (counted over all phases) at which it was evaluated.
     pub iteration: usize,
     pub restart: usize,
-    /// The algorithm (phase) that found it.
+    /// The algorithm (phase) that found it, or `start` for the given start.
     pub phase: &'static str,
 }
 
@@ -66,7 +66,7 @@ fn better(a: &Assessment, b: &Assessment) -> bool {
 
 impl Tracker {
     pub fn new(goals: usize) -> Self {
-        Tracker { best: vec![None; goals], initial: vec![None; goals], trace: Vec::new(), offset: 0, phase: "adr" }
+        Tracker { best: vec![None; goals], initial: vec![None; goals], trace: Vec::new(), offset: 0, phase: "start" }
     }
 
     /// Judges every row's point `x` with its true values.

@@ -84,13 +84,7 @@ pub struct Point {
 
 impl Point {
     fn new(a: &Assessment, output: &[f32], kind: GoalKind) -> Self {
-        let predicted_class = (kind == GoalKind::TargetClass).then(|| {
-            output
-                .iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) })
-                .0
-        });
+        let predicted_class = (kind == GoalKind::TargetClass).then(|| crate::goal::argmax(output));
         Point { objective: a.objective, score: a.score, achieved: a.achieved, output: output.to_vec(), predicted_class }
     }
 }
@@ -155,17 +149,14 @@ pub struct RunReport {
 
 pub const TRACE_POINTS: usize = 200;
 
-/// Every `k`-th point (and the last) so that at most `max` remain.
+/// At most `max` (at least 2) points, evenly spread, the first and the last kept.
 pub fn subsample<T: Clone>(v: &[T], max: usize) -> Vec<T> {
+    let max = max.max(2);
     if v.len() <= max {
         return v.to_vec();
     }
-    let step = v.len().div_ceil(max);
-    let mut out: Vec<T> = v.iter().step_by(step).cloned().collect();
-    if !(v.len() - 1).is_multiple_of(step) {
-        out.push(v[v.len() - 1].clone());
-    }
-    out
+    let last = v.len() - 1;
+    (0..max).map(|i| v[i * last / (max - 1)].clone()).collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -248,7 +239,7 @@ mod tests {
     fn subsample_keeps_first_and_last() {
         let v: Vec<usize> = (0..1001).collect();
         let s = subsample(&v, 200);
-        assert!(s.len() <= 201);
+        assert_eq!(s.len(), 200);
         assert_eq!(s.first(), Some(&0));
         assert_eq!(s.last(), Some(&1000));
     }

@@ -4,7 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::Array2;
 
 /// Bounds eta is kept in.
 pub const ETA_MIN: f32 = 0.3;
@@ -33,10 +33,6 @@ impl ActivationVars {
     /// Eta synced from the pre-activations of each site.
     pub fn synced(pre: &[Array2<f32>]) -> Self {
         ActivationVars { eta: pre.iter().map(|z| z.mapv(synced_eta)).collect() }
-    }
-
-    pub fn batch(&self) -> usize {
-        self.eta.first().map_or(0, |e| e.nrows())
     }
 
     /// Re-syncs one sample from its pre-activations.
@@ -80,11 +76,6 @@ impl ActivationVars {
             .zip(&other.eta)
             .map(|(a, b)| a.iter().zip(b).filter(|(&x, &y)| (x < 0.5) != (y < 0.5)).count())
             .sum()
-    }
-
-    /// The eta of one sample as views, per site.
-    pub fn sample(&self, sample: usize) -> Vec<ArrayView2<'_, f32>> {
-        self.eta.iter().map(|e| e.slice_axis(Axis(0), (sample..sample + 1).into())).collect()
     }
 }
 

@@ -7,4 +7,4 @@ pub mod gate;
 pub mod normalisers;
 pub mod sites;
 
-pub use sites::{relu_sites, ReluSite};
+pub use sites::{relu_sites, total_neurons, ReluSite};

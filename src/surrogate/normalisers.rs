@@ -65,12 +65,23 @@ pub struct NormaliserStats {
     pub load_seconds: f64,
 }
 
-pub struct NormaliserCache {
+/// The normaliser graph and the model facts it needs, to load a graph for
+/// any group size on demand.
+struct GraphSource<'a> {
+    problem: Problem<'a>,
+    backend: &'a dyn Backend,
+}
+
+pub struct NormaliserCache<'a> {
     method: NormaliserMethod,
-    exe: Box<dyn Executable>,
+    source: GraphSource<'a>,
+    /// Loaded graphs by samples per call (powers of two up to `group`).
+    graphs: std::collections::HashMap<usize, Box<dyn Executable>>,
     per_call: usize,
-    /// Samples computed per call.
+    /// Most samples computed per call.
     group: usize,
+    /// Whether the Jacobian depends on the gates alone (no max pool).
+    cacheable: bool,
     /// Free input elements of each sample.
     free: Vec<Vec<usize>>,
     n: usize,
@@ -82,16 +93,16 @@ pub struct NormaliserCache {
     pub stats: NormaliserStats,
 }
 
-impl NormaliserCache {
+impl<'a> NormaliserCache<'a> {
     /// `free[[b, i]]` is 1 where input element `i` of sample `b` is
     /// optimised; `seeds[b]` seeds sample b's random tangents.
     pub fn new(
-        problem: &Problem,
-        backend: &dyn Backend,
+        problem: Problem<'a>,
+        backend: &'a dyn Backend,
         method: NormaliserMethod,
         free: &Array2<f32>,
         seeds: Vec<u64>,
-    ) -> Result<Self> {
+    ) -> Self {
         let batch = free.nrows();
         let free: Vec<Vec<usize>> = free
             .rows()
@@ -104,49 +115,34 @@ impl NormaliserCache {
             NormaliserMethod::Random { tangents } => tangents.max(1),
         };
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
-        let start = Instant::now();
-        let exe = backend.load_batched(&|rows| normaliser_graph(problem, rows, per_call), group)?;
-        let stats = NormaliserStats { load_seconds: start.elapsed().as_secs_f64(), ..NormaliserStats::default() };
-        Ok(NormaliserCache {
+        NormaliserCache {
             method,
-            exe,
+            cacheable: !problem.model.graph.nodes().iter().any(|n| matches!(n.op, crate::ir::Op::MaxPool(_))),
+            n: problem.input_size(),
+            site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
+            source: GraphSource { problem, backend },
+            graphs: std::collections::HashMap::new(),
             per_call,
             group,
             free,
-            n: problem.input_size(),
-            site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
             entries: vec![None; batch],
             computed: vec![0; seeds.len()],
             seeds,
-            stats,
-        })
-    }
-
-    pub fn method(&self) -> NormaliserMethod {
-        self.method
-    }
-
-    /// Forgets sample `i`'s cached value (a new start).
-    pub fn invalidate(&mut self, sample: usize) {
-        self.entries[sample] = None;
+            stats: NormaliserStats::default(),
+        }
     }
 
     /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
-    /// per site; `extra_key` adds per-sample state the Jacobian depends on
-    /// (max-pool winners). Samples whose pattern changed are recomputed
-    /// together, `group` at a time.
-    pub fn inverse_norms(
-        &mut self,
-        x: &Array2<f32>,
-        vars: &ActivationVars,
-        extra_key: &[u64],
-    ) -> Result<Vec<Array2<f32>>> {
+    /// per site. Samples whose gate pattern changed are recomputed together,
+    /// at most `group` per call; on models with max pools, whose winners
+    /// move with `x` and are not in the key, every sample is recomputed.
+    pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars) -> Result<Vec<Array2<f32>>> {
         let batch = x.nrows();
-        let keys: Vec<u64> =
-            (0..batch).map(|s| vars.pattern_key(s) ^ extra_key.get(s).copied().unwrap_or(0).rotate_left(17)).collect();
+        let keys: Vec<u64> = (0..batch).map(|s| vars.pattern_key(s)).collect();
         self.stats.requests += batch;
+        let cacheable = self.cacheable;
         let stale: Vec<usize> =
-            (0..batch).filter(|&s| !matches!(&self.entries[s], Some((k, _)) if *k == keys[s])).collect();
+            (0..batch).filter(|&s| !cacheable || !matches!(&self.entries[s], Some((k, _)) if *k == keys[s])).collect();
         for group in stale.chunks(self.group) {
             let fresh = self.compute(x, vars, group)?;
             for (&s, v) in group.iter().zip(fresh) {
@@ -164,33 +160,51 @@ impl NormaliserCache {
         Ok(out)
     }
 
+    /// The graph for `rows` samples per call: the smallest power of two that
+    /// holds them (at most `group`), loaded on first use.
+    fn graph(&mut self, rows: usize) -> Result<(usize, &mut Box<dyn Executable>)> {
+        let size = rows.next_power_of_two().min(self.group).max(rows);
+        if !self.graphs.contains_key(&size) {
+            let start = Instant::now();
+            let per_call = self.per_call;
+            let src = &self.source;
+            let exe = src.backend.load_batched(&|r| normaliser_graph(&src.problem, r, per_call), size)?;
+            self.stats.load_seconds += start.elapsed().as_secs_f64();
+            self.graphs.insert(size, exe);
+        }
+        let exe = self.graphs.get_mut(&size).expect("inserted above");
+        Ok((size, exe))
+    }
+
     /// Computes the normalisers of `samples` (at most `group`), padding the
-    /// group with copies of its last sample.
+    /// call with copies of the last sample.
     fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, samples: &[usize]) -> Result<Vec<Vec<Array1<f32>>>> {
         let start = Instant::now();
         self.stats.recomputes += samples.len();
-        let rows: Vec<usize> = (0..self.group).map(|r| samples[r.min(samples.len() - 1)]).collect();
-        let gather = |a: &Array2<f32>| a.select(Axis(0), &rows).into_dyn();
-        let x_rows = HostTensor::F32(gather(x));
-        let etas: Vec<HostTensor> = vars.eta.iter().map(|e| HostTensor::F32(gather(e))).collect();
         let per_sample: Vec<Vec<Array2<f32>>> = samples.iter().map(|&s| self.tangent_batches(s)).collect();
         for &s in samples {
             self.computed[s] += 1;
         }
-        let calls = per_sample.iter().map(Vec::len).max().unwrap_or(0);
+        let (per_call, n) = (self.per_call, self.n);
         let mut sumsq: Vec<Vec<Array1<f64>>> =
-            samples.iter().map(|_| self.site_sizes.iter().map(|&n| Array1::zeros(n)).collect()).collect();
+            samples.iter().map(|_| self.site_sizes.iter().map(|&k| Array1::zeros(k)).collect()).collect();
+        let (size, exe) = self.graph(samples.len())?;
+        let rows: Vec<usize> = (0..size).map(|r| samples[r.min(samples.len() - 1)]).collect();
+        let gather = |a: &Array2<f32>| a.select(Axis(0), &rows).into_dyn();
+        let x_rows = HostTensor::F32(gather(x));
+        let etas: Vec<HostTensor> = vars.eta.iter().map(|e| HostTensor::F32(gather(e))).collect();
+        let calls = per_sample.iter().map(Vec::len).max().unwrap_or(0);
         for call in 0..calls {
-            let mut tangents = Array2::zeros((self.group * self.per_call, self.n));
+            let mut tangents = Array2::zeros((size * per_call, n));
             for (i, batches) in per_sample.iter().enumerate() {
                 if let Some(t) = batches.get(call) {
-                    tangents.slice_mut(ndarray::s![i * self.per_call..(i + 1) * self.per_call, ..]).assign(t);
+                    tangents.slice_mut(ndarray::s![i * per_call..(i + 1) * per_call, ..]).assign(t);
                 }
             }
             let mut inputs = vec![x_rows.clone()];
             inputs.extend(etas.iter().cloned());
             inputs.push(HostTensor::F32(tangents.into_dyn()));
-            let outs = self.exe.run(inputs)?;
+            let outs = exe.run(inputs)?;
             for (k, o) in outs.iter().enumerate() {
                 let o = o.to_f64();
                 for (i, acc) in sumsq.iter_mut().enumerate() {

@@ -48,3 +48,8 @@ pub fn relu_sites(g: &Graph) -> Vec<ReluSite> {
         })
         .collect()
 }
+
+/// Activation neurons per sample, all sites together.
+pub fn total_neurons(g: &Graph) -> usize {
+    relu_sites(g).iter().map(|s| s.neurons).sum()
+}

@@ -74,8 +74,10 @@ pub struct FalsifyConfig {
     pub method: MethodBlock,
 }
 
-/// The smallest f32 not below `v` and the largest not above `v`: a box in
-/// f32 that lies inside the f64 box.
+/// The f32 box inside the f64 box `[lo, hi]`: its bounds rounded inwards.
+/// An interval holding no f32 (a bound pinned to a value f32 cannot hold)
+/// becomes the f32 nearest its middle, which the confirmation accepts
+/// within [`input_tolerance`].
 fn inside_f32(lo: f64, hi: f64) -> (f32, f32) {
     let mut l = lo as f32;
     if f64::from(l) < lo {
@@ -85,7 +87,26 @@ fn inside_f32(lo: f64, hi: f64) -> (f32, f32) {
     if f64::from(h) > hi {
         h = h.next_down();
     }
-    (l, h.max(l))
+    if l > h {
+        let mid = (lo + (hi - lo) / 2.0) as f32;
+        return (mid, mid);
+    }
+    (l, h)
+}
+
+/// How far an input may lie outside its f64 bound: one f32 rounding step
+/// of the bound, the most the model's f32 input can need.
+fn input_tolerance(bound: f64) -> f64 {
+    f64::from(f32::EPSILON) * bound.abs().max(f64::from(f32::MIN_POSITIVE))
+}
+
+/// Whether `x` lies in the disjunct's box, up to the f32 rounding of its bounds.
+fn in_box(d: &super::parse::Disjunct, x: &[f64]) -> bool {
+    x.len() == d.input.lower.len()
+        && x.iter()
+            .zip(&d.input.lower)
+            .zip(&d.input.upper)
+            .all(|((v, lo), hi)| *v >= lo - input_tolerance(*lo) && *v <= hi + input_tolerance(*hi))
 }
 
 /// One goal per disjunct; constraint rows padded to the largest count with
@@ -119,19 +140,15 @@ pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Res
             let (lower, upper): (Vec<f32>, Vec<f32>) =
                 d.input.lower.iter().zip(&d.input.upper).map(|(&l, &h)| inside_f32(l, h)).unzip();
             let start: Vec<f32> = lower.iter().zip(&upper).map(|(l, h)| l + (h - l) / 2.0).collect();
+            // Padding rows never bind; a disjunct without output constraints
+            // (every input of its box is unsafe) has margin -1 everywhere.
             let mut a = vec![0.0f32; rows * m];
-            let mut b = vec![-1.0f32; rows];
-            if d.output.is_empty() {
-                b[0] = -1.0;
-            }
+            let mut b = vec![if d.output.is_empty() { -1.0f32 } else { -1e30 }; rows];
             for (r, c) in d.output.iter().enumerate() {
                 for (j, &v) in c.coeffs.iter().enumerate() {
                     a[r * m + j] = v as f32;
                 }
                 b[r] = c.constant as f32;
-            }
-            for r in d.output.len()..rows {
-                b[r] = if d.output.is_empty() { -1.0 } else { -1e30 };
             }
             Ok(Goal {
                 file: file.to_path_buf(),
@@ -164,9 +181,8 @@ pub fn falsify(
     progress: &mut dyn Progress,
 ) -> Result<FalsifyOutcome> {
     let started = Instant::now();
-    let deadline = started + config.timeout;
+    let deadline = started.checked_add(config.timeout);
     let goals = goals_for(property, model, file)?;
-    let neurons = crate::surrogate::relu_sites(&model.graph).iter().map(|s| s.neurons).sum();
     let base = MethodBlock {
         algorithm: config.method.algorithm.or(Some(crate::goal::schema::Algorithm::Auto)),
         restarts: config.method.restarts.or(Some(8)),
@@ -174,67 +190,100 @@ pub fn falsify(
         pgd_steps: config.method.pgd_steps.or(Some(300)),
         ..config.method.clone()
     };
-    let mut settings = Settings::resolve(&goals[0], &base, neurons);
+    let mut settings = Settings::resolve(&goals[0], &base, crate::surrogate::total_neurons(&model.graph));
     settings.stop_when_achieved = true;
-    settings.validate().map_err(Error::Invalid)?;
+    settings.validate().map_err(|e| Error::Invalid(format!("method settings: {e}")))?;
     let first_seed = settings.seed;
-    let mut engine =
-        Engine::new(model, backend, goals[0].target, goals[0].output, goals.len() * settings.restarts, settings.alpha);
-    let mut best_margins = vec![f64::INFINITY; goals.len()];
-    let mut unconfirmed = 0;
-    let mut rounds = 0;
+    // Disjuncts run in batches of at most DISJUNCTS_PER_BATCH goals.
+    let chunks: Vec<&[Goal]> = goals.chunks(DISJUNCTS_PER_BATCH).collect();
+    let mut engines: Vec<Engine> = chunks
+        .iter()
+        .map(|c| Engine::new(model, backend, c[0].target, c[0].output, c.len() * settings.restarts, settings.alpha))
+        .collect();
+    let mut search = Search { best_margins: vec![f64::INFINITY; goals.len()], unconfirmed: 0, rounds: 0 };
     loop {
-        settings.seed = first_seed.wrapping_add(rounds as u64);
-        let outcome = optimise(&mut engine, &goals, &settings, progress, Some(deadline))?;
-        rounds += 1;
-        for (k, best) in outcome.best.iter().enumerate() {
-            best_margins[k] = best_margins[k].min(best.assessment.score);
-            if !best.assessment.achieved {
-                continue;
+        settings.seed = first_seed.wrapping_add(search.rounds as u64);
+        for (c, (chunk, engine)) in chunks.iter().zip(engines.iter_mut()).enumerate() {
+            let outcome = optimise(engine, chunk, &settings, progress, deadline)?;
+            for (i, best) in outcome.best.iter().enumerate() {
+                let k = c * DISJUNCTS_PER_BATCH + i;
+                search.best_margins[k] = search.best_margins[k].min(best.assessment.score);
+                if !best.assessment.achieved {
+                    continue;
+                }
+                match confirmed(property, k, &best.x, confirm)? {
+                    Some(counterexample) => {
+                        search.rounds += 1;
+                        return Ok(search.finish(Verdict::Sat, started, Some(counterexample), goals.len(), settings));
+                    }
+                    None => search.unconfirmed += 1,
+                }
             }
-            let x: Vec<f64> = best.x.iter().map(|&v| f64::from(v)).collect();
-            let d = &property.disjuncts[k];
-            let in_box = d.input.contains(&x, 0.0);
-            let confirmations: Vec<Confirmation> = confirm(&best.x)?
-                .into_iter()
-                .map(|(runtime, outputs)| {
-                    let margin = d.output.iter().map(|c| c.margin(&outputs)).fold(f64::NEG_INFINITY, f64::max);
-                    let margin = if d.output.is_empty() { 0.0 } else { margin };
-                    Confirmation { confirmed: in_box && margin <= CONFIRM_TOLERANCE, runtime, outputs, margin }
-                })
-                .collect();
-            if !confirmations.is_empty() && confirmations.iter().all(|c| c.confirmed) {
-                let output = confirmations[0].outputs.clone();
-                return Ok(FalsifyOutcome {
-                    verdict: Verdict::Sat,
-                    seconds: started.elapsed().as_secs_f64(),
-                    seconds_to_counterexample: Some(started.elapsed().as_secs_f64()),
-                    rounds,
-                    disjuncts: goals.len(),
-                    best_margins,
-                    unconfirmed,
-                    counterexample: Some(Counterexample { disjunct: k, input: x, output, confirmations }),
-                    settings,
-                });
-            }
-            unconfirmed += 1;
         }
-        let timed_out = Instant::now() >= deadline;
-        let done = config.max_rounds.is_some_and(|r| rounds >= r);
-        if timed_out || done {
-            return Ok(FalsifyOutcome {
-                verdict: if timed_out { Verdict::Timeout } else { Verdict::Unknown },
-                seconds: started.elapsed().as_secs_f64(),
-                seconds_to_counterexample: None,
-                rounds,
-                disjuncts: goals.len(),
-                best_margins,
-                unconfirmed,
-                counterexample: None,
-                settings,
-            });
+        search.rounds += 1;
+        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+        if timed_out || config.max_rounds.is_some_and(|r| search.rounds >= r) {
+            let verdict = if timed_out { Verdict::Timeout } else { Verdict::Unknown };
+            return Ok(search.finish(verdict, started, None, goals.len(), settings));
         }
     }
+}
+
+/// Goals per batch of a round: bounds memory for properties with many disjuncts.
+const DISJUNCTS_PER_BATCH: usize = 64;
+
+/// What a search has gathered so far.
+struct Search {
+    best_margins: Vec<f64>,
+    unconfirmed: usize,
+    rounds: usize,
+}
+
+impl Search {
+    fn finish(
+        self,
+        verdict: Verdict,
+        started: Instant,
+        counterexample: Option<Counterexample>,
+        disjuncts: usize,
+        settings: Settings,
+    ) -> FalsifyOutcome {
+        let seconds = started.elapsed().as_secs_f64();
+        FalsifyOutcome {
+            verdict,
+            seconds,
+            seconds_to_counterexample: counterexample.as_ref().map(|_| seconds),
+            rounds: self.rounds,
+            disjuncts,
+            best_margins: self.best_margins,
+            unconfirmed: self.unconfirmed,
+            counterexample,
+            settings,
+        }
+    }
+}
+
+/// Re-runs disjunct `k`'s candidate `x` on the original file: a
+/// counterexample when it lies in the box and every runtime's outputs
+/// satisfy the constraints within [`CONFIRM_TOLERANCE`].
+fn confirmed(property: &Property, k: usize, x: &[f32], confirm: OriginalRunner) -> Result<Option<Counterexample>> {
+    let d = &property.disjuncts[k];
+    let input: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    let inside = in_box(d, &input);
+    let confirmations: Vec<Confirmation> = confirm(x)?
+        .into_iter()
+        .map(|(runtime, outputs)| {
+            let margin = d.output.iter().map(|c| c.margin(&outputs)).fold(f64::NEG_INFINITY, f64::max);
+            let margin = if d.output.is_empty() { 0.0 } else { margin };
+            let fits = outputs.len() == property.num_outputs;
+            Confirmation { confirmed: inside && fits && margin <= CONFIRM_TOLERANCE, runtime, outputs, margin }
+        })
+        .collect();
+    if confirmations.is_empty() || !confirmations.iter().all(|c| c.confirmed) {
+        return Ok(None);
+    }
+    let output = confirmations[0].outputs.clone();
+    Ok(Some(Counterexample { disjunct: k, input, output, confirmations }))
 }
 
 /// The result in the VNN-COMP format: `sat` and the assignment, or the
@@ -264,10 +313,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn f32_box_stays_inside_the_f64_box() {
-        for (lo, hi) in [(-0.30353115613746867, -0.29855281193475053), (0.1, 0.1), (1e-9, 2e-9)] {
+    fn f32_box_stays_inside_the_f64_box_or_within_one_rounding() {
+        for (lo, hi) in [(-0.30353115613746867, -0.29855281193475053), (0.1, 0.1), (1e-9, 2e-9), (0.0, 0.0)] {
             let (l, h) = inside_f32(lo, hi);
-            assert!(f64::from(l) >= lo && f64::from(h) <= hi || (lo == hi), "{lo} {hi}: {l} {h}");
+            assert!(l <= h);
+            for v in [l, h] {
+                let v = f64::from(v);
+                assert!(v >= lo - input_tolerance(lo) && v <= hi + input_tolerance(hi), "{lo} {hi}: {l} {h}");
+            }
+            if f64::from(l) >= lo && f64::from(h) <= hi {
+                continue;
+            }
+            assert_eq!(lo, hi, "only a pinned value may need the tolerance");
         }
     }
 }

@@ -36,7 +36,15 @@ fn split(model: &ImportedModel, x: &[f32]) -> Result<Vec<ArrayD<f32>>> {
         .collect()
 }
 
-/// The first output of the original file run by tract's importer.
+/// The tensor the objective reads, the one a property's `Y` names.
+fn output_name(model: &ImportedModel) -> Result<String> {
+    model
+        .default_objective()
+        .map(|c| c.name.clone())
+        .ok_or_else(|| Error::Invalid("the model has no differentiable output".into()))
+}
+
+/// The output `Y` of the original file run by tract's importer.
 pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
     let inputs = split(model, x)?;
     let err = |e: TractError| Error::Runtime {
@@ -45,6 +53,7 @@ pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<V
         message: format!("{e:#}"),
     };
     let mut m = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+    m = m.with_outputs_by_name([output_name(model)?]).map_err(err)?;
     for (i, a) in inputs.iter().enumerate() {
         m = m.with_input_fact(i, f32::fact(a.shape()).into()).map_err(err)?;
     }
@@ -55,9 +64,17 @@ pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<V
     Ok(t.into_plain_array::<f64>().map_err(err)?.iter().copied().collect())
 }
 
-/// The first output of the original file run by `backend` (ONNX Runtime).
+/// The output `Y` of the original file run by `backend` (ONNX Runtime).
 pub fn run_with(backend: &dyn Backend, path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
-    let proto = crate::onnx::proto::read_model(path)?;
+    let mut proto = crate::onnx::proto::read_model(path)?;
+    let wanted = output_name(model)?;
+    // The tensor may lie under a head rather than be a declared output.
+    if let Some(g) = proto.graph.as_mut() {
+        g.output.retain(|o| o.name == wanted);
+        if g.output.is_empty() {
+            g.output.push(tract_onnx::pb::ValueInfoProto { name: wanted.clone(), ..Default::default() });
+        }
+    }
     let graph = proto.graph.as_ref().ok_or_else(|| Error::Invalid("no graph".into()))?;
     let inputs = split(model, x)?;
     let names: Vec<String> = graph

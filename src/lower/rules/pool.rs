@@ -80,6 +80,15 @@ fn scatter_back(b: &mut GraphBuilder, key: &str, w: &Window, per_element: &Sym, 
     b.node("ConvTranspose", &[&flat, &kernel], attrs, shape)
 }
 
+/// Whether kernel position `pos` of the window at output position `out`
+/// reads the input (not its padding).
+fn reads_input(w: &Window, spatial: &[usize], out: &[usize], pos: &[usize]) -> bool {
+    (0..w.rank()).all(|a| {
+        let p = (out[a] * w.strides[a] + pos[a] * w.dilations[a]) as i64 - w.pad_begin(a) as i64;
+        p >= 0 && (p as usize) < spatial[a]
+    })
+}
+
 /// `-1e30` at window elements that fall into padding, else 0: `[1, 1, window, out...]`.
 fn padding_penalty(w: &Window, spatial: &[usize]) -> Option<ArrayD<f32>> {
     if w.pads.iter().all(|&p| p == 0) {
@@ -90,12 +99,8 @@ fn padding_penalty(w: &Window, spatial: &[usize]) -> Option<ArrayD<f32>> {
     let shape = [vec![1, 1, positions.len()], out.clone()].concat();
     let mut pen = ArrayD::zeros(IxDyn(&shape));
     for (idx, v) in pen.indexed_iter_mut() {
-        let (j, o) = (idx[2], (0..w.rank()).map(|a| idx[3 + a]).collect::<Vec<_>>());
-        let inside = (0..w.rank()).all(|a| {
-            let p = (o[a] * w.strides[a] + positions[j][a] * w.dilations[a]) as i64 - w.pad_begin(a) as i64;
-            p >= 0 && (p as usize) < spatial[a]
-        });
-        if !inside {
+        let out_pos: Vec<usize> = (0..w.rank()).map(|a| idx[3 + a]).collect();
+        if !reads_input(w, spatial, &out_pos, &positions[idx[2]]) {
             *v = -1e30;
         }
     }
@@ -176,16 +181,8 @@ impl AvgPool {
             let count = if self.count_include_pad {
                 positions.len()
             } else {
-                positions
-                    .iter()
-                    .filter(|pos| {
-                        (0..w.rank()).all(|a| {
-                            let p =
-                                (idx[2 + a] * w.strides[a] + pos[a] * w.dilations[a]) as i64 - w.pad_begin(a) as i64;
-                            p >= 0 && (p as usize) < spatial[a]
-                        })
-                    })
-                    .count()
+                let out_pos: Vec<usize> = (0..w.rank()).map(|a| idx[2 + a]).collect();
+                positions.iter().filter(|pos| reads_input(w, spatial, &out_pos, pos)).count()
             };
             *v = 1.0 / count.max(1) as f32;
         }

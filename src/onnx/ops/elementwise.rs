@@ -5,7 +5,7 @@ use ndarray::{ArrayD, IxDyn};
 use tract_onnx::pb::NodeProto;
 
 use super::Builder;
-use crate::ir::{Add, Affine, Op};
+use crate::ir::{Add, Affine, Op, Reshape, ValueId};
 use crate::onnx::context::{node_name, Binding, ImportCtx};
 
 pub const OPS: &[(&str, Builder)] =
@@ -41,6 +41,7 @@ fn binary(ctx: &mut ImportCtx, node: &NodeProto, kind: Kind) -> Result<(), Strin
     let rhs = ctx.input(node, 1)?.cloned().ok_or("input 1 is missing")?;
     let op = match (lhs, rhs, kind) {
         (Binding::Value(a), Binding::Value(b), Kind::Add | Kind::Sub) => {
+            let (a, b) = same_rank(ctx, node, a, b)?;
             ctx.add(node, Op::Add(Add { negate_rhs: kind == Kind::Sub }), vec![a, b])?;
             return Ok(());
         }
@@ -76,6 +77,25 @@ fn binary(ctx: &mut ImportCtx, node: &NodeProto, kind: Kind) -> Result<(), Strin
     };
     ctx.add(node, Op::Affine(op.1), vec![op.0])?;
     Ok(())
+}
+
+/// Gives two computed operands the same per-sample rank (leading 1s on the
+/// shorter one), so that broadcasting never aligns a sample axis with the
+/// batch axis.
+fn same_rank(ctx: &mut ImportCtx, node: &NodeProto, a: ValueId, b: ValueId) -> Result<(ValueId, ValueId), String> {
+    let (ra, rb) = (ctx.graph.value(a).shape.len(), ctx.graph.value(b).shape.len());
+    let widen = |ctx: &mut ImportCtx, v: ValueId, rank: usize, tag: &str| -> Result<ValueId, String> {
+        let shape = ctx.graph.value(v).shape.clone();
+        let mut target = vec![1; rank - shape.len()];
+        target.extend(shape);
+        let name = node_name(node);
+        ctx.add_named(&name, &node.op_type, Op::Reshape(Reshape { shape: target }), vec![v], &format!("{name}:{tag}"))
+    };
+    Ok(match ra.cmp(&rb) {
+        std::cmp::Ordering::Less => (widen(ctx, a, rb, "lhs")?, b),
+        std::cmp::Ordering::Greater => (a, widen(ctx, b, ra, "rhs")?),
+        std::cmp::Ordering::Equal => (a, b),
+    })
 }
 
 fn neg(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
