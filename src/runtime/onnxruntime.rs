@@ -165,6 +165,8 @@ impl OrtBackend {
         let mut builder = Session::builder(&self.env).map_err(|e| err(e.to_string()))?;
         builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| err(e.to_string()))?;
         builder = builder.with_intra_threads(self.threads.max(1)).map_err(|e| err(e.to_string()))?;
+        // Idle workers must not spin between runs: the host's own work runs then.
+        builder = builder.with_intra_op_spinning(false).map_err(|e| err(e.to_string()))?;
         if let Device::Cuda(n) = self.device {
             let cuda = ep::CUDA::default().with_device_id(n as i32).with_tf32(false).build().error_on_failure();
             builder = builder.with_execution_providers([cuda]).map_err(|e| {

@@ -2,8 +2,6 @@
 //! pattern sync from pre-activations, clipping, and the thresholded gate
 //! pattern that keys the normaliser cache (ALGORITHM.md section 2).
 
-use std::hash::{Hash, Hasher};
-
 use ndarray::Array2;
 
 /// Bounds eta is kept in.
@@ -49,24 +47,22 @@ impl ActivationVars {
         }
     }
 
-    /// A hash of the thresholded gate pattern (eta < 0.5: on) of a sample.
-    pub fn pattern_key(&self, sample: usize) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+    /// The thresholded gate pattern of a sample (bit set: eta below the
+    /// gate's threshold, on), all sites, 64 neurons a word.
+    pub fn pattern(&self, sample: usize) -> Vec<u64> {
+        let threshold = 0.5 - crate::surrogate::gate::GATE_OFFSET as f32;
+        let mut words = Vec::new();
         for e in &self.eta {
             let row = e.row(sample);
-            let mut word = 0u64;
+            let start = words.len();
+            words.resize(start + row.len().div_ceil(64), 0u64);
             for (i, &v) in row.iter().enumerate() {
-                if v < 0.5 - crate::surrogate::gate::GATE_OFFSET as f32 {
-                    word |= 1 << (i % 64);
-                }
-                if i % 64 == 63 {
-                    word.hash(&mut h);
-                    word = 0;
+                if v < threshold {
+                    words[start + i / 64] |= 1 << (i % 64);
                 }
             }
-            word.hash(&mut h);
         }
-        h.finish()
+        words
     }
 
     /// Number of neurons whose thresholded pattern differs between two states.
@@ -91,13 +87,14 @@ mod tests {
     }
 
     #[test]
-    fn the_pattern_key_changes_with_the_thresholded_pattern_only() {
+    fn the_pattern_changes_with_the_thresholded_pattern_only() {
         let a = ActivationVars { eta: vec![array![[0.45, 0.55], [0.3, 0.3]]] };
         let mut b = a.clone();
         b.eta[0][[0, 0]] = 0.40;
-        assert_eq!(a.pattern_key(0), b.pattern_key(0));
+        assert_eq!(a.pattern(0), b.pattern(0));
         b.eta[0][[0, 0]] = 0.52;
-        assert_ne!(a.pattern_key(0), b.pattern_key(0));
+        assert_ne!(a.pattern(0), b.pattern(0));
+        assert_eq!(a.pattern(0), vec![0b01]);
         assert_eq!(a.pattern_changes(&b), 1);
     }
 }

@@ -38,6 +38,10 @@ pub const EXACT_MAX_FREE_INPUTS: usize = 256;
 pub const DEFAULT_RANDOM_TANGENTS: usize = 8;
 /// Tangents pushed through the network per call of the exact method.
 const EXACT_CHUNK: usize = 128;
+/// The random estimate is recomputed once this share of the gates has
+/// flipped since it was made: with 8 tangents its relative noise (about
+/// 25%) is far above what so few gates change.
+pub const RANDOM_DRIFT: f64 = 0.01;
 /// Tangent rows per call, all samples of a group together.
 const TANGENT_ROWS_PER_CALL: usize = 1024;
 
@@ -86,7 +90,10 @@ pub struct NormaliserCache<'a> {
     free: Vec<Vec<usize>>,
     n: usize,
     site_sizes: Vec<usize>,
-    entries: Vec<Option<(u64, Vec<Array1<f32>>)>>,
+    /// Per sample: the gate pattern the cached value was computed at, and it.
+    entries: Vec<Option<(Vec<u64>, Vec<Array1<f32>>)>>,
+    /// Gates that may differ from the cached pattern before a recomputation.
+    drift: usize,
     /// Per sample: its random stream's seed and how many times it was computed.
     seeds: Vec<u64>,
     computed: Vec<u64>,
@@ -115,6 +122,7 @@ impl<'a> NormaliserCache<'a> {
             NormaliserMethod::Random { tangents } => tangents.max(1),
         };
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
+        let total_neurons: usize = problem.sites.iter().map(|s| s.neurons).sum();
         NormaliserCache {
             method,
             cacheable: !problem.model.graph.nodes().iter().any(|n| matches!(n.op, crate::ir::Op::MaxPool(_))),
@@ -126,6 +134,10 @@ impl<'a> NormaliserCache<'a> {
             group,
             free,
             entries: vec![None; batch],
+            drift: match method {
+                NormaliserMethod::Exact => 0,
+                NormaliserMethod::Random { .. } => (RANDOM_DRIFT * total_neurons as f64) as usize,
+            },
             computed: vec![0; seeds.len()],
             seeds,
             stats: NormaliserStats::default(),
@@ -133,20 +145,27 @@ impl<'a> NormaliserCache<'a> {
     }
 
     /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
-    /// per site. Samples whose gate pattern changed are recomputed together,
-    /// at most `group` per call; on models with max pools, whose winners
-    /// move with `x` and are not in the key, every sample is recomputed.
+    /// per site. A sample is recomputed when its gate pattern changed (the
+    /// exact method) or drifted by more than `drift` gates (the random
+    /// estimate, whose own noise is larger than a few gates' effect) since
+    /// its cached value; on models with max pools, whose winners move with
+    /// `x`, always. Samples due are computed together, `group` per call.
     pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars) -> Result<Vec<Array2<f32>>> {
         let batch = x.nrows();
-        let keys: Vec<u64> = (0..batch).map(|s| vars.pattern_key(s)).collect();
+        let patterns: Vec<Vec<u64>> = (0..batch).map(|s| vars.pattern(s)).collect();
         self.stats.requests += batch;
-        let cacheable = self.cacheable;
-        let stale: Vec<usize> =
-            (0..batch).filter(|&s| !cacheable || !matches!(&self.entries[s], Some((k, _)) if *k == keys[s])).collect();
+        let (cacheable, drift) = (self.cacheable, self.drift);
+        let due = |entry: &Option<(Vec<u64>, Vec<Array1<f32>>)>, now: &[u64]| match entry {
+            Some((at, _)) if cacheable => {
+                at.iter().zip(now).map(|(a, b)| (a ^ b).count_ones() as usize).sum::<usize>() > drift
+            }
+            _ => true,
+        };
+        let stale: Vec<usize> = (0..batch).filter(|&s| due(&self.entries[s], &patterns[s])).collect();
         for group in stale.chunks(self.group) {
             let fresh = self.compute(x, vars, group)?;
             for (&s, v) in group.iter().zip(fresh) {
-                self.entries[s] = Some((keys[s], v));
+                self.entries[s] = Some((patterns[s].clone(), v));
             }
         }
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
