@@ -69,6 +69,13 @@ pub struct NormaliserStats {
     pub load_seconds: f64,
 }
 
+/// One sample's cached normalisers (per site) and the gate pattern they
+/// were computed at.
+struct Cached {
+    pattern: Vec<u64>,
+    inverse_norms: Vec<Array1<f32>>,
+}
+
 /// The normaliser graph and the model facts it needs, to load a graph for
 /// any group size on demand.
 struct GraphSource<'a> {
@@ -90,8 +97,7 @@ pub struct NormaliserCache<'a> {
     free: Vec<Vec<usize>>,
     n: usize,
     site_sizes: Vec<usize>,
-    /// Per sample: the gate pattern the cached value was computed at, and it.
-    entries: Vec<Option<(Vec<u64>, Vec<Array1<f32>>)>>,
+    entries: Vec<Option<Cached>>,
     /// Gates that may differ from the cached pattern before a recomputation.
     drift: usize,
     /// Per sample: its random stream's seed and how many times it was computed.
@@ -155,9 +161,9 @@ impl<'a> NormaliserCache<'a> {
         let patterns: Vec<Vec<u64>> = (0..batch).map(|s| vars.pattern(s)).collect();
         self.stats.requests += batch;
         let (cacheable, drift) = (self.cacheable, self.drift);
-        let due = |entry: &Option<(Vec<u64>, Vec<Array1<f32>>)>, now: &[u64]| match entry {
-            Some((at, _)) if cacheable => {
-                at.iter().zip(now).map(|(a, b)| (a ^ b).count_ones() as usize).sum::<usize>() > drift
+        let due = |entry: &Option<Cached>, now: &[u64]| match entry {
+            Some(c) if cacheable => {
+                c.pattern.iter().zip(now).map(|(a, b)| (a ^ b).count_ones() as usize).sum::<usize>() > drift
             }
             _ => true,
         };
@@ -165,13 +171,13 @@ impl<'a> NormaliserCache<'a> {
         for group in stale.chunks(self.group) {
             let fresh = self.compute(x, vars, group)?;
             for (&s, v) in group.iter().zip(fresh) {
-                self.entries[s] = Some((patterns[s].clone(), v));
+                self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms: v });
             }
         }
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
         for s in 0..batch {
-            if let Some((_, v)) = &self.entries[s] {
-                for (o, v) in out.iter_mut().zip(v) {
+            if let Some(c) = &self.entries[s] {
+                for (o, v) in out.iter_mut().zip(&c.inverse_norms) {
                     o.row_mut(s).assign(v);
                 }
             }
