@@ -71,6 +71,7 @@ pub struct NormaliserStats {
 
 /// One sample's cached normalisers (per site) and the gate pattern they
 /// were computed at.
+#[derive(Clone)]
 struct Cached {
     pattern: Vec<u64>,
     inverse_norms: Vec<Array1<f32>>,
