@@ -132,6 +132,12 @@ impl Graph {
         self.inputs.iter().map(|&i| self.value(i).size()).sum()
     }
 
+    /// Number of elements of one sample of every tensor of the graph: what a
+    /// forward pass writes per row.
+    pub fn activation_floats(&self) -> usize {
+        self.values.iter().map(Value::size).sum()
+    }
+
     /// The differentiable outputs, in ONNX order.
     pub fn differentiable_outputs(&self) -> impl Iterator<Item = (&str, ValueId)> {
         self.outputs.iter().filter_map(|o| o.value.as_ref().ok().map(|&v| (o.name.as_str(), v)))

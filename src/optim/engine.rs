@@ -112,7 +112,8 @@ impl<'a> Engine<'a> {
                 GraphKey::Gradient(o) => gradient_graph(&self.problem(o), rows),
                 GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), rows),
             };
-            let exe = self.backend.load_batched(&build, self.batch)?;
+            let floats = self.model.graph.activation_floats();
+            let exe = self.backend.load_batched(&build, self.batch, floats)?;
             let graph = build(self.batch);
             self.loaded.insert(key, (graph, exe));
             self.load_seconds += start.elapsed().as_secs_f64();

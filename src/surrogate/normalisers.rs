@@ -194,7 +194,9 @@ impl<'a> NormaliserCache<'a> {
             let start = Instant::now();
             let per_call = self.per_call;
             let src = &self.source;
-            let exe = src.backend.load_batched(&|r| normaliser_graph(&src.problem, r, per_call), size)?;
+            // Each row pushes `per_call` tangents through the network.
+            let floats = src.problem.model.graph.activation_floats() * per_call;
+            let exe = src.backend.load_batched(&|r| normaliser_graph(&src.problem, r, per_call), size, floats)?;
             self.stats.load_seconds += start.elapsed().as_secs_f64();
             self.graphs.insert(size, exe);
         }
