@@ -269,3 +269,57 @@ fn derive_writes_the_surrogate_and_the_step_graph() {
 
     expect_error(adr().arg("derive").arg(&model).arg("-o").arg(&step).arg("--alpha=-1"), &["--alpha"]);
 }
+
+#[test]
+fn bench_times_the_fixtures_and_writes_json_and_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, plot) = (dir.path().join("bench.json"), dir.path().join("scaling.png"));
+    let o = adr()
+        .arg("bench")
+        .arg("--fixtures")
+        .arg(fixtures())
+        .args(["--backends", "tract", "--threads", "1", "--only", "vae_decoder", "--batches", "1,4"])
+        .args(["--iterations", "3", "--json", "--rss"])
+        .arg("--out")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    let cases = printed["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{printed}");
+    for (case, batch) in cases.iter().zip([1, 4]) {
+        assert_eq!(case["model"], "vae_decoder");
+        assert_eq!(case["batch"], batch);
+        assert_eq!(case["threads"], 1);
+        assert_eq!(case["backend"], "tract");
+        let ms = |k: &str| case[k].as_f64().unwrap_or_else(|| panic!("{k} in {case}"));
+        for k in ["forward_ms", "adr_iter_ms", "pgd_step_ms"] {
+            assert!(ms(k) > 0.0 && ms(k) < 10_000.0, "{k} in {case}");
+        }
+        assert!((ms("ratio") - ms("adr_iter_ms") / ms("forward_ms")).abs() < 1e-6 * ms("ratio"), "{case}");
+        // An ADR iteration runs a forward, a backward and the surrogate: never
+        // cheaper than the forward pass alone.
+        assert!(ms("ratio") > 1.0, "{case}");
+    }
+    let rss = printed["rss"].as_array().unwrap();
+    assert_eq!(rss.len(), 2);
+    assert!(rss.iter().all(|r| r["peak_rss_mib"].as_f64().unwrap() > 1.0), "{rss:?}");
+    assert!(std::fs::read(&plot).unwrap().starts_with(b"\x89PNG"));
+
+    let bench = || {
+        let mut c = adr();
+        c.arg("bench").args(["--backends", "tract", "--threads", "1"]);
+        c
+    };
+    expect_error(
+        bench().arg("--fixtures").arg(dir.path()).args(["--only", "vae_decoder"]),
+        &["mnist_vae_decoder.onnx"],
+    );
+    expect_error(bench().args(["--only", "vae"]), &["--only", "'vae'", "vae_decoder"]);
+    expect_error(bench().args(["--batches", "0"]), &["--batches"]);
+}
