@@ -129,7 +129,7 @@ fn timed_phase(spec: &CaseSpec, settings: &Settings) -> Result<(f64, usize, crat
     let o = optimise(&mut engine, std::slice::from_ref(g), settings, &mut Silent, None)?;
     let stats = o.adr.clone().unwrap_or_default();
     let phase = o.phases.first();
-    let loading = (o.load_seconds - before) + stats.normalisers.load_seconds;
+    let loading = o.load_seconds - before;
     let seconds = (phase.map_or(0.0, |p| p.seconds) - loading).max(0.0);
     Ok((seconds, phase.map_or(1, |p| p.iterations.max(1)), stats))
 }

@@ -231,7 +231,7 @@ fn generator() -> OnnxGraph {
     m.finish(&y, "image")
 }
 
-/// Input normalisation by Sub/Div/Mul constants, Constant nodes, Identity,
+/// Input normalisation by Sub/Div/Mul constants, Identity,
 /// Dropout, Unsqueeze/Squeeze/Concat, a Shape-computed flatten, Pad, Clip,
 /// Neg, initializers listed as graph inputs, LogSoftmax.
 fn layout_ops() -> OnnxGraph {
@@ -282,13 +282,15 @@ fn layout_ops() -> OnnxGraph {
     g
 }
 
-/// Opset-11 forms: Squeeze/Unsqueeze axes as attributes, Clip bounds as
-/// attributes (opset 6), Softmax with the coerced-2d axis.
-fn opset11() -> OnnxGraph {
-    let mut m = Maker::new("opset11", 8).opset(11);
+/// Opset-10 forms, as older exporters write them: Squeeze/Unsqueeze axes
+/// and Clip bounds as attributes, Softmax with the coerced-2d axis.
+fn opset10() -> OnnxGraph {
+    let mut m = Maker::new("opset10", 8).opset(10);
     let x = m.b.input("x", vec![B, 3, 2]);
     let u = m.op("Unsqueeze", &[&x], vec![attr_ints("axes", &[1])], vec![B, 1, 3, 2]);
     let s = m.op("Squeeze", &[&u], vec![attr_ints("axes", &[1])], vec![B, 3, 2]);
+    let bounds = vec![attr_float("min", -0.25), attr_float("max", 0.5)];
+    let s = m.op("Clip", &[&s], bounds, vec![B, 3, 2]);
     let r = m.relu(&s);
     let w = m.weight(&[2, 4], 2);
     let h = m.op("MatMul", &[&r, &w], vec![], vec![B, 3, 4]);
@@ -335,6 +337,25 @@ fn q_network() -> OnnxGraph {
     let h = m.relu(&h);
     let q = m.gemm(&h, 1);
     m.finish(&q, "q")
+}
+
+/// The rarer forms: PRelu with one shared slope, Max with a constant (a
+/// ReLU written as max(x, c)), Sum of three tensors, GlobalMaxPool, MatMul
+/// by a rank-1 weight (one score per sample).
+fn rare_ops() -> OnnxGraph {
+    let mut m = Maker::new("rare_ops", 11);
+    let x = m.b.input("x", vec![B, 2, 5, 5]);
+    let c = m.conv(&x, 3, 3, vec![], 3);
+    let slope = m.b.constant("slope", &ArrayD::from_elem(IxDyn(&[1]), 0.2));
+    let p = m.op("PRelu", &[&c, &slope], vec![], c.shape.clone());
+    let floor = m.b.constant("floor", &ArrayD::from_elem(IxDyn(&[]), 0.1));
+    let r = m.op("Max", &[&c, &floor], vec![], c.shape.clone());
+    let s = m.op("Sum", &[&p, &r, &c], vec![], c.shape.clone());
+    let g = m.op("GlobalMaxPool", &[&s], vec![], vec![B, 3, 1, 1]);
+    let f = m.op("Flatten", &[&g], vec![attr_int("axis", 1)], vec![B, 3]);
+    let w = m.weight(&[3], 3);
+    let y = m.op("MatMul", &[&f, &w], vec![], vec![B]);
+    m.finish(&y, "score")
 }
 
 /// Every model of the zoo.
@@ -386,8 +407,17 @@ pub fn all() -> Vec<ZooModel> {
                 "LogSoftmax",
             ],
         },
-        ZooModel { name: "opset11", graph: opset11(), ops: &["Unsqueeze", "Squeeze", "Relu", "MatMul", "Softmax"] },
+        ZooModel {
+            name: "opset10",
+            graph: opset10(),
+            ops: &["Unsqueeze", "Squeeze", "Clip", "Relu", "MatMul", "Softmax"],
+        },
         ZooModel { name: "q_network", graph: q_network(), ops: &["Concat", "Gemm", "Relu"] },
+        ZooModel {
+            name: "rare_ops",
+            graph: rare_ops(),
+            ops: &["Conv", "PRelu", "Max", "Sum", "GlobalMaxPool", "Flatten", "MatMul"],
+        },
         ZooModel {
             name: "classifier_head",
             graph: classifier_head(),

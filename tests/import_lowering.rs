@@ -129,7 +129,7 @@ fn independent_neuron_count(proto: &ModelProto, m: &ImportedModel) -> usize {
     let mut total = 0;
     for node in &graph.node {
         let sites = match node.op_type.as_str() {
-            "Relu" | "LeakyRelu" => 1,
+            "Relu" | "LeakyRelu" | "PRelu" | "Max" => 1,
             "Clip" => 2,
             _ => continue,
         };

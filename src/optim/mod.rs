@@ -96,6 +96,7 @@ pub struct Outcome {
     pub iterations: usize,
     pub adr: Option<AdrStats>,
     pub seconds: f64,
+    /// Building and loading graphs, the normalisers' included.
     pub load_seconds: f64,
 }
 
@@ -281,7 +282,8 @@ pub fn optimise(
             run_phase(&mut ctx, method, x)?;
         }
     }
-    let load_seconds = ctx.engine.load_seconds;
+    let normaliser_loading = adr_stats.as_ref().map_or(0.0, |s: &AdrStats| s.normalisers.load_seconds);
+    let load_seconds = ctx.engine.load_seconds + normaliser_loading;
     let iterations = tracker.offset;
     let best = tracker.best.into_iter().map(|b| b.expect("every goal was evaluated")).collect();
     let initial = tracker

@@ -208,6 +208,7 @@ impl<'a> NormaliserCache<'a> {
     /// call with copies of the last sample.
     fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, samples: &[usize]) -> Result<Vec<Vec<Array1<f32>>>> {
         let start = Instant::now();
+        let loading_before = self.stats.load_seconds;
         self.stats.recomputes += samples.len();
         let per_sample: Vec<Vec<Array2<f32>>> = samples.iter().map(|&s| self.tangent_batches(s)).collect();
         for &s in samples {
@@ -244,7 +245,8 @@ impl<'a> NormaliserCache<'a> {
             NormaliserMethod::Exact => 1.0,
             NormaliserMethod::Random { tangents } => 1.0 / tangents as f64,
         };
-        self.stats.seconds += start.elapsed().as_secs_f64();
+        // Loading a graph is counted apart, as the engine's graphs are.
+        self.stats.seconds += start.elapsed().as_secs_f64() - (self.stats.load_seconds - loading_before);
         Ok(sumsq
             .into_iter()
             .map(|sites| sites.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect())
