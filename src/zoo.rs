@@ -140,7 +140,7 @@ fn conv_net() -> OnnxGraph {
     let h = m.relu(&h);
     let w = m.weight(&[6, 2, 2, 2], 8);
     let a = vec![attr_int("group", 2), attr_ints("dilations", &[2, 2]), attr_ints("pads", &[1, 0, 1, 0])];
-    let h = m.op("Conv", &[&h, &w], a, vec![B, 6, 4, 4]);
+    let h = m.op("Conv", &[&h, &w], a, vec![B, 6, 5, 3]);
     let h = m.relu(&h);
     let h = m.op("GlobalAveragePool", &[&h], vec![], vec![B, 6, 1, 1]);
     let h = m.op("Flatten", &[&h], vec![attr_int("axis", 1)], vec![B, 6]);
@@ -340,8 +340,8 @@ fn q_network() -> OnnxGraph {
 }
 
 /// The rarer forms: PRelu with one shared slope, Max with a constant (a
-/// ReLU written as max(x, c)), Sum of three tensors, GlobalMaxPool, MatMul
-/// by a rank-1 weight (one score per sample).
+/// ReLU written as max(x, c)), Sum of three tensors, GlobalMaxPool, Flatten
+/// with a negative axis, MatMul by a rank-1 weight (one score per sample).
 fn rare_ops() -> OnnxGraph {
     let mut m = Maker::new("rare_ops", 11);
     let x = m.b.input("x", vec![B, 2, 5, 5]);
@@ -352,7 +352,7 @@ fn rare_ops() -> OnnxGraph {
     let r = m.op("Max", &[&c, &floor], vec![], c.shape.clone());
     let s = m.op("Sum", &[&p, &r, &c], vec![], c.shape.clone());
     let g = m.op("GlobalMaxPool", &[&s], vec![], vec![B, 3, 1, 1]);
-    let f = m.op("Flatten", &[&g], vec![attr_int("axis", 1)], vec![B, 3]);
+    let f = m.op("Flatten", &[&g], vec![attr_int("axis", -3)], vec![B, 3]);
     let w = m.weight(&[3], 3);
     let y = m.op("MatMul", &[&f, &w], vec![], vec![B]);
     m.finish(&y, "score")

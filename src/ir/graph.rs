@@ -87,6 +87,9 @@ impl Graph {
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|&i| self.value(i).batched(1)).collect();
         let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
         let out = output_shape(&op, &refs)?;
+        if out[1..].contains(&0) {
+            return Err(format!("the output {:?} would have a zero extent", &out[1..]));
+        }
         let node_id = NodeId(self.nodes.len());
         let output = self.push_value(output_name, out[1..].to_vec(), Some(node_id));
         self.nodes.push(Node { name: name.to_string(), onnx_op: onnx_op.to_string(), op, inputs, output });
@@ -136,11 +139,6 @@ impl Graph {
     /// forward pass writes per row.
     pub fn activation_floats(&self) -> usize {
         self.values.iter().map(Value::size).sum()
-    }
-
-    /// The differentiable outputs, in ONNX order.
-    pub fn differentiable_outputs(&self) -> impl Iterator<Item = (&str, ValueId)> {
-        self.outputs.iter().filter_map(|o| o.value.as_ref().ok().map(|&v| (o.name.as_str(), v)))
     }
 
     /// Keeps only the nodes that some of `roots` depend on, renumbering

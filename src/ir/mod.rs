@@ -1,5 +1,6 @@
 //! The project's own layer graph (IR): what import produces and every later
-//! stage consumes. Nothing after import sees ONNX strings except node names.
+//! stage consumes. Nothing after import reads ONNX protobufs; nodes keep
+//! their ONNX name and op type for messages and `inspect`.
 
 pub mod graph;
 pub mod op;

@@ -134,7 +134,7 @@ pub struct LogSoftmax {
     pub axis: usize,
 }
 
-/// Constant zero padding of the spatial axes (`pads` as ONNX: all begins,
+/// Constant zero padding of any non-batch axes (`pads` as ONNX: all begins,
 /// then all ends, over every batched axis).
 #[derive(Debug, Clone)]
 pub struct Pad {

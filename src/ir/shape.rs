@@ -18,6 +18,7 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
             Ok(out)
         }
         Op::Conv(c) => {
+            divisible_by_groups(c.weight.shape()[0], c.groups)?;
             let c_in = c.weight.shape()[1] * c.groups;
             check_channels(x, c_in, &c.window)?;
             let mut out = vec![x[0], c.weight.shape()[0]];
@@ -27,6 +28,7 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
             Ok(out)
         }
         Op::ConvTranspose(c) => {
+            divisible_by_groups(c.weight.shape()[0], c.groups)?;
             check_channels(x, c.weight.shape()[0], &c.window)?;
             let mut out = vec![x[0], c.weight.shape()[1] * c.groups];
             for a in 0..c.window.rank() {
@@ -97,6 +99,13 @@ pub fn output_shape(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, String> 
             Ok(x.to_vec())
         }
     }
+}
+
+fn divisible_by_groups(channels: usize, groups: usize) -> Result<(), String> {
+    if !channels.is_multiple_of(groups) {
+        return Err(format!("the weight's {channels} channels are not divisible by group {groups}"));
+    }
+    Ok(())
 }
 
 fn check_channels(x: &[usize], c_in: usize, w: &Window) -> Result<(), String> {

@@ -80,10 +80,6 @@ impl OnnxGraph {
     pub fn to_bytes(&self) -> Vec<u8> {
         prost::Message::encode_to_vec(&self.model)
     }
-
-    pub fn output_index(&self, name: &str) -> Option<usize> {
-        self.outputs.iter().position(|o| o.name == name)
-    }
 }
 
 /// Attribute constructors.

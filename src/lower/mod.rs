@@ -1,6 +1,7 @@
-//! Lowering: turns the IR (and later the surrogate and the goal) into ONNX
-//! graphs built with tract's protobuf types. Every later computation runs
-//! such a graph, on tract or ONNX Runtime.
+//! Lowering: turns the IR, its surrogate and the goal's objective into ONNX
+//! graphs built with tract's protobuf types (`step` assembles the graphs
+//! the optimisers run). Every later computation runs such a graph, on tract
+//! or ONNX Runtime.
 
 pub mod builder;
 pub mod network;

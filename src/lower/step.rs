@@ -237,9 +237,9 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
     b.output(&obj_value, names::OBJECTIVE);
     b.output(&consistency, names::CONSISTENCY);
     b.output(&grad_x, names::GRAD_X);
-    for (k, (eo, ec)) in eta_obj.iter().zip(&eta_c).enumerate() {
+    for ((s, eo), ec) in p.sites.iter().zip(&eta_obj).zip(&eta_c) {
         let ge = b.add(eo, ec);
-        b.output(&ge, &names::grad_eta(k));
+        b.output(&ge, &names::grad_eta(s.index));
     }
     output_truth(&mut b, p, &truth);
     b.finish()

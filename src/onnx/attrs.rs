@@ -43,8 +43,9 @@ pub fn usizes(node: &NodeProto, name: &str) -> Result<Option<Vec<usize>>, String
         .transpose()
 }
 
-/// The scalar float value of a `Constant` node's other value attributes
-/// (`value_float`, `value_floats`, `value_int`, `value_ints`).
+/// The value of a `Constant` node given by its other value attributes
+/// (`value_float`, `value_floats`, `value_int`, `value_ints`): a scalar or a
+/// list, float or integer.
 pub fn constant_value(node: &NodeProto) -> Option<ConstTensor> {
     use ndarray::{ArrayD, IxDyn};
     if let Some(a) = find(node, "value_float") {

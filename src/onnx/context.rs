@@ -138,6 +138,19 @@ impl ImportCtx {
     }
 
     /// Normalises a possibly negative axis of a rank-`rank` tensor.
+    /// Checks that a constant of shape `c` broadcasts onto the model's view
+    /// of `x` without growing it (ONNX would grow the result's rank or
+    /// extent; the IR keeps `x`'s shape).
+    pub fn const_fits(&self, x: ValueId, c: &[usize]) -> Result<(), String> {
+        let shape = self.shape(x);
+        let fits = c.len() <= shape.len() && c.iter().rev().zip(shape.iter().rev()).all(|(&a, &b)| a == 1 || a == b);
+        if fits {
+            Ok(())
+        } else {
+            Err(format!("constant of shape {c:?} would broadcast {shape:?} to a larger shape"))
+        }
+    }
+
     pub fn axis(&self, axis: i64, rank: usize) -> Result<usize, String> {
         let a = if axis < 0 { axis + rank as i64 } else { axis };
         usize::try_from(a).ok().filter(|&a| a < rank).ok_or_else(|| format!("axis {axis} out of range for rank {rank}"))

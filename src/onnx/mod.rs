@@ -430,6 +430,9 @@ fn sample_shape(input: &ValueInfoProto, info: &TensorInfo, batched: bool) -> Res
         .skip(usize::from(batched))
         .map(|(axis, d)| match &d.value {
             Some(Dim::DimValue(v)) if *v > 0 => Ok(*v as usize),
+            Some(Dim::DimValue(v)) => {
+                Err(format!("input '{}' has dimension {v} at axis {axis}; dimensions must be positive", input.name))
+            }
             Some(Dim::DimParam(p)) => Err(format!(
                 "input '{}' has symbolic dimension '{p}' at axis {axis}; only the batch axis may be symbolic",
                 input.name

@@ -2,6 +2,7 @@
 //! constant tensors (initializers, `Constant` nodes), with external data
 //! confined to the model's folder.
 
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
@@ -96,7 +97,8 @@ pub fn decode_model(path: &Path, bytes: &[u8]) -> Result<ModelProto> {
     Ok(model)
 }
 
-/// Decodes a tensor. `model_dir` is the folder external data must stay in.
+/// Decodes a tensor of the model file `model_path` (external data must stay
+/// in its folder).
 pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> {
     let bad = |message: String| Error::Model {
         path: model_path.to_path_buf(),
@@ -107,7 +109,10 @@ pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> 
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dimension {d}"))))
         .collect::<Result<_>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shape:?} holds more elements than memory can")))?;
     let external;
     let raw: &[u8] = if t.data_location == Some(DataLocation::External as i32) {
         external = read_external(model_path, t)?;
@@ -129,7 +134,7 @@ pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> 
             .map_err(|_| bad(format!("{n} values for shape {shape:?}")))
     };
     let from_raw = |width: usize| -> Result<Vec<[u8; 8]>> {
-        if raw.len() != count * width {
+        if Some(raw.len()) != count.checked_mul(width) {
             return Err(bad(format!("{} bytes of data for {count} elements", raw.len())));
         }
         Ok(raw
@@ -184,21 +189,26 @@ fn read_external(model_path: &Path, t: &TensorProto) -> Result<Vec<u8>> {
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(outside());
     }
-    let dir = dir.canonicalize().map_err(|e| Error::io(&dir, e))?;
-    let file = dir.join(rel);
-    let file = file.canonicalize().map_err(|e| Error::io(&file, e))?;
+    let io = |e: std::io::Error| bad(format!("'{location}': {e}"));
+    let dir = dir.canonicalize().map_err(io)?;
+    let file = dir.join(rel).canonicalize().map_err(io)?;
     if !file.starts_with(&dir) {
         return Err(outside());
     }
-    let data = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-    let parse = |key: &str| -> Result<Option<usize>> {
-        entry(key).map(|v| v.parse::<usize>().map_err(|_| bad(format!("{key} '{v}' is not a number")))).transpose()
+    let parse = |key: &str| -> Result<Option<u64>> {
+        entry(key).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{key} '{v}' is not a number")))).transpose()
     };
+    // Read only this tensor's range: exporters put every tensor in one file.
+    let mut f = std::fs::File::open(&file).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
     let offset = parse("offset")?.unwrap_or(0);
-    let length = parse("length")?.unwrap_or(data.len().saturating_sub(offset));
-    data.get(offset..offset.saturating_add(length))
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| bad(format!("range {offset}+{length} outside the {}-byte file", data.len())))
+    let length = parse("length")?.unwrap_or(size.saturating_sub(offset));
+    if offset.checked_add(length).is_none_or(|end| end > size) {
+        return Err(bad(format!("range {offset}+{length} outside the {size}-byte file '{location}'")));
+    }
+    let mut data = vec![0u8; usize::try_from(length).map_err(|_| bad(format!("length {length} too large")))?];
+    f.seek(std::io::SeekFrom::Start(offset)).and_then(|_| f.read_exact(&mut data)).map_err(io)?;
+    Ok(data)
 }
 
 fn model_dir(model_path: &Path) -> PathBuf {
@@ -235,6 +245,30 @@ mod tests {
             .push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "../../etc/passwd".into() });
         let err = decode_tensor(&model, &t).unwrap_err();
         assert!(matches!(err, Error::ExternalDataOutside { .. }), "{err}");
+    }
+
+    #[test]
+    fn reads_an_external_range_inside_the_model_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m.onnx");
+        let bytes: Vec<u8> = [9.0f32, 1.5, -3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.path().join("weights.bin"), &bytes).unwrap();
+        let external = |offset: &str, length: &str| {
+            let mut t = float_tensor(vec![], vec![2]);
+            t.data_location = Some(DataLocation::External as i32);
+            for (key, value) in [("location", "weights.bin"), ("offset", offset), ("length", length)] {
+                t.external_data.push(tract_onnx::pb::StringStringEntryProto { key: key.into(), value: value.into() });
+            }
+            t
+        };
+        let t = decode_tensor(&model, &external("4", "8")).unwrap();
+        assert_eq!(t.to_f32().as_slice().unwrap(), &[1.5, -3.0]);
+        let err = decode_tensor(&model, &external("8", "8")).unwrap_err().to_string();
+        assert!(err.contains("tensor 'w'") && err.contains("outside the 12-byte file 'weights.bin'"), "{err}");
+        let mut missing = external("0", "8");
+        missing.external_data[0].value = "gone.bin".into();
+        let err = decode_tensor(&model, &missing).unwrap_err().to_string();
+        assert!(err.contains("tensor 'w'") && err.contains("'gone.bin'"), "{err}");
     }
 
     #[test]

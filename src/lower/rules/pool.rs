@@ -54,10 +54,21 @@ fn depthwise_attrs(w: &Window, channels: usize) -> Vec<tract_onnx::pb::Attribute
     a
 }
 
+/// Whether the one window covers the whole unpadded input (a global pool):
+/// its elements are the input itself, no one-hot kernel needed (that kernel
+/// grows with the square of the input's spatial size).
+fn covers_whole(w: &Window, spatial: &[usize]) -> bool {
+    w.kernel == spatial && w.pads.iter().all(|&p| p == 0) && w.dilations.iter().all(|&d| d == 1)
+}
+
 /// `[B, C, window, out...]`: every window's elements of `x` (zero padded).
 fn patches(b: &mut GraphBuilder, key: &str, w: &Window, x: &Sym) -> Sym {
     let c = x.shape[1];
     let n = window_len(w);
+    if covers_whole(w, &x.shape[2..]) {
+        let ones = vec![1; w.rank()];
+        return b.reshape(x, &[vec![x.shape[0], c, n], ones].concat());
+    }
     let kernel = b.cached_constant(key, || one_hot_kernel(w, c));
     let out = out_spatial(w, &x.shape[2..]);
     let conv_shape = [vec![x.shape[0], c * n], out.clone()].concat();
@@ -70,6 +81,9 @@ fn patches(b: &mut GraphBuilder, key: &str, w: &Window, x: &Sym) -> Sym {
 fn scatter_back(b: &mut GraphBuilder, key: &str, w: &Window, per_element: &Sym, input: &[usize]) -> Sym {
     let c = input[1];
     let n = window_len(w);
+    if covers_whole(w, &input[2..]) {
+        return b.reshape(per_element, &[&[per_element.shape[0]], &input[1..]].concat());
+    }
     let kernel = b.cached_constant(key, || one_hot_kernel(w, c));
     let out = per_element.shape[3..].to_vec();
     let flat = b.reshape(per_element, &[vec![per_element.shape[0], c * n], out.clone()].concat());

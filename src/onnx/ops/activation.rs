@@ -132,6 +132,7 @@ fn max(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         _ => return Err("only Max of a computed tensor and a constant scalar is supported".into()),
     };
     let c = c.to_f32();
+    ctx.const_fits(x, c.shape())?;
     let lo = *c.iter().next().ok_or("empty constant")?;
     if c.iter().any(|&v| v != lo) {
         return Err("only Max with one constant value is supported".into());

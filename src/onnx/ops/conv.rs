@@ -76,7 +76,10 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     }
     let auto = attrs::string(node, "auto_pad").unwrap_or_default();
     if let Some(out) = attrs::usizes(node, "output_shape")? {
-        let out = &out[out.len().saturating_sub(rank)..];
+        if out.len() != rank && out.len() != rank + 2 {
+            return Err(format!("attribute 'output_shape' {out:?} does not fit a {rank}-d kernel"));
+        }
+        let out = &out[out.len() - rank..];
         for a in 0..rank {
             let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
             let total =
@@ -97,9 +100,14 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
             window.pads[a + rank] = end;
         }
     }
+    // ONNX allows output padding below the dilation too; its adjoint Conv
+    // would then return more rows than the input has: not supported.
     for a in 0..rank {
-        if output_padding[a] >= window.strides[a].max(window.dilations[a]) {
-            return Err("attribute 'output_padding' must be smaller than the stride or dilation".into());
+        if output_padding[a] >= window.strides[a] {
+            return Err(format!(
+                "attribute 'output_padding' {output_padding:?} must be smaller than the strides {:?}",
+                window.strides
+            ));
         }
     }
     let c_out = p.weight.shape()[1] * p.groups;

@@ -75,6 +75,9 @@ fn binary(ctx: &mut ImportCtx, node: &NodeProto, kind: Kind) -> Result<(), Strin
         }
         _ => return Err("unexpected operands".into()),
     };
+    for c in [&op.1.scale, &op.1.shift].into_iter().flatten() {
+        ctx.const_fits(op.0, c.shape())?;
+    }
     ctx.add(node, Op::Affine(op.1), vec![op.0])?;
     Ok(())
 }

@@ -83,7 +83,13 @@ fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
 fn flatten(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let x = ctx.value_input(node, 0)?;
     let shape = ctx.shape(x);
-    let axis = ctx.axis(attrs::int(node, "axis", 1), shape.len() + 1)?;
+    // Flatten's axis lies in [-r, r]: -k is r - k.
+    let given = attrs::int(node, "axis", 1);
+    let signed = if given < 0 { given + shape.len() as i64 } else { given };
+    let axis = usize::try_from(signed)
+        .ok()
+        .filter(|&a| a <= shape.len())
+        .ok_or_else(|| format!("axis {given} out of range for rank {}", shape.len()))?;
     if ctx.batched && axis == 0 {
         return Err("Flatten with axis 0 merges the batch axis".into());
     }

@@ -15,6 +15,11 @@ pub const OPS: &[(&str, Builder)] = &[
 ];
 
 fn parse(ctx: &ImportCtx, node: &NodeProto) -> Result<(crate::ir::ValueId, Window), String> {
+    parse_with_ceil(ctx, node).map(|(x, w, _)| (x, w))
+}
+
+/// The pool's input and window; also whether `ceil_mode` added padding.
+fn parse_with_ceil(ctx: &ImportCtx, node: &NodeProto) -> Result<(crate::ir::ValueId, Window, bool), String> {
     let x = ctx.value_input(node, 0)?;
     if !ctx.batched {
         return Err("this op needs an input with a batch axis".into());
@@ -23,10 +28,12 @@ fn parse(ctx: &ImportCtx, node: &NodeProto) -> Result<(crate::ir::ValueId, Windo
     let spatial = shape.get(2..).unwrap_or_default().to_vec();
     let kernel = attrs::usizes(node, "kernel_shape")?.ok_or("attribute 'kernel_shape' is missing")?;
     let mut w = window::parse(node, kernel, &spatial)?;
+    let before = w.pads.clone();
     if attrs::int(node, "ceil_mode", 0) != 0 {
         add_ceil_padding(&mut w, &spatial);
     }
-    Ok((x, w))
+    let ceil_padded = w.pads != before;
+    Ok((x, w, ceil_padded))
 }
 
 /// `ceil_mode` rounds the output length up; the extra windows read end
@@ -62,14 +69,10 @@ fn max_pool(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
 }
 
 fn average_pool(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
-    let (x, window) = parse(ctx, node)?;
+    let (x, window, ceil_padded) = parse_with_ceil(ctx, node)?;
     let count_include_pad = attrs::int(node, "count_include_pad", 0) != 0;
-    if count_include_pad && attrs::int(node, "ceil_mode", 0) != 0 {
-        let mut plain = window.clone();
-        plain.pads = attrs::usizes(node, "pads")?.unwrap_or_else(|| vec![0; 2 * window.rank()]);
-        if plain.pads != window.pads {
-            return Err("ceil_mode with count_include_pad = 1 is not supported".into());
-        }
+    if count_include_pad && ceil_padded {
+        return Err("ceil_mode with count_include_pad = 1 is not supported where it adds windows".into());
     }
     ctx.add(node, Op::AvgPool(AvgPool { window, count_include_pad }), vec![x])?;
     Ok(())
