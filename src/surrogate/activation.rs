@@ -2,6 +2,7 @@
 //! pattern sync from pre-activations, clipping, and the thresholded gate
 //! pattern that keys the normaliser cache (ALGORITHM.md section 2).
 
+use super::gate::is_on;
 use ndarray::Array2;
 
 /// Bounds eta is kept in.
@@ -50,14 +51,13 @@ impl ActivationVars {
     /// The thresholded gate pattern of a sample (bit set: eta below the
     /// gate's threshold, on), all sites, 64 neurons a word.
     pub fn pattern(&self, sample: usize) -> Vec<u64> {
-        let threshold = 0.5 - crate::surrogate::gate::GATE_OFFSET as f32;
         let mut words = Vec::new();
         for e in &self.eta {
             let row = e.row(sample);
             let start = words.len();
             words.resize(start + row.len().div_ceil(64), 0u64);
             for (i, &v) in row.iter().enumerate() {
-                if v < threshold {
+                if is_on(v) {
                     words[start + i / 64] |= 1 << (i % 64);
                 }
             }
@@ -70,7 +70,7 @@ impl ActivationVars {
         self.eta
             .iter()
             .zip(&other.eta)
-            .map(|(a, b)| a.iter().zip(b).filter(|(&x, &y)| (x < 0.5) != (y < 0.5)).count())
+            .map(|(a, b)| a.iter().zip(b).filter(|(&x, &y)| is_on(x) != is_on(y)).count())
             .sum()
     }
 }

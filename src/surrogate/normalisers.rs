@@ -7,9 +7,11 @@
 //!   free unit vector (forward mode, in chunks of tangents);
 //! - `random`: `k` Gaussian tangents, `||J_j||^2 ~ mean_v (J_j v)^2`.
 //!
-//! Both depend on `x` only through the gates (and max-pool winners), so
-//! each sample's result is cached under its thresholded gate pattern and
-//! recomputed only when that changes.
+//! On a piecewise-linear network both depend on `x` only through the
+//! gates, so each sample's result is cached under its thresholded gate
+//! pattern and recomputed only when that changes. A max pool (its winners
+//! move with `x`) or a smooth op (its slope does) before a ReLU site makes
+//! them depend on `x` itself: then they are recomputed every iteration.
 
 use std::time::Instant;
 
@@ -84,6 +86,18 @@ struct GraphSource<'a> {
     backend: &'a dyn Backend,
 }
 
+/// Whether the sites' Jacobians depend on `x` only through the gate
+/// pattern: no max pool and no smooth op before the last ReLU site.
+fn depends_on_pattern_only(graph: &crate::ir::Graph, sites: &[crate::surrogate::ReluSite]) -> bool {
+    use crate::ir::Op;
+    let last_site = sites.iter().map(|s| s.node_id.0).max().unwrap_or(0);
+    graph
+        .nodes()
+        .iter()
+        .take(last_site)
+        .all(|n| !matches!(n.op, Op::MaxPool(_) | Op::Sigmoid(_) | Op::Tanh(_) | Op::Softmax(_) | Op::LogSoftmax(_)))
+}
+
 pub struct NormaliserCache<'a> {
     method: NormaliserMethod,
     source: GraphSource<'a>,
@@ -92,7 +106,7 @@ pub struct NormaliserCache<'a> {
     per_call: usize,
     /// Most samples computed per call.
     group: usize,
-    /// Whether the Jacobian depends on the gates alone (no max pool).
+    /// Whether the Jacobian depends on the gates alone.
     cacheable: bool,
     /// Free input elements of each sample.
     free: Vec<Vec<usize>>,
@@ -132,7 +146,7 @@ impl<'a> NormaliserCache<'a> {
         let total_neurons: usize = problem.sites.iter().map(|s| s.neurons).sum();
         NormaliserCache {
             method,
-            cacheable: !problem.model.graph.nodes().iter().any(|n| matches!(n.op, crate::ir::Op::MaxPool(_))),
+            cacheable: depends_on_pattern_only(&problem.model.graph, &problem.sites),
             n: problem.input_size(),
             site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
             source: GraphSource { problem, backend },
@@ -155,8 +169,8 @@ impl<'a> NormaliserCache<'a> {
     /// per site. A sample is recomputed when its gate pattern changed (the
     /// exact method) or drifted by more than `drift` gates (the random
     /// estimate, whose own noise is larger than a few gates' effect) since
-    /// its cached value; on models with max pools, whose winners move with
-    /// `x`, always. Samples due are computed together, `group` per call.
+    /// its cached value; where the Jacobian depends on `x` itself (max
+    /// pools, smooth ops before a site), always. Samples due are computed together, `group` per call.
     pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars) -> Result<Vec<Array2<f32>>> {
         let batch = x.nrows();
         let patterns: Vec<Vec<u64>> = (0..batch).map(|s| vars.pattern(s)).collect();
