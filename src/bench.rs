@@ -77,7 +77,8 @@ fn settings(spec: &CaseSpec, algorithm: Algorithm) -> Settings {
 pub fn measure(spec: &CaseSpec) -> Result<Case> {
     let g = spec.goal;
     // Forward passes: the eval graph at the batch, repeated.
-    let mut engine = Engine::new(spec.model, spec.backend, g.target, g.output, spec.batch, 2000.0);
+    let alpha = crate::surrogate::gate::DEFAULT_ALPHA;
+    let mut engine = Engine::new(spec.model, spec.backend, g.target, g.output, spec.batch, alpha);
     let x = crate::optim::starts(
         std::slice::from_ref(g),
         &(0..spec.batch).map(|r| crate::optim::Row { task: 0, restart: r }).collect::<Vec<_>>(),
@@ -149,7 +150,7 @@ fn time_steps(spec: &CaseSpec, settings: &Settings, steps: usize) -> Result<f64>
     let eta: Vec<Array2<f32>> = sites.iter().map(|s| Array2::from_elem((spec.batch, s.neurons), 0.49)).collect();
     let inv: Vec<Array2<f32>> = sites.iter().map(|s| Array2::from_elem((spec.batch, s.neurons), 1.0)).collect();
     let rows: Vec<Vec<ndarray::ArrayD<f32>>> = (0..spec.batch).map(|_| g.objective_params(m)).collect();
-    let params = crate::optim::engine::stack_params(&rows);
+    let params = crate::optim::engine::stack_params(&rows)?;
     let state =
         crate::optim::engine::StepState { x: &x, free: &free, c: &c, eta: &eta, inv_norm: &inv, params: &params };
     engine.step(objective, &state)?;

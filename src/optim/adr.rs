@@ -1,23 +1,24 @@
 //! ADR-GD (ALGORITHM.md section 6): each iteration evaluates the step graph
 //! (surrogate objective plus `c * C`, gradients to x and eta, the true
-//! network at x), then steps x (normalised gradient, or its sign), the
-//! multiplier c, and eta (normalised, perturbed when flat), resyncs the
-//! pattern periodically, and tracks the best point by the true network.
+//! network at x), then steps x (the gradient clipped to norm 1 by default,
+//! or `x_step` unit/sign), the multiplier c, and eta (clipped likewise,
+//! perturbed when flat), resyncs the pattern periodically, and tracks the
+//! best point by the true network.
 
-use ndarray::{Array1, Array2, Zip};
+use ndarray::{Array1, Array2, ArrayView1, Zip};
 use rand_distr::{Distribution, Normal};
 
 use super::engine::StepState;
 use super::track::AdrSignals;
-use super::{clip_norm, AdrStats, Ctx, StopReason};
+use super::{step_direction, AdrStats, Ctx, StopReason};
 use crate::error::Result;
-use crate::goal::schema::{Algorithm, StepRule};
+use crate::goal::schema::Algorithm;
 use crate::surrogate::activation::ActivationVars;
 use crate::surrogate::normalisers::NormaliserCache;
 
 /// Bounds of the multiplier c.
-const C_MIN: f32 = 0.2;
-const C_MAX: f32 = 10.0;
+pub const C_MIN: f32 = 0.2;
+pub const C_MAX: f32 = 10.0;
 /// Consistency below which c decays.
 const C_SATISFIED: f32 = 1e-2;
 
@@ -67,7 +68,7 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
             if ctx.frozen(row) {
                 continue;
             }
-            step_x(ctx, &mut x, row, r.grad_x.row(row).to_vec());
+            step_x(ctx, &mut x, row, r.grad_x.row(row));
             if s.lr_c > 0.0 {
                 let cr = &mut c[row];
                 *cr = if r.consistency[row] <= C_SATISFIED {
@@ -79,7 +80,7 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
             }
             for k in 0..sites {
                 let mut g = r.grad_eta[k].row(row).to_vec();
-                let norm = shape_step(&mut g, s.eta_step);
+                let norm = step_direction(&mut g, s.eta_step);
                 if let Some(dist) = &noise {
                     if it + 1 - last_perturbed[row][k] >= s.perturb_every && f64::from(norm) <= s.grad_threshold {
                         g.iter_mut().for_each(|v| *v += dist.sample(&mut ctx.rngs[row]));
@@ -110,30 +111,8 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     Ok((done, stop, stats))
 }
 
-/// Turns a gradient into a step direction by `rule`; returns the norm of
-/// the direction (at most 1 for `clip`), which the perturbation rule reads.
-fn shape_step(g: &mut [f32], rule: StepRule) -> f32 {
-    match rule {
-        StepRule::Clip => clip_norm(g).min(1.0),
-        StepRule::Unit => {
-            let n = super::l2_norm(g.iter());
-            if n > 0.0 {
-                g.iter_mut().for_each(|v| *v /= n);
-            }
-            n.min(1.0)
-        }
-        StepRule::Sign => {
-            let n = super::l2_norm(g.iter());
-            g.iter_mut().for_each(|v| *v = if *v == 0.0 { 0.0 } else { v.signum() });
-            n.min(1.0)
-        }
-    }
-}
-
 /// `x -= lr * step(g)`, then projected into the goal's feasible set.
-fn step_x(ctx: &Ctx, x: &mut Array2<f32>, row: usize, mut g: Vec<f32>) {
-    let lr = ctx.settings.lr as f32;
-    shape_step(&mut g, ctx.settings.x_step);
-    Zip::from(x.row_mut(row)).and(&Array1::from(g)).for_each(|x, g| *x -= lr * g);
+fn step_x(ctx: &Ctx, x: &mut Array2<f32>, row: usize, g: ArrayView1<f32>) {
+    super::step_row(x, row, g, ctx.settings.x_step, ctx.settings.lr as f32);
     ctx.project(x, row);
 }

@@ -2,20 +2,21 @@
 //! PGD): evaluate the objective and its gradient, judge every row, stop or
 //! step every row still moving, and judge the final point.
 
-use ndarray::{Array2, ArrayView1};
+use ndarray::Array2;
 
 use super::{Ctx, StopReason};
 use crate::error::Result;
-use crate::goal::schema::Algorithm;
+use crate::goal::schema::{Algorithm, StepRule};
 
-/// Runs `steps` steps of `method`; `step(ctx, x, row, g)` moves row `row`
-/// of `x` along its gradient `g` (projection follows).
+/// Runs `steps` steps of `method`: every moving row goes `size` along the
+/// direction `rule(ctx, row)` makes of its gradient, then is projected.
 pub fn run(
     ctx: &mut Ctx,
     mut x: Array2<f32>,
     method: Algorithm,
     steps: usize,
-    step: impl Fn(&Ctx, &mut Array2<f32>, usize, ArrayView1<f32>),
+    size: f32,
+    rule: impl Fn(&Ctx, usize) -> StepRule,
 ) -> Result<(usize, StopReason)> {
     let objective = ctx.goals[0].objective(method, ctx.settings.normalised_objective);
     ctx.progress.begin(method.name(), steps);
@@ -31,7 +32,7 @@ pub fn run(
             break;
         }
         for row in (0..x.nrows()).filter(|&r| !ctx.frozen(r)) {
-            step(ctx, &mut x, row, r.grad_x.row(row));
+            super::step_row(&mut x, row, r.grad_x.row(row), rule(ctx, row), size);
             ctx.project(&mut x, row);
         }
         done = it + 1;

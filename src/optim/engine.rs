@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, Axis};
 
 use crate::error::Result;
 use crate::ir::ValueId;
@@ -192,12 +192,16 @@ impl<'a> Engine<'a> {
 }
 
 /// Stacks per-row parameter slices into batched arrays, one per graph input.
-pub fn stack_params(rows: &[Vec<ArrayD<f32>>]) -> Vec<ArrayD<f32>> {
-    let Some(first) = rows.first() else { return Vec::new() };
+pub fn stack_params(rows: &[Vec<ArrayD<f32>>]) -> Result<Vec<ArrayD<f32>>> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
     (0..first.len())
         .map(|i| {
             let views: Vec<_> = rows.iter().map(|r| r[i].view().insert_axis(Axis(0))).collect();
-            ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])))
+            ndarray::concatenate(Axis(0), &views).map_err(|e| {
+                crate::Error::Invalid(format!(
+                    "the goals of one batch have objective parameters of different shapes: {e}"
+                ))
+            })
         })
         .collect()
 }

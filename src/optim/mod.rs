@@ -1,8 +1,9 @@
 //! The optimisation loop shared by every method: rows (goal instances times
 //! restarts) run as one batch, starts, projection into each goal's feasible
 //! set, best tracking by the true network, early stop, progress, one seeded
-//! RNG. One file per method: `adr`, `gd`, `pgd`, and `auto` (PGD, then ADR
-//! from PGD's best).
+//! RNG, step directions. One file per method, `adr`, `gd` and `pgd` (the last
+//! two share `descent`, the loop on the true gradient); `auto` (PGD, then ADR
+//! from PGD's best) is `optimise` here.
 
 mod adr;
 mod descent;
@@ -14,13 +15,13 @@ pub mod track;
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayD};
+use ndarray::{Array2, ArrayD, ArrayView1};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::goal::schema::Algorithm;
+use crate::goal::schema::{Algorithm, StepRule};
 use crate::goal::{Goal, Start};
 use crate::surrogate::normalisers::NormaliserStats;
 use engine::{stack_params, Engine};
@@ -80,7 +81,8 @@ pub struct AdrStats {
     pub pattern_changes: usize,
     /// Pattern resyncs performed.
     pub resyncs: usize,
-    /// Multiplier and consistency loss of restart 0 at the end.
+    /// Multiplier and consistency loss of the first goal's restart 0 at the
+    /// last evaluated iteration (before that iteration's update of c).
     pub final_c: f64,
     pub final_consistency: f64,
     pub normalisers: NormaliserStats,
@@ -137,8 +139,13 @@ impl Ctx<'_, '_> {
     pub fn project(&self, x: &mut Array2<f32>, r: usize) {
         let goal = &self.goals[self.rows[r].task];
         let mut row = x.row_mut(r);
-        if let Some(s) = row.as_slice_mut() {
-            goal.feasible.project(s);
+        match row.as_slice_mut() {
+            Some(s) => goal.feasible.project(s),
+            None => {
+                let mut v = row.to_vec();
+                goal.feasible.project(&mut v);
+                row.assign(&ndarray::ArrayView1::from(&v));
+            }
         }
     }
 
@@ -210,7 +217,7 @@ pub fn optimise(
         goals,
         rows: &rows,
         free,
-        params: stack_params(&per_row),
+        params: stack_params(&per_row)?,
         settings,
         tracker: &mut tracker,
         rngs: &mut rngs,
@@ -240,10 +247,11 @@ pub fn optimise(
                 let (it, stop) = gd::run(ctx, x)?;
                 (it, stop, None)
             }
-            Algorithm::Pgd | Algorithm::Auto => {
+            Algorithm::Pgd => {
                 let (it, stop) = pgd::run(ctx, x)?;
                 (it, stop, None)
             }
+            Algorithm::Auto => unreachable!("auto runs as a PGD phase and an ADR phase"),
         };
         ctx.tracker.offset += iterations;
         stopped = stop;
@@ -324,11 +332,25 @@ pub fn l2_norm<'a>(g: impl IntoIterator<Item = &'a f32>) -> f32 {
     g.into_iter().map(|v| v * v).sum::<f32>().sqrt()
 }
 
-/// `g` scaled to norm 1 when longer (ALGORITHM.md section 6).
-pub fn clip_norm(g: &mut [f32]) -> f32 {
+/// Turns a gradient into a step direction by `rule`, in place: `clip`
+/// scales it to norm 1 when longer (ALGORITHM.md section 6), `unit` always,
+/// `sign` takes its signs (0 stays 0). Returns `min(||g||, 1)` of the raw
+/// gradient, which ADR's perturbation rule compares with `grad_threshold`.
+pub fn step_direction(g: &mut [f32], rule: StepRule) -> f32 {
     let n = l2_norm(g.iter());
-    if n > 1.0 {
-        g.iter_mut().for_each(|v| *v /= n);
+    match rule {
+        StepRule::Clip if n > 1.0 => g.iter_mut().for_each(|v| *v /= n),
+        StepRule::Clip => {}
+        StepRule::Unit if n > 0.0 => g.iter_mut().for_each(|v| *v /= n),
+        StepRule::Unit => {}
+        StepRule::Sign => g.iter_mut().for_each(|v| *v = if *v == 0.0 { 0.0 } else { v.signum() }),
     }
-    n
+    n.min(1.0)
+}
+
+/// Moves row `row` of `x` by `-size` times the direction of `g` by `rule`.
+fn step_row(x: &mut Array2<f32>, row: usize, g: ArrayView1<f32>, rule: StepRule, size: f32) {
+    let mut g = g.to_vec();
+    step_direction(&mut g, rule);
+    x.row_mut(row).iter_mut().zip(&g).for_each(|(x, g)| *x -= size * g);
 }

@@ -98,7 +98,12 @@ impl Settings {
         let free = goal.feasible.free().iter().filter(|f| **f).count();
         let pgd_steps = pick!(cli, g, d, pgd_steps, 1000).max(1);
         let normalisers = match cli.normalisers.or(g.normalisers) {
-            None => NormaliserMethod::default_for(free),
+            None => match NormaliserMethod::default_for(free) {
+                NormaliserMethod::Random { .. } => {
+                    NormaliserMethod::Random { tangents: pick!(cli, g, d, tangents, DEFAULT_RANDOM_TANGENTS).max(1) }
+                }
+                exact => exact,
+            },
             Some(NormaliserChoice::Exact) => NormaliserMethod::Exact,
             Some(NormaliserChoice::Random) => {
                 NormaliserMethod::Random { tangents: pick!(cli, g, d, tangents, DEFAULT_RANDOM_TANGENTS).max(1) }
@@ -127,7 +132,9 @@ impl Settings {
             random_start: pick!(cli, g, d, random_start, false),
             pgd_steps,
             pgd_step_size: pick!(cli, g, d, pgd_step_size, 2.5 * radius / pgd_steps as f64),
-            stop_when_achieved: pick!(cli, g, d, stop_when_achieved, goal.has_threshold()),
+            // Without a threshold a goal is achieved from its first
+            // evaluation: stopping then would stop the search itself.
+            stop_when_achieved: goal.has_threshold() && pick!(cli, g, d, stop_when_achieved, true),
         }
     }
 
@@ -151,6 +158,10 @@ impl Settings {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{name} must be a non-negative number, got {v}"));
             }
+        }
+        let (lo, hi) = (f64::from(super::adr::C_MIN), f64::from(super::adr::C_MAX));
+        if !(lo..=hi).contains(&self.c_init) {
+            return Err(format!("c_init must lie in [{lo}, {hi}], where c is kept, got {}", self.c_init));
         }
         Ok(())
     }

@@ -60,8 +60,11 @@ pub struct Tracker {
     pub phase: &'static str,
 }
 
+/// Whether `a` beats `b`: achieved first, then the lower score; a NaN
+/// score (an overflowing network) loses to any number.
 fn better(a: &Assessment, b: &Assessment) -> bool {
-    (a.achieved && !b.achieved) || (a.achieved == b.achieved && a.score < b.score)
+    let lower = a.score < b.score || (b.score.is_nan() && !a.score.is_nan());
+    (a.achieved && !b.achieved) || (a.achieved == b.achieved && lower)
 }
 
 impl Tracker {
