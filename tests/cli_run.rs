@@ -331,7 +331,7 @@ fn malformed_goals_name_the_field() {
     expect_goal_error(&attack(serde_json::json!({"epsilonn": 0.1})), &["unknown field `epsilonn`"]);
     expect_goal_error(&attack(serde_json::json!({"epsilon": "big"})), &["/epsilon", "invalid type"]);
     expect_goal_error(&attack(serde_json::json!({"epsilon": -0.1})), &["/epsilon", "positive"]);
-    expect_goal_error(&attack(serde_json::json!({"label": 12})), &["/label", "outside 0..9"]);
+    expect_goal_error(&attack(serde_json::json!({"label": 12})), &["/label", "is not between 0 and 9"]);
     expect_goal_error(&attack(serde_json::json!({"target": 7})), &["/target", "equals the label"]);
     expect_goal_error(&attack(serde_json::json!({"norm": "l1"})), &["/norm", "unknown variant"]);
     expect_goal_error(&attack(serde_json::json!({"bounds": [1.0, 0.0]})), &["/bounds", "not below"]);

@@ -61,7 +61,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cli = args.method.block()?;
     let neurons = total_neurons(&model.graph);
     let settings = Settings::resolve(&goal, &cli, neurons);
-    settings.validate().map_err(|e| anyhow::anyhow!("{}: {e}", args.goal.display()))?;
+    settings.validate().map_err(|e| {
+        anyhow::anyhow!("settings (from {}'s method block, the flags and the defaults): {e}", args.goal.display())
+    })?;
     let selected = select(&args.backend.request())?;
     let mut engine =
         Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);

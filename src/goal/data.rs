@@ -18,13 +18,20 @@ pub struct Place<'a> {
 }
 
 impl Place<'_> {
+    /// An error at this place; the document itself is `/`.
     pub fn error(&self, message: impl Into<String>) -> Error {
-        Error::Goal { file: self.file.to_path_buf(), pointer: self.pointer.clone(), message: message.into() }
+        let pointer = if self.pointer.is_empty() { "/".to_string() } else { self.pointer.clone() };
+        Error::Goal { file: self.file.to_path_buf(), pointer, message: message.into() }
     }
 
     pub fn child(&self, key: &str) -> Place<'_> {
-        Place { file: self.file, pointer: format!("{}/{key}", self.pointer) }
+        Place { file: self.file, pointer: format!("{}/{}", self.pointer, pointer_token(key)) }
     }
+}
+
+/// A key as a JSON-pointer token (RFC 6901): `~` is `~0`, `/` is `~1`.
+pub fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// What an image must be decoded to: channels, and whether channels come
@@ -107,8 +114,8 @@ pub fn inline_numbers(v: &Value, place: &Place) -> Result<Vec<f32>> {
 fn flatten_numbers(v: &Value, place: &Place, out: &mut Vec<f32>) -> Result<()> {
     match v {
         Value::Number(n) => {
-            let f = n.as_f64().ok_or_else(|| place.error("not a finite number"))?;
-            out.push(f as f32);
+            let f = n.as_f64().map(|f| f as f32).filter(|f| f.is_finite());
+            out.push(f.ok_or_else(|| place.error(format!("{n} is not a finite 32-bit number")))?);
             Ok(())
         }
         Value::Array(items) => items.iter().try_for_each(|i| flatten_numbers(i, place, out)),
@@ -140,6 +147,9 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
                 if !["npy", "png", "index"].contains(&key.as_str()) {
                     return Err(place.error(format!("unknown field `{key}`, expected `npy`, `png` or `index`")));
                 }
+            }
+            if map.contains_key("png") && map.contains_key("index") {
+                return Err(place.child("index").error("`index` selects a sample of an `npy` file, not of a PNG"));
             }
             match (map.get("npy"), map.get("png")) {
                 (Some(Value::String(p)), None) => {

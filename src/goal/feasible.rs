@@ -38,8 +38,10 @@ impl FeasibleSet {
         self.lower.iter().zip(&self.upper).map(|(l, u)| l < u).collect()
     }
 
-    /// Projects `x` into the set: onto the L2 ball, then into the box. With
-    /// the ball's centre inside the box, clipping never leaves the ball.
+    /// Moves `x` into the set: onto the L2 ball, then into the box. With
+    /// the ball's centre inside the box, clipping never leaves the ball, so
+    /// the result is feasible (for an L2 ball it is not always the nearest
+    /// feasible point, as in the attack literature's PGD).
     pub fn project(&self, x: &mut [f32]) {
         if let Some(Ball { center, radius, norm: Norm::L2 }) = &self.ball {
             let dist = x.iter().zip(center).map(|(a, c)| (a - c) * (a - c)).sum::<f32>().sqrt();

@@ -126,7 +126,7 @@ fn typed<T: serde::de::DeserializeOwned>(place: &Place, body: Value) -> Result<T
             .iter()
             .map(|seg| match seg {
                 serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-                serde_path_to_error::Segment::Map { key } => format!("/{key}"),
+                serde_path_to_error::Segment::Map { key } => format!("/{}", data::pointer_token(key)),
                 serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
                 serde_path_to_error::Segment::Unknown => String::new(),
             })
@@ -218,16 +218,20 @@ impl Resolver<'_> {
         let target = logits_of(self.model, output);
         let classes = self.model.graph.value(target).size();
         if classes < 2 {
-            return Err(self
-                .place
-                .child("output_name")
-                .error(format!("output '{output_name}' has {classes} value; a classifier needs at least 2")));
+            let message = format!(
+                "output '{output_name}' has {classes} value{}; a classifier needs at least 2",
+                if classes == 1 { "" } else { "s" }
+            );
+            return Err(match spec.output_name {
+                Some(_) => self.place.child("output_name").error(message),
+                None => self.place.error(message),
+            });
         }
         let class = |v: Option<i64>, key: &str| -> Result<Option<usize>> {
             match v {
                 None => Ok(None),
                 Some(c) if c >= 0 && (c as usize) < classes => Ok(Some(c as usize)),
-                Some(c) => Err(self.place.child(key).error(format!("class {c} outside 0..{}", classes - 1))),
+                Some(c) => Err(self.place.child(key).error(format!("class {c} is not between 0 and {}", classes - 1))),
             }
         };
         let label =
@@ -236,7 +240,7 @@ impl Resolver<'_> {
         if target_class == Some(label) {
             return Err(self.place.child("target").error("the target class equals the label"));
         }
-        if !(spec.epsilon.is_finite() && spec.epsilon > 0.0) {
+        if !((spec.epsilon as f32).is_finite() && spec.epsilon > 0.0) {
             return Err(self.place.child("epsilon").error(format!("must be a positive number, got {}", spec.epsilon)));
         }
         let bounds = match &spec.bounds {
@@ -300,7 +304,13 @@ impl Resolver<'_> {
                 if let Some(k) = m.keys().find(|k| *k != "name" && *k != "index") {
                     return Err(op.error(format!("unknown field `{k}`, expected `name` or `index`")));
                 }
-                let name = m.get("name").and_then(Value::as_str).map(str::to_string);
+                let name = match m.get("name") {
+                    None => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(other) => {
+                        return Err(op.child("name").error(format!("expected a string, found {}", kind_of(other))))
+                    }
+                };
                 let index = m
                     .get("index")
                     .map_or(Some(0), Value::as_u64)
@@ -363,7 +373,9 @@ impl Resolver<'_> {
             }
         };
         let (mut lower, mut upper, mut start) = (Vec::new(), Vec::new(), Vec::new());
+        // "random" draws the whole start: no other input may give its own.
         let mut random = false;
+        let mut given: Option<&Place> = None;
         for ((spec, place), &v) in boxes.iter().zip(&g.inputs) {
             let shape = g.value(v).shape.clone();
             let n: usize = shape.iter().product();
@@ -382,7 +394,12 @@ impl Resolver<'_> {
             check_box(&lo, &hi, place)?;
             let part = FeasibleSet { lower: lo.clone(), upper: hi.clone(), ball: None };
             match start_point(spec.start.as_ref(), &part, &place.child("start"))? {
-                Start::Given(s) => start.extend(s),
+                Start::Given(s) => {
+                    if spec.start.is_some() {
+                        given = Some(place);
+                    }
+                    start.extend(s)
+                }
                 Start::Random => {
                     random = true;
                     start.extend(vec![0.0; n]);
@@ -390,6 +407,11 @@ impl Resolver<'_> {
             }
             lower.extend(lo);
             upper.extend(hi);
+        }
+        if let (true, Some(place)) = (random, given) {
+            return Err(place
+                .child("start")
+                .error("another input starts at \"random\", which draws every input's start: give no start here"));
         }
         let feasible = FeasibleSet { lower, upper, ball: None };
         Ok((feasible, if random { Start::Random } else { Start::Given(start) }))
@@ -409,6 +431,9 @@ fn logits_of(model: &ImportedModel, output: ValueId) -> ValueId {
 fn pair(v: &Value, place: &Place) -> Result<(f32, f32)> {
     match v.as_array().map(Vec::as_slice) {
         Some([a, b]) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) if !((a as f32).is_finite() && (b as f32).is_finite()) => {
+                Err(place.error(format!("[{a}, {b}] is not a pair of finite 32-bit numbers")))
+            }
             (Some(a), Some(b)) if a < b => Ok((a as f32, b as f32)),
             (Some(a), Some(b)) => Err(place.error(format!("lower {a} is not below upper {b}"))),
             _ => Err(place.error("expected two numbers [lower, upper]")),
@@ -421,7 +446,7 @@ fn pair(v: &Value, place: &Place) -> Result<(f32, f32)> {
 fn per_element(v: Option<&Value>, n: usize, default: f32, place: &Place) -> Result<Vec<f32>> {
     match v {
         None | Some(Value::Null) => Ok(vec![default; n]),
-        Some(Value::Number(x)) => Ok(vec![x.as_f64().ok_or_else(|| place.error("not a number"))? as f32; n]),
+        Some(v @ Value::Number(_)) => Ok(vec![inline_numbers(v, place)?[0]; n]),
         Some(v @ Value::Array(_)) => {
             let values = inline_numbers(v, place)?;
             if values.len() != n {
@@ -452,9 +477,12 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
         }
         other => per_element(other, n, 0.0, place)?,
     };
-    let given = v.is_some();
-    if given && !set.contains(&x, 0.0) {
-        return Err(place.error("the start lies outside the box"));
+    if v.is_some() {
+        let outside = (0..n).find(|&i| !(set.lower[i]..=set.upper[i]).contains(&x[i]));
+        if let Some(i) = outside {
+            return Err(place
+                .error(format!("element {i} = {} lies outside the box [{}, {}]", x[i], set.lower[i], set.upper[i])));
+        }
     }
     set.project(&mut x);
     Ok(Start::Given(x))

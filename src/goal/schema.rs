@@ -104,8 +104,8 @@ pub struct TargetClassSpec {
     pub epsilon: f64,
     #[serde(default)]
     pub norm: Norm,
-    /// `[lower, upper]` of valid inputs, or null for none; absent: the
-    /// default rule (`goal::resolve`).
+    /// `[lower, upper]` of valid inputs, or null for none; absent: [0, 1]
+    /// when every input value lies in [0, 1], else none.
     #[serde(default, deserialize_with = "present")]
     pub bounds: Option<Value>,
     pub output_name: Option<String>,
