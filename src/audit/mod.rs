@@ -6,22 +6,26 @@
 
 pub mod page;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
+use ::base64::Engine as _;
 use ndarray::{Array2, ArrayD, Axis};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
-use crate::goal::{self, argmax, Goal};
+use crate::goal::{self, argmax, Criterion, Goal};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
-use crate::report::{distances, ToolInfo};
+use crate::report::{distances, sha256_hex, ToolInfo};
 use crate::runtime::Backend;
 
-pub const AUDIT_SCHEMA_VERSION: u32 = 1;
+/// 2: `dataset_sha256` (images, labels and sample count) replaced the
+/// `images_sha256` of "<sha>:<label count>"; `skip_reason`; targeted templates.
+pub const AUDIT_SCHEMA_VERSION: u32 = 2;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +53,11 @@ impl Shard {
     }
 }
 
+/// Why a sample was not attacked.
+pub const SKIP_MISCLASSIFIED: &str = "misclassified clean";
+/// A targeted audit does not attack the samples of the target class.
+pub const SKIP_LABEL_IS_TARGET: &str = "label is the target";
+
 /// One sample's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleResult {
@@ -56,13 +65,17 @@ pub struct SampleResult {
     pub label: usize,
     pub clean_prediction: usize,
     pub clean_correct: bool,
-    /// Whether the attack ran (only on correctly classified samples).
+    /// Whether the attack ran (on correctly classified samples whose label
+    /// is not the target).
     pub attacked: bool,
-    /// The attack flipped the prediction (the goal was achieved).
+    /// Why the attack did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The attack achieved the goal (left the label, or reached the target).
     pub success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_prediction: Option<usize>,
-    /// Classification margin at the best point (negative: misclassified).
+    /// Classification margin at the best point (negative: achieved).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub margin: Option<f64>,
     /// Cross-entropy of the label at the best point.
@@ -99,16 +112,35 @@ pub struct Summary {
     pub attack_success_rate: f64,
     /// Correct and not flipped, among all samples.
     pub robust_accuracy: f64,
+    /// One row per class that occurs among the samples, by class.
     pub per_class: Vec<ClassRow>,
     /// Indices of the successful attacks with the most negative margins.
     pub worst: Vec<usize>,
 }
 
+/// The build that wrote a report, as read back ([`ToolInfo`] as written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolRecord {
+    pub name: String,
+    pub version: String,
+    pub commit: String,
+}
+
+impl ToolRecord {
+    pub fn current() -> Self {
+        let t = ToolInfo::current();
+        ToolRecord { name: t.name.into(), version: t.version.into(), commit: t.commit.into() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
     pub schema_version: u32,
-    pub tool: ToolInfo,
+    pub tool: ToolRecord,
     pub model_sha256: String,
+    /// See [`dataset_sha256`].
+    pub dataset_sha256: String,
+    /// SHA-256 of the images file (lets `audit-merge --page` check it).
     pub images_sha256: String,
     pub goal: Value,
     pub settings: Value,
@@ -117,34 +149,42 @@ pub struct AuditReport {
     pub summary: Summary,
 }
 
-impl<'de> Deserialize<'de> for ToolInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Raw {
-            version: String,
-            commit: String,
-        }
-        let raw = Raw::deserialize(d)?;
-        let now = ToolInfo::current();
-        if raw.version != now.version || raw.commit != now.commit {
-            return Err(serde::de::Error::custom(format!(
-                "written by adr-onnx {} ({}), this is {} ({})",
-                raw.version, raw.commit, now.version, now.commit
-            )));
-        }
-        Ok(now)
-    }
+const WORST: usize = 10;
+
+/// The dataset's identity: SHA-256 of the text
+/// `images <sha256 of the images file>\nlabels <sha256 of the labels file>\nsamples <count audited>\n`.
+pub fn dataset_sha256(images_sha256: &str, labels_sha256: &str, samples: usize) -> String {
+    sha256_hex(format!("images {images_sha256}\nlabels {labels_sha256}\nsamples {samples}\n").as_bytes())
 }
 
-const WORST: usize = 10;
+/// Reads a `.npy` of labels: non-negative integers, one per sample.
+pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
+    let a = goal::data::read_npy(path)?;
+    a.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v >= 0.0 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                Err(Error::data(path, format!("sample {i}: label {v} is not a class index (a non-negative integer)")))
+            }
+        })
+        .collect()
+}
 
 /// What an audit runs on.
 pub struct AuditInput<'a> {
     pub model: &'a ImportedModel,
     pub model_sha256: String,
     pub images: &'a ArrayD<f32>,
+    pub images_path: &'a Path,
     pub images_sha256: String,
     pub labels: &'a [usize],
+    pub labels_path: &'a Path,
+    /// Audit only the first `limit` samples (every label is still checked).
+    pub limit: Option<usize>,
+    /// See [`dataset_sha256`].
+    pub dataset_sha256: String,
     /// The goal template's file (paths in it are relative to its folder).
     pub template_path: &'a Path,
     pub template: Value,
@@ -155,8 +195,8 @@ pub struct AuditInput<'a> {
     pub shard: Shard,
 }
 
-/// The goal of sample `i`: the template with the sample's input and label.
-fn sample_goal(a: &AuditInput, i: usize) -> Result<Goal> {
+/// The template's goal on sample `i` with label `label`.
+fn goal_for(a: &AuditInput, i: usize, label: usize) -> Result<Goal> {
     let mut v = a.template.clone();
     let obj = v.as_object_mut().ok_or_else(|| Error::Goal {
         file: a.template_path.to_path_buf(),
@@ -167,7 +207,7 @@ fn sample_goal(a: &AuditInput, i: usize) -> Result<Goal> {
         "input".into(),
         Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()),
     );
-    obj.insert("label".into(), Value::from(a.labels[i]));
+    obj.insert("label".into(), Value::from(label));
     let mut g = goal::parse(a.template_path, &v.to_string(), a.model)?;
     g.stream = i as u64;
     Ok(g)
@@ -193,25 +233,60 @@ fn check_template(a: &AuditInput) -> Result<()> {
     Ok(())
 }
 
-pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
-    check_template(a)?;
+/// Checks the dataset's shape against the model; returns the sample count.
+fn check_dataset(a: &AuditInput) -> Result<usize> {
     let count = a.images.shape().first().copied().unwrap_or(0);
     if a.labels.len() != count {
-        return Err(Error::Invalid(format!("{} images but {} labels", count, a.labels.len())));
-    }
-    let per_sample = a.images.len() / count.max(1);
-    if per_sample != a.model.graph.input_size() {
         return Err(Error::Invalid(format!(
-            "the images hold {per_sample} values per sample (shape {:?}); the model's input has {}",
-            a.images.shape(),
-            a.model.graph.input_size()
+            "{} holds {count} images but {} holds {} labels",
+            a.images_path.display(),
+            a.labels_path.display(),
+            a.labels.len()
         )));
     }
+    if count == 0 {
+        return Err(Error::data(a.images_path, "the dataset holds no sample"));
+    }
+    let per_sample = a.images.len() / count;
+    if per_sample != a.model.graph.input_size() {
+        return Err(Error::data(
+            a.images_path,
+            format!(
+                "the images hold {per_sample} values per sample (shape {:?}); the model's input has {}",
+                a.images.shape(),
+                a.model.graph.input_size()
+            ),
+        ));
+    }
+    Ok(count)
+}
+
+pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
+    check_template(a)?;
+    let whole = check_dataset(a)?;
+    let count = a.limit.map_or(whole, |limit| limit.min(whole));
     let indices: Vec<usize> = (0..count).filter(|&i| a.shard.contains(i)).collect();
     let Some(&first) = indices.first() else {
-        return Err(Error::Invalid("the shard holds no sample".into()));
+        return Err(Error::Invalid(format!(
+            "shard {}/{} holds no sample: N must not exceed the dataset's {count} samples",
+            a.shard.k, a.shard.n
+        )));
     };
-    let probe = sample_goal(a, first)?;
+    // The probe resolves the settings and the class count. Its label is any
+    // class but the target, so that it does not depend on the shard.
+    let probe_label = usize::from(a.template.get("target").and_then(Value::as_u64) == Some(0));
+    let probe = goal_for(a, first, probe_label)?;
+    let target = match probe.criterion {
+        Criterion::Class { target, .. } => target,
+        _ => None,
+    };
+    let classes = a.model.graph.value(probe.target).size();
+    if let Some((i, l)) = a.labels.iter().enumerate().find(|(_, &l)| l >= classes) {
+        return Err(Error::data(
+            a.labels_path,
+            format!("sample {i}: label {l} is not a class of the model (0..{})", classes.saturating_sub(1)),
+        ));
+    }
     let neurons = crate::surrogate::total_neurons(&a.model.graph);
     let settings = Settings::resolve(&probe, &a.cli, neurons);
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
@@ -232,30 +307,41 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     let mut samples: Vec<SampleResult> = indices
         .iter()
         .zip(&clean)
-        .map(|(&i, &p)| SampleResult {
-            index: i,
-            label: a.labels[i],
-            clean_prediction: p,
-            clean_correct: p == a.labels[i],
-            attacked: false,
-            success: false,
-            adversarial_prediction: None,
-            margin: None,
-            cross_entropy: None,
-            distance_linf: None,
-            distance_l2: None,
-            found_by: None,
-            adversarial_f32le: None,
+        .map(|(&i, &p)| {
+            let label = a.labels[i];
+            let skip_reason = if p != label {
+                Some(SKIP_MISCLASSIFIED)
+            } else if target == Some(label) {
+                Some(SKIP_LABEL_IS_TARGET)
+            } else {
+                None
+            };
+            SampleResult {
+                index: i,
+                label,
+                clean_prediction: p,
+                clean_correct: p == label,
+                attacked: false,
+                skip_reason: skip_reason.map(String::from),
+                success: false,
+                adversarial_prediction: None,
+                margin: None,
+                cross_entropy: None,
+                distance_linf: None,
+                distance_l2: None,
+                found_by: None,
+                adversarial_f32le: None,
+            }
         })
         .collect();
-    let attack: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].clean_correct).collect();
+    let attack: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
     let mut engine =
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha);
     for chunk in attack.chunks(batch) {
-        let mut goals: Vec<Goal> = chunk.iter().map(|&s| sample_goal(a, samples[s].index)).collect::<Result<_>>()?;
+        let mut goals: Vec<Goal> =
+            chunk.iter().map(|&s| goal_for(a, samples[s].index, samples[s].label)).collect::<Result<_>>()?;
         // Full batches always: padding repeats the last goal, results discarded.
-        while goals.len() < batch {
-            let last = goals[goals.len() - 1].clone();
+        while let Some(last) = goals.last().filter(|_| goals.len() < batch).cloned() {
             goals.push(last);
         }
         let outcome = optimise(&mut engine, &goals, &settings, progress, None)?;
@@ -281,8 +367,9 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     let summary = summarise(&samples);
     Ok(AuditReport {
         schema_version: AUDIT_SCHEMA_VERSION,
-        tool: ToolInfo::current(),
+        tool: ToolRecord::current(),
         model_sha256: a.model_sha256.clone(),
+        dataset_sha256: a.dataset_sha256.clone(),
         images_sha256: a.images_sha256.clone(),
         goal: a.template.clone(),
         settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
@@ -309,18 +396,13 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
     let clean_correct = samples.iter().filter(|s| s.clean_correct).count();
     let attacked = samples.iter().filter(|s| s.attacked).count();
     let successes = samples.iter().filter(|s| s.success).count();
-    let classes = samples.iter().map(|s| s.label + 1).max().unwrap_or(0);
-    let per_class = (0..classes)
-        .map(|c| {
-            let of: Vec<&SampleResult> = samples.iter().filter(|s| s.label == c).collect();
-            ClassRow {
-                class: c,
-                samples: of.len(),
-                clean_correct: of.iter().filter(|s| s.clean_correct).count(),
-                robust: of.iter().filter(|s| s.clean_correct && !s.success).count(),
-            }
-        })
-        .collect();
+    let mut rows: BTreeMap<usize, ClassRow> = BTreeMap::new();
+    for s in samples {
+        let row = rows.entry(s.label).or_insert(ClassRow { class: s.label, samples: 0, clean_correct: 0, robust: 0 });
+        row.samples += 1;
+        row.clean_correct += usize::from(s.clean_correct);
+        row.robust += usize::from(s.clean_correct && !s.success);
+    }
     let mut worst: Vec<&SampleResult> = samples.iter().filter(|s| s.success).collect();
     worst.sort_by(|a, b| {
         a.margin.partial_cmp(&b.margin).unwrap_or(std::cmp::Ordering::Equal).then(a.index.cmp(&b.index))
@@ -334,43 +416,67 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
         successes,
         attack_success_rate: ratio(successes, attacked),
         robust_accuracy: ratio(clean_correct - successes.min(clean_correct), total),
-        per_class,
+        per_class: rows.into_values().collect(),
         worst: worst.iter().take(WORST).map(|s| s.index).collect(),
     }
 }
 
-/// Merges shard reports into the report of the whole dataset.
-pub fn merge(reports: Vec<AuditReport>) -> std::result::Result<AuditReport, String> {
-    let first = reports.first().ok_or("no report to merge")?.clone();
+/// Merges shard reports, each with the file it was read from, into the
+/// report of the whole dataset. Every report must come from this build.
+pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
+    let Some((first_path, first)) = reports.first() else {
+        return Err(Error::Invalid("no report to merge".into()));
+    };
+    let now = ToolRecord::current();
     let n = first.shard.n;
-    let mut seen = vec![false; n];
-    for r in &reports {
-        if r.model_sha256 != first.model_sha256 || r.images_sha256 != first.images_sha256 {
-            return Err("the shards audit different models or datasets".into());
+    let mut given: BTreeMap<usize, &Path> = BTreeMap::new();
+    for (path, r) in &reports {
+        let fail = |message: String| Err(Error::data(path, message));
+        if r.schema_version != AUDIT_SCHEMA_VERSION {
+            return fail(format!(
+                "audit schema version {}; this adr-onnx merges version {AUDIT_SCHEMA_VERSION}",
+                r.schema_version
+            ));
         }
-        if r.goal != first.goal || r.settings != first.settings {
-            return Err("the shards ran different goals or settings".into());
+        if r.tool.version != now.version || r.tool.commit != now.commit {
+            return fail(format!(
+                "written by adr-onnx {} ({}), this is {} ({}): merge reports of the same build",
+                r.tool.version, r.tool.commit, now.version, now.commit
+            ));
+        }
+        if r.shard.n == 0 || r.shard.k >= r.shard.n {
+            return fail(format!("shard {}/{} is invalid", r.shard.k, r.shard.n));
         }
         if r.shard.n != n {
-            return Err(format!("shards of {} and {} parts cannot be merged", n, r.shard.n));
+            return fail(format!("a shard of {} parts, {} one of {n}", r.shard.n, first_path.display()));
         }
-        if n == 0 || r.shard.k >= n {
-            return Err(format!("shard {}/{} is invalid", r.shard.k, r.shard.n));
+        if r.model_sha256 != first.model_sha256
+            || r.dataset_sha256 != first.dataset_sha256
+            || r.images_sha256 != first.images_sha256
+        {
+            return fail(format!("audits a different model or dataset than {}", first_path.display()));
         }
-        if std::mem::replace(&mut seen[r.shard.k], true) {
-            return Err(format!("shard {}/{n} given twice", r.shard.k));
+        if r.goal != first.goal || r.settings != first.settings {
+            return fail(format!("ran a different goal or settings than {}", first_path.display()));
+        }
+        if let Some(s) = r.samples.iter().find(|s| !r.shard.contains(s.index)) {
+            return fail(format!("sample {} is not in shard {}/{n}", s.index, r.shard.k));
+        }
+        if let Some(other) = given.insert(r.shard.k, path) {
+            return fail(format!("shard {}/{n} given twice (also {})", r.shard.k, other.display()));
         }
     }
-    if let Some(k) = seen.iter().position(|s| !s) {
-        return Err(format!("shard {k}/{n} is missing"));
+    // `given` holds distinct shards in 0..n, so a missing one lies in 0..=len.
+    if given.len() != n {
+        let k = (0..n).find(|k| !given.contains_key(k)).unwrap_or(0);
+        return Err(Error::Invalid(format!("shard {k}/{n} is missing ({} of {n} given)", given.len())));
     }
-    let mut samples: Vec<SampleResult> = reports.into_iter().flat_map(|r| r.samples).collect();
+    let first = first.clone();
+    let mut samples: Vec<SampleResult> = reports.into_iter().flat_map(|(_, r)| r.samples).collect();
     samples.sort_by_key(|s| s.index);
     let summary = summarise(&samples);
     Ok(AuditReport { shard: Shard::WHOLE, samples, summary, ..first })
 }
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 of the values' little-endian bytes.
 pub fn base64_f32(v: &[f32]) -> String {
@@ -379,37 +485,15 @@ pub fn base64_f32(v: &[f32]) -> String {
 
 /// Standard base64 (RFC 4648, padded).
 pub fn base64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if k <= c.len() {
-                out.push(B64[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    ::base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Inverse of [`base64_f32`].
+/// Inverse of [`base64_f32`]; `None` for invalid base64 or a length that is
+/// not a whole number of floats.
 pub fn decode_base64_f32(s: &str) -> Option<Vec<f32>> {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut bytes = Vec::new();
-    for ch in s.bytes().filter(|&b| b != b'=') {
-        let v = B64.iter().position(|&b| b == ch)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            bytes.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    (bytes.len() % 4 == 0).then(|| bytes.chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    let bytes = ::base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    let floats = bytes.chunks_exact(4);
+    floats.remainder().is_empty().then(|| floats.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 #[cfg(test)]
@@ -431,5 +515,130 @@ mod tests {
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
         assert_eq!(base64(b"M"), "TQ==");
+        // Not base64, and not a whole number of floats.
+        assert_eq!(decode_base64_f32("@@@@"), None);
+        assert_eq!(decode_base64_f32(&base64(b"abc")), None);
+    }
+
+    fn sample(index: usize, label: usize, correct: bool, success: bool) -> SampleResult {
+        SampleResult {
+            index,
+            label,
+            clean_prediction: if correct { label } else { label + 1 },
+            clean_correct: correct,
+            attacked: correct,
+            skip_reason: (!correct).then(|| SKIP_MISCLASSIFIED.into()),
+            success,
+            adversarial_prediction: None,
+            margin: success.then_some(-(index as f64)),
+            cross_entropy: None,
+            distance_linf: None,
+            distance_l2: None,
+            found_by: None,
+            adversarial_f32le: None,
+        }
+    }
+
+    /// Shard `k` of `n` over samples 0..6.
+    fn report(k: usize, n: usize) -> (PathBuf, AuditReport) {
+        let samples: Vec<SampleResult> =
+            (0..6).filter(|i| i % n == k).map(|i| sample(i, i % 3, i != 4, i % 2 == 0 && i != 4)).collect();
+        let r = AuditReport {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            tool: ToolRecord::current(),
+            model_sha256: "m".into(),
+            dataset_sha256: dataset_sha256("i", "l", 6),
+            images_sha256: "i".into(),
+            goal: serde_json::json!({"kind": "target_class"}),
+            settings: serde_json::json!({}),
+            shard: Shard { k, n },
+            summary: summarise(&samples),
+            samples,
+        };
+        (PathBuf::from(format!("shard{k}.json")), r)
+    }
+
+    fn merge_error(reports: Vec<(PathBuf, AuditReport)>) -> String {
+        merge(reports).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shards_merge_into_the_whole_summary() {
+        let whole = report(0, 1).1;
+        let merged = merge(vec![report(2, 3), report(0, 3), report(1, 3)]).unwrap();
+        assert_eq!(merged, whole);
+        // A report survives its JSON round trip (the tool info included).
+        let json = serde_json::to_string(&whole).unwrap();
+        assert_eq!(serde_json::from_str::<AuditReport>(&json).unwrap(), whole);
+    }
+
+    #[test]
+    fn merge_errors_name_the_offending_file() {
+        let err = merge_error(vec![report(0, 2), report(1, 2), report(0, 2)]);
+        assert!(err.starts_with("shard0.json: shard 0/2 given twice"), "{err}");
+        let mut other = report(1, 2);
+        other.1.dataset_sha256 = dataset_sha256("i", "other labels", 6);
+        let err = merge_error(vec![report(0, 2), other]);
+        assert_eq!(err, "shard1.json: audits a different model or dataset than shard0.json");
+        let mut other = report(1, 2);
+        other.1.tool.commit = "elsewhere".into();
+        let err = merge_error(vec![report(0, 2), other]);
+        assert!(err.starts_with("shard1.json: written by adr-onnx") && err.contains("(elsewhere)"), "{err}");
+        let mut other = report(1, 2);
+        other.1.samples[0].index = 2;
+        assert_eq!(merge_error(vec![report(0, 2), other]), "shard1.json: sample 2 is not in shard 1/2");
+        assert_eq!(
+            merge_error(vec![report(0, 2), report(1, 3)]),
+            "shard1.json: a shard of 3 parts, shard0.json one of 2"
+        );
+        assert_eq!(merge_error(vec![report(1, 3)]), "shard 0/3 is missing (1 of 3 given)");
+        assert_eq!(merge_error(vec![]), "no report to merge");
+    }
+
+    #[test]
+    fn a_huge_shard_count_is_refused_without_allocating() {
+        let (path, mut r) = report(0, 1);
+        r.shard = Shard { k: 1, n: usize::MAX };
+        r.samples.retain(|s| r.shard.contains(s.index));
+        assert_eq!(
+            merge_error(vec![(path, r)]),
+            format!("shard 0/{} is missing (1 of {} given)", usize::MAX, usize::MAX)
+        );
+    }
+
+    #[test]
+    fn per_class_rows_hold_the_classes_present() {
+        let samples = vec![sample(0, 7, true, true), sample(1, 2, true, false), sample(2, 7, false, false)];
+        let s = summarise(&samples);
+        assert_eq!(
+            s.per_class,
+            vec![
+                ClassRow { class: 2, samples: 1, clean_correct: 1, robust: 1 },
+                ClassRow { class: 7, samples: 2, clean_correct: 1, robust: 0 },
+            ]
+        );
+        assert_eq!((s.attacked, s.successes, s.worst.clone()), (2, 1, vec![0]));
+    }
+
+    #[test]
+    fn labels_must_be_class_indices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("y.npy");
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0, -1])).unwrap();
+        let err = read_labels(&path).unwrap_err().to_string();
+        assert!(err.ends_with("y.npy: sample 2: label -1 is not a class index (a non-negative integer)"), "{err}");
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3.0f32, 0.5])).unwrap();
+        assert!(read_labels(&path).unwrap_err().to_string().contains("sample 1: label 0.5"));
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0])).unwrap();
+        assert_eq!(read_labels(&path).unwrap(), vec![3, 0]);
+    }
+
+    #[test]
+    fn the_dataset_identity_covers_images_labels_and_count() {
+        let id = dataset_sha256("a", "b", 3);
+        assert_eq!(id.len(), 64);
+        assert_ne!(id, dataset_sha256("a", "c", 3));
+        assert_ne!(id, dataset_sha256("c", "b", 3));
+        assert_ne!(id, dataset_sha256("a", "b", 2));
     }
 }

@@ -2,7 +2,7 @@
 //! over a dataset, shardable over machines.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
@@ -24,13 +24,14 @@ pub struct AuditArgs {
     /// Their labels, `.npy` of integers.
     #[arg(long)]
     labels: PathBuf,
-    /// The goal template: a target_class goal without `input` and `label`.
+    /// The goal template: a target_class goal without `input` and `label`
+    /// (with `target`: a targeted audit).
     #[arg(long)]
     goal: PathBuf,
     /// Audit every N-th sample starting at K (K/N).
     #[arg(long, value_parser = Shard::parse)]
     shard: Option<Shard>,
-    /// Only the first N samples of the dataset.
+    /// Only the first N samples of the dataset (N > 0).
     #[arg(long)]
     limit: Option<usize>,
     /// Goals per batch.
@@ -62,46 +63,41 @@ pub struct MergeArgs {
     /// Also write the HTML page (needs the images).
     #[arg(long, requires = "images")]
     page: Option<PathBuf>,
-    /// The audited images (for the page).
+    /// The audited images (for the page; checked against the reports).
     #[arg(long)]
     images: Option<PathBuf>,
 }
 
-fn labels(path: &std::path::Path) -> anyhow::Result<Vec<usize>> {
-    let a = read_npy(path)?;
-    a.iter()
-        .map(|&v| {
-            if v >= 0.0 && v.fract() == 0.0 {
-                Ok(v as usize)
-            } else {
-                anyhow::bail!("{}: label {v} is not a class index", path.display())
-            }
-        })
-        .collect()
-}
-
-fn write_json(path: &std::path::Path, report: &AuditReport) -> anyhow::Result<()> {
+fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)?;
     std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| path.display().to_string())
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
-    let model_bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
-    let mut images = read_npy(&args.images)?;
-    let mut labels = labels(&args.labels)?;
+    let model_bytes = read_bytes(&args.model)?;
+    let images = read_npy(&args.images)?;
+    let labels = audit::read_labels(&args.labels)?;
+    let Some(&count) = images.shape().first() else {
+        anyhow::bail!("{}: expected samples along the first axis, found a scalar", args.images.display());
+    };
+    // Before --limit, which would hide the mismatch.
     anyhow::ensure!(
-        images.ndim() >= 1,
-        "{}: expected samples along the first axis, found a scalar",
-        args.images.display()
+        count == labels.len(),
+        "{} holds {count} images but {} holds {} labels",
+        args.images.display(),
+        args.labels.display(),
+        labels.len()
     );
-    if let Some(limit) = args.limit {
-        let n = limit.min(labels.len()).min(images.shape()[0]);
-        labels.truncate(n);
-        images = images.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned();
-    }
-    let images_bytes = std::fs::read(&args.images).with_context(|| args.images.display().to_string())?;
+    anyhow::ensure!(args.limit != Some(0), "--limit 0: the dataset holds no sample");
+    let audited = args.limit.map_or(count, |limit| limit.min(count));
+    let images_sha256 = sha256_hex(&read_bytes(&args.images)?);
+    let labels_sha256 = sha256_hex(&read_bytes(&args.labels)?);
     let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;
     let template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
@@ -111,8 +107,12 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         model: &model,
         model_sha256: sha256_hex(&model_bytes),
         images: &images,
-        images_sha256: format!("{}:{}", sha256_hex(&images_bytes), labels.len()),
+        images_path: &args.images,
+        dataset_sha256: audit::dataset_sha256(&images_sha256, &labels_sha256, audited),
+        images_sha256,
         labels: &labels,
+        labels_path: &args.labels,
+        limit: args.limit,
         template_path: &args.goal,
         template,
         cli,
@@ -142,20 +142,36 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
     let reports = args
         .reports
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
-            serde_json::from_str::<AuditReport>(&text)
-                .with_context(|| format!("{}: not an audit report of this adr-onnx", p.display()))
+            let report = serde_json::from_str::<AuditReport>(&text).with_context(|| {
+                format!("{}: not an audit report (schema version {})", p.display(), audit::AUDIT_SCHEMA_VERSION)
+            })?;
+            Ok((p.clone(), report))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let merged = audit::merge(reports).map_err(anyhow::Error::msg)?;
+    let merged = audit::merge(reports)?;
+    // Checked before anything is written.
+    let images = match (&args.page, &args.images) {
+        (Some(_), Some(path)) => {
+            let sha = sha256_hex(&read_bytes(path)?);
+            anyhow::ensure!(
+                sha == merged.images_sha256,
+                "{}: not the audited images (SHA-256 {sha}, the reports' images_sha256 is {})",
+                path.display(),
+                merged.images_sha256
+            );
+            Some(read_npy(path)?)
+        }
+        _ => None,
+    };
     write_json(&args.out, &merged)?;
-    if let (Some(p), Some(images)) = (&args.page, &args.images) {
-        let images = read_npy(images)?;
-        page::write_html(p, &merged, &images, "the merged audit")?;
+    if let (Some(p), Some(images)) = (&args.page, &images) {
+        page::write_html(p, &merged, images, "the merged audit")?;
     }
     Ok(ExitCode::from(super::EXIT_OK))
 }
