@@ -8,7 +8,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Restores SIGPIPE's default action, which Rust's runtime sets to ignore:
+/// a closed standard output (`adr-onnx inspect m.onnx | head -1`) then ends
+/// the process quietly, as it does any Unix filter, instead of failing a
+/// `println!` with a panic.
+#[cfg(unix)]
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: called first in main, before any thread starts; `signal` with
+    // SIG_DFL installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn die_quietly_on_a_closed_pipe() {}
+
 fn main() -> ExitCode {
+    die_quietly_on_a_closed_pipe();
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()

@@ -50,8 +50,16 @@ pub struct ModelSummary {
     pub relu_sites: Vec<ReluSite>,
     pub total_relu_neurons: usize,
     pub parameters: usize,
+    /// Whether activation descent can run on the model (it needs a ReLU
+    /// site; a model whose ops cannot be imported never gets a summary).
     pub supported: bool,
+    /// Why not, when `supported` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported_reason: Option<String>,
 }
+
+/// The reason a model that imports is still unsupported.
+pub const NO_RELU_REASON: &str = "no ReLU: nothing for activation descent to relax";
 
 impl ModelSummary {
     pub fn of(model: &ImportedModel) -> Self {
@@ -92,8 +100,9 @@ impl ModelSummary {
             total_relu_neurons: sites.iter().map(|s| s.neurons).sum(),
             parameters: layers.iter().map(|l| l.parameters).sum(),
             layers,
+            supported: !sites.is_empty(),
+            unsupported_reason: sites.is_empty().then(|| NO_RELU_REASON.to_string()),
             relu_sites: sites,
-            supported: true,
         }
     }
 
@@ -144,7 +153,17 @@ impl ModelSummary {
         }
         let _ = writeln!(s, "total relu neurons: {}", self.total_relu_neurons);
         let _ = writeln!(s, "parameters: {}", self.parameters);
-        let _ = writeln!(s, "supported for activation descent: {}", if self.supported { "yes" } else { "no" });
+        match &self.unsupported_reason {
+            _ if self.supported => {
+                let _ = writeln!(s, "supported for activation descent: yes");
+            }
+            Some(reason) => {
+                let _ = writeln!(s, "supported for activation descent: no ({reason})");
+            }
+            None => {
+                let _ = writeln!(s, "supported for activation descent: no");
+            }
+        }
         s
     }
 }

@@ -71,6 +71,8 @@ fn inspect_json_has_the_stable_fields() {
     assert_eq!(sites[0]["node"], "/ConvLayers/ConvLayers.1/Relu");
     assert_eq!(sites[0]["shape"], serde_json::json!([8, 19, 19]));
     assert_eq!(v["total_relu_neurons"], 8396);
+    assert_eq!(v["supported"], true);
+    assert!(v.get("unsupported_reason").is_none(), "{v}");
 }
 
 #[test]
@@ -148,6 +150,61 @@ fn a_graph_without_relu_is_an_error() {
     b.output(&y, "y");
     let p = write_model(dir.path(), "smooth.onnx", &b.finish());
     expect_error(adr().arg("inspect").arg(&p), &["smooth.onnx", "no ReLU", "MatMul", "Sigmoid"]);
+    // The summary is still printed, marked unsupported, before the error.
+    let out = adr().arg("inspect").arg(&p).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("relu sites (0)"), "{text}");
+    assert!(
+        text.contains("supported for activation descent: no (no ReLU: nothing for activation descent to relax)"),
+        "{text}"
+    );
+    let out = adr().args(["inspect", "--json"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["supported"], false);
+    assert_eq!(v["unsupported_reason"], "no ReLU: nothing for activation descent to relax");
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let model = fixtures().join("models/mnist_cnn_pgd.onnx");
+    for args in [&["inspect"][..], &["inspect", "--json"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_adr-onnx"))
+            .args(args)
+            .arg(&model)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closing the read end before the model is imported: every write fails.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("internal error") && !stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(0),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn a_bad_set_value_names_its_key() {
+    let model = fixtures().join("models/mnist_cnn_pgd.onnx");
+    let goal = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/goals/untargeted_png.json");
+    expect_error(
+        adr().arg("run").arg(&model).arg("--goal").arg(&goal).args(["--set", "lr=abc", "--quiet"]),
+        &["--set lr=abc: expected a number"],
+    );
+    expect_error(
+        adr().args(["bench", "--backends", "tract", "--set", "iterations=-2"]),
+        &["--set iterations=-2: expected a whole number"],
+    );
 }
 
 #[test]
@@ -322,4 +379,27 @@ fn bench_times_the_fixtures_and_writes_json_and_a_plot() {
     );
     expect_error(bench().args(["--only", "vae"]), &["--only", "'vae'", "vae_decoder"]);
     expect_error(bench().args(["--batches", "0"]), &["--batches"]);
+    expect_error(bench().arg("--project").arg(dir.path()), &["--project", "testdata/goals"]);
+}
+
+#[test]
+fn bench_measures_memory_only_for_backends_it_could_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = adr()
+        .arg("bench")
+        .arg("--fixtures")
+        .arg(fixtures())
+        .arg("--project")
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .args(["--backends", "ort", "--threads", "1", "--only", "vae_decoder", "--batches", "1"])
+        .args(["--iterations", "2", "--json", "--rss", "--ort-lib"])
+        .arg(dir.path().join("no-such-libonnxruntime.so"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("skipping ort") && stderr.contains("no-such-libonnxruntime.so"), "{stderr}");
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed["cases"], serde_json::json!([]), "{printed}");
+    assert_eq!(printed["rss"], serde_json::json!([]), "{printed}");
 }

@@ -62,6 +62,27 @@ fn a_missing_library_says_how_to_install_one() {
 }
 
 #[test]
+fn auto_with_an_explicit_library_never_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err, report) = run_args(dir.path(), &["--ort-lib", "/no/such/libonnxruntime.so"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/no/such/libonnxruntime.so"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(report.is_null(), "no report may claim a tract run");
+}
+
+#[test]
+fn an_unknown_device_is_named_whatever_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    for backend in ["tract", "auto", "ort"] {
+        let (code, err, _) = run_args(dir.path(), &["--backend", backend, "--device", "gpu"]);
+        assert_eq!(code, 2, "{backend}: {err}");
+        assert!(err.contains("--device: unknown device 'gpu'"), "{backend}: {err}");
+        assert!(!err.contains("needs --backend ort"), "{backend}: {err}");
+    }
+}
+
+#[test]
 fn auto_falls_back_to_tract_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::cargo_bin("adr-onnx")
@@ -139,4 +160,21 @@ fn doctor_reports_what_it_found() {
     let text = Command::cargo_bin("adr-onnx").unwrap().arg("doctor").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("tract  cpu   usable"), "{text}");
+}
+
+#[test]
+fn doctor_keeps_the_library_path_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("MyOnnx").join("libONNXRuntime.so");
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::fs::write(&lib, b"").unwrap();
+    let o = Command::cargo_bin("adr-onnx").unwrap().args(["doctor", "--json", "--ort-lib"]).arg(&lib).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["library_search"], format!("found {} (--ort-lib)", lib.display()), "{d}");
+    assert_eq!(d["library"]["source"], "flag");
+    // An empty file is no library: ONNX Runtime is not usable, tract is.
+    let checks = d["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["usable"], true, "{d}");
+    assert_eq!(checks[1]["usable"], false, "{d}");
 }

@@ -54,7 +54,9 @@ fn assignment(text: &str) -> (Vec<f64>, Vec<f64>) {
 fn test_sat_is_found_and_onnxruntime_confirms_it() {
     let model = vnncomp().join("test/test_sat.onnx");
     let prop = vnncomp().join("test/test_prop.vnnlib");
-    let (code, out, err) = falsify(&model, &prop, &["--timeout", "60"]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "60", "--report", report.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("sat\n(("), "{out}");
     let (x, y) = assignment(&out);
@@ -62,6 +64,11 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
     let property = adr_onnx::vnnlib::parse_vnnlib(&std::fs::read_to_string(&prop).unwrap()).unwrap();
     assert!(property.is_counterexample(&x, &y, 0.0), "the printed outputs satisfy the property");
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let runtimes = serde_json::json!(["tract (original file)", "onnxruntime (original file)"]);
+        assert_eq!(r["confirmation"]["runtimes"], runtimes, "{r}");
+        assert_eq!(r["outcome"]["counterexample"]["confirmations"].as_array().unwrap().len(), 2, "{r}");
+        assert!(err.is_empty(), "no note when ONNX Runtime confirms: {err}");
         // Independently: ONNX Runtime on the original file at the printed input.
         let req = adr_onnx::runtime::select::BackendRequest {
             choice: adr_onnx::runtime::select::BackendChoice::Ort,
@@ -75,6 +82,60 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &model, &m, &xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
     }
+}
+
+#[test]
+fn without_onnx_runtime_tract_alone_confirms_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let missing = dir.path().join("no-such-libonnxruntime.so");
+    let report_arg = report.to_str().unwrap();
+    let missing_arg = missing.to_str().unwrap();
+    let (code, out, err) = falsify(
+        &vnncomp().join("test/test_sat.onnx"),
+        &vnncomp().join("test/test_prop.vnnlib"),
+        &["--timeout", "60", "--backend", "tract", "--ort-lib", missing_arg, "--report", report_arg],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("sat\n"), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("note") && err.contains("tract alone") && err.contains("no-such-libonnxruntime.so"), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["confirmation"]["runtimes"], serde_json::json!(["tract (original file)"]), "{r}");
+    assert!(r["confirmation"]["onnxruntime_unavailable"].as_str().unwrap().contains("no-such"), "{r}");
+    let confirmations = r["outcome"]["counterexample"]["confirmations"].as_array().unwrap();
+    assert_eq!(confirmations.len(), 1, "{r}");
+    assert!(r["outcome"]["seconds"].as_f64().unwrap() > 0.0);
+    assert!(r["outcome"].get("seconds_to_counterexample").is_none(), "{r}");
+}
+
+#[test]
+fn a_property_without_disjuncts_is_an_error() {
+    let path = vnncomp().join("test/test_sat.onnx");
+    let model = adr_onnx::onnx::import(&path).unwrap();
+    let empty = adr_onnx::vnnlib::Property { num_inputs: 5, num_outputs: 5, disjuncts: vec![] };
+    let file = Path::new("empty.vnnlib");
+    let e = adr_onnx::vnnlib::falsify::goals_for(&empty, &model, file).unwrap_err().to_string();
+    assert!(e.contains("empty.vnnlib") && e.contains("no disjuncts"), "{e}");
+    let config = adr_onnx::vnnlib::falsify::FalsifyConfig {
+        timeout: std::time::Duration::from_secs(5),
+        max_rounds: Some(1),
+        method: Default::default(),
+    };
+    let never = |_: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> { Ok(vec![]) };
+    let backend = adr_onnx::runtime::tract::TractBackend;
+    let e = adr_onnx::vnnlib::falsify::falsify(
+        &model,
+        &empty,
+        file,
+        &backend,
+        &config,
+        &never,
+        &mut adr_onnx::optim::Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no disjuncts"), "{e}");
 }
 
 #[test]

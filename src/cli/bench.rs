@@ -35,7 +35,8 @@ pub struct BenchArgs {
     /// Sets a method field for the ADR runs (e.g. normalisers=exact).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Also measure the peak memory of a `run` per workload and batch.
+    /// Also measure the peak memory of a `run` per workload, batch and
+    /// usable backend (one thread, the --set pairs passed on).
     #[arg(long)]
     rss: bool,
     /// Print JSON instead of the table.
@@ -47,9 +48,50 @@ pub struct BenchArgs {
     /// Plot time per iteration against batch size.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// The ONNX Runtime library.
+    /// The ONNX Runtime library (also passed to the runs of --rss).
     #[arg(long)]
     ort_lib: Option<PathBuf>,
+    /// The adr-onnx source folder, which holds models/mnist_cnn_pgd.onnx and
+    /// testdata/goals (default: the current folder when it holds that model,
+    /// else the folder this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+/// The model that marks a folder as the adr-onnx source folder.
+const PROJECT_MARKER: &str = "models/mnist_cnn_pgd.onnx";
+
+/// `--project`, else the current folder when it holds the MNIST model, else
+/// the folder this binary was built from.
+fn project_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = match flag {
+        Some(d) => d.to_path_buf(),
+        None if Path::new(PROJECT_MARKER).is_file() => PathBuf::from("."),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    };
+    anyhow::ensure!(
+        dir.join("testdata/goals").is_dir(),
+        "--project {}: no testdata/goals folder there (pass the adr-onnx source folder)",
+        dir.display()
+    );
+    Ok(dir)
+}
+
+/// A scratch folder removed when dropped, whichever way the run ends.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(tag: &str) -> anyhow::Result<Self> {
+        let d = std::env::temp_dir().join(format!("adr-onnx-bench-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&d).with_context(|| d.display().to_string())?;
+        Ok(ScratchDir(d))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[derive(Serialize)]
@@ -68,18 +110,22 @@ struct BenchReport {
     rss: Vec<Rss>,
 }
 
-fn rss_of_run(
-    model: &Path,
-    goal: &Path,
-    batch: usize,
-    backend: &str,
+/// What a child `run` for `--rss` needs besides the workload.
+struct RssRun<'a> {
+    backend: &'a str,
+    /// The bench's `--set` pairs, passed on.
+    sets: &'a [String],
+    ort_lib: Option<&'a Path>,
     iterations: usize,
-) -> anyhow::Result<Option<f64>> {
-    let dir = tempfile_dir()?;
-    let out = dir.join("report.json");
-    let exe = std::env::current_exe()?;
-    let status = std::process::Command::new(exe)
-        .arg("run")
+}
+
+fn rss_of_run(model: &Path, goal: &Path, batch: usize, how: &RssRun) -> anyhow::Result<Option<f64>> {
+    let stem = model.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let dir = ScratchDir::new(&format!("{stem}-{batch}-{}", how.backend))?;
+    let out = dir.0.join("report.json");
+    let exe = std::env::current_exe().context("the path of this adr-onnx binary")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("run")
         .arg(model)
         .arg("--goal")
         .arg(goal)
@@ -87,26 +133,29 @@ fn rss_of_run(
             "--restarts",
             &batch.to_string(),
             "--iterations",
-            &iterations.to_string(),
+            &how.iterations.to_string(),
             "--quiet",
             "--backend",
-            backend,
+            how.backend,
         ])
+        .args(how.sets.iter().flat_map(|s| ["--set", s.as_str()]))
         .args(["--set", "stop_when_achieved=false", "--out"])
         .arg(&out)
         .arg("--artifacts")
-        .arg(dir.join("artifacts"))
-        .status()?;
-    anyhow::ensure!(status.code().is_some_and(|c| c <= 1), "the run for {} failed", model.display());
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
-    let _ = std::fs::remove_dir_all(&dir);
+        .arg(dir.0.join("artifacts"));
+    if let Some(lib) = how.ort_lib {
+        cmd.arg("--ort-lib").arg(lib);
+    }
+    let status = cmd.status().context("starting the run for --rss")?;
+    anyhow::ensure!(
+        status.code().is_some_and(|c| c <= 1),
+        "--rss: the run of {} (batch {batch}, backend {}) failed ({status})",
+        model.display(),
+        how.backend
+    );
+    let text = std::fs::read_to_string(&out).with_context(|| out.display().to_string())?;
+    let report: serde_json::Value = serde_json::from_str(&text).with_context(|| out.display().to_string())?;
     Ok(report["timing"]["peak_rss_mib"].as_f64())
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let d = std::env::temp_dir().join(format!("adr-onnx-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&d)?;
-    Ok(d)
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -121,10 +170,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         args.threads.clone()
     };
     let method = super::method::parse_sets(&args.set)?;
-    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = project_dir(args.project.as_deref())?;
     let mut cases = Vec::new();
     let mut rss = Vec::new();
-    let workloads = suite(project, &args.fixtures);
+    let workloads = suite(&project, &args.fixtures);
     if let Some(unknown) = args.only.iter().find(|o| !workloads.iter().any(|w| w.name == o.as_str())) {
         let known: Vec<&str> = workloads.iter().map(|w| w.name).collect();
         anyhow::bail!("--only: no workload '{unknown}' (known: {})", known.join(", "));
@@ -145,6 +194,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 "ort" => BackendChoice::Ort,
                 other => anyhow::bail!("--backends: unknown backend '{other}' (tract, ort)"),
             };
+            // --rss measures only the backends that could be selected.
+            let mut selected_once = false;
             for &t in &threads {
                 let req = BackendRequest { choice, device: None, ort_lib: args.ort_lib.clone(), threads: t };
                 let selected = match select(&req) {
@@ -154,6 +205,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                         break;
                     }
                 };
+                selected_once = true;
                 for &batch in batches {
                     let spec = CaseSpec {
                         name: w.name.to_string(),
@@ -180,9 +232,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     cases.push(case);
                 }
             }
-            if args.rss {
+            if args.rss && selected_once {
+                let how =
+                    RssRun { backend, sets: &args.set, ort_lib: args.ort_lib.as_deref(), iterations: args.iterations };
                 for &batch in batches {
-                    let peak = rss_of_run(&w.model, &w.goal, batch, backend, args.iterations)?;
+                    let peak = rss_of_run(&w.model, &w.goal, batch, &how)?;
                     rss.push(Rss { model: w.name.to_string(), batch, backend: backend.clone(), peak_rss_mib: peak });
                 }
             }

@@ -59,6 +59,16 @@ fn check(choice: BackendChoice, device: &str, ort_lib: &Option<PathBuf>) -> Chec
     }
 }
 
+/// Where the library was found, as the search order in the docs names it.
+fn source_words(source: &ort_library::Source) -> &'static str {
+    match source {
+        ort_library::Source::Flag => "--ort-lib",
+        ort_library::Source::Environment => "ORT_DYLIB_PATH",
+        ort_library::Source::PythonPackage => "python package",
+        ort_library::Source::System => "system library path",
+    }
+}
+
 pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let built = cfg!(feature = "onnxruntime");
     let found = if built {
@@ -75,7 +85,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         version: super::version_line().to_string(),
         onnxruntime_backend_built: built,
         library_search: match &found {
-            Ok(l) => format!("found {} ({:?})", l.path.display(), l.source).to_lowercase(),
+            Ok(l) => format!("found {} ({})", l.path.display(), source_words(&l.source)),
             Err(e) => e.to_string(),
         },
         library: found.ok(),

@@ -45,25 +45,32 @@ pub struct FalsifyArgs {
     backend: BackendArgs,
 }
 
+/// The runtimes that re-run counterexamples on the original file, as the
+/// report's confirmations name them.
+const TRACT_CHECK: &str = "tract (original file)";
+const ORT_CHECK: &str = "onnxruntime (original file)";
+
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.timeout.is_finite() && args.timeout > 0.0, "--timeout must be a positive number of seconds");
     let text = std::fs::read_to_string(&args.property).with_context(|| args.property.display().to_string())?;
     let property = parse_vnnlib(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.property.display()))?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
-    let selected = select(&args.backend.request())?;
-    // ONNX Runtime re-checks counterexamples whenever its library is found.
-    let checker =
-        select(&BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 })
-            .ok();
+    let request = args.backend.request();
+    let selected = select(&request)?;
+    // ONNX Runtime re-checks counterexamples whenever its library (the one
+    // the backend flags name) loads; without it tract alone confirms them.
+    let checker_request =
+        BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), threads: 1, ..request };
+    let (checker, checker_missing) = match select(&checker_request) {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(format!("{e}").replace('\n', " "))),
+    };
     let model_path = args.model.clone();
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
-        let mut v = vec![("tract (original file)".to_string(), original::run_with_tract(&model_path, &model, x)?)];
+        let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&model_path, &model, x)?)];
         if let Some(c) = &checker {
-            v.push((
-                "onnxruntime (original file)".to_string(),
-                original::run_with(c.backend.as_ref(), &model_path, &model, x)?,
-            ));
+            v.push((ORT_CHECK.to_string(), original::run_with(c.backend.as_ref(), &model_path, &model, x)?));
         }
         Ok(v)
     };
@@ -73,6 +80,11 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let config = FalsifyConfig { timeout, max_rounds: args.rounds, method };
     let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, &args.property, selected.backend.as_ref(), &config, &confirm, &mut bar)?;
+    if let Some(why) = &checker_missing {
+        eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
+    }
+    let confirmed_by: Vec<&str> =
+        [Some(TRACT_CHECK), checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
     let text = vnncomp_text(&outcome);
     match &args.out {
         Some(p) => std::fs::write(p, &text).with_context(|| p.display().to_string())?,
@@ -86,6 +98,10 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
             "property": args.property.display().to_string(),
             "backend": selected.info,
             "timeout_seconds": args.timeout,
+            "confirmation": {
+                "runtimes": confirmed_by,
+                "onnxruntime_unavailable": checker_missing,
+            },
             "outcome": outcome,
         });
         std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n").with_context(|| p.display().to_string())?;

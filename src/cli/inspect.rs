@@ -1,4 +1,7 @@
-//! `adr-onnx inspect`: the model's interface, layers and ReLU sites.
+//! `adr-onnx inspect`: the model's interface, layers and ReLU sites. Exit
+//! 0 for a supported model; 2 for one whose ops cannot be imported (the
+//! error line names every unsupported node) and for one that imports but has
+//! no ReLU (its summary is printed, `supported: false`, then the error line).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,12 +19,12 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let model = adr_onnx::onnx::import(&args.model)?;
-    model.require_relu()?;
     let summary = ModelSummary::of(&model);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", summary.render_text());
     }
+    model.require_relu()?;
     Ok(ExitCode::from(super::EXIT_OK))
 }

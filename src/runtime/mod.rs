@@ -21,7 +21,6 @@ pub trait Executable: Send {
 
 /// A runtime that can load emitted graphs.
 pub trait Backend: Send + Sync {
-    fn name(&self) -> String;
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>>;
 
     /// Loads the graph `build(rows)` serving `batch` rows, each row touching
@@ -47,10 +46,6 @@ pub struct Threaded {
 }
 
 impl Backend for Threaded {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
         self.inner.load(graph)
     }

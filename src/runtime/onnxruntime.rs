@@ -5,7 +5,6 @@
 //! CPU.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use ndarray::ArrayD;
@@ -16,40 +15,10 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
 
 use super::ort_library::{FoundLibrary, INSTALL_HINT, MIN_MINOR_VERSION};
+pub use super::select::Device;
 use super::{Backend, Executable, HostTensor};
 use crate::error::{Error, Result};
 use crate::lower::builder::OnnxGraph;
-
-/// Where ONNX Runtime runs the graphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Device {
-    Cpu,
-    Cuda(u32),
-}
-
-impl FromStr for Device {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda(0)),
-            other => match other.strip_prefix("cuda:").map(str::parse::<u32>) {
-                Some(Ok(n)) => Ok(Device::Cuda(n)),
-                _ => Err(format!("unknown device '{s}': expected cpu, cuda or cuda:N")),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for Device {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Device::Cpu => f.write_str("cpu"),
-            Device::Cuda(n) => write!(f, "cuda:{n}"),
-        }
-    }
-}
 
 /// What ran: for reports and `doctor`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -189,10 +158,6 @@ struct OrtExecutable {
 }
 
 impl Backend for OrtBackend {
-    fn name(&self) -> String {
-        "onnxruntime".into()
-    }
-
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
         let session = self.session(graph)?;
         Ok(Box::new(OrtExecutable {
@@ -242,18 +207,5 @@ impl Executable for OrtExecutable {
             result.push(t);
         }
         Ok(result)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices_parse() {
-        assert_eq!("cpu".parse(), Ok(Device::Cpu));
-        assert_eq!("cuda".parse(), Ok(Device::Cuda(0)));
-        assert_eq!("cuda:3".parse(), Ok(Device::Cuda(3)));
-        assert!("gpu".parse::<Device>().is_err() && "cuda:x".parse::<Device>().is_err());
     }
 }

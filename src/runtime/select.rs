@@ -1,14 +1,52 @@
 //! Choosing the backend for a run: `tract`, `ort` (ONNX Runtime, CPU or
 //! CUDA), or `auto`, which takes ONNX Runtime when its library is found and
-//! loads, and tract otherwise, saying why in the report.
+//! loads, and tract otherwise, saying why in the report. `auto` with an
+//! explicit library (`--ort-lib`) or a CUDA device means ONNX Runtime, and
+//! failing to load it is then an error, never a silent fall-back.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use serde::Serialize;
 
 use super::tract::TractBackend;
 use super::{Backend, Threaded};
 use crate::error::{Error, Result};
+
+/// The tract-onnx version built in (pinned in Cargo.toml), as reports and
+/// `doctor` name it.
+pub const TRACT_VERSION: &str = "0.23.9";
+
+/// Where the graphs run: `cpu`, `cuda` (device 0) or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    Cuda(u32),
+}
+
+impl FromStr for Device {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            other => match other.strip_prefix("cuda:").map(str::parse::<u32>) {
+                Some(Ok(n)) => Ok(Device::Cuda(n)),
+                _ => Err(format!("unknown device '{s}': expected cpu, cuda or cuda:N")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -25,7 +63,8 @@ pub struct BackendRequest {
     /// `cpu`, `cuda` or `cuda:N`; `None` is the CPU.
     pub device: Option<String>,
     pub ort_lib: Option<PathBuf>,
-    /// Threads per graph evaluation (ONNX Runtime's intra-op threads).
+    /// Threads per graph evaluation: ONNX Runtime's intra-op threads, or the
+    /// worker threads among which tract spreads a batch's chunks.
     pub threads: usize,
 }
 
@@ -62,7 +101,7 @@ fn tract(threads: usize, note: Option<String>) -> Selected {
         info: BackendInfo {
             name: "tract".into(),
             provider: "cpu".into(),
-            version: Some("0.23.9".into()),
+            version: Some(TRACT_VERSION.into()),
             device: "cpu".into(),
             threads,
             library: None,
@@ -71,21 +110,24 @@ fn tract(threads: usize, note: Option<String>) -> Selected {
     }
 }
 
-fn wants_cuda(device: Option<&str>) -> bool {
-    device.is_some_and(|d| d != "cpu")
-}
-
 pub fn select(req: &BackendRequest) -> Result<Selected> {
-    let device = req.device.as_deref();
-    match req.choice {
-        BackendChoice::Tract if wants_cuda(device) => Err(Error::Invalid(format!(
+    let device: Device = match req.device.as_deref() {
+        None => Device::Cpu,
+        Some(d) => d.parse().map_err(|e| Error::Invalid(format!("--device: {e}")))?,
+    };
+    let cuda = device != Device::Cpu;
+    let choice = match req.choice {
+        BackendChoice::Auto if cuda || req.ort_lib.is_some() => BackendChoice::Ort,
+        other => other,
+    };
+    match choice {
+        BackendChoice::Tract if cuda => Err(Error::Invalid(format!(
             "--device {} needs --backend ort: tract runs on the CPU only",
-            device.unwrap_or("")
+            req.device.as_deref().unwrap_or_default()
         ))),
         BackendChoice::Tract => Ok(tract(req.threads, None)),
-        BackendChoice::Ort => ort(req),
-        BackendChoice::Auto if wants_cuda(device) => ort(req),
-        BackendChoice::Auto => match ort(req) {
+        BackendChoice::Ort => ort(req, device),
+        BackendChoice::Auto => match ort(req, device) {
             Ok(s) => Ok(s),
             Err(e) => Ok(tract(req.threads, Some(format!("ONNX Runtime not used: {e}")))),
         },
@@ -93,9 +135,8 @@ pub fn select(req: &BackendRequest) -> Result<Selected> {
 }
 
 #[cfg(feature = "onnxruntime")]
-fn ort(req: &BackendRequest) -> Result<Selected> {
-    use super::onnxruntime::{Device, OrtBackend};
-    let device: Device = req.device.as_deref().unwrap_or("cpu").parse().map_err(Error::Invalid)?;
+fn ort(req: &BackendRequest, device: Device) -> Result<Selected> {
+    use super::onnxruntime::OrtBackend;
     let lib = super::ort_library::find(req.ort_lib.as_deref()).map_err(|e| Error::Invalid(e.to_string()))?;
     let backend = OrtBackend::new(&lib, device, req.threads)?;
     let i = backend.info.clone();
@@ -114,8 +155,66 @@ fn ort(req: &BackendRequest) -> Result<Selected> {
 }
 
 #[cfg(not(feature = "onnxruntime"))]
-fn ort(_: &BackendRequest) -> Result<Selected> {
+fn ort(_: &BackendRequest, _: Device) -> Result<Selected> {
     Err(Error::Invalid(
         "this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(choice: BackendChoice, device: Option<&str>, ort_lib: Option<&str>) -> BackendRequest {
+        BackendRequest { choice, device: device.map(Into::into), ort_lib: ort_lib.map(PathBuf::from), threads: 1 }
+    }
+
+    fn error(req: &BackendRequest) -> String {
+        match select(req) {
+            Ok(s) => panic!("expected an error, got {}", s.info.name),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn devices_parse() {
+        assert_eq!("cpu".parse(), Ok(Device::Cpu));
+        assert_eq!("cuda".parse(), Ok(Device::Cuda(0)));
+        assert_eq!("cuda:3".parse(), Ok(Device::Cuda(3)));
+        assert!("gpu".parse::<Device>().is_err() && "cuda:x".parse::<Device>().is_err());
+        assert_eq!(Device::Cuda(0).to_string(), "cuda:0");
+    }
+
+    #[test]
+    fn an_unknown_device_is_named_before_the_backend_is_chosen() {
+        for choice in [BackendChoice::Tract, BackendChoice::Auto, BackendChoice::Ort] {
+            let e = error(&request(choice, Some("gpu"), None));
+            assert!(e.contains("--device: unknown device 'gpu'"), "{choice:?}: {e}");
+            assert!(!e.contains("needs --backend ort"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tract_refuses_cuda() {
+        let e = error(&request(BackendChoice::Tract, Some("cuda"), None));
+        assert!(e.contains("--device cuda needs --backend ort"), "{e}");
+    }
+
+    #[test]
+    fn auto_with_an_explicit_library_must_load_it() {
+        let e = error(&request(BackendChoice::Auto, None, Some("/no/such/libonnxruntime.so")));
+        assert!(e.contains("/no/such/libonnxruntime.so"), "{e}");
+    }
+
+    #[test]
+    fn tract_records_its_version() {
+        let s = select(&request(BackendChoice::Tract, Some("cpu"), None)).unwrap();
+        assert_eq!(s.info.version.as_deref(), Some(TRACT_VERSION));
+        assert_eq!(s.info.threads, 1);
+        let manifest = include_str!("../../Cargo.toml");
+        assert!(
+            manifest.contains(&format!("tract-onnx = {{ version = \"={TRACT_VERSION}\"")),
+            "Cargo.toml pins another tract"
+        );
+    }
 }

@@ -21,10 +21,6 @@ fn runtime_error(graph: &str, e: TractError) -> Error {
 }
 
 impl Backend for TractBackend {
-    fn name(&self) -> String {
-        "tract".into()
-    }
-
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
         let plan = tract_onnx::onnx()
             .model_for_proto_model(&graph.model)
@@ -50,9 +46,8 @@ fn from_tvalue(graph: &str, v: TValue) -> Result<HostTensor> {
         DatumType::F32 => HostTensor::F32(t.into_plain_array::<f32>().map_err(err)?),
         DatumType::F64 => HostTensor::F64(t.into_plain_array::<f64>().map_err(err)?),
         DatumType::I64 => HostTensor::I64(t.into_plain_array::<i64>().map_err(err)?),
-        other => {
+        _ => {
             let c = t.cast_to::<f32>().map_err(err)?;
-            let _ = other;
             HostTensor::F32(c.to_plain_array_view::<f32>().map_err(err)?.to_owned())
         }
     })

@@ -53,9 +53,8 @@ pub struct Counterexample {
 #[derive(Debug, Clone, Serialize)]
 pub struct FalsifyOutcome {
     pub verdict: Verdict,
+    /// Seconds the search ran: to the counterexample for `sat`.
     pub seconds: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seconds_to_counterexample: Option<f64>,
     pub rounds: usize,
     pub disjuncts: usize,
     /// Best (lowest) largest margin reached per disjunct.
@@ -77,7 +76,7 @@ pub struct FalsifyConfig {
 /// The f32 box inside the f64 box `[lo, hi]`: its bounds rounded inwards.
 /// An interval holding no f32 (a bound pinned to a value f32 cannot hold)
 /// becomes the f32 nearest its middle, which the confirmation accepts
-/// within [`input_tolerance`].
+/// within [`super::parse::f32_rounding_tolerance`].
 fn inside_f32(lo: f64, hi: f64) -> (f32, f32) {
     let mut l = lo as f32;
     if f64::from(l) < lo {
@@ -94,24 +93,12 @@ fn inside_f32(lo: f64, hi: f64) -> (f32, f32) {
     (l, h)
 }
 
-/// How far an input may lie outside its f64 bound: one f32 rounding step
-/// of the bound, the most the model's f32 input can need.
-fn input_tolerance(bound: f64) -> f64 {
-    f64::from(f32::EPSILON) * bound.abs().max(f64::from(f32::MIN_POSITIVE))
-}
-
-/// Whether `x` lies in the disjunct's box, up to the f32 rounding of its bounds.
-fn in_box(d: &super::parse::Disjunct, x: &[f64]) -> bool {
-    x.len() == d.input.lower.len()
-        && x.iter()
-            .zip(&d.input.lower)
-            .zip(&d.input.upper)
-            .all(|((v, lo), hi)| *v >= lo - input_tolerance(*lo) && *v <= hi + input_tolerance(*hi))
-}
-
 /// One goal per disjunct; constraint rows padded to the largest count with
 /// rows that never bind.
 pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Result<Vec<Goal>> {
+    if property.disjuncts.is_empty() {
+        return Err(Error::Invalid(format!("{}: the property has no disjuncts (an empty unsafe set)", file.display())));
+    }
     let n = model.graph.input_size();
     let target =
         model.default_objective().ok_or_else(|| Error::Invalid("the model has no differentiable output".into()))?;
@@ -183,6 +170,8 @@ pub fn falsify(
     let started = Instant::now();
     let deadline = started.checked_add(config.timeout);
     let goals = goals_for(property, model, file)?;
+    let first =
+        goals.first().ok_or_else(|| Error::Invalid(format!("{}: the property has no disjuncts", file.display())))?;
     let base = MethodBlock {
         algorithm: config.method.algorithm.or(Some(crate::goal::schema::Algorithm::Auto)),
         restarts: config.method.restarts.or(Some(8)),
@@ -190,7 +179,7 @@ pub fn falsify(
         pgd_steps: config.method.pgd_steps.or(Some(300)),
         ..config.method.clone()
     };
-    let mut settings = Settings::resolve(&goals[0], &base, crate::surrogate::total_neurons(&model.graph));
+    let mut settings = Settings::resolve(first, &base, crate::surrogate::total_neurons(&model.graph));
     settings.stop_when_achieved = true;
     settings.validate().map_err(|e| Error::Invalid(format!("method settings: {e}")))?;
     let first_seed = settings.seed;
@@ -198,7 +187,7 @@ pub fn falsify(
     let chunks: Vec<&[Goal]> = goals.chunks(DISJUNCTS_PER_BATCH).collect();
     let mut engines: Vec<Engine> = chunks
         .iter()
-        .map(|c| Engine::new(model, backend, c[0].target, c[0].output, c.len() * settings.restarts, settings.alpha))
+        .map(|c| Engine::new(model, backend, first.target, first.output, c.len() * settings.restarts, settings.alpha))
         .collect();
     let mut search = Search { best_margins: vec![f64::INFINITY; goals.len()], unconfirmed: 0, rounds: 0 };
     loop {
@@ -252,7 +241,6 @@ impl Search {
         FalsifyOutcome {
             verdict,
             seconds,
-            seconds_to_counterexample: counterexample.as_ref().map(|_| seconds),
             rounds: self.rounds,
             disjuncts,
             best_margins: self.best_margins,
@@ -267,23 +255,26 @@ impl Search {
 /// counterexample when it lies in the box and every runtime's outputs
 /// satisfy the constraints within [`CONFIRM_TOLERANCE`].
 fn confirmed(property: &Property, k: usize, x: &[f32], confirm: OriginalRunner) -> Result<Option<Counterexample>> {
-    let d = &property.disjuncts[k];
+    let Some(d) = property.disjuncts.get(k) else {
+        return Ok(None);
+    };
     let input: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    let inside = in_box(d, &input);
     let confirmations: Vec<Confirmation> = confirm(x)?
         .into_iter()
-        .map(|(runtime, outputs)| {
-            let margin = d.output.iter().map(|c| c.margin(&outputs)).fold(f64::NEG_INFINITY, f64::max);
-            let margin = if d.output.is_empty() { 0.0 } else { margin };
-            let fits = outputs.len() == property.num_outputs;
-            Confirmation { confirmed: inside && fits && margin <= CONFIRM_TOLERANCE, runtime, outputs, margin }
+        .map(|(runtime, outputs)| Confirmation {
+            confirmed: property.is_counterexample_of(k, &input, &outputs, CONFIRM_TOLERANCE),
+            margin: d.margin(&outputs),
+            runtime,
+            outputs,
         })
         .collect();
-    if confirmations.is_empty() || !confirmations.iter().all(|c| c.confirmed) {
-        return Ok(None);
+    match confirmations.first() {
+        Some(c) if confirmations.iter().all(|c| c.confirmed) => {
+            let output = c.outputs.clone();
+            Ok(Some(Counterexample { disjunct: k, input, output, confirmations }))
+        }
+        _ => Ok(None),
     }
-    let output = confirmations[0].outputs.clone();
-    Ok(Some(Counterexample { disjunct: k, input, output, confirmations }))
 }
 
 /// The result in the VNN-COMP format: `sat` and the assignment, or the
@@ -319,7 +310,8 @@ mod tests {
             assert!(l <= h);
             for v in [l, h] {
                 let v = f64::from(v);
-                assert!(v >= lo - input_tolerance(lo) && v <= hi + input_tolerance(hi), "{lo} {hi}: {l} {h}");
+                let in_box = crate::vnnlib::InputBox { lower: vec![lo], upper: vec![hi] }.contains(&[v]);
+                assert!(in_box, "{lo} {hi}: {l} {h}");
             }
             if f64::from(l) >= lo && f64::from(h) <= hi {
                 continue;

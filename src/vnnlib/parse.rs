@@ -135,12 +135,22 @@ impl LinearConstraint {
     }
 }
 
+/// How far an input may lie outside its f64 bound `bound`: one f32
+/// rounding step of the bound, the most a model's f32 input can need to
+/// represent a point of the box (a bound f32 cannot hold).
+pub fn f32_rounding_tolerance(bound: f64) -> f64 {
+    f64::from(f32::EPSILON) * bound.abs().max(f64::from(f32::MIN_POSITIVE))
+}
+
 impl InputBox {
-    /// Whether `x` lies in the box, each bound widened by `tol`.
-    pub fn contains(&self, x: &[f64], tol: f64) -> bool {
+    /// Whether `x` lies in the box, each bound widened by its f32 rounding
+    /// step ([`f32_rounding_tolerance`]).
+    pub fn contains(&self, x: &[f64]) -> bool {
         x.len() == self.lower.len()
             && x.len() == self.upper.len()
-            && x.iter().zip(self.lower.iter().zip(&self.upper)).all(|(v, (lo, hi))| *v >= lo - tol && *v <= hi + tol)
+            && x.iter()
+                .zip(self.lower.iter().zip(&self.upper))
+                .all(|(v, (lo, hi))| *v >= lo - f32_rounding_tolerance(*lo) && *v <= hi + f32_rounding_tolerance(*hi))
     }
 
     fn unbounded(num_inputs: usize) -> Self {
@@ -166,19 +176,39 @@ impl InputBox {
 }
 
 impl Disjunct {
-    /// Whether `x` lies in the box and `y` satisfies every output constraint, within `tol`.
-    pub fn contains(&self, x: &[f64], y: &[f64], tol: f64) -> bool {
-        self.input.contains(x, tol) && self.output.iter().all(|c| c.margin(y) <= tol)
+    /// The largest margin of the output constraints at `y` (at most 0: all
+    /// hold); 0 when there are none (every output is unsafe); NaN when any
+    /// margin is NaN, so that a NaN output never satisfies a disjunct.
+    pub fn margin(&self, y: &[f64]) -> f64 {
+        self.output
+            .iter()
+            .map(|c| c.margin(y))
+            .reduce(|worst, m| if worst.is_nan() || worst >= m { worst } else { m })
+            .unwrap_or(0.0)
+    }
+
+    /// Whether `x` lies in the box (up to the f32 rounding of its bounds) and
+    /// `y` satisfies every output constraint within `output_tolerance`.
+    pub fn contains(&self, x: &[f64], y: &[f64], output_tolerance: f64) -> bool {
+        self.input.contains(x) && self.margin(y) <= output_tolerance
     }
 }
 
 impl Property {
-    /// Whether x (flattened input) lies in some disjunct's box within tol, and y
-    /// satisfies that disjunct's output constraints within tol.
-    pub fn is_counterexample(&self, x: &[f64], y: &[f64], tol: f64) -> bool {
+    /// Whether `x` (flattened input) and `y` have the property's lengths and
+    /// some disjunct contains them ([`Disjunct::contains`]).
+    pub fn is_counterexample(&self, x: &[f64], y: &[f64], output_tolerance: f64) -> bool {
         x.len() == self.num_inputs
             && y.len() == self.num_outputs
-            && self.disjuncts.iter().any(|d| d.contains(x, y, tol))
+            && self.disjuncts.iter().any(|d| d.contains(x, y, output_tolerance))
+    }
+
+    /// [`Property::is_counterexample`] for disjunct `k` alone (false when
+    /// there is no disjunct `k`).
+    pub fn is_counterexample_of(&self, k: usize, x: &[f64], y: &[f64], output_tolerance: f64) -> bool {
+        x.len() == self.num_inputs
+            && y.len() == self.num_outputs
+            && self.disjuncts.get(k).is_some_and(|d| d.contains(x, y, output_tolerance))
     }
 }
 
@@ -1317,11 +1347,38 @@ mod tests {
         assert!(property.is_counterexample(&[2.5], &[1.0, 2.0], 0.0));
         assert!(!property.is_counterexample(&[1.5], &[1.0, 2.0], 0.0), "between the boxes");
         assert!(!property.is_counterexample(&[0.5], &[2.0, 1.0], 0.0), "outputs safe");
-        assert!(property.is_counterexample(&[1.05], &[2.05, 2.0], 0.1), "within tolerance");
-        assert!(!property.is_counterexample(&[1.05], &[2.05, 2.0], 0.01));
+        assert!(property.is_counterexample(&[1.0 + 1e-8], &[2.05, 2.0], 0.1), "within both tolerances");
+        assert!(!property.is_counterexample(&[1.0 + 1e-8], &[2.05, 2.0], 0.01), "outputs outside the tolerance");
+        assert!(!property.is_counterexample(&[1.05], &[1.0, 2.0], 0.1), "inputs get one f32 step, not the output's");
         assert!(!property.is_counterexample(&[0.5, 0.5], &[1.0, 2.0], 0.0), "wrong input length");
         assert!(!property.is_counterexample(&[0.5], &[1.0], 0.0), "wrong output length");
         assert!(!property.is_counterexample(&[f64::NAN], &[1.0, 2.0], 0.0));
+    }
+
+    #[test]
+    fn inputs_may_miss_a_bound_by_one_f32_rounding_step() {
+        let bound = 0.49999999998567607;
+        let input = InputBox { lower: vec![-bound], upper: vec![bound] };
+        assert!(input.contains(&[f64::from(bound as f32)]), "the nearest f32 above the upper bound");
+        assert!(input.contains(&[f64::from(-bound as f32)]), "the nearest f32 below the lower bound");
+        assert!(!input.contains(&[f64::from((bound as f32).next_up())]), "two steps out");
+        let zero = InputBox { lower: vec![0.0], upper: vec![0.0] };
+        assert!(zero.contains(&[0.0]) && !zero.contains(&[1e-30]), "a zero bound admits no slack worth a step");
+        assert!(!zero.contains(&[0.0, 0.0]), "wrong length");
+    }
+
+    #[test]
+    fn disjunct_margin_is_the_largest_constraint_margin() {
+        let d = Disjunct {
+            input: InputBox { lower: vec![0.0], upper: vec![1.0] },
+            output: vec![constraint(&[1.0, 0.0], -1.0), constraint(&[0.0, 1.0], -3.0)],
+        };
+        assert_eq!(d.margin(&[2.0, 1.0]), 1.0);
+        assert!(d.margin(&[f64::NAN, 1.0]).is_nan() && d.margin(&[1.0, f64::NAN]).is_nan());
+        assert!(!d.contains(&[0.5], &[f64::NAN, 1.0], 10.0));
+        assert!(d.contains(&[0.5], &[2.0, 1.0], 1.0) && !d.contains(&[0.5], &[2.0, 1.0], 0.5));
+        let everything = Disjunct { output: vec![], ..d };
+        assert_eq!(everything.margin(&[9.0, 9.0]), 0.0);
     }
 
     #[test]
@@ -1335,6 +1392,9 @@ mod tests {
         assert!(!property.is_counterexample(&[0.5], &[-11.0], 0.0));
         assert!(property.is_counterexample(&[2.5], &[-11.0], 0.0));
         assert!(!property.is_counterexample(&[2.5], &[11.0], 0.0));
+        assert!(property.is_counterexample_of(1, &[2.5], &[-11.0], 0.0));
+        assert!(!property.is_counterexample_of(0, &[2.5], &[-11.0], 0.0), "the other disjunct's box");
+        assert!(!property.is_counterexample_of(2, &[2.5], &[-11.0], 0.0), "no disjunct 2");
     }
 
     // ----- fixtures -----
