@@ -358,6 +358,53 @@ fn rare_ops() -> OnnxGraph {
     m.finish(&y, "score")
 }
 
+/// The remaining import paths: ConvTranspose sized by `output_shape` and
+/// padded by SAME_UPPER, Sub with the constant on the left (c - x) and Sub
+/// of two computed tensors, a flatten computed from Size and Shape
+/// (x.view(x.size(0), x.numel() // x.size(0))), and an integer Cast head
+/// on the logits next to their Softmax.
+fn more_ops() -> OnnxGraph {
+    let mut m = Maker::new("more_ops", 12);
+    let x = m.b.input("x", vec![B, 2, 3, 3]);
+    // (3 - 1) * 2 + 3 = 7 rows; output_shape asks for 6, so one row of
+    // padding, at the beginning. The pads say so too, as some exporters
+    // write them (tract reads the pads, not output_shape).
+    let w = m.weight(&[2, 2, 3, 3], 18);
+    let bias = m.weight(&[2], 4);
+    let a = vec![attr_ints("strides", &[2, 2]), attr_ints("pads", &[1, 1, 0, 0]), attr_ints("output_shape", &[6, 6])];
+    let h = m.op("ConvTranspose", &[&x, &w, &bias], a, vec![B, 2, 6, 6]);
+    let h = m.relu(&h);
+    let c = m.weight(&[1, 2, 1, 1], 1);
+    let h = m.op("Sub", &[&c, &h], vec![], h.shape.clone());
+    // SAME_UPPER targets 6 * 2 = 12 rows of (6 - 1) * 2 + 3 = 13: the odd
+    // row of padding goes at the end.
+    let w = m.weight(&[2, 1, 3, 3], 18);
+    let a = vec![attr_ints("strides", &[2, 2]), attr_string("auto_pad", "SAME_UPPER")];
+    let t = m.op("ConvTranspose", &[&h, &w], a, vec![B, 1, 12, 12]);
+    let r = m.relu(&t);
+    let d = m.op("Sub", &[&t, &r], vec![], t.shape.clone());
+    let shape = m.op("Shape", &[&d], vec![], vec![4]);
+    let zero = m.ints(&[0]);
+    let n = m.op("Gather", &[&shape, &zero], vec![attr_int("axis", 0)], vec![1]);
+    let size = m.op("Size", &[&d], vec![], vec![]);
+    let per_sample = m.op("Div", &[&size, &n], vec![], vec![1]);
+    let spec = m.op("Concat", &[&n, &per_sample], vec![attr_int("axis", 0)], vec![2]);
+    let f = m.op("Reshape", &[&d, &spec], vec![], vec![B, 144]);
+    let logits = m.gemm(&f, 3);
+    let p = m.op("Softmax", &[&logits], vec![attr_int("axis", 1)], vec![B, 3]);
+    let label = Sym { name: "rounded_logits".into(), shape: vec![B, 3] };
+    m.b.raw_node(NodeProto {
+        op_type: "Cast".into(),
+        name: "cast_logits".into(),
+        input: vec![logits.name.clone()],
+        output: vec![label.name.clone()],
+        attribute: vec![attr_int("to", tract_onnx::pb::tensor_proto::DataType::Int64 as i64)],
+        ..Default::default()
+    });
+    m.b.output_typed(&label, "rounded_logits", crate::lower::builder::ElemType::Int64);
+    m.finish(&p, "probabilities")
+}
+
 /// Every model of the zoo.
 pub fn all() -> Vec<ZooModel> {
     vec![
@@ -422,6 +469,23 @@ pub fn all() -> Vec<ZooModel> {
             name: "classifier_head",
             graph: classifier_head(),
             ops: &["MatMul", "Add", "Relu", "Softmax", "ArgMax"],
+        },
+        ZooModel {
+            name: "more_ops",
+            graph: more_ops(),
+            ops: &[
+                "ConvTranspose",
+                "Relu",
+                "Sub",
+                "Shape",
+                "Gather",
+                "Size",
+                "Concat",
+                "Reshape",
+                "Gemm",
+                "Softmax",
+                "Cast",
+            ],
         },
     ]
 }

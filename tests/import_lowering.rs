@@ -162,7 +162,9 @@ fn zoo_models_match_tract_on_the_original() {
         check_against_tract(z.name, &z.graph.model, &m);
         assert_eq!(site_count(&m), independent_neuron_count(&z.graph.model, &m), "{}", z.name);
         let imported_ops: Vec<&str> = m.graph.nodes().iter().map(|n| n.onnx_op.as_str()).collect();
-        for op in z.ops.iter().filter(|o| !["Identity", "Dropout", "Shape", "Gather", "ArgMax"].contains(o)) {
+        for op in
+            z.ops.iter().filter(|o| !["Identity", "Dropout", "Shape", "Size", "Gather", "ArgMax", "Cast"].contains(o))
+        {
             let folded_into_layout = ["Concat", "Unsqueeze", "Squeeze", "Reshape"].contains(op);
             assert!(imported_ops.contains(op) || folded_into_layout, "{}: {op} missing from {imported_ops:?}", z.name);
         }
@@ -204,6 +206,26 @@ fn the_arg_max_head_is_explained_and_its_input_offered() {
     let why = label.value.as_ref().unwrap_err();
     assert!(why.contains("ArgMax") && why.contains("no gradient"), "{why}");
     assert_eq!(m.default_objective().unwrap().name, "probabilities");
+}
+
+#[test]
+fn an_integer_cast_head_is_explained_and_its_input_offered() {
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "more_ops").unwrap();
+    let m = import_proto(Path::new("cast_head.onnx"), &z.graph.model).unwrap();
+    let rounded = m.graph.outputs.iter().find(|o| o.name == "rounded_logits").unwrap();
+    let why = rounded.value.as_ref().unwrap_err();
+    assert!(why.contains("Cast") && why.contains("no gradient"), "{why}");
+    assert_eq!(m.default_objective().unwrap().name, "probabilities");
+    let logits = m.candidates.iter().find(|c| c.feeds.contains("Cast")).expect("the logits under the Cast are offered");
+    assert_eq!(m.graph.value(logits.value).shape, vec![3]);
+    let inputs = random_inputs(&m, 2, 3);
+    let got = ours(&m, &inputs);
+    let k = m.candidates.iter().position(|c| c.feeds.contains("Cast")).unwrap();
+    let p = m.candidates.iter().position(|c| c.name == "probabilities").unwrap();
+    for (l, q) in got[k].outer_iter().zip(got[p].outer_iter()) {
+        let e = l.mapv(f32::exp);
+        assert_close("softmax of the offered logits", &(&e / e.sum()).into_dyn(), &q.to_owned().into_dyn(), 1e-5);
+    }
 }
 
 #[test]

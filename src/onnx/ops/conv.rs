@@ -84,8 +84,10 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
             let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
             let total =
                 full.checked_sub(out[a]).ok_or_else(|| format!("attribute 'output_shape' {out:?} is too large"))?;
+            // Only SAME_UPPER puts the odd row at the end; NOTSET and
+            // SAME_LOWER put it at the beginning (the ONNX spec, ONNX Runtime).
             let (begin, end) =
-                if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
+                if auto == "SAME_UPPER" { (total / 2, total - total / 2) } else { (total - total / 2, total / 2) };
             window.pads[a] = begin;
             window.pads[a + rank] = end;
         }
