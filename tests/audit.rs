@@ -272,28 +272,22 @@ fn the_merge_page_needs_the_audited_images() {
         merge(&[whole.as_os_str(), "--out".as_ref(), out.as_os_str(), "--images".as_ref(), images().as_os_str()]);
     assert_eq!(code, 2);
     assert!(err.contains("--images is only used with --page"), "{err}");
-    let other = root().join("testdata/mnist/mnist_test_first32_labels.npy");
-    let (code, err) = merge(&[
-        whole.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "--page".as_ref(),
-        page.as_os_str(),
-        "--images".as_ref(),
-        other.as_os_str(),
-    ]);
+    let with_page = |images: &Path| {
+        merge(&[
+            whole.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--page".as_ref(),
+            page.as_os_str(),
+            "--images".as_ref(),
+            images.as_os_str(),
+        ])
+    };
+    let (code, err) = with_page(&root().join("testdata/mnist/mnist_test_first32_labels.npy"));
     assert_eq!(code, 2);
     assert!(err.contains("mnist_test_first32_labels.npy: not the audited images"), "{err}");
     assert!(!out.exists() && !page.exists());
-    let (code, err) = merge(&[
-        whole.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "--page".as_ref(),
-        page.as_os_str(),
-        "--images".as_ref(),
-        images().as_os_str(),
-    ]);
+    let (code, err) = with_page(&images());
     assert_eq!(code, 0, "{err}");
     assert!(page.exists());
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&whole).unwrap());
