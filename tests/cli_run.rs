@@ -331,6 +331,13 @@ fn malformed_goals_name_the_field() {
     expect_goal_error(&attack(serde_json::json!({"epsilonn": 0.1})), &["unknown field `epsilonn`"]);
     expect_goal_error(&attack(serde_json::json!({"epsilon": "big"})), &["/epsilon", "invalid type"]);
     expect_goal_error(&attack(serde_json::json!({"epsilon": -0.1})), &["/epsilon", "positive"]);
+    expect_goal_error(&attack(serde_json::json!({"epsilon": 1e40})), &["/epsilon", "positive"]);
+    expect_goal_error(&attack(serde_json::json!({"bounds": [0.0, 1e40]})), &["/bounds", "finite 32-bit"]);
+    let png = root().join("testdata/mnist/digit_0_label_7.png");
+    expect_goal_error(
+        &attack(serde_json::json!({"input": {"png": png, "index": 3}})),
+        &["/input/index", "not of a PNG"],
+    );
     expect_goal_error(&attack(serde_json::json!({"label": 12})), &["/label", "is not between 0 and 9"]);
     expect_goal_error(&attack(serde_json::json!({"target": 7})), &["/target", "equals the label"]);
     expect_goal_error(&attack(serde_json::json!({"norm": "l1"})), &["/norm", "unknown variant"]);
@@ -346,6 +353,10 @@ fn malformed_goals_name_the_field() {
     expect_goal_error(
         &serde_json::json!({"kind": "output_bound", "output": 10, "direction": "maximize", "input": {"lower": 0, "upper": 1}}),
         &["/output", "index 10 outside"],
+    );
+    expect_goal_error(
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize", "input": {"lower": 0, "upper": 1, "start": 2}}),
+        &["/input/start", "element 0 = 2 lies outside the box [0, 1]"],
     );
     expect_goal_error(
         &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "up", "input": {}}),
