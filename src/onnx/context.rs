@@ -137,7 +137,6 @@ impl ImportCtx {
         }
     }
 
-    /// Normalises a possibly negative axis of a rank-`rank` tensor.
     /// Checks that a constant of shape `c` broadcasts onto the model's view
     /// of `x` without growing it (ONNX would grow the result's rank or
     /// extent; the IR keeps `x`'s shape).
@@ -151,6 +150,7 @@ impl ImportCtx {
         }
     }
 
+    /// Normalises a possibly negative axis of a rank-`rank` tensor.
     pub fn axis(&self, axis: i64, rank: usize) -> Result<usize, String> {
         let a = if axis < 0 { axis + rank as i64 } else { axis };
         usize::try_from(a).ok().filter(|&a| a < rank).ok_or_else(|| format!("axis {axis} out of range for rank {rank}"))
