@@ -122,8 +122,14 @@ fn same_as_tract(backend: &dyn Backend, graph: &OnnxGraph, inputs: &HashMap<Stri
     let mut t = TractBackend.load(graph).unwrap();
     let ours = run_named(a.as_mut(), graph, inputs.clone()).unwrap();
     let want = run_named(t.as_mut(), graph, inputs.clone()).unwrap();
-    for (name, w) in &want {
+    assert_outputs_match(&ours, &want, rel, what);
+}
+
+/// Every output of `ours` within `rel` (of the largest value) of `want`.
+fn assert_outputs_match(ours: &HashMap<String, HostTensor>, want: &HashMap<String, HostTensor>, rel: f32, what: &str) {
+    for (name, w) in want {
         let (g, w) = (ours[name].to_f32(), w.to_f32());
+        assert_eq!(g.shape(), w.shape(), "{what}: output {name}");
         let scale = max_abs(&w).max(1e-6);
         let err = g.iter().zip(w.iter()).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
         assert!(err <= rel * scale, "{what}: output {name} differs by {err} (scale {scale})");
@@ -225,3 +231,27 @@ test_backend!(runs_reach_the_same_outcome_as_tract, |backend: &dyn Backend| {
         }
     }
 });
+
+/// With 2 threads, ONNX Runtime runs a convolutional batch as one chunk per
+/// thread (a session each); the rows of the split step must still match
+/// tract's single call.
+#[test]
+fn a_batch_split_over_onnxruntime_threads_matches_tract() {
+    let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 2 };
+    if onnxruntime().is_none() {
+        return;
+    }
+    let ort = select(&req).unwrap();
+    let (m, g) = load(&root().join("models/mnist_cnn_pgd.onnx"), &root().join("testdata/goals/untargeted_png.json"));
+    let mut p = Problem::new(&m, g.target, g.objective(Algorithm::Adr, true), 2000.0, Precision::F32);
+    p.report = Some(g.output);
+    let params = g.objective_params(m.graph.value(g.target).size());
+    // 5 rows over 2 threads: chunks of 3, the last one padded.
+    let graph = step_graph(&p, 5);
+    let inputs = inputs_for(&graph, &p, &params);
+    let mut split = ort.backend.load_batched(&|rows| step_graph(&p, rows), 5, m.graph.activation_floats()).unwrap();
+    let mut whole = TractBackend.load(&graph).unwrap();
+    let ours = run_named(split.as_mut(), &graph, inputs.clone()).unwrap();
+    let want = run_named(whole.as_mut(), &graph, inputs).unwrap();
+    assert_outputs_match(&ours, &want, 1e-4, "split MNIST step");
+}

@@ -80,6 +80,11 @@ impl OnnxGraph {
     pub fn to_bytes(&self) -> Vec<u8> {
         prost::Message::encode_to_vec(&self.model)
     }
+
+    /// Whether some node of the graph is of ONNX op type `op`.
+    pub fn uses_op(&self, op: &str) -> bool {
+        self.model.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == op))
+    }
 }
 
 /// Attribute constructors.
