@@ -60,9 +60,7 @@ impl Backend for Threaded {
         if plan.chunks == 1 {
             return self.inner.load(&build(batch));
         }
-        let graph = build(plan.rows);
-        let workers = (0..plan.workers).map(|_| self.inner.load(&graph)).collect::<Result<Vec<_>>>()?;
-        Ok(Box::new(parallel::SplitBatch::new(workers, plan)))
+        parallel::SplitBatch::load(plan, &build(plan.rows), |g| self.inner.load(g))
     }
 }
 

@@ -191,18 +191,15 @@ impl Backend for OrtBackend {
         &self,
         build: &dyn Fn(usize) -> OnnxGraph,
         batch: usize,
-        floats_per_row: usize,
+        _floats_per_row: usize,
     ) -> Result<Box<dyn Executable>> {
-        let _ = floats_per_row;
         let whole = build(batch);
         let convolutional = whole.uses_op("Conv") || whole.uses_op("ConvTranspose");
         if self.device != Device::Cpu || self.threads < 2 || batch < 2 || !convolutional {
             return self.load(&whole);
         }
         let plan = ChunkPlan::new(batch, self.threads, 1);
-        let graph = build(plan.rows);
-        let workers = (0..plan.workers).map(|_| self.executable(&graph, 1)).collect::<Result<Vec<_>>>()?;
-        Ok(Box::new(SplitBatch::new(workers, plan)))
+        SplitBatch::load(plan, &build(plan.rows), |g| self.executable(g, 1))
     }
 }
 

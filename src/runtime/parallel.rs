@@ -9,6 +9,7 @@ use ndarray::{Axis, Slice};
 
 use super::{Executable, HostTensor};
 use crate::error::{Error, Result};
+use crate::lower::builder::OnnxGraph;
 
 /// Activation floats one call should touch at most: about a third of a 1 MiB
 /// L2 cache, leaving room for the tangents and gradients the step graph keeps
@@ -48,9 +49,19 @@ pub struct SplitBatch {
 }
 
 impl SplitBatch {
-    /// `plan.workers` executables of a graph built for `plan.rows` rows.
-    pub fn new(workers: Vec<Box<dyn Executable>>, plan: ChunkPlan) -> Self {
+    fn new(workers: Vec<Box<dyn Executable>>, plan: ChunkPlan) -> Self {
         SplitBatch { workers, plan }
+    }
+
+    /// Loads `plan.workers` executables of `graph`, built for `plan.rows`
+    /// rows, with `load`.
+    pub fn load(
+        plan: ChunkPlan,
+        graph: &OnnxGraph,
+        load: impl Fn(&OnnxGraph) -> Result<Box<dyn Executable>>,
+    ) -> Result<Box<dyn Executable>> {
+        let workers = (0..plan.workers).map(|_| load(graph)).collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(SplitBatch::new(workers, plan)))
     }
 }
 
