@@ -241,7 +241,10 @@ impl Resolver<'_> {
             return Err(self.place.child("target").error("the target class equals the label"));
         }
         if !((spec.epsilon as f32).is_finite() && spec.epsilon > 0.0) {
-            return Err(self.place.child("epsilon").error(format!("must be a positive number, got {}", spec.epsilon)));
+            return Err(self
+                .place
+                .child("epsilon")
+                .error(format!("must be a positive, finite 32-bit number, got {}", spec.epsilon)));
         }
         let bounds = match &spec.bounds {
             None if x0.iter().all(|v| (0.0..=1.0).contains(v)) => Some((0.0, 1.0)),
