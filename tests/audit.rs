@@ -101,41 +101,26 @@ fn shards_merge_into_exactly_the_unsharded_report() {
         assert_eq!(code, 0, "{err}");
         shards.push(dir.path().join(name));
     }
-    let o = Command::cargo_bin("adr-onnx")
-        .unwrap()
-        .arg("audit-merge")
-        .args([&shards[2], &shards[0], &shards[1]])
-        .arg("--out")
-        .arg(dir.path().join("merged.json"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = dir.path().join("merged.json");
+    let out = dir.path().join("x.json");
+    let (code, err) = merge(&[
+        shards[2].as_os_str(),
+        shards[0].as_os_str(),
+        shards[1].as_os_str(),
+        "--out".as_ref(),
+        merged.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
     let whole = std::fs::read(dir.path().join("whole.json")).unwrap();
-    let merged = std::fs::read(dir.path().join("merged.json")).unwrap();
-    assert!(whole == merged, "the merged report differs from the unsharded one");
+    assert!(whole == std::fs::read(&merged).unwrap(), "the merged report differs from the unsharded one");
 
     // A missing or repeated shard is refused.
-    let o = Command::cargo_bin("adr-onnx")
-        .unwrap()
-        .arg("audit-merge")
-        .args([&shards[0], &shards[0]])
-        .arg("--out")
-        .arg(dir.path().join("x.json"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (code, err) = merge(&[shards[0].as_os_str(), shards[0].as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    assert_eq!(code, 2);
     assert!(err.contains("shard0.json: shard 0/3 given twice"), "{err}");
-    let o = Command::cargo_bin("adr-onnx")
-        .unwrap()
-        .arg("audit-merge")
-        .args([&shards[0], &shards[1]])
-        .arg("--out")
-        .arg(dir.path().join("x.json"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("shard 2/3 is missing"));
+    let (code, err) = merge(&[shards[0].as_os_str(), shards[1].as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("shard 2/3 is missing"), "{err}");
 }
 
 #[test]
