@@ -93,6 +93,28 @@ pub struct SampleResult {
     pub adversarial_f32le: Option<String>,
 }
 
+impl SampleResult {
+    /// A sample as classified clean, before (or without) its attack.
+    fn unattacked(index: usize, label: usize, clean_prediction: usize, skip_reason: Option<&str>) -> Self {
+        SampleResult {
+            index,
+            label,
+            clean_prediction,
+            clean_correct: clean_prediction == label,
+            attacked: false,
+            skip_reason: skip_reason.map(String::from),
+            success: false,
+            adversarial_prediction: None,
+            margin: None,
+            cross_entropy: None,
+            distance_linf: None,
+            distance_l2: None,
+            found_by: None,
+            adversarial_f32le: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassRow {
     pub class: usize,
@@ -316,22 +338,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             } else {
                 None
             };
-            SampleResult {
-                index: i,
-                label,
-                clean_prediction: p,
-                clean_correct: p == label,
-                attacked: false,
-                skip_reason: skip_reason.map(String::from),
-                success: false,
-                adversarial_prediction: None,
-                margin: None,
-                cross_entropy: None,
-                distance_linf: None,
-                distance_l2: None,
-                found_by: None,
-                adversarial_f32le: None,
-            }
+            SampleResult::unattacked(i, label, p, skip_reason)
         })
         .collect();
     let attack: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
@@ -521,21 +528,12 @@ mod tests {
     }
 
     fn sample(index: usize, label: usize, correct: bool, success: bool) -> SampleResult {
+        let prediction = if correct { label } else { label + 1 };
         SampleResult {
-            index,
-            label,
-            clean_prediction: if correct { label } else { label + 1 },
-            clean_correct: correct,
             attacked: correct,
-            skip_reason: (!correct).then(|| SKIP_MISCLASSIFIED.into()),
             success,
-            adversarial_prediction: None,
             margin: success.then_some(-(index as f64)),
-            cross_entropy: None,
-            distance_linf: None,
-            distance_l2: None,
-            found_by: None,
-            adversarial_f32le: None,
+            ..SampleResult::unattacked(index, label, prediction, (!correct).then_some(SKIP_MISCLASSIFIED))
         }
     }
 
