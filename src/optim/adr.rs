@@ -102,11 +102,7 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
         }
         done = it + 1;
     }
-    if stop != StopReason::Achieved {
-        let t = ctx.engine.eval(&x)?;
-        ctx.tracker.observe(ctx.goals, ctx.rows, done, &x, &t, None);
-    }
-    ctx.progress.end();
+    ctx.finish(&x, done, stop)?;
     stats.normalisers = norms.stats.clone();
     Ok((done, stop, stats))
 }

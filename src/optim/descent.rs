@@ -37,10 +37,6 @@ pub fn run(
         }
         done = it + 1;
     }
-    if stop != StopReason::Achieved {
-        let t = ctx.engine.eval(&x)?;
-        ctx.tracker.observe(ctx.goals, ctx.rows, done, &x, &t, None);
-    }
-    ctx.progress.end();
+    ctx.finish(&x, done, stop)?;
     Ok((done, stop))
 }

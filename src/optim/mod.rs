@@ -149,6 +149,18 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// Ends a method's loop after `done` iterations: judges the final `x`
+    /// by the true network (unless every goal was already achieved, when
+    /// the last judged point stands) and closes the progress bar.
+    pub fn finish(&mut self, x: &Array2<f32>, done: usize, stop: StopReason) -> Result<()> {
+        if stop != StopReason::Achieved {
+            let t = self.engine.eval(x)?;
+            self.tracker.observe(self.goals, self.rows, done, x, &t, None);
+        }
+        self.progress.end();
+        Ok(())
+    }
+
     pub fn best_objective(&self) -> Option<f64> {
         self.tracker.best.first().and_then(Option::as_ref).map(|b| b.assessment.objective)
     }
