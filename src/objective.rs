@@ -22,6 +22,18 @@ pub enum Objective {
     CrossEntropy { scaled: bool },
     /// `mean((y - target)^2)`.
     SquaredError,
+    /// The classification margin `-sign * (y_c - max_{i != c} y_i)` (C&W):
+    /// with sign -1 the label's lead over the best other class, with sign
+    /// +1 the best other class's lead over the target. Below 0: achieved.
+    Margin,
+    /// The difference of logits ratio (Croce & Hein 2020), negated so that
+    /// it is minimised. Untargeted (`targeted: false`, parameters as
+    /// [`Objective::Margin`]): `-sign * (y_c - max_{i != c} y_i) / (y_p1 -
+    /// y_p3 + 1e-12)` with `y_p1 >= y_p2 >= ...` the sorted outputs.
+    /// Targeted (parameters: the class `c` one-hot, all zeros for "the best
+    /// class but the target", and the target `t` one-hot): `(y_c - y_t) /
+    /// (y_p1 - (y_p3 + y_p4) / 2 + 1e-12)`.
+    Dlr { targeted: bool },
 }
 
 /// Names of the graph inputs carrying an objective's parameters.
@@ -30,6 +42,15 @@ pub const LINEAR_B: &str = "objective.b";
 pub const CLASS: &str = "objective.class";
 pub const SIGN: &str = "objective.sign";
 pub const TARGET: &str = "objective.target";
+pub const TARGET_CLASS: &str = "objective.target_class";
+
+/// Classes the DLR losses need: untargeted reads the third largest output,
+/// targeted the fourth.
+pub const DLR_CLASSES: usize = 3;
+pub const DLR_TARGETED_CLASSES: usize = 4;
+
+/// Added to a masked-out output before an argmax: far below any logit.
+const MASKED: f64 = -1e30;
 
 /// The value and `d value / d y` of an objective.
 pub struct EmittedObjective {
@@ -43,13 +64,28 @@ impl Objective {
         matches!(self, Objective::Linear { normalised: true, .. })
     }
 
+    /// The names of the parameter inputs, in the order of [`Objective::declare_inputs`].
+    pub fn param_names(&self) -> &'static [&'static str] {
+        match self {
+            Objective::Linear { .. } => &[LINEAR_A, LINEAR_B],
+            Objective::CrossEntropy { .. } | Objective::Margin | Objective::Dlr { targeted: false } => &[CLASS, SIGN],
+            Objective::Dlr { targeted: true } => &[CLASS, TARGET_CLASS],
+            Objective::SquaredError => &[TARGET],
+        }
+    }
+
     /// Declares the parameter inputs for `batch` samples of `m` outputs.
     pub fn declare_inputs(&self, b: &mut GraphBuilder, batch: usize, m: usize) -> Vec<Sym> {
         match *self {
             Objective::Linear { rows, .. } => {
                 vec![b.input(LINEAR_A, vec![batch, rows, m]), b.input(LINEAR_B, vec![batch, rows])]
             }
-            Objective::CrossEntropy { .. } => vec![b.input(CLASS, vec![batch, m]), b.input(SIGN, vec![batch])],
+            Objective::CrossEntropy { .. } | Objective::Margin | Objective::Dlr { targeted: false } => {
+                vec![b.input(CLASS, vec![batch, m]), b.input(SIGN, vec![batch])]
+            }
+            Objective::Dlr { targeted: true } => {
+                vec![b.input(CLASS, vec![batch, m]), b.input(TARGET_CLASS, vec![batch, m])]
+            }
             Objective::SquaredError => vec![b.input(TARGET, vec![batch, m])],
         }
     }
@@ -60,8 +96,115 @@ impl Objective {
             Objective::Linear { rows, .. } => linear(b, y, &params[0], &params[1], rows),
             Objective::CrossEntropy { scaled } => cross_entropy(b, y, &params[0], &params[1], scaled),
             Objective::SquaredError => squared_error(b, y, &params[0]),
+            Objective::Margin => margin(b, y, &params[0], &params[1]),
+            Objective::Dlr { targeted: false } => dlr(b, y, &params[0], &params[1]),
+            Objective::Dlr { targeted: true } => targeted_dlr(b, y, &params[0], &params[1]),
         }
     }
+}
+
+/// The one-hot `[B, m]` of the first largest entry of `y` outside
+/// `excluded` (a sum of one-hots, or none).
+fn top_outside(b: &mut GraphBuilder, y: &Sym, excluded: Option<&Sym>) -> Sym {
+    let masked = match excluded {
+        Some(e) => {
+            let penalty = b.scale(e, -MASKED);
+            b.sub(y, &penalty)
+        }
+        None => y.clone(),
+    };
+    let arg = b.argmax(&masked, 1);
+    let m = y.shape[1];
+    let range = ArrayD::from_shape_vec(IxDyn(&[1, m]), (0..m as i64).collect()).expect("range of its length");
+    let range = b.constant_i64_array("class_index", &range);
+    let hit = b.equal(&arg, &range);
+    b.to_float(&hit)
+}
+
+/// The one-hots of the `k` largest entries of `y`, largest first (ties:
+/// the lower index first, as ArgMax).
+fn sorted_tops(b: &mut GraphBuilder, y: &Sym, k: usize) -> Vec<Sym> {
+    let mut tops: Vec<Sym> = Vec::with_capacity(k);
+    let mut excluded: Option<Sym> = None;
+    for _ in 0..k {
+        let top = top_outside(b, y, excluded.as_ref());
+        excluded = Some(match &excluded {
+            Some(e) => b.add(e, &top),
+            None => top.clone(),
+        });
+        tops.push(top);
+    }
+    tops
+}
+
+/// `sum(y * onehot)` per sample, `[B]`.
+fn pick(b: &mut GraphBuilder, y: &Sym, onehot: &Sym) -> Sym {
+    let p = b.mul(y, onehot);
+    b.sum_per_sample(&p)
+}
+
+/// `num / den` with `d(num)/dy = n` and `d(den)/dy = d`: value and seed
+/// `(n * den - num * d) / den^2`.
+fn ratio(b: &mut GraphBuilder, num: &Sym, n: &Sym, den: &Sym, d: &Sym) -> EmittedObjective {
+    let batch = num.shape[0];
+    let value = b.div(num, den);
+    let den_col = b.reshape(den, &[batch, 1]);
+    let num_col = b.reshape(num, &[batch, 1]);
+    let a = b.mul(n, &den_col);
+    let c = b.mul(d, &num_col);
+    let top = b.sub(&a, &c);
+    let sq = b.mul(&den_col, &den_col);
+    let seed = b.div(&top, &sq);
+    EmittedObjective { value, seed }
+}
+
+/// `-sign * (y_c - y_o)` with `o` the best class but `c`; returns the value,
+/// its gradient on `y` and the one-hot of `o`.
+fn signed_lead(b: &mut GraphBuilder, y: &Sym, class: &Sym, sign: &Sym) -> (Sym, Sym) {
+    let batch = y.shape[0];
+    let other = top_outside(b, y, Some(class));
+    let diff = b.sub(class, &other);
+    let lead = pick(b, y, &diff);
+    let minus_sign = b.neg(sign);
+    let value = b.mul(&lead, &minus_sign);
+    let sign_col = b.reshape(&minus_sign, &[batch, 1]);
+    let seed = b.mul(&diff, &sign_col);
+    (value, seed)
+}
+
+fn margin(b: &mut GraphBuilder, y: &Sym, class: &Sym, sign: &Sym) -> EmittedObjective {
+    let (value, seed) = signed_lead(b, y, class, sign);
+    EmittedObjective { value, seed }
+}
+
+fn dlr(b: &mut GraphBuilder, y: &Sym, class: &Sym, sign: &Sym) -> EmittedObjective {
+    let (num, n) = signed_lead(b, y, class, sign);
+    let tops = sorted_tops(b, y, DLR_CLASSES);
+    let d = b.sub(&tops[0], &tops[2]);
+    let den = pick(b, y, &d);
+    let den = b.add_scalar(&den, 1e-12);
+    ratio(b, &num, &n, &den, &d)
+}
+
+fn targeted_dlr(b: &mut GraphBuilder, y: &Sym, class: &Sym, target: &Sym) -> EmittedObjective {
+    // An all-zero class row stands for the best class but the target.
+    let given = b.reduce_sum(class, &[1], true);
+    let missing = {
+        let n = b.neg(&given);
+        b.add_scalar(&n, 1.0)
+    };
+    let best_other = top_outside(b, y, Some(target));
+    let fill = b.mul(&best_other, &missing);
+    let class = b.add(class, &fill);
+    let n = b.sub(&class, target);
+    let num = pick(b, y, &n);
+    let tops = sorted_tops(b, y, DLR_TARGETED_CLASSES);
+    let rest = b.add(&tops[2], &tops[3]);
+    let rest = b.scale(&rest, 0.5);
+    let d = b.sub(&tops[0], &rest);
+    let den = pick(b, y, &d);
+    let den = b.add_scalar(&den, 1e-12);
+    ratio(b, &num, &n, &den, &d)
 }
 
 fn linear(b: &mut GraphBuilder, y: &Sym, a: &Sym, offset: &Sym, rows: usize) -> EmittedObjective {
@@ -177,6 +320,30 @@ mod tests {
     }
 
     #[test]
+    fn margin_and_dlr_values_follow_their_definitions() {
+        // Sorted: 2.0 (class 2) > 0.3 (0) > 0.1 (3) > -1.2 (1).
+        let y = arr2(&[[0.3, -1.2, 2.0, 0.1]]);
+        let onehot = |c: usize| {
+            let mut v = ndarray::Array2::<f64>::zeros((1, 4));
+            v[[0, c]] = 1.0;
+            v.into_dyn()
+        };
+        let value = |obj: Objective, p: Vec<ArrayD<f64>>| run(obj, &y, p).0[0];
+        let sign = |s: f64| arr1(&[s]).into_dyn();
+        // Untargeted from the label 2: its lead over class 0.
+        assert!((value(Objective::Margin, vec![onehot(2), sign(-1.0)]) - 1.7).abs() < 1e-12);
+        // Targeted to class 1: class 2's lead over it.
+        assert!((value(Objective::Margin, vec![onehot(1), sign(1.0)]) - 3.2).abs() < 1e-12);
+        let dlr = value(Objective::Dlr { targeted: false }, vec![onehot(2), sign(-1.0)]);
+        assert!((dlr - 1.7 / (2.0 - 0.1)).abs() < 1e-12, "{dlr}");
+        let t = value(Objective::Dlr { targeted: true }, vec![onehot(2), onehot(3)]);
+        assert!((t - (2.0 - 0.1) / (2.0 - (0.1 - 1.2) / 2.0)).abs() < 1e-12, "{t}");
+        // No class given: the best class but the target (class 2 for target 0).
+        let t = value(Objective::Dlr { targeted: true }, vec![ArrayD::zeros(IxDyn(&[1, 4])), onehot(0)]);
+        assert!((t - (2.0 - 0.3) / (2.0 - (0.1 - 1.2) / 2.0)).abs() < 1e-12, "{t}");
+    }
+
+    #[test]
     fn unscaled_objectives_have_their_gradient_as_seed() {
         let y = arr2(&[[0.3, -1.2, 2.0, 0.1]]);
         let cases: Vec<(Objective, Vec<ArrayD<f64>>)> = vec![
@@ -185,6 +352,24 @@ mod tests {
                 vec![arr2(&[[0.0, 0.0, 1.0, 0.0]]).into_dyn(), arr1(&[1.0]).into_dyn()],
             ),
             (Objective::SquaredError, vec![arr2(&[[1.0, 0.0, -1.0, 0.5]]).into_dyn()]),
+            (Objective::Margin, vec![arr2(&[[0.0, 0.0, 1.0, 0.0]]).into_dyn(), arr1(&[-1.0]).into_dyn()]),
+            (Objective::Margin, vec![arr2(&[[1.0, 0.0, 0.0, 0.0]]).into_dyn(), arr1(&[1.0]).into_dyn()]),
+            (
+                Objective::Dlr { targeted: false },
+                vec![arr2(&[[0.0, 0.0, 1.0, 0.0]]).into_dyn(), arr1(&[-1.0]).into_dyn()],
+            ),
+            (
+                Objective::Dlr { targeted: false },
+                vec![arr2(&[[0.0, 1.0, 0.0, 0.0]]).into_dyn(), arr1(&[1.0]).into_dyn()],
+            ),
+            (
+                Objective::Dlr { targeted: true },
+                vec![arr2(&[[0.0, 0.0, 1.0, 0.0]]).into_dyn(), arr2(&[[1.0, 0.0, 0.0, 0.0]]).into_dyn()],
+            ),
+            (
+                Objective::Dlr { targeted: true },
+                vec![arr2(&[[0.0, 0.0, 0.0, 0.0]]).into_dyn(), arr2(&[[0.0, 1.0, 0.0, 0.0]]).into_dyn()],
+            ),
             (
                 Objective::Linear { rows: 2, normalised: false },
                 vec![

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, names, normaliser_graph, step_graph, surrogate_graph, Problem};
 use adr_onnx::lower::{OnnxGraph, Precision};
-use adr_onnx::objective::{self, Objective};
 use adr_onnx::onnx::ImportedModel;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings, Silent};
@@ -99,11 +98,7 @@ fn inputs_for(graph: &OnnxGraph, problem: &Problem, params: &[ArrayD<f32>]) -> H
         };
         h.insert(spec.name.clone(), HostTensor::F32(a.mapv(|v| v as f32)));
     }
-    let param_names: &[&str] = match problem.objective {
-        Objective::Linear { .. } => &[objective::LINEAR_A, objective::LINEAR_B],
-        Objective::CrossEntropy { .. } => &[objective::CLASS, objective::SIGN],
-        Objective::SquaredError => &[objective::TARGET],
-    };
+    let param_names = problem.objective.param_names();
     let batch = graph.inputs[0].shape[0];
     for (n, p) in param_names.iter().zip(params) {
         let rows: Vec<_> = (0..batch).map(|_| p.view().insert_axis(ndarray::Axis(0))).collect();

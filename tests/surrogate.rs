@@ -108,16 +108,24 @@ fn objective_params(obj: Objective, m: usize, seed: u64) -> HashMap<String, Host
             h.insert(objective::LINEAR_A.into(), HostTensor::F64(uniform(&[BATCH, rows, m], -1.0, 1.0, seed)));
             h.insert(objective::LINEAR_B.into(), HostTensor::F64(uniform(&[BATCH, rows], -1.0, 1.0, seed + 1)));
         }
-        Objective::CrossEntropy { .. } => {
+        Objective::CrossEntropy { .. } | Objective::Margin | Objective::Dlr { .. } => {
             let mut class = ArrayD::zeros(IxDyn(&[BATCH, m]));
             for b in 0..BATCH {
                 class[[b, (b * 7 + seed as usize) % m]] = 1.0;
             }
+            if obj == (Objective::Dlr { targeted: true }) {
+                let mut target = ArrayD::zeros(IxDyn(&[BATCH, m]));
+                for b in 0..BATCH {
+                    target[[b, (b * 7 + seed as usize + 1) % m]] = 1.0;
+                }
+                h.insert(objective::TARGET_CLASS.into(), HostTensor::F64(target));
+            } else {
+                h.insert(
+                    objective::SIGN.into(),
+                    HostTensor::F64(ArrayD::from_shape_vec(IxDyn(&[BATCH]), vec![1.0, -1.0]).unwrap()),
+                );
+            }
             h.insert(objective::CLASS.into(), HostTensor::F64(class));
-            h.insert(
-                objective::SIGN.into(),
-                HostTensor::F64(ArrayD::from_shape_vec(IxDyn(&[BATCH]), vec![1.0, -1.0]).unwrap()),
-            );
         }
         Objective::SquaredError => {
             h.insert(objective::TARGET.into(), HostTensor::F64(uniform(&[BATCH, m], -1.0, 1.0, seed)));

@@ -138,6 +138,10 @@ pub struct Summary {
     pub per_class: Vec<ClassRow>,
     /// Indices of the successful attacks with the most negative margins.
     pub worst: Vec<usize>,
+    /// Successes per stage that found them (`apgd-ce`, `apgd-t`, `square`,
+    /// `adr`, `pgd`...).
+    #[serde(default)]
+    pub found_by: BTreeMap<String, usize>,
 }
 
 /// The build that wrote a report, as read back ([`ToolInfo`] as written).
@@ -415,6 +419,10 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
         a.margin.partial_cmp(&b.margin).unwrap_or(std::cmp::Ordering::Equal).then(a.index.cmp(&b.index))
     });
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let mut found_by: BTreeMap<String, usize> = BTreeMap::new();
+    for s in samples.iter().filter(|s| s.success) {
+        *found_by.entry(s.found_by.clone().unwrap_or_default()).or_default() += 1;
+    }
     Summary {
         samples: total,
         clean_correct,
@@ -425,6 +433,7 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
         robust_accuracy: ratio(clean_correct - successes.min(clean_correct), total),
         per_class: rows.into_values().collect(),
         worst: worst.iter().take(WORST).map(|s| s.index).collect(),
+        found_by,
     }
 }
 

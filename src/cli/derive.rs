@@ -51,12 +51,15 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
             // The graph `run` would build: the goal's settings, --alpha over them.
             let cli = MethodBlock { alpha: args.alpha, ..MethodBlock::default() };
             let settings = Settings::resolve(&goal, &cli, total_neurons(&model.graph));
-            let objective = goal.objective(args.method, settings.normalised_objective);
+            let classes = model.graph.value(goal.target).size();
+            let objective = goal.objective_with(args.method, settings.normalised_objective, settings.loss, classes);
             let mut p = Problem::new(&model, goal.target, objective, settings.alpha, Precision::F32);
             p.report = Some(goal.output);
             match args.method {
                 Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
-                Algorithm::Gd | Algorithm::Pgd => gradient_graph(&p, args.batch),
+                Algorithm::Gd | Algorithm::Pgd | Algorithm::Apgd | Algorithm::ApgdT | Algorithm::Square => {
+                    gradient_graph(&p, args.batch)
+                }
             }
         }
         _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),

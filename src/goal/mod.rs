@@ -17,7 +17,9 @@ use crate::objective::Objective;
 use crate::onnx::ImportedModel;
 use data::{inline_numbers, kind_of, load_sample, Place};
 use feasible::{Ball, FeasibleSet};
-use schema::{Algorithm, BoxSpec, Direction, MethodBlock, Norm, OutputBoundSpec, ReconstructionSpec, TargetClassSpec};
+use schema::{
+    Algorithm, BoxSpec, Direction, Loss, MethodBlock, Norm, OutputBoundSpec, ReconstructionSpec, TargetClassSpec,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -496,9 +498,20 @@ impl Goal {
     /// paper's normalised forms (section 5) when `normalised`, GD and PGD
     /// the raw ones.
     pub fn objective(&self, algorithm: Algorithm, normalised: bool) -> Objective {
+        self.objective_with(algorithm, normalised, Loss::Ce, 0)
+    }
+
+    /// [`Goal::objective`] with `loss` on a classification goal of
+    /// `classes` outputs (DLR needs three: with fewer it is the margin).
+    pub fn objective_with(&self, algorithm: Algorithm, normalised: bool, loss: Loss, classes: usize) -> Objective {
         let adr = algorithm == Algorithm::Adr && normalised;
         match self.criterion {
-            Criterion::Class { .. } => Objective::CrossEntropy { scaled: adr },
+            Criterion::Class { .. } => match loss {
+                Loss::Ce => Objective::CrossEntropy { scaled: adr },
+                Loss::Margin => Objective::Margin,
+                Loss::Dlr if classes >= crate::objective::DLR_CLASSES => Objective::Dlr { targeted: false },
+                Loss::Dlr => Objective::Margin,
+            },
             Criterion::Reconstruction { .. } => Objective::SquaredError,
             Criterion::Bound { .. } => Objective::Linear { rows: 1, normalised: adr },
             Criterion::Constraints { rows, .. } => Objective::Linear { rows, normalised: adr },
@@ -535,6 +548,25 @@ impl Goal {
                 ArrayD::from_shape_vec(IxDyn(&[*rows]), b.clone()).expect("constraints sized at construction"),
             ],
         }
+    }
+
+    /// The parameters of [`Objective::Dlr`] `{ targeted: true }` for one
+    /// sample toward class `toward`: an untargeted goal pits its label
+    /// against `toward`; a targeted goal pits the best other class against
+    /// its target (`toward` is ignored).
+    pub fn targeted_dlr_params(&self, m: usize, toward: usize) -> Vec<ndarray::ArrayD<f32>> {
+        use ndarray::{ArrayD, IxDyn};
+        let mut class = ArrayD::zeros(IxDyn(&[m]));
+        let mut target = ArrayD::zeros(IxDyn(&[m]));
+        match &self.criterion {
+            Criterion::Class { target: Some(t), .. } => target[*t] = 1.0,
+            Criterion::Class { label, target: None } => {
+                class[*label] = 1.0;
+                target[toward.min(m - 1)] = 1.0;
+            }
+            _ => {}
+        }
+        vec![class, target]
     }
 
     /// Judges the TRUE network's output `y` (the objective tensor).

@@ -28,6 +28,18 @@ pub enum Algorithm {
     Adr,
     Pgd,
     Gd,
+    /// Auto-PGD (Croce & Hein 2020) on the `loss` (default cross-entropy).
+    Apgd,
+    /// Targeted APGD on the targeted DLR loss, over the `apgd_targets`
+    /// most likely wrong classes (classification goals).
+    #[serde(rename = "apgd-t")]
+    #[value(name = "apgd-t")]
+    ApgdT,
+    /// The Square attack (Andriushchenko et al. 2020): random square
+    /// updates, forward passes only (classification goals).
+    Square,
+    /// The ensemble: for classification goals APGD-CE, APGD-T, Square, then
+    /// ADR from the best point (by `preset`); otherwise PGD, then ADR.
     Auto,
 }
 
@@ -37,9 +49,52 @@ impl Algorithm {
             Algorithm::Adr => "adr",
             Algorithm::Pgd => "pgd",
             Algorithm::Gd => "gd",
+            Algorithm::Apgd => "apgd",
+            Algorithm::ApgdT => "apgd-t",
+            Algorithm::Square => "square",
             Algorithm::Auto => "auto",
         }
     }
+}
+
+/// The loss the gradient methods (GD, PGD, APGD, ADR) descend on a
+/// classification goal; other goals have their own objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Cross-entropy (ADR: of the logits scaled to norm 1, section 5).
+    #[default]
+    Ce,
+    /// Difference of logits ratio: scale-invariant (needs 3 classes; with
+    /// fewer, the margin).
+    Dlr,
+    /// The classification margin (C&W).
+    Margin,
+}
+
+impl Loss {
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Ce => "ce",
+            Loss::Dlr => "dlr",
+            Loss::Margin => "margin",
+        }
+    }
+}
+
+/// The budgets of `auto` on classification goals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// APGD-CE only.
+    Fast,
+    /// AutoAttack's sequence and budgets: APGD-CE (100 steps), APGD-T (9
+    /// targets, 100 steps each), Square (5000 queries), then ADR.
+    #[default]
+    Standard,
+    /// The standard sequence with APGD-DLR added and 5 restarts (unless
+    /// `restarts` is set).
+    Strong,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -92,6 +147,18 @@ pub struct MethodBlock {
     pub pgd_steps: Option<usize>,
     pub pgd_step_size: Option<f64>,
     pub stop_when_achieved: Option<bool>,
+    /// The loss of GD, PGD, APGD and ADR on classification goals.
+    pub loss: Option<Loss>,
+    /// APGD steps per restart (per target for APGD-T).
+    pub apgd_steps: Option<usize>,
+    /// APGD-T's target classes: the most likely wrong ones.
+    pub apgd_targets: Option<usize>,
+    /// Square's queries (forward passes) per restart.
+    pub square_queries: Option<usize>,
+    /// Square's initial share of the input changed per query.
+    pub square_p_init: Option<f64>,
+    /// `auto`'s budgets on classification goals.
+    pub preset: Option<Preset>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,7 +24,8 @@ const C_SATISFIED: f32 = 1e-2;
 
 pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrStats)> {
     let s = ctx.settings;
-    let objective = ctx.goals[0].objective(Algorithm::Adr, ctx.settings.normalised_objective);
+    let classes = ctx.engine.model.graph.value(ctx.engine.target).size();
+    let objective = ctx.goals[0].objective_with(Algorithm::Adr, s.normalised_objective, s.loss, classes);
     let rows = ctx.rows.len();
     let problem = ctx.engine.problem(objective);
     let seeds: Vec<u64> =

@@ -1,6 +1,6 @@
 //! The loop of the methods that descend the TRUE network's gradient (GD,
-//! PGD): evaluate the objective and its gradient, judge every row, stop or
-//! step every row still moving, and judge the final point.
+//! PGD): evaluate the objective and its gradient at the rows still moving,
+//! judge them, stop or step each, and judge the final point.
 
 use ndarray::Array2;
 
@@ -18,21 +18,33 @@ pub fn run(
     size: f32,
     rule: impl Fn(&Ctx, usize) -> StepRule,
 ) -> Result<(usize, StopReason)> {
-    let objective = ctx.goals[0].objective(method, ctx.settings.normalised_objective);
+    let classes = ctx.engine.model.graph.value(ctx.engine.target).size();
+    let objective = ctx.goals[0].objective_with(method, ctx.settings.normalised_objective, ctx.settings.loss, classes);
     ctx.progress.begin(method.name(), steps);
     let mut done = 0;
     let mut stop = StopReason::Iterations;
+    let params = ctx.params.clone();
     for it in 0..steps {
-        let r = ctx.engine.gradient(objective, &x, &ctx.free, &ctx.params)?;
-        ctx.tracker.observe(ctx.goals, ctx.rows, it, &x, &r.truth, None);
+        // Only the rows still searching are evaluated (a batch costs what
+        // its unfinished rows cost).
+        let moving = ctx.moving_rows();
+        if moving.is_empty() {
+            stop = StopReason::Achieved;
+            done = it;
+            break;
+        }
+        let r = ctx.gradient_rows(objective, &params, &x, &moving, it)?;
         ctx.progress.tick(it + 1, ctx.best_objective());
         if let Some(reason) = ctx.should_stop() {
             stop = reason;
             done = it;
             break;
         }
-        for row in (0..x.nrows()).filter(|&r| !ctx.frozen(r)) {
-            super::step_row(&mut x, row, r.grad_x.row(row), rule(ctx, row), size);
+        for (k, &row) in moving.iter().enumerate() {
+            if ctx.frozen(row) {
+                continue;
+            }
+            super::step_row(&mut x, row, r.grad_x.row(k), rule(ctx, row), size);
             ctx.project(&mut x, row);
         }
         done = it + 1;

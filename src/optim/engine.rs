@@ -1,6 +1,9 @@
 //! The graphs of a run, loaded once on the backend, and typed calls to
 //! them: the ADR step, the true gradient and the true forward pass, for a
-//! batch of rows (goal instances times restarts).
+//! batch of rows (goal instances times restarts). A call may carry fewer
+//! rows than the engine's batch (the rows still searching): it runs on a
+//! graph of the next power of two of rows (at most the batch), loaded on
+//! first use, so that a batch costs what its unfinished rows cost.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -64,10 +67,20 @@ pub struct Engine<'a> {
     pub report: ValueId,
     pub batch: usize,
     pub alpha: f64,
-    loaded: HashMap<GraphKey, (OnnxGraph, Box<dyn Executable>)>,
+    loaded: HashMap<(GraphKey, usize), (OnnxGraph, Box<dyn Executable>)>,
     sites: usize,
     /// Seconds spent building and loading graphs.
     pub load_seconds: f64,
+    /// Calls made, by kind.
+    pub calls: CallCounts,
+}
+
+/// How many calls of each graph an engine made (rows of the calls summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub step_rows: usize,
+    pub gradient_rows: usize,
+    pub eval_rows: usize,
 }
 
 fn to2(t: &HostTensor) -> Array2<f32> {
@@ -91,7 +104,18 @@ impl<'a> Engine<'a> {
         alpha: f64,
     ) -> Self {
         let sites = crate::surrogate::relu_sites(&model.graph).len();
-        Engine { model, backend, target, report, batch, alpha, loaded: HashMap::new(), sites, load_seconds: 0.0 }
+        Engine {
+            model,
+            backend,
+            target,
+            report,
+            batch,
+            alpha,
+            loaded: HashMap::new(),
+            sites,
+            load_seconds: 0.0,
+            calls: CallCounts::default(),
+        }
     }
 
     pub fn problem(&self, objective: Objective) -> Problem<'a> {
@@ -104,17 +128,58 @@ impl<'a> Engine<'a> {
         self.backend
     }
 
-    fn run(&mut self, key: GraphKey, inputs: HashMap<String, HostTensor>) -> Result<HashMap<String, HostTensor>> {
+    /// The rows of the graph that serves a call of `rows` rows.
+    fn graph_rows(&self, rows: usize) -> usize {
+        if rows >= self.batch {
+            rows
+        } else {
+            rows.next_power_of_two().min(self.batch)
+        }
+    }
+
+    /// Runs the graph `key` on `rows` rows, padding them to the graph's rows
+    /// (repeating the last) and dropping the padding from the outputs.
+    fn run(
+        &mut self,
+        key: GraphKey,
+        rows: usize,
+        mut inputs: HashMap<String, HostTensor>,
+    ) -> Result<HashMap<String, HostTensor>> {
+        if rows == 0 {
+            return Err(crate::Error::Invalid(format!("a call of the {key:?} graph with no rows")));
+        }
+        let graph_rows = self.graph_rows(rows);
+        if graph_rows != rows {
+            for t in inputs.values_mut() {
+                *t = crate::runtime::parallel::take_rows(t, 0, graph_rows, rows);
+            }
+        }
+        let mut out = self.run_graph(key, graph_rows, inputs)?;
+        if graph_rows != rows {
+            for t in out.values_mut() {
+                *t = crate::runtime::parallel::take_rows(t, 0, rows, graph_rows);
+            }
+        }
+        Ok(out)
+    }
+
+    fn run_graph(
+        &mut self,
+        key: GraphKey,
+        batch: usize,
+        inputs: HashMap<String, HostTensor>,
+    ) -> Result<HashMap<String, HostTensor>> {
+        let key = (key, batch);
         if !self.loaded.contains_key(&key) {
             let start = Instant::now();
-            let build = |rows: usize| match key {
+            let build = |rows: usize| match key.0 {
                 GraphKey::Step(o) => step_graph(&self.problem(o), rows),
                 GraphKey::Gradient(o) => gradient_graph(&self.problem(o), rows),
                 GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), rows),
             };
             let floats = self.model.graph.activation_floats();
-            let exe = self.backend.load_batched(&build, self.batch, floats)?;
-            let graph = build(self.batch);
+            let exe = self.backend.load_batched(&build, batch, floats)?;
+            let graph = build(batch);
             self.loaded.insert(key, (graph, exe));
             self.load_seconds += start.elapsed().as_secs_f64();
         }
@@ -130,12 +195,7 @@ impl<'a> Engine<'a> {
     }
 
     fn params(objective: Objective, params: &[ArrayD<f32>], inputs: &mut HashMap<String, HostTensor>) {
-        let names: &[&str] = match objective {
-            Objective::Linear { .. } => &[crate::objective::LINEAR_A, crate::objective::LINEAR_B],
-            Objective::CrossEntropy { .. } => &[crate::objective::CLASS, crate::objective::SIGN],
-            Objective::SquaredError => &[crate::objective::TARGET],
-        };
-        for (n, p) in names.iter().zip(params) {
+        for (n, p) in objective.param_names().iter().zip(params) {
             inputs.insert(n.to_string(), HostTensor::F32(p.clone()));
         }
     }
@@ -151,7 +211,9 @@ impl<'a> Engine<'a> {
             inputs.insert(names::inv_norm(k), HostTensor::F32(n.clone().into_dyn()));
         }
         Self::params(objective, s.params, &mut inputs);
-        let out = self.run(GraphKey::Step(objective), inputs)?;
+        let rows = s.x.nrows();
+        self.calls.step_rows += rows;
+        let out = self.run(GraphKey::Step(objective), rows, inputs)?;
         Ok(StepResult {
             loss: to1(&out[names::LOSS]),
             objective: to1(&out[names::OBJECTIVE]),
@@ -174,7 +236,9 @@ impl<'a> Engine<'a> {
         inputs.insert(names::X.to_string(), HostTensor::F32(x.clone().into_dyn()));
         inputs.insert(names::FREE.to_string(), HostTensor::F32(free.clone().into_dyn()));
         Self::params(objective, params, &mut inputs);
-        let out = self.run(GraphKey::Gradient(objective), inputs)?;
+        let rows = x.nrows();
+        self.calls.gradient_rows += rows;
+        let out = self.run(GraphKey::Gradient(objective), rows, inputs)?;
         Ok(GradientResult {
             objective: to1(&out[names::OBJECTIVE]),
             grad_x: to2(&out[names::GRAD_X]),
@@ -186,7 +250,9 @@ impl<'a> Engine<'a> {
     pub fn eval(&mut self, x: &Array2<f32>) -> Result<Truth> {
         let mut inputs = HashMap::new();
         inputs.insert(names::X.to_string(), HostTensor::F32(x.clone().into_dyn()));
-        let out = self.run(GraphKey::Eval, inputs)?;
+        let rows = x.nrows();
+        self.calls.eval_rows += rows;
+        let out = self.run(GraphKey::Eval, rows, inputs)?;
         Ok(self.truth(&out))
     }
 }

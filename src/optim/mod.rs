@@ -1,30 +1,33 @@
 //! The optimisation loop shared by every method: rows (goal instances times
 //! restarts) run as one batch, starts, projection into each goal's feasible
 //! set, best tracking by the true network, early stop, progress, one seeded
-//! RNG, step directions. One file per method, `adr`, `gd` and `pgd` (the last
-//! two share `descent`, the loop on the true gradient); `auto` (PGD, then ADR
-//! from PGD's best) is `optimise` here.
+//! RNG, step directions. One file per method: `adr`, `gd` and `pgd` (the
+//! last two share `descent`, the loop on the true gradient), `apgd` and
+//! `square`; `auto`, the ensemble of stages, is `optimise` here.
 
 mod adr;
+pub mod apgd;
 mod descent;
 pub mod engine;
 mod gd;
 mod pgd;
 pub mod settings;
+pub mod square;
 pub mod track;
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayD, ArrayView1};
+use ndarray::{Array2, ArrayD, ArrayView1, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::goal::schema::{Algorithm, StepRule};
-use crate::goal::{Goal, Start};
+use crate::error::{Error, Result};
+use crate::goal::schema::{Algorithm, Loss, Norm, Preset, StepRule};
+use crate::goal::{Criterion, Goal, Start};
+use crate::objective::Objective;
 use crate::surrogate::normalisers::NormaliserStats;
-use engine::{stack_params, Engine};
+use engine::{stack_params, Engine, GradientResult, Truth};
 pub use settings::Settings;
 use track::{Best, TracePoint, Tracker};
 
@@ -153,9 +156,9 @@ impl Ctx<'_, '_> {
     /// by the true network (unless every goal was already achieved, when
     /// the last judged point stands) and closes the progress bar.
     pub fn finish(&mut self, x: &Array2<f32>, done: usize, stop: StopReason) -> Result<()> {
-        if stop != StopReason::Achieved {
-            let t = self.engine.eval(x)?;
-            self.tracker.observe(self.goals, self.rows, done, x, &t, None);
+        let moving = self.moving_rows();
+        if stop != StopReason::Achieved && !moving.is_empty() {
+            self.eval_rows(x, &moving, done)?;
         }
         self.progress.end();
         Ok(())
@@ -163,6 +166,148 @@ impl Ctx<'_, '_> {
 
     pub fn best_objective(&self) -> Option<f64> {
         self.tracker.best.first().and_then(Option::as_ref).map(|b| b.assessment.objective)
+    }
+
+    /// The rows still searching: every row whose goal is not achieved (all
+    /// rows without `stop_when_achieved`).
+    pub fn moving_rows(&self) -> Vec<usize> {
+        (0..self.rows.len()).filter(|&r| !self.frozen(r)).collect()
+    }
+
+    /// Projects a point of row `r` into its goal's feasible set.
+    pub fn project_point(&self, r: usize, v: &mut [f32]) {
+        self.goals[self.rows[r].task].feasible.project(v);
+    }
+
+    /// The centre of row `r`'s search: its ball's centre, else its given
+    /// start, else the box's centre (0 where unbounded, clamped).
+    pub fn centre(&self, r: usize) -> Vec<f32> {
+        let g = &self.goals[self.rows[r].task];
+        match (&g.feasible.ball, &g.start) {
+            (Some(b), _) => b.center.clone(),
+            (None, Start::Given(s)) => s.clone(),
+            (None, Start::Random) => g
+                .feasible
+                .lower
+                .iter()
+                .zip(&g.feasible.upper)
+                .map(|(l, u)| if l.is_finite() && u.is_finite() { l + (u - l) / 2.0 } else { 0.0f32.clamp(*l, *u) })
+                .collect(),
+        }
+    }
+
+    /// Row `r`'s score (lower is better: the classification margin) for
+    /// the true output `y`.
+    pub fn score(&self, r: usize, y: ArrayView1<f32>) -> f64 {
+        let goal = &self.goals[self.rows[r].task];
+        let a = goal.assess(y.as_slice().unwrap_or(&y.to_vec()));
+        if a.score.is_nan() {
+            f64::INFINITY
+        } else {
+            a.score
+        }
+    }
+
+    /// The true gradient of `objective` (with `params`, one slice per row of
+    /// the batch) at rows `active` of `x`, as one call of those rows only;
+    /// judges the points. Results are in the order of `active`.
+    pub fn gradient_rows(
+        &mut self,
+        objective: Objective,
+        params: &[ArrayD<f32>],
+        x: &Array2<f32>,
+        active: &[usize],
+        iteration: usize,
+    ) -> Result<GradientResult> {
+        let xs = x.select(Axis(0), active);
+        let free = self.free.select(Axis(0), active);
+        let p: Vec<ArrayD<f32>> = params.iter().map(|a| a.select(Axis(0), active)).collect();
+        let r = self.engine.gradient(objective, &xs, &free, &p)?;
+        let rows: Vec<Row> = active.iter().map(|&i| self.rows[i]).collect();
+        self.tracker.observe(self.goals, &rows, iteration, &xs, &r.truth, None);
+        Ok(r)
+    }
+
+    /// The true network at rows `active` of `x`, as one call of those rows
+    /// only; judges the points. Results are in the order of `active`.
+    pub fn eval_rows(&mut self, x: &Array2<f32>, active: &[usize], iteration: usize) -> Result<Truth> {
+        let xs = x.select(Axis(0), active);
+        let t = self.engine.eval(&xs)?;
+        let rows: Vec<Row> = active.iter().map(|&i| self.rows[i]).collect();
+        self.tracker.observe(self.goals, &rows, iteration, &xs, &t, None);
+        Ok(t)
+    }
+}
+
+/// One stage of a run: a method with its loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Adr,
+    Gd,
+    Pgd,
+    Apgd(Loss),
+    ApgdT,
+    Square,
+}
+
+impl Stage {
+    /// The stage's name in reports (`found_by`, phases).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Adr => "adr",
+            Stage::Gd => "gd",
+            Stage::Pgd => "pgd",
+            Stage::Apgd(Loss::Ce) => "apgd-ce",
+            Stage::Apgd(Loss::Dlr) => "apgd-dlr",
+            Stage::Apgd(Loss::Margin) => "apgd-margin",
+            Stage::ApgdT => "apgd-t",
+            Stage::Square => "square",
+        }
+    }
+
+    /// The seed of the stage's random streams: the run's seed for the
+    /// paper's methods, mixed with the stage's name for the others.
+    fn seed(self, seed: u64) -> u64 {
+        match self {
+            Stage::Adr | Stage::Gd | Stage::Pgd => seed,
+            _ => self.name().bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)),
+        }
+    }
+
+    /// Whether the stage needs classification goals.
+    fn classification_only(self) -> bool {
+        matches!(self, Stage::ApgdT | Stage::Square)
+    }
+
+    /// The stages `settings.algorithm` runs on `goals`, in order.
+    pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
+        let classification = goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. }));
+        let l2 = goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2));
+        match settings.algorithm {
+            Algorithm::Adr => vec![Stage::Adr],
+            Algorithm::Gd => vec![Stage::Gd],
+            Algorithm::Pgd => vec![Stage::Pgd],
+            Algorithm::Apgd => vec![Stage::Apgd(settings.loss)],
+            Algorithm::ApgdT => vec![Stage::ApgdT],
+            Algorithm::Square => vec![Stage::Square],
+            Algorithm::Auto if !classification => vec![Stage::Pgd, Stage::Adr],
+            Algorithm::Auto => {
+                let mut plan = vec![Stage::Apgd(Loss::Ce)];
+                if settings.preset == Preset::Fast {
+                    return plan;
+                }
+                if settings.preset == Preset::Strong {
+                    plan.push(Stage::Apgd(Loss::Dlr));
+                }
+                plan.push(Stage::ApgdT);
+                // Square is the L-infinity attack (ATTACKS.md).
+                if !l2 {
+                    plan.push(Stage::Square);
+                }
+                plan.push(Stage::Adr);
+                plan
+            }
+        }
     }
 }
 
@@ -244,63 +389,48 @@ pub fn optimise(
         ctx.tracker.observe(goals, &rows, 0, &x0, &truth, None);
         ctx.tracker.trace.clear();
     }
+    let plan = Stage::plan(settings, goals);
+    if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
+        if !goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. })) {
+            return Err(Error::Invalid(format!(
+                "{} attacks classification goals (kind target_class) only",
+                stage.name()
+            )));
+        }
+    }
+    if plan.contains(&Stage::Square)
+        && goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
+    {
+        return Err(Error::Invalid("square attacks L-infinity balls and boxes, not L2 balls".into()));
+    }
     let mut phases = Vec::new();
     let mut adr_stats = None;
     let mut stopped = StopReason::Iterations;
-    let mut run_phase = |ctx: &mut Ctx, method: Algorithm, x: Array2<f32>| -> Result<()> {
+    for (i, &stage) in plan.iter().enumerate() {
+        if i > 0 && ctx.should_stop().is_some() {
+            break;
+        }
         let t = Instant::now();
-        ctx.tracker.phase = method.name();
-        let (iterations, stop, stats) = match method {
-            Algorithm::Adr => {
-                let (it, stop, stats) = adr::run(ctx, x)?;
-                (it, stop, Some(stats))
-            }
-            Algorithm::Gd => {
-                let (it, stop) = gd::run(ctx, x)?;
-                (it, stop, None)
-            }
-            Algorithm::Pgd => {
-                let (it, stop) = pgd::run(ctx, x)?;
-                (it, stop, None)
-            }
-            Algorithm::Auto => unreachable!("auto runs as a PGD phase and an ADR phase"),
-        };
+        ctx.tracker.phase = stage.name();
+        // Each stage draws from streams of its own, so that it searches a
+        // sample exactly as it would alone.
+        for (r, row) in rows.iter().enumerate() {
+            let seed = row_seed(stage.seed(settings.seed), goals[row.task].stream, row.restart);
+            ctx.rngs[r] = ChaCha8Rng::seed_from_u64(seed);
+        }
+        let (iterations, stop, stats) = run_stage(&mut ctx, stage, i > 0)?;
         ctx.tracker.offset += iterations;
         stopped = stop;
         if stats.is_some() {
             adr_stats = stats;
         }
         phases.push(Phase {
-            method: method.name(),
+            method: stage.name(),
             iterations,
             seconds: t.elapsed().as_secs_f64(),
             achieved: (0..ctx.goals.len()).filter(|&t| ctx.tracker.achieved(t)).count(),
             best_objective: ctx.best_objective(),
         });
-        Ok(())
-    };
-    match settings.algorithm {
-        Algorithm::Auto => {
-            let x = starts(goals, &rows, ctx.rngs, true);
-            run_phase(&mut ctx, Algorithm::Pgd, x)?;
-            if ctx.should_stop().is_none() {
-                let mut x = starts(goals, &rows, ctx.rngs, false);
-                for (r, row) in rows.iter().enumerate() {
-                    if let (0, Some(b)) = (row.restart, &ctx.tracker.best[row.task]) {
-                        x.row_mut(r).assign(&ndarray::Array1::from(b.x.clone()));
-                    }
-                }
-                run_phase(&mut ctx, Algorithm::Adr, x)?;
-            }
-        }
-        Algorithm::Pgd => {
-            let x = starts(goals, &rows, ctx.rngs, true);
-            run_phase(&mut ctx, Algorithm::Pgd, x)?;
-        }
-        method => {
-            let x = starts(goals, &rows, ctx.rngs, settings.random_start);
-            run_phase(&mut ctx, method, x)?;
-        }
     }
     let normaliser_loading = adr_stats.as_ref().map_or(0.0, |s: &AdrStats| s.normalisers.load_seconds);
     let load_seconds = ctx.engine.load_seconds + normaliser_loading;
@@ -326,6 +456,105 @@ pub fn optimise(
         seconds: started.elapsed().as_secs_f64(),
         load_seconds,
     })
+}
+
+/// Runs one stage on the rows still searching; `after` says whether an
+/// earlier stage ran (ADR then starts each goal's first restart at the best
+/// point found so far).
+fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopReason, Option<AdrStats>)> {
+    let (goals, rows) = (ctx.goals, ctx.rows);
+    match stage {
+        Stage::Adr => {
+            let mut x = starts(goals, rows, ctx.rngs, !after && ctx.settings.random_start);
+            if after {
+                for (r, row) in rows.iter().enumerate() {
+                    if let (0, Some(b)) = (row.restart, &ctx.tracker.best[row.task]) {
+                        x.row_mut(r).assign(&ndarray::Array1::from(b.x.clone()));
+                    }
+                }
+            }
+            let (it, stop, stats) = adr::run(ctx, x)?;
+            Ok((it, stop, Some(stats)))
+        }
+        Stage::Gd => {
+            let x = starts(goals, rows, ctx.rngs, ctx.settings.random_start);
+            let (it, stop) = gd::run(ctx, x)?;
+            Ok((it, stop, None))
+        }
+        Stage::Pgd => {
+            let x = starts(goals, rows, ctx.rngs, true);
+            let (it, stop) = pgd::run(ctx, x)?;
+            Ok((it, stop, None))
+        }
+        Stage::Apgd(loss) => {
+            let x = starts(goals, rows, ctx.rngs, true);
+            let m = ctx.engine.model.graph.value(ctx.engine.target).size();
+            let objective = goals[0].objective_with(Algorithm::Apgd, false, loss, m);
+            let params = ctx.params.clone();
+            let (it, stop) = apgd::run(ctx, x, &apgd::Loss { objective, params: &params }, ctx.settings.apgd_steps)?;
+            Ok((it, stop, None))
+        }
+        Stage::ApgdT => {
+            let (it, stop) = apgd_targeted(ctx)?;
+            Ok((it, stop, None))
+        }
+        Stage::Square => {
+            let (it, stop) = square::run(ctx, ctx.settings.square_queries)?;
+            Ok((it, stop, None))
+        }
+    }
+}
+
+/// APGD-T: APGD on the targeted DLR loss toward each of the
+/// `apgd_targets` most likely wrong classes at the centre, one after the
+/// other, on the rows still searching (a targeted goal: toward its target,
+/// once). With fewer than four classes, APGD on the margin.
+fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
+    let m = ctx.engine.model.graph.value(ctx.engine.target).size();
+    let steps = ctx.settings.apgd_steps;
+    let targeted_goals = ctx.goals.iter().all(|g| matches!(g.criterion, Criterion::Class { target: Some(_), .. }));
+    if m < crate::objective::DLR_TARGETED_CLASSES {
+        let x = starts(ctx.goals, ctx.rows, ctx.rngs, true);
+        let params = ctx.params.clone();
+        return apgd::run(ctx, x, &apgd::Loss { objective: Objective::Margin, params: &params }, steps);
+    }
+    let targets = if targeted_goals { 1 } else { ctx.settings.apgd_targets.min(m - 1) };
+    // The classes ranked at each row's centre, the label excluded.
+    let all: Vec<usize> = (0..ctx.rows.len()).collect();
+    let centres =
+        Array2::from_shape_vec((all.len(), ctx.free.ncols()), all.iter().flat_map(|&r| ctx.centre(r)).collect())
+            .map_err(|e| Error::Invalid(format!("centres: {e}")))?;
+    let clean = ctx.engine.eval(&centres)?;
+    let mut done = 0;
+    let mut stop = StopReason::Iterations;
+    for k in 0..targets {
+        if ctx.should_stop().is_some() {
+            break;
+        }
+        let per_row: Vec<Vec<ArrayD<f32>>> = (0..ctx.rows.len())
+            .map(|r| {
+                let goal = &ctx.goals[ctx.rows[r].task];
+                let label = match goal.criterion {
+                    Criterion::Class { label, .. } => label,
+                    _ => 0,
+                };
+                let y = clean.y.row(r);
+                let mut order: Vec<usize> = (0..m).filter(|&c| c != label).collect();
+                order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+                goal.targeted_dlr_params(m, order[k.min(order.len() - 1)])
+            })
+            .collect();
+        let params = stack_params(&per_row)?;
+        let x = starts(ctx.goals, ctx.rows, ctx.rngs, true);
+        let loss = apgd::Loss { objective: Objective::Dlr { targeted: true }, params: &params };
+        let saved = ctx.tracker.offset;
+        ctx.tracker.offset = saved + done;
+        let (it, s) = apgd::run(ctx, x, &loss, steps)?;
+        ctx.tracker.offset = saved;
+        done += it;
+        stop = s;
+    }
+    Ok((done, stop))
 }
 
 /// The seed of one row's random stream: the run's seed, the goal's stream

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::goal::schema::{Algorithm, MethodBlock, NormaliserChoice, StepRule};
+use crate::goal::schema::{Algorithm, Loss, MethodBlock, NormaliserChoice, Preset, StepRule};
 use crate::goal::{Goal, GoalKind};
 use crate::surrogate::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
 
@@ -38,7 +38,28 @@ pub struct Settings {
     pub pgd_steps: usize,
     pub pgd_step_size: f64,
     pub stop_when_achieved: bool,
+    /// The loss of the gradient methods on classification goals.
+    pub loss: Loss,
+    /// APGD steps per restart (APGD-T: per target).
+    pub apgd_steps: usize,
+    /// APGD-T's target classes.
+    pub apgd_targets: usize,
+    /// Square's queries per restart.
+    pub square_queries: usize,
+    /// Square's initial share of changed input elements.
+    pub square_p_init: f64,
+    /// `auto`'s budgets on classification goals.
+    pub preset: Preset,
 }
+
+/// AutoAttack's budgets (ATTACKS.md): APGD 100 steps, APGD-T over 9
+/// targets, Square 5000 queries with p_init 0.8.
+pub const APGD_STEPS: usize = 100;
+pub const APGD_TARGETS: usize = 9;
+pub const SQUARE_QUERIES: usize = 5000;
+pub const SQUARE_P_INIT: f64 = 0.8;
+/// Restarts of the `strong` preset (AutoAttack's "plus").
+pub const STRONG_RESTARTS: usize = 5;
 
 /// The proof-of-concept's settings (ALGORITHM.md section 8) per goal kind:
 /// attacks from the PGD-trained MNIST column, output bounds from the random
@@ -96,7 +117,17 @@ impl Settings {
         let g = &goal.method;
         let d = defaults(goal.kind, relu_neurons);
         let free = goal.feasible.free().iter().filter(|f| **f).count();
-        let pgd_steps = pick!(cli, g, d, pgd_steps, 1000).max(1);
+        // `iterations`, when given, is every method's steps per restart;
+        // each method's own field wins over it.
+        let given = cli.iterations.or(g.iterations);
+        let steps = |own: Option<usize>, default: Option<usize>, fallback: usize| {
+            own.or(given).or(default).unwrap_or(fallback).max(1)
+        };
+        let pgd_steps = steps(cli.pgd_steps.or(g.pgd_steps), d.pgd_steps, 1000);
+        let algorithm = pick!(cli, g, d, algorithm, Algorithm::Adr);
+        let preset = pick!(cli, g, d, preset, Preset::Standard);
+        let strong = algorithm == Algorithm::Auto && preset == Preset::Strong;
+        let restarts = cli.restarts.or(g.restarts).unwrap_or(if strong { STRONG_RESTARTS } else { 1 }).max(1);
         let normalisers = match cli.normalisers.or(g.normalisers) {
             None => match NormaliserMethod::default_for(free) {
                 NormaliserMethod::Random { .. } => {
@@ -111,9 +142,9 @@ impl Settings {
         };
         let radius = f64::from(goal.feasible.radius());
         Settings {
-            algorithm: pick!(cli, g, d, algorithm, Algorithm::Adr),
+            algorithm,
             iterations: pick!(cli, g, d, iterations, 500),
-            restarts: pick!(cli, g, d, restarts, 1).max(1),
+            restarts,
             seed: pick!(cli, g, d, seed, 0),
             lr: pick!(cli, g, d, lr, 1.0),
             lr_eta: pick!(cli, g, d, lr_eta, 0.25),
@@ -135,6 +166,12 @@ impl Settings {
             // Without a threshold a goal is achieved from its first
             // evaluation: stopping then would stop the search itself.
             stop_when_achieved: goal.has_threshold() && pick!(cli, g, d, stop_when_achieved, true),
+            loss: pick!(cli, g, d, loss, Loss::Ce),
+            apgd_steps: steps(cli.apgd_steps.or(g.apgd_steps), None, APGD_STEPS),
+            apgd_targets: pick!(cli, g, d, apgd_targets, APGD_TARGETS),
+            square_queries: steps(cli.square_queries.or(g.square_queries), None, SQUARE_QUERIES),
+            square_p_init: pick!(cli, g, d, square_p_init, SQUARE_P_INIT),
+            preset,
         }
     }
 
@@ -158,6 +195,12 @@ impl Settings {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{name} must be a non-negative number, got {v}"));
             }
+        }
+        if !(self.square_p_init.is_finite() && self.square_p_init > 0.0 && self.square_p_init <= 1.0) {
+            return Err(format!("square_p_init must lie in (0, 1], got {}", self.square_p_init));
+        }
+        if self.apgd_targets == 0 {
+            return Err("apgd_targets must be at least 1".into());
         }
         let (lo, hi) = (f64::from(super::adr::C_MIN), f64::from(super::adr::C_MAX));
         if !(lo..=hi).contains(&self.c_init) {

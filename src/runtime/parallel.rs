@@ -79,15 +79,15 @@ fn run_share(
     (first..plan.chunks)
         .step_by(step)
         .map(|c| {
-            let part = inputs.iter().map(|t| rows(t, c * plan.rows, plan.rows, plan.batch)).collect();
+            let part = inputs.iter().map(|t| take_rows(t, c * plan.rows, plan.rows, plan.batch)).collect();
             Ok((c, exe.run(part)?))
         })
         .collect()
 }
 
-/// Rows `[from, from + len)` of a tensor whose leading axis holds `per_row`
-/// entries per batch row, padded by repeating the last row.
-fn rows(t: &HostTensor, from: usize, len: usize, batch: usize) -> HostTensor {
+/// Rows `[from, from + len)` of a tensor of `batch` rows whose leading axis
+/// holds `per_row` entries per row, padded by repeating the last row.
+pub fn take_rows(t: &HostTensor, from: usize, len: usize, batch: usize) -> HostTensor {
     fn take<T: Clone>(a: &ndarray::ArrayD<T>, from: usize, len: usize, batch: usize) -> ndarray::ArrayD<T> {
         let lead = a.shape().first().copied().unwrap_or(1);
         let per_row = (lead / batch.max(1)).max(1);

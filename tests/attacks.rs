@@ -1,0 +1,180 @@
+//! The AutoAttack-style methods (APGD, APGD-T, Square) and the `auto`
+//! ensemble on the PGD-trained MNIST CNN: the ensemble never flips fewer
+//! samples than a stage alone, a sample's result does not depend on its
+//! batch, Square never asks for a gradient, `--iterations` means steps per
+//! restart for every method.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::optim::engine::Engine;
+use adr_onnx::optim::{optimise, Settings, Silent};
+use adr_onnx::runtime::tract::TractBackend;
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Small budgets: every stage runs in seconds on 8 samples.
+const BUDGET: &[&str] = &["--iterations", "12", "--set", "apgd_targets=3", "--set", "square_queries=60", "--seed", "5"];
+
+/// `adr-onnx audit` of the first 8 MNIST samples at eps 0.25 with
+/// `method`; the report.
+fn audit(dir: &Path, name: &str, method: &str, extra: &[&str]) -> Value {
+    let out = dir.join(name);
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--images")
+        .arg(root().join("testdata/mnist/mnist_test_first32_images.npy"))
+        .arg("--labels")
+        .arg(root().join("testdata/mnist/mnist_test_first32_labels.npy"))
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--limit", "8", "--quiet", "--backend", "tract", "--threads", "1", "--method", method])
+        .args(BUDGET)
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
+fn flipped(r: &Value) -> Vec<u64> {
+    r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["success"] == true)
+        .map(|s| s["index"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn auto_flips_at_least_what_each_stage_flips_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let auto = audit(dir.path(), "auto.json", "auto", &["--batch", "4"]);
+    let auto_flipped = flipped(&auto);
+    for method in ["apgd", "apgd-t", "square", "adr"] {
+        let alone = flipped(&audit(dir.path(), &format!("{method}.json"), method, &["--batch", "4"]));
+        assert!(auto_flipped.len() >= alone.len(), "auto flipped {auto_flipped:?}, {method} alone {alone:?}");
+    }
+    // APGD-CE is auto's first stage, run exactly as alone.
+    let apgd = flipped(&audit(dir.path(), "apgd2.json", "apgd", &["--batch", "4"]));
+    assert!(apgd.iter().all(|i| auto_flipped.contains(i)), "{apgd:?} {auto_flipped:?}");
+    // The summary counts the successes per stage, by the stage's name.
+    let per_stage = auto["summary"]["found_by"].as_object().unwrap();
+    let total: u64 = per_stage.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total as usize, auto_flipped.len());
+    for (stage, _) in per_stage {
+        assert!(["apgd-ce", "apgd-t", "square", "adr"].contains(&stage.as_str()), "{stage}");
+    }
+    for s in auto["samples"].as_array().unwrap().iter().filter(|s| s["success"] == true) {
+        assert!(s["distance_linf"].as_f64().unwrap() <= 0.25 + 1e-6);
+        assert_ne!(s["adversarial_prediction"], s["label"]);
+    }
+}
+
+#[test]
+fn a_samples_result_does_not_depend_on_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["auto", "pgd"] {
+        let reports: Vec<Value> = ["1", "3", "8"]
+            .iter()
+            .map(|b| audit(dir.path(), &format!("{method}{b}.json"), method, &["--batch", b]))
+            .collect();
+        for r in &reports[1..] {
+            assert_eq!(r["samples"], reports[0]["samples"], "{method}: batch changed a sample's result");
+        }
+    }
+}
+
+#[test]
+fn square_uses_forward_passes_only() {
+    let model = adr_onnx::onnx::import(&root().join("models/mnist_cnn_pgd.onnx")).unwrap();
+    let goal = adr_onnx::goal::load(&root().join("testdata/goals/untargeted_npy.json"), &model).unwrap();
+    let cli = MethodBlock {
+        algorithm: Some(Algorithm::Square),
+        square_queries: Some(30),
+        restarts: Some(2),
+        stop_when_achieved: Some(false),
+        ..MethodBlock::default()
+    };
+    let settings = Settings::resolve(&goal, &cli, adr_onnx::surrogate::total_neurons(&model.graph));
+    let backend = TractBackend;
+    let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
+    let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut Silent, None).unwrap();
+    assert_eq!(outcome.phases[0].method, "square");
+    assert_eq!(outcome.phases[0].iterations, 30);
+    assert_eq!((engine.calls.gradient_rows, engine.calls.step_rows), (0, 0));
+    // The given start, then every query of both restarts: forward passes.
+    assert_eq!(engine.calls.eval_rows, 2 + 2 + 29 * 2);
+}
+
+#[test]
+fn iterations_are_steps_per_restart_for_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/untargeted_npy.json");
+    for (method, phases) in [
+        ("pgd", vec![("pgd", 7)]),
+        ("apgd", vec![("apgd-ce", 7)]),
+        ("square", vec![("square", 7)]),
+        ("gd", vec![("gd", 7)]),
+    ] {
+        let out = dir.path().join(format!("{method}.json"));
+        let o = Command::cargo_bin("adr-onnx")
+            .unwrap()
+            .arg("run")
+            .arg(root().join("models/mnist_cnn_pgd.onnx"))
+            .arg("--goal")
+            .arg(&goal)
+            .args(["--method", method, "--iterations", "7", "--set", "stop_when_achieved=false", "--quiet"])
+            .args(["--backend", "tract", "--out"])
+            .arg(&out)
+            .arg("--artifacts")
+            .arg(dir.path().join(method))
+            .output()
+            .unwrap();
+        assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let got: Vec<(String, u64)> = r["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["method"].as_str().unwrap().to_string(), p["iterations"].as_u64().unwrap()))
+            .collect();
+        let want: Vec<(String, u64)> = phases.iter().map(|(m, i)| (m.to_string(), *i)).collect();
+        assert_eq!(got, want, "{method}");
+    }
+}
+
+#[test]
+fn square_and_apgd_t_refuse_goals_they_cannot_attack() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, goal, message) in [
+        ("square", "testdata/goals/output_bound.json", "square attacks classification goals"),
+        ("apgd-t", "testdata/goals/output_bound.json", "apgd-t attacks classification goals"),
+    ] {
+        let o = Command::cargo_bin("adr-onnx")
+            .unwrap()
+            .arg("run")
+            .arg(root().join("models/rand_small_s1.onnx"))
+            .arg("--goal")
+            .arg(root().join(goal))
+            .args(["--method", method, "--quiet", "--out"])
+            .arg(dir.path().join("r.json"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(message), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
