@@ -178,3 +178,34 @@ fn square_and_apgd_t_refuse_goals_they_cannot_attack() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn an_epsilon_list_gives_a_robustness_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("curve.png");
+    let r = audit(
+        dir.path(),
+        "curve.json",
+        "apgd",
+        &["--batch", "4", "--epsilons", "0.25,0.05,0.15", "--curve", png.to_str().unwrap()],
+    );
+    assert_eq!(r["epsilons"], serde_json::json!([0.05, 0.15, 0.25]));
+    let curve = r["curve"].as_array().unwrap();
+    let robust: Vec<u64> = curve.iter().map(|p| p["robust"].as_u64().unwrap()).collect();
+    assert!(robust.windows(2).all(|w| w[1] <= w[0]), "{robust:?}");
+    let s = &r["summary"];
+    let last = s["clean_correct"].as_u64().unwrap() - s["successes"].as_u64().unwrap();
+    assert_eq!(*robust.last().unwrap(), last);
+    assert!(robust[0] > last, "eps 0.05 flips fewer than 0.25: {robust:?}");
+    for x in r["samples"].as_array().unwrap() {
+        match x["min_epsilon"].as_f64() {
+            Some(e) => {
+                assert_eq!(x["success"], true);
+                assert!([0.05, 0.15, 0.25].contains(&e));
+                assert!(x["distance_linf"].as_f64().unwrap() <= e + 1e-6);
+            }
+            None => assert_eq!(x["success"], false),
+        }
+    }
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+}

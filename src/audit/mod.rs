@@ -91,6 +91,10 @@ pub struct SampleResult {
     /// The adversarial input of a successful attack, f32 little-endian, base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_f32le: Option<String>,
+    /// With `--epsilons`: the smallest listed epsilon at which the attack
+    /// succeeded (an upper bound on the sample's minimal perturbation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_epsilon: Option<f64>,
 }
 
 impl SampleResult {
@@ -111,8 +115,33 @@ impl SampleResult {
             distance_l2: None,
             found_by: None,
             adversarial_f32le: None,
+            min_epsilon: None,
         }
     }
+}
+
+/// One point of a robustness curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub epsilon: f64,
+    /// Samples classified correctly and not flipped within `epsilon`.
+    pub robust: usize,
+    /// `robust` over all samples.
+    pub robust_accuracy: f64,
+}
+
+/// The robustness curve over `epsilons`: a sample counts as robust at an
+/// epsilon below its `min_epsilon` (or at every one, never flipped).
+pub fn curve(samples: &[SampleResult], epsilons: &[f64]) -> Vec<CurvePoint> {
+    epsilons
+        .iter()
+        .map(|&epsilon| {
+            let robust =
+                samples.iter().filter(|s| s.clean_correct && s.min_epsilon.is_none_or(|m| m > epsilon)).count();
+            let robust_accuracy = if samples.is_empty() { 0.0 } else { robust as f64 / samples.len() as f64 };
+            CurvePoint { epsilon, robust, robust_accuracy }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,8 +200,14 @@ pub struct AuditReport {
     pub goal: Value,
     pub settings: Value,
     pub shard: Shard,
+    /// `--epsilons`: the radii attacked, ascending; empty: the template's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epsilons: Vec<f64>,
     pub samples: Vec<SampleResult>,
     pub summary: Summary,
+    /// The robustness curve over `epsilons` (empty without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curve: Vec<CurvePoint>,
 }
 
 const WORST: usize = 10;
@@ -219,10 +254,14 @@ pub struct AuditInput<'a> {
     /// Goals per batch.
     pub batch: usize,
     pub shard: Shard,
+    /// Radii to attack in turn (ascending), each on the samples still
+    /// robust; empty: the template's epsilon only.
+    pub epsilons: Vec<f64>,
 }
 
-/// The template's goal on sample `i` with label `label`.
-fn goal_for(a: &AuditInput, i: usize, label: usize) -> Result<Goal> {
+/// The template's goal on sample `i` with label `label`, at `epsilon`
+/// (none: the template's).
+fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>) -> Result<Goal> {
     let mut v = a.template.clone();
     let obj = v.as_object_mut().ok_or_else(|| Error::Goal {
         file: a.template_path.to_path_buf(),
@@ -234,6 +273,9 @@ fn goal_for(a: &AuditInput, i: usize, label: usize) -> Result<Goal> {
         Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()),
     );
     obj.insert("label".into(), Value::from(label));
+    if let Some(e) = epsilon {
+        obj.insert("epsilon".into(), Value::from(e));
+    }
     let mut g = goal::parse(a.template_path, &v.to_string(), a.model)?;
     g.stream = i as u64;
     Ok(g)
@@ -301,7 +343,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     // The probe resolves the settings and the class count. Its label is any
     // class but the target, so that it does not depend on the shard.
     let probe_label = usize::from(a.template.get("target").and_then(Value::as_u64) == Some(0));
-    let probe = goal_for(a, first, probe_label)?;
+    let probe = goal_for(a, first, probe_label, None)?;
     let target = match probe.criterion {
         Criterion::Class { target, .. } => target,
         _ => None,
@@ -345,37 +387,29 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             SampleResult::unattacked(i, label, p, skip_reason)
         })
         .collect();
-    let attack: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
+    let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
+    let radii: Vec<Option<f64>> =
+        if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
     let mut engine =
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha);
-    for chunk in attack.chunks(batch) {
-        let mut goals: Vec<Goal> =
-            chunk.iter().map(|&s| goal_for(a, samples[s].index, samples[s].label)).collect::<Result<_>>()?;
-        // Full batches always: padding repeats the last goal, results discarded.
-        while let Some(last) = goals.last().filter(|_| goals.len() < batch).cloned() {
-            goals.push(last);
+    for epsilon in radii {
+        // The settings of this radius (default step sizes follow it).
+        let at = match epsilon {
+            None => settings.clone(),
+            Some(_) => {
+                let g = goal_for(a, first, probe_label, epsilon)?;
+                let s = Settings::resolve(&g, &a.cli, neurons);
+                s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
+                s
+            }
+        };
+        for chunk in pending.chunks(batch) {
+            attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
         }
-        let outcome = optimise(&mut engine, &goals, &settings, progress, None)?;
-        for (k, &s) in chunk.iter().enumerate() {
-            let best = &outcome.best[k];
-            let x0 = match &goals[k].start {
-                goal::Start::Given(x) => x.clone(),
-                goal::Start::Random => best.x.clone(),
-            };
-            let (linf, l2) = distances(&best.x, &x0);
-            let r = &mut samples[s];
-            r.attacked = true;
-            r.success = best.assessment.achieved;
-            r.adversarial_prediction = Some(argmax(&best.output));
-            r.margin = Some(best.assessment.score);
-            r.cross_entropy = Some(best.assessment.objective);
-            r.distance_linf = Some(linf);
-            r.distance_l2 = Some(l2);
-            r.found_by = Some(best.phase.to_string());
-            r.adversarial_f32le = r.success.then(|| base64_f32(&best.x));
-        }
+        pending.retain(|&s| !samples[s].success);
     }
     let summary = summarise(&samples);
+    let curve = curve(&samples, &a.epsilons);
     Ok(AuditReport {
         schema_version: AUDIT_SCHEMA_VERSION,
         tool: ToolRecord::current(),
@@ -385,9 +419,52 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         goal: a.template.clone(),
         settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
         shard: a.shard,
+        epsilons: a.epsilons.clone(),
         samples,
         summary,
+        curve,
     })
+}
+
+/// Attacks the samples `chunk` (indices into `samples`) as one batch at
+/// `epsilon` and records their results.
+fn attack_batch(
+    a: &AuditInput,
+    engine: &mut Engine,
+    settings: &Settings,
+    samples: &mut [SampleResult],
+    chunk: &[usize],
+    epsilon: Option<f64>,
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    let batch = a.batch.max(1);
+    let mut goals: Vec<Goal> =
+        chunk.iter().map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon)).collect::<Result<_>>()?;
+    // Full batches always: padding repeats the last goal, results discarded.
+    while let Some(last) = goals.last().filter(|_| goals.len() < batch).cloned() {
+        goals.push(last);
+    }
+    let outcome = optimise(engine, &goals, settings, progress, None)?;
+    for (k, &s) in chunk.iter().enumerate() {
+        let best = &outcome.best[k];
+        let x0 = match &goals[k].start {
+            goal::Start::Given(x) => x.clone(),
+            goal::Start::Random => best.x.clone(),
+        };
+        let (linf, l2) = distances(&best.x, &x0);
+        let r = &mut samples[s];
+        r.attacked = true;
+        r.success = best.assessment.achieved;
+        r.adversarial_prediction = Some(argmax(&best.output));
+        r.margin = Some(best.assessment.score);
+        r.cross_entropy = Some(best.assessment.objective);
+        r.distance_linf = Some(linf);
+        r.distance_l2 = Some(l2);
+        r.found_by = Some(best.phase.to_string());
+        r.adversarial_f32le = r.success.then(|| base64_f32(&best.x));
+        r.min_epsilon = if r.success { epsilon } else { None };
+    }
+    Ok(())
 }
 
 /// Rows `chunk` of the dataset, flattened, padded to `batch` rows by
@@ -472,7 +549,7 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         {
             return fail(format!("audits a different model or dataset than {}", first_path.display()));
         }
-        if r.goal != first.goal || r.settings != first.settings {
+        if r.goal != first.goal || r.settings != first.settings || r.epsilons != first.epsilons {
             return fail(format!("ran a different goal or settings than {}", first_path.display()));
         }
         if let Some(s) = r.samples.iter().find(|s| !r.shard.contains(s.index)) {
@@ -491,7 +568,8 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     let mut samples: Vec<SampleResult> = reports.into_iter().flat_map(|(_, r)| r.samples).collect();
     samples.sort_by_key(|s| s.index);
     let summary = summarise(&samples);
-    Ok(AuditReport { shard: Shard::WHOLE, samples, summary, ..first })
+    let curve = curve(&samples, &first.epsilons);
+    Ok(AuditReport { shard: Shard::WHOLE, samples, summary, curve, ..first })
 }
 
 /// Standard base64 of the values' little-endian bytes.
@@ -559,7 +637,9 @@ mod tests {
             goal: serde_json::json!({"kind": "target_class"}),
             settings: serde_json::json!({}),
             shard: Shard { k, n },
+            epsilons: vec![0.1, 0.2],
             summary: summarise(&samples),
+            curve: curve(&samples, &[0.1, 0.2]),
             samples,
         };
         (PathBuf::from(format!("shard{k}.json")), r)
@@ -611,6 +691,18 @@ mod tests {
             merge_error(vec![(path, r)]),
             format!("shard 0/{} is missing (1 of {} given)", usize::MAX, usize::MAX)
         );
+    }
+
+    #[test]
+    fn the_curve_counts_samples_robust_at_each_radius() {
+        let mut samples = vec![sample(0, 1, true, true), sample(1, 2, true, true), sample(2, 3, true, false)];
+        samples.push(sample(3, 4, false, false));
+        samples[0].min_epsilon = Some(0.1);
+        samples[1].min_epsilon = Some(0.3);
+        let c = curve(&samples, &[0.05, 0.1, 0.2, 0.3]);
+        let robust: Vec<usize> = c.iter().map(|p| p.robust).collect();
+        assert_eq!(robust, vec![3, 2, 2, 1]);
+        assert_eq!(c[3].robust_accuracy, 0.25);
     }
 
     #[test]

@@ -37,6 +37,15 @@ pub struct AuditArgs {
     /// Goals per batch.
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// A robustness curve: attack at each radius in turn (comma-separated,
+    /// e.g. 0.05,0.1,0.2), each on the samples still robust, instead of the
+    /// template's epsilon; each sample gets its `min_epsilon`.
+    #[arg(long, value_delimiter = ',', value_parser = positive_radius)]
+    epsilons: Vec<f64>,
+    /// With --epsilons: also draw the curve (robust accuracy against
+    /// epsilon) as a PNG.
+    #[arg(long, requires = "epsilons")]
+    curve: Option<PathBuf>,
     #[command(flatten)]
     method: MethodArgs,
     /// The JSON report.
@@ -118,6 +127,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         cli,
         backend: selected.backend.as_ref(),
         batch: args.batch,
+        epsilons: radii(&args.epsilons),
         shard: args.shard.unwrap_or(Shard::WHOLE),
     };
     let started = std::time::Instant::now();
@@ -126,6 +136,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     write_json(&args.out, &report)?;
     if let Some(p) = &args.page {
         page::write_html(p, &report, &images, &args.model.display().to_string())?;
+    }
+    if let Some(p) = &args.curve {
+        write_curve(p, &report)?;
     }
     let s = &report.summary;
     eprintln!(
@@ -139,6 +152,39 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         100.0 * s.robust_accuracy
     );
     Ok(ExitCode::from(super::EXIT_OK))
+}
+
+/// `--epsilons` values: positive numbers, finite in f32.
+fn positive_radius(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (v as f32).is_finite() && v as f32 > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive, finite 32-bit radius"))
+    }
+}
+
+/// The radii ascending, each once.
+fn radii(given: &[f64]) -> Vec<f64> {
+    let mut v = given.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// The robustness curve of an audit as a PNG.
+fn write_curve(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
+    use adr_onnx::report::plot::{write_line_plot, LinePlot, Series};
+    let points = report.curve.iter().map(|p| (p.epsilon, 100.0 * p.robust_accuracy)).collect();
+    let plot = LinePlot {
+        title: format!("robust accuracy, {} samples", report.summary.samples),
+        x_label: "epsilon".into(),
+        y_label: "robust accuracy (%)".into(),
+        series: vec![Series { name: "robust accuracy".into(), points }],
+        log_x: false,
+        log_y: false,
+    };
+    write_line_plot(path, &plot).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
