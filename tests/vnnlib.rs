@@ -212,3 +212,114 @@ fn a_malformed_property_is_an_error_with_its_position() {
     assert_eq!(code, 2);
     assert!(err.contains("declares 1 inputs, the model has 5"), "{err}");
 }
+
+// ----- exact counterexamples -----
+
+/// `y = relu(x)` on one input: every reproducer of a wrong `sat` fits it.
+fn relu_model(dir: &Path) -> PathBuf {
+    use adr_onnx::lower::builder::{GraphBuilder, Precision};
+    let mut b = GraphBuilder::new("relu1", Precision::F32);
+    let x = b.input("x", vec![1, 1]);
+    let y = b.node("Relu", &[&x], vec![], vec![1, 1]);
+    b.output(&y, "y");
+    let p = dir.join("relu1.onnx");
+    std::fs::write(&p, b.finish().to_bytes()).unwrap();
+    p
+}
+
+fn write_property(dir: &Path, name: &str, asserts: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n{asserts}\n")).unwrap();
+    p
+}
+
+#[test]
+fn a_box_without_a_float32_value_is_unknown_never_a_rounded_sat() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    for (name, asserts) in [
+        ("pinned.vnnlib", "(assert (>= X_0 0.3))\n(assert (<= X_0 0.3))\n(assert (>= Y_0 0.0))"),
+        ("narrow.vnnlib", "(assert (>= X_0 0.1000000001))\n(assert (<= X_0 0.1000000009))\n(assert (>= Y_0 0.0))"),
+    ] {
+        let prop = write_property(dir.path(), name, asserts);
+        let out = dir.path().join("result.txt");
+        let report = dir.path().join("report.json");
+        let args = ["--timeout", "20", "--out", out.to_str().unwrap(), "--report", report.to_str().unwrap()];
+        let (code, stdout, err) = falsify(&model, &prop, &args);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(stdout.is_empty());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "unknown\n", "{name}");
+        assert!(err.contains("no float32 value of X_0"), "{name}: {err}");
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert!(r["outcome"]["reason"].as_str().unwrap().contains("no disjunct's box holds a float32 input"), "{r}");
+        assert_eq!(r["outcome"]["disjuncts_without_f32_point"][0]["input"], 0, "{r}");
+    }
+}
+
+/// The values of a `sat` result as a checker reads them: X within the box
+/// as written (f64), Y from the f32 network at X cast to f32.
+fn check_sat_values(out: &str, lo: f64, hi: f64) -> (f64, f64) {
+    assert!(out.starts_with("sat\n"), "{out}");
+    let (x, y) = assignment(out);
+    assert_eq!((x.len(), y.len()), (1, 1), "{out}");
+    assert!(lo <= x[0] && x[0] <= hi, "X_0 = {} outside [{lo}, {hi}]", x[0]);
+    assert_eq!(f64::from(x[0] as f32), x[0], "the printed X_0 is a float32 value");
+    assert_eq!(y[0], f64::from((x[0] as f32).max(0.0)), "Y_0 is relu(X_0) in f32");
+    (x[0], y[0])
+}
+
+#[test]
+fn sat_values_lie_in_the_box_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    // Bounds that no float32 holds exactly: the nearest float32 lies
+    // outside on one side or the other.
+    for (lo, hi) in [(0.29999998, 0.30000002), (0.1, 0.10000001), (-0.30353115613746867, 0.49999999998567607)] {
+        let prop = write_property(
+            dir.path(),
+            "edge.vnnlib",
+            &format!("(assert (>= X_0 {lo}))\n(assert (<= X_0 {hi}))\n(assert (>= Y_0 {lo}))"),
+        );
+        let (code, out, err) = falsify(&model, &prop, &["--timeout", "20"]);
+        assert_eq!(code, 0, "[{lo}, {hi}]: {out} {err}");
+        let (_, y) = check_sat_values(&out, lo, hi);
+        assert!(y >= lo, "Y_0 = {y} does not violate Y_0 >= {lo}");
+    }
+}
+
+#[test]
+fn strict_output_constraints_are_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    let box_ = "(assert (>= X_0 -1.0))\n(assert (<= X_0 1.0))\n";
+    // relu(x) < 0 never holds: no `sat`, whatever the rounds.
+    let strict = write_property(dir.path(), "strict.vnnlib", &format!("{box_}(assert (< Y_0 0.0))"));
+    let report = dir.path().join("report.json");
+    let (code, out, err) =
+        falsify(&model, &strict, &["--rounds", "2", "--timeout", "20", "--report", report.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(r["outcome"]["reason"].as_str().unwrap().contains("2 rounds ran"), "{r}");
+    // relu(x) <= 0 holds on [-1, 0].
+    let closed = write_property(dir.path(), "closed.vnnlib", &format!("{box_}(assert (<= Y_0 0.0))"));
+    let (code, out, err) = falsify(&model, &closed, &["--timeout", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let (x, y) = check_sat_values(&out, -1.0, 1.0);
+    assert!(x <= 0.0 && y == 0.0, "{out}");
+    // Strict input bounds: no float32 lies strictly between 0 and 1.4e-45 (below 2^-149).
+    let open = write_property(
+        dir.path(),
+        "open.vnnlib",
+        "(assert (> X_0 0.0))\n(assert (< X_0 1.4e-45))\n(assert (>= Y_0 0.0))",
+    );
+    let (code, out, _) = falsify(&model, &open, &["--timeout", "20"]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"));
+    // Y_0 > 0.5 needs X_0 strictly above 0.5.
+    let above = write_property(
+        dir.path(),
+        "above.vnnlib",
+        "(assert (>= X_0 0.0))\n(assert (<= X_0 0.5))\n(assert (> Y_0 0.5))",
+    );
+    let (code, out, _) = falsify(&model, &above, &["--rounds", "2", "--timeout", "20"]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"), "X_0 = 0.5 gives Y_0 = 0.5, not above");
+}

@@ -85,6 +85,11 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     }
     let confirmed_by: Vec<&str> =
         [Some(TRACT_CHECK), checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
+    if let (Verdict::Unknown, Some(reason)) = (outcome.verdict, &outcome.reason) {
+        if !outcome.disjuncts_without_f32_point.is_empty() && outcome.rounds == 0 {
+            eprintln!("adr-onnx: note: {reason}");
+        }
+    }
     let text = vnncomp_text(&outcome);
     match &args.out {
         Some(p) => std::fs::write(p, &text).with_context(|| p.display().to_string())?,

@@ -1,6 +1,8 @@
 //! VNN-LIB properties (the verification community's format for output
-//! bounds): parsing, and falsification by search for a counterexample.
+//! bounds): parsing, exact checks of the values a result file holds, and
+//! falsification by search for a counterexample.
 
+pub mod exact;
 pub mod falsify;
 pub mod original;
 pub mod parse;
