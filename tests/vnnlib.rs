@@ -323,3 +323,27 @@ fn strict_output_constraints_are_strict() {
     let (code, out, _) = falsify(&model, &above, &["--rounds", "2", "--timeout", "20"]);
     assert_eq!((code, out.as_str()), (1, "unknown\n"), "X_0 = 0.5 gives Y_0 = 0.5, not above");
 }
+
+/// Each disjunct's search resolves its settings from its own box: a tiny
+/// box next to a wide one still gets a step that fits it.
+#[test]
+fn each_disjunct_gets_settings_from_its_own_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    let prop = write_property(
+        dir.path(),
+        "two.vnnlib",
+        "(assert (or (and (>= X_0 -100.0) (<= X_0 -50.0)) (and (>= X_0 0.25) (<= X_0 0.2500001))))\n(assert (>= Y_0 0.25))",
+    );
+    let report = dir.path().join("report.json");
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "20", "--report", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    check_sat_values(&out, 0.25, 0.2500001);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let groups = r["outcome"]["settings"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{r}");
+    assert_eq!(groups[0]["disjuncts"], serde_json::json!([0]));
+    assert_eq!(groups[1]["disjuncts"], serde_json::json!([1]));
+    let step = |g: &serde_json::Value| g["settings"]["pgd_step_size"].as_f64().unwrap();
+    assert!(step(&groups[0]) > 1000.0 * step(&groups[1]), "{r}");
+}

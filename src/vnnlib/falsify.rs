@@ -1,7 +1,8 @@
 //! Falsification of a VNN-LIB property: every disjunct of the unsafe set
 //! whose box holds a float32 input becomes a goal (its float32 box, and the
 //! largest violation margin of its output constraints to push below zero);
-//! goals run in batches, in rounds of restarts until a counterexample is found
+//! goals run in batches of disjuncts that share settings resolved from
+//! their own boxes, in rounds of restarts until a counterexample is found
 //! or the time is up. A counterexample is reported only after the ORIGINAL
 //! model file, run by tract's own importer and by ONNX Runtime when
 //! available, shows an input inside the box as written whose float32
@@ -254,13 +255,19 @@ pub fn falsify(
         ..config.method.clone()
     };
     let neurons = crate::surrogate::total_neurons(&model.graph);
-    // Every disjunct runs with the settings resolved from the first one's box.
+    // Each goal's settings come from its own box (the PGD step follows
+    // the box's radius); goals with equal settings form one group.
     let mut groups: Vec<(Settings, Vec<usize>)> = Vec::new();
-    if let Some(first) = planned.goals.first() {
-        let mut settings = Settings::resolve(first, &base, neurons);
+    for (g, goal) in planned.goals.iter().enumerate() {
+        let mut settings = Settings::resolve(goal, &base, neurons);
         settings.stop_when_achieved = true;
-        settings.validate().map_err(|e| Error::Invalid(format!("method settings: {e}")))?;
-        groups.push((settings, (0..planned.goals.len()).collect()));
+        settings
+            .validate()
+            .map_err(|e| Error::Invalid(format!("method settings (disjunct {}): {e}", planned.disjuncts[g])))?;
+        match groups.iter_mut().find(|(s, _)| *s == settings) {
+            Some((_, members)) => members.push(g),
+            None => groups.push((settings, vec![g])),
+        }
     }
     let mut batches: Vec<Batch> = Vec::new();
     for (settings, members) in &groups {
