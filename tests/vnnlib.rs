@@ -78,8 +78,9 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         };
         let ort = adr_onnx::runtime::select::select(&req).unwrap();
         let m = adr_onnx::onnx::import(&model).unwrap();
+        let original = adr_onnx::vnnlib::original::OriginalModel::read(&model).unwrap();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &model, &m, &xf).unwrap();
+        let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &original, &m, &xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
     }
 }
@@ -346,4 +347,104 @@ fn each_disjunct_gets_settings_from_its_own_box() {
     assert_eq!(groups[1]["disjuncts"], serde_json::json!([1]));
     let step = |g: &serde_json::Value| g["settings"]["pgd_step_size"].as_f64().unwrap();
     assert!(step(&groups[0]) > 1000.0 * step(&groups[1]), "{r}");
+}
+
+// ----- the competition's interface -----
+
+fn gzip_to(src: &Path, dst: &Path) {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&std::fs::read(src).unwrap()).unwrap();
+    std::fs::write(dst, e.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn gzipped_models_and_properties_are_read_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("test_sat.onnx.gz");
+    let prop = dir.path().join("test_prop.vnnlib.gz");
+    gzip_to(&vnncomp().join("test/test_sat.onnx"), &model);
+    gzip_to(&vnncomp().join("test/test_prop.vnnlib"), &prop);
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "60"]);
+    assert_eq!(code, 0, "{err}");
+    let (x, y) = assignment(&out);
+    let property = adr_onnx::vnnlib::files::read_property(&prop).unwrap();
+    assert!(property.is_counterexample(&x, &y, 0.0), "{out}");
+}
+
+#[test]
+fn a_result_file_is_written_on_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.txt");
+    let out_arg = out.to_str().unwrap();
+    let sat = vnncomp().join("test/test_sat.onnx");
+    let prop = vnncomp().join("test/test_prop.vnnlib");
+    let bad = dir.path().join("bad.vnnlib");
+    std::fs::write(&bad, "(declare-const X_0 Real)\n(assert (<= X_0 0.5)\n").unwrap();
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let cases: [(&Path, &Path, &[&str], &str); 5] = [
+        (&dir.path().join("missing.onnx"), &prop, &[], "missing.onnx"),
+        (&garbage, &prop, &[], "garbage.onnx"),
+        (&sat, &bad, &[], "bad.vnnlib"),
+        (&sat, &vnncomp().join("test/test_nano.vnnlib"), &[], "declares 1 inputs"),
+        (&sat, &prop, &["--timeout", "0"], "timeout"),
+    ];
+    for (model, property, extra, needle) in cases {
+        let _ = std::fs::remove_file(&out);
+        let mut args = vec!["--out", out_arg];
+        args.extend_from_slice(extra);
+        let (code, stdout, err) = falsify(model, property, &args);
+        assert_eq!(code, 2, "{needle}: {err}");
+        assert!(stdout.is_empty());
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "error");
+        assert!(lines[1].contains(needle), "{needle}: {text}");
+    }
+}
+
+fn adr() -> Command {
+    Command::cargo_bin("adr-onnx").unwrap()
+}
+
+#[test]
+fn a_batch_writes_one_result_per_row_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = vnncomp().join("test");
+    let inst = dir.path().join("inst");
+    std::fs::create_dir(&inst).unwrap();
+    gzip_to(&t.join("test_sat.onnx"), &inst.join("test_sat.onnx.gz"));
+    std::fs::copy(t.join("test_unsat.onnx"), inst.join("test_unsat.onnx")).unwrap();
+    std::fs::copy(t.join("test_prop.vnnlib"), inst.join("test_prop.vnnlib")).unwrap();
+    let csv = inst.join("instances.csv");
+    std::fs::write(
+        &csv,
+        "test_sat.onnx.gz,test_prop.vnnlib,60\n\ntest_unsat.onnx,test_prop.vnnlib,1.5\nmissing.onnx,test_prop.vnnlib,5\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let o =
+        adr().args(["falsify", "--quiet", "--instances"]).arg(&csv).arg("--out-dir").arg(&results).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "a row ended in an error: {stdout} {stderr}");
+    let read = |name: &str| std::fs::read_to_string(results.join(name)).unwrap();
+    assert!(read("1_test_sat_test_prop.txt").starts_with("sat\n(("));
+    assert_eq!(read("3_test_unsat_test_prop.txt"), "timeout\n");
+    let error = read("4_missing_test_prop.txt");
+    assert!(error.starts_with("error\n") && error.contains("missing.onnx"), "{error}");
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert_eq!(rows.len(), 5, "{stdout}");
+    assert!(rows[1].contains("sat") && rows[2].contains("timeout") && rows[3].contains("error"), "{stdout}");
+    assert_eq!(rows[4], "3 instances: 1 error, 1 sat, 1 timeout");
+    assert!(stderr.contains("line 4") && stderr.contains("missing.onnx"), "{stderr}");
+    // A malformed CSV is refused before anything runs, naming the line.
+    std::fs::write(&csv, "test_sat.onnx.gz,test_prop.vnnlib,60\ntest_unsat.onnx,test_prop.vnnlib\n").unwrap();
+    let o = adr().args(["falsify", "--instances"]).arg(&csv).arg("--out-dir").arg(&results).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("instances.csv: line 2") && stderr.contains("onnx,vnnlib,timeout"), "{stderr}");
 }
