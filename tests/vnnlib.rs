@@ -448,3 +448,46 @@ fn a_batch_writes_one_result_per_row_and_a_summary() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("instances.csv: line 2") && stderr.contains("onnx,vnnlib,timeout"), "{stderr}");
 }
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/vnncomp").join(name)
+}
+
+fn run_script(name: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg(script(name))
+        .args(args)
+        .env("ADR_ONNX_BIN", assert_cmd::cargo::cargo_bin("adr-onnx"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_vnncomp_scripts_run_a_fixture_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = vnncomp().join("test");
+    let (sat, unsat, prop) = (t.join("test_sat.onnx"), t.join("test_unsat.onnx"), t.join("test_prop.vnnlib"));
+    let result = dir.path().join("out.txt");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = run_script("prepare_instance.sh", &["v1", "test", &s(&sat), &s(&prop)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&sat), &s(&prop), &s(&result), "60"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&result).unwrap();
+    let (x, y) = assignment(&text);
+    let property = adr_onnx::vnnlib::parse_vnnlib(&std::fs::read_to_string(&prop).unwrap()).unwrap();
+    assert!(property.is_counterexample(&x, &y, 0.0), "{text}");
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&unsat), &s(&prop), &s(&result), "2"]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "timeout\n");
+    let missing = dir.path().join("missing.onnx");
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&missing), &s(&prop), &s(&result), "2"]);
+    assert!(o.status.success());
+    assert!(std::fs::read_to_string(&result).unwrap().starts_with("error\n"));
+    let o = run_script("prepare_instance.sh", &["v1", "test", &s(&missing), &s(&prop)]);
+    assert!(!o.status.success());
+    for name in ["install_tool.sh", "prepare_instance.sh", "run_instance.sh"] {
+        let o = run_script(name, &["v2"]);
+        assert_eq!(o.status.code(), Some(1), "{name} refuses another version");
+    }
+}
