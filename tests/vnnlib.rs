@@ -491,3 +491,42 @@ fn the_vnncomp_scripts_run_a_fixture_instance() {
         assert_eq!(o.status.code(), Some(1), "{name} refuses another version");
     }
 }
+
+/// The confirmation has no tolerance: outputs 5e-5 short of the property
+/// (within the 1e-4 that used to confirm them) are not a counterexample.
+#[test]
+fn outputs_short_of_the_property_by_less_than_1e_4_are_not_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = relu_model(dir.path());
+    let model = adr_onnx::onnx::import(&path).unwrap();
+    let text = "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 0.0))\n(assert (<= X_0 1.0))\n(assert (>= Y_0 0.5))\n";
+    let property = adr_onnx::vnnlib::parse_vnnlib(text).unwrap();
+    let config = adr_onnx::vnnlib::falsify::FalsifyConfig {
+        timeout: std::time::Duration::from_secs(30),
+        max_rounds: Some(2),
+        method: Default::default(),
+    };
+    let backend = adr_onnx::runtime::tract::TractBackend;
+    let run = |outputs: f64| {
+        let confirm = move |_: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
+            Ok(vec![("fake".to_string(), vec![outputs])])
+        };
+        adr_onnx::vnnlib::falsify::falsify(
+            &model,
+            &property,
+            Path::new("p.vnnlib"),
+            &backend,
+            &config,
+            &confirm,
+            &mut adr_onnx::optim::Silent,
+        )
+        .unwrap()
+    };
+    let short = run(0.5 - 5e-5);
+    assert_eq!(short.verdict, adr_onnx::vnnlib::falsify::Verdict::Unknown);
+    assert!(short.unconfirmed > 0 && short.counterexample.is_none());
+    // At the bound itself the non-strict constraint holds.
+    let exact = run(0.5);
+    assert_eq!(exact.verdict, adr_onnx::vnnlib::falsify::Verdict::Sat);
+    assert_eq!(exact.counterexample.unwrap().output, vec![0.5]);
+}
