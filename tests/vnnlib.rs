@@ -78,8 +78,9 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         };
         let ort = adr_onnx::runtime::select::select(&req).unwrap();
         let m = adr_onnx::onnx::import(&model).unwrap();
+        let original = adr_onnx::vnnlib::original::OriginalModel::read(&model).unwrap();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &model, &m, &xf).unwrap();
+        let y_ort = adr_onnx::vnnlib::original::run_with(ort.backend.as_ref(), &original, &m, &xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
     }
 }
@@ -211,4 +212,321 @@ fn a_malformed_property_is_an_error_with_its_position() {
     let (code, _, err) = falsify(&vnncomp().join("test/test_sat.onnx"), &vnncomp().join("test/test_nano.vnnlib"), &[]);
     assert_eq!(code, 2);
     assert!(err.contains("declares 1 inputs, the model has 5"), "{err}");
+}
+
+// ----- exact counterexamples -----
+
+/// `y = relu(x)` on one input: every reproducer of a wrong `sat` fits it.
+fn relu_model(dir: &Path) -> PathBuf {
+    use adr_onnx::lower::builder::{GraphBuilder, Precision};
+    let mut b = GraphBuilder::new("relu1", Precision::F32);
+    let x = b.input("x", vec![1, 1]);
+    let y = b.node("Relu", &[&x], vec![], vec![1, 1]);
+    b.output(&y, "y");
+    let p = dir.join("relu1.onnx");
+    std::fs::write(&p, b.finish().to_bytes()).unwrap();
+    p
+}
+
+fn write_property(dir: &Path, name: &str, asserts: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n{asserts}\n")).unwrap();
+    p
+}
+
+#[test]
+fn a_box_without_a_float32_value_is_unknown_never_a_rounded_sat() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    for (name, asserts) in [
+        ("pinned.vnnlib", "(assert (>= X_0 0.3))\n(assert (<= X_0 0.3))\n(assert (>= Y_0 0.0))"),
+        ("narrow.vnnlib", "(assert (>= X_0 0.1000000001))\n(assert (<= X_0 0.1000000009))\n(assert (>= Y_0 0.0))"),
+    ] {
+        let prop = write_property(dir.path(), name, asserts);
+        let out = dir.path().join("result.txt");
+        let report = dir.path().join("report.json");
+        let args = ["--timeout", "20", "--out", out.to_str().unwrap(), "--report", report.to_str().unwrap()];
+        let (code, stdout, err) = falsify(&model, &prop, &args);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(stdout.is_empty());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "unknown\n", "{name}");
+        assert!(err.contains("no float32 value of X_0"), "{name}: {err}");
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert!(r["outcome"]["reason"].as_str().unwrap().contains("no disjunct's box holds a float32 input"), "{r}");
+        assert_eq!(r["outcome"]["disjuncts_without_f32_point"][0]["input"], 0, "{r}");
+    }
+}
+
+/// The values of a `sat` result as a checker reads them: X within the box
+/// as written (f64), Y from the f32 network at X cast to f32.
+fn check_sat_values(out: &str, lo: f64, hi: f64) -> (f64, f64) {
+    assert!(out.starts_with("sat\n"), "{out}");
+    let (x, y) = assignment(out);
+    assert_eq!((x.len(), y.len()), (1, 1), "{out}");
+    assert!(lo <= x[0] && x[0] <= hi, "X_0 = {} outside [{lo}, {hi}]", x[0]);
+    assert_eq!(f64::from(x[0] as f32), x[0], "the printed X_0 is a float32 value");
+    assert_eq!(y[0], f64::from((x[0] as f32).max(0.0)), "Y_0 is relu(X_0) in f32");
+    (x[0], y[0])
+}
+
+#[test]
+fn sat_values_lie_in_the_box_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    // Bounds that no float32 holds exactly: the nearest float32 lies
+    // outside on one side or the other.
+    for (lo, hi) in [(0.29999998, 0.30000002), (0.1, 0.10000001), (-0.30353115613746867, 0.49999999998567607)] {
+        let prop = write_property(
+            dir.path(),
+            "edge.vnnlib",
+            &format!("(assert (>= X_0 {lo}))\n(assert (<= X_0 {hi}))\n(assert (>= Y_0 {lo}))"),
+        );
+        let (code, out, err) = falsify(&model, &prop, &["--timeout", "20"]);
+        assert_eq!(code, 0, "[{lo}, {hi}]: {out} {err}");
+        let (_, y) = check_sat_values(&out, lo, hi);
+        assert!(y >= lo, "Y_0 = {y} does not violate Y_0 >= {lo}");
+    }
+}
+
+#[test]
+fn strict_output_constraints_are_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    let box_ = "(assert (>= X_0 -1.0))\n(assert (<= X_0 1.0))\n";
+    // relu(x) < 0 never holds: no `sat`, whatever the rounds.
+    let strict = write_property(dir.path(), "strict.vnnlib", &format!("{box_}(assert (< Y_0 0.0))"));
+    let report = dir.path().join("report.json");
+    let (code, out, err) =
+        falsify(&model, &strict, &["--rounds", "2", "--timeout", "20", "--report", report.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(r["outcome"]["reason"].as_str().unwrap().contains("2 rounds ran"), "{r}");
+    // relu(x) <= 0 holds on [-1, 0].
+    let closed = write_property(dir.path(), "closed.vnnlib", &format!("{box_}(assert (<= Y_0 0.0))"));
+    let (code, out, err) = falsify(&model, &closed, &["--timeout", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let (x, y) = check_sat_values(&out, -1.0, 1.0);
+    assert!(x <= 0.0 && y == 0.0, "{out}");
+    // Strict input bounds: no float32 lies strictly between 0 and 1.4e-45 (below 2^-149).
+    let open = write_property(
+        dir.path(),
+        "open.vnnlib",
+        "(assert (> X_0 0.0))\n(assert (< X_0 1.4e-45))\n(assert (>= Y_0 0.0))",
+    );
+    let (code, out, _) = falsify(&model, &open, &["--timeout", "20"]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"));
+    // Y_0 > 0.5 needs X_0 strictly above 0.5.
+    let above = write_property(
+        dir.path(),
+        "above.vnnlib",
+        "(assert (>= X_0 0.0))\n(assert (<= X_0 0.5))\n(assert (> Y_0 0.5))",
+    );
+    let (code, out, _) = falsify(&model, &above, &["--rounds", "2", "--timeout", "20"]);
+    assert_eq!((code, out.as_str()), (1, "unknown\n"), "X_0 = 0.5 gives Y_0 = 0.5, not above");
+}
+
+/// Each disjunct's search resolves its settings from its own box: a tiny
+/// box next to a wide one still gets a step that fits it.
+#[test]
+fn each_disjunct_gets_settings_from_its_own_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = relu_model(dir.path());
+    let prop = write_property(
+        dir.path(),
+        "two.vnnlib",
+        "(assert (or (and (>= X_0 -100.0) (<= X_0 -50.0)) (and (>= X_0 0.25) (<= X_0 0.2500001))))\n(assert (>= Y_0 0.25))",
+    );
+    let report = dir.path().join("report.json");
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "20", "--report", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    check_sat_values(&out, 0.25, 0.2500001);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let groups = r["outcome"]["settings"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{r}");
+    assert_eq!(groups[0]["disjuncts"], serde_json::json!([0]));
+    assert_eq!(groups[1]["disjuncts"], serde_json::json!([1]));
+    let step = |g: &serde_json::Value| g["settings"]["pgd_step_size"].as_f64().unwrap();
+    assert!(step(&groups[0]) > 1000.0 * step(&groups[1]), "{r}");
+}
+
+// ----- the competition's interface -----
+
+fn gzip_to(src: &Path, dst: &Path) {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&std::fs::read(src).unwrap()).unwrap();
+    std::fs::write(dst, e.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn gzipped_models_and_properties_are_read_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("test_sat.onnx.gz");
+    let prop = dir.path().join("test_prop.vnnlib.gz");
+    gzip_to(&vnncomp().join("test/test_sat.onnx"), &model);
+    gzip_to(&vnncomp().join("test/test_prop.vnnlib"), &prop);
+    let (code, out, err) = falsify(&model, &prop, &["--timeout", "60"]);
+    assert_eq!(code, 0, "{err}");
+    let (x, y) = assignment(&out);
+    let property = adr_onnx::vnnlib::files::read_property(&prop).unwrap();
+    assert!(property.is_counterexample(&x, &y, 0.0), "{out}");
+}
+
+#[test]
+fn a_result_file_is_written_on_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.txt");
+    let out_arg = out.to_str().unwrap();
+    let sat = vnncomp().join("test/test_sat.onnx");
+    let prop = vnncomp().join("test/test_prop.vnnlib");
+    let bad = dir.path().join("bad.vnnlib");
+    std::fs::write(&bad, "(declare-const X_0 Real)\n(assert (<= X_0 0.5)\n").unwrap();
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let cases: [(&Path, &Path, &[&str], &str); 5] = [
+        (&dir.path().join("missing.onnx"), &prop, &[], "missing.onnx"),
+        (&garbage, &prop, &[], "garbage.onnx"),
+        (&sat, &bad, &[], "bad.vnnlib"),
+        (&sat, &vnncomp().join("test/test_nano.vnnlib"), &[], "declares 1 inputs"),
+        (&sat, &prop, &["--timeout", "0"], "timeout"),
+    ];
+    for (model, property, extra, needle) in cases {
+        let _ = std::fs::remove_file(&out);
+        let mut args = vec!["--out", out_arg];
+        args.extend_from_slice(extra);
+        let (code, stdout, err) = falsify(model, property, &args);
+        assert_eq!(code, 2, "{needle}: {err}");
+        assert!(stdout.is_empty());
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "error");
+        assert!(lines[1].contains(needle), "{needle}: {text}");
+    }
+}
+
+fn adr() -> Command {
+    Command::cargo_bin("adr-onnx").unwrap()
+}
+
+#[test]
+fn a_batch_writes_one_result_per_row_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = vnncomp().join("test");
+    let inst = dir.path().join("inst");
+    std::fs::create_dir(&inst).unwrap();
+    gzip_to(&t.join("test_sat.onnx"), &inst.join("test_sat.onnx.gz"));
+    std::fs::copy(t.join("test_unsat.onnx"), inst.join("test_unsat.onnx")).unwrap();
+    std::fs::copy(t.join("test_prop.vnnlib"), inst.join("test_prop.vnnlib")).unwrap();
+    let csv = inst.join("instances.csv");
+    std::fs::write(
+        &csv,
+        "test_sat.onnx.gz,test_prop.vnnlib,60\n\ntest_unsat.onnx,test_prop.vnnlib,1.5\nmissing.onnx,test_prop.vnnlib,5\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let o =
+        adr().args(["falsify", "--quiet", "--instances"]).arg(&csv).arg("--out-dir").arg(&results).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "a row ended in an error: {stdout} {stderr}");
+    let read = |name: &str| std::fs::read_to_string(results.join(name)).unwrap();
+    assert!(read("1_test_sat_test_prop.txt").starts_with("sat\n(("));
+    assert_eq!(read("3_test_unsat_test_prop.txt"), "timeout\n");
+    let error = read("4_missing_test_prop.txt");
+    assert!(error.starts_with("error\n") && error.contains("missing.onnx"), "{error}");
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert_eq!(rows.len(), 5, "{stdout}");
+    assert!(rows[1].contains("sat") && rows[2].contains("timeout") && rows[3].contains("error"), "{stdout}");
+    assert_eq!(rows[4], "3 instances: 1 error, 1 sat, 1 timeout");
+    assert!(stderr.contains("line 4") && stderr.contains("missing.onnx"), "{stderr}");
+    // A malformed CSV is refused before anything runs, naming the line.
+    std::fs::write(&csv, "test_sat.onnx.gz,test_prop.vnnlib,60\ntest_unsat.onnx,test_prop.vnnlib\n").unwrap();
+    let o = adr().args(["falsify", "--instances"]).arg(&csv).arg("--out-dir").arg(&results).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("instances.csv: line 2") && stderr.contains("onnx,vnnlib,timeout"), "{stderr}");
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/vnncomp").join(name)
+}
+
+fn run_script(name: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg(script(name))
+        .args(args)
+        .env("ADR_ONNX_BIN", assert_cmd::cargo::cargo_bin("adr-onnx"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_vnncomp_scripts_run_a_fixture_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = vnncomp().join("test");
+    let (sat, unsat, prop) = (t.join("test_sat.onnx"), t.join("test_unsat.onnx"), t.join("test_prop.vnnlib"));
+    let result = dir.path().join("out.txt");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = run_script("prepare_instance.sh", &["v1", "test", &s(&sat), &s(&prop)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&sat), &s(&prop), &s(&result), "60"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&result).unwrap();
+    let (x, y) = assignment(&text);
+    let property = adr_onnx::vnnlib::parse_vnnlib(&std::fs::read_to_string(&prop).unwrap()).unwrap();
+    assert!(property.is_counterexample(&x, &y, 0.0), "{text}");
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&unsat), &s(&prop), &s(&result), "2"]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "timeout\n");
+    let missing = dir.path().join("missing.onnx");
+    let o = run_script("run_instance.sh", &["v1", "test", &s(&missing), &s(&prop), &s(&result), "2"]);
+    assert!(o.status.success());
+    assert!(std::fs::read_to_string(&result).unwrap().starts_with("error\n"));
+    let o = run_script("prepare_instance.sh", &["v1", "test", &s(&missing), &s(&prop)]);
+    assert!(!o.status.success());
+    for name in ["install_tool.sh", "prepare_instance.sh", "run_instance.sh"] {
+        let o = run_script(name, &["v2"]);
+        assert_eq!(o.status.code(), Some(1), "{name} refuses another version");
+    }
+}
+
+/// The confirmation has no tolerance: outputs 5e-5 short of the property
+/// (within the 1e-4 that used to confirm them) are not a counterexample.
+#[test]
+fn outputs_short_of_the_property_by_less_than_1e_4_are_not_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = relu_model(dir.path());
+    let model = adr_onnx::onnx::import(&path).unwrap();
+    let text = "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 0.0))\n(assert (<= X_0 1.0))\n(assert (>= Y_0 0.5))\n";
+    let property = adr_onnx::vnnlib::parse_vnnlib(text).unwrap();
+    let config = adr_onnx::vnnlib::falsify::FalsifyConfig {
+        timeout: std::time::Duration::from_secs(30),
+        max_rounds: Some(2),
+        method: Default::default(),
+    };
+    let backend = adr_onnx::runtime::tract::TractBackend;
+    let run = |outputs: f64| {
+        let confirm = move |_: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
+            Ok(vec![("fake".to_string(), vec![outputs])])
+        };
+        adr_onnx::vnnlib::falsify::falsify(
+            &model,
+            &property,
+            Path::new("p.vnnlib"),
+            &backend,
+            &config,
+            &confirm,
+            &mut adr_onnx::optim::Silent,
+        )
+        .unwrap()
+    };
+    let short = run(0.5 - 5e-5);
+    assert_eq!(short.verdict, adr_onnx::vnnlib::falsify::Verdict::Unknown);
+    assert!(short.unconfirmed > 0 && short.counterexample.is_none());
+    // At the bound itself the non-strict constraint holds.
+    let exact = run(0.5);
+    assert_eq!(exact.verdict, adr_onnx::vnnlib::falsify::Verdict::Sat);
+    assert_eq!(exact.counterexample.unwrap().output, vec![0.5]);
 }

@@ -1,15 +1,20 @@
 //! `adr-onnx falsify`: searches a VNN-LIB property's unsafe set for a
-//! counterexample; prints `sat` with the assignment, or `timeout`/`unknown`
-//! (a falsifier never claims `unsat`).
+//! counterexample; writes `sat` with the assignment, `timeout`, `unknown`,
+//! or `error` and its reason (a falsifier never claims `unsat`). One
+//! instance (model and property), or a batch listed in a VNN-COMP
+//! `instances.csv`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
-use adr_onnx::vnnlib::falsify::{falsify, vnncomp_text, FalsifyConfig, Verdict};
-use adr_onnx::vnnlib::{original, parse_vnnlib};
+use adr_onnx::goal::schema::MethodBlock;
+use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
+use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
+use adr_onnx::vnnlib::files;
+use adr_onnx::vnnlib::original::{self, OriginalModel};
 use anyhow::Context;
 
 use super::backend::BackendArgs;
@@ -18,19 +23,29 @@ use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
 pub struct FalsifyArgs {
-    /// The ONNX network.
-    model: PathBuf,
-    /// The VNN-LIB property: its unsafe set is searched.
-    property: PathBuf,
-    /// Seconds before giving up (the answer is then `timeout`).
+    /// The ONNX network (`.onnx`, or gzipped `.onnx.gz`).
+    #[arg(required_unless_present = "instances", conflicts_with = "instances")]
+    model: Option<PathBuf>,
+    /// The VNN-LIB property (`.vnnlib` or `.vnnlib.gz`): its unsafe set is searched.
+    #[arg(required_unless_present = "instances", conflicts_with = "instances")]
+    property: Option<PathBuf>,
+    /// Seconds for the whole command, loading included (the answer is then `timeout`).
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
-    /// Write the result (VNN-COMP format) here instead of standard output.
-    #[arg(long)]
+    /// Write the result (VNN-COMP format) here instead of standard output;
+    /// written on every outcome, `error` and its reason included.
+    #[arg(long, conflicts_with = "instances")]
     out: Option<PathBuf>,
     /// Write a JSON report of the search here.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "instances")]
     report: Option<PathBuf>,
+    /// Run every row `onnx,vnnlib,timeout` of this CSV (paths relative to
+    /// it; the row's timeout replaces --timeout) and print a summary table.
+    #[arg(long, requires = "out_dir")]
+    instances: Option<PathBuf>,
+    /// With --instances: the folder for one result file per row.
+    #[arg(long, requires = "instances")]
+    out_dir: Option<PathBuf>,
     /// Stop after this many rounds of restarts (answer `unknown`).
     #[arg(long)]
     rounds: Option<usize>,
@@ -50,13 +65,16 @@ pub struct FalsifyArgs {
 const TRACT_CHECK: &str = "tract (original file)";
 const ORT_CHECK: &str = "onnxruntime (original file)";
 
-pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.timeout.is_finite() && args.timeout > 0.0, "--timeout must be a positive number of seconds");
-    let text = std::fs::read_to_string(&args.property).with_context(|| args.property.display().to_string())?;
-    let property = parse_vnnlib(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.property.display()))?;
-    let model = adr_onnx::onnx::import(&args.model)?;
-    model.require_relu()?;
-    let request = args.backend.request();
+/// The search backend and the ONNX Runtime checker, chosen once.
+struct Runtimes {
+    selected: Selected,
+    checker: Option<Selected>,
+    /// Why ONNX Runtime cannot check counterexamples, when it cannot.
+    checker_missing: Option<String>,
+}
+
+fn runtimes(backend: &BackendArgs) -> anyhow::Result<Runtimes> {
+    let request = backend.request();
     let selected = select(&request)?;
     // ONNX Runtime re-checks counterexamples whenever its library (the one
     // the backend flags name) loads; without it tract alone confirms them.
@@ -66,45 +84,221 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => (Some(c), None),
         Err(e) => (None, Some(format!("{e}").replace('\n', " "))),
     };
-    let model_path = args.model.clone();
+    Ok(Runtimes { selected, checker, checker_missing })
+}
+
+/// Settings shared by every instance of a command.
+struct Common {
+    method: MethodBlock,
+    rounds: Option<usize>,
+    quiet: bool,
+}
+
+/// One instance's outcome and its JSON report.
+struct InstanceRun {
+    outcome: FalsifyOutcome,
+    report: serde_json::Value,
+}
+
+/// Loads and falsifies one instance within `timeout` seconds counted from
+/// `started`.
+fn falsify_instance(
+    rt: &Runtimes,
+    common: &Common,
+    model_path: &Path,
+    property_path: &Path,
+    timeout: f64,
+    started: Instant,
+) -> anyhow::Result<InstanceRun> {
+    anyhow::ensure!(timeout.is_finite() && timeout > 0.0, "the timeout must be a positive number of seconds");
+    let budget =
+        Duration::try_from_secs_f64(timeout).map_err(|_| anyhow::anyhow!("the timeout {timeout} is too large"))?;
+    let property = files::read_property(property_path)?;
+    let original = OriginalModel::read(model_path)?;
+    let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
+    model.require_relu()?;
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
-        let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&model_path, &model, x)?)];
-        if let Some(c) = &checker {
-            v.push((ORT_CHECK.to_string(), original::run_with(c.backend.as_ref(), &model_path, &model, x)?));
+        let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
+        if let Some(c) = &rt.checker {
+            v.push((ORT_CHECK.to_string(), original::run_with(c.backend.as_ref(), &original, &model, x)?));
         }
         Ok(v)
     };
-    let method = args.method.block()?;
-    let timeout = Duration::try_from_secs_f64(args.timeout)
-        .map_err(|_| anyhow::anyhow!("--timeout {} is too large", args.timeout))?;
-    let config = FalsifyConfig { timeout, max_rounds: args.rounds, method };
-    let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let outcome = falsify(&model, &property, &args.property, selected.backend.as_ref(), &config, &confirm, &mut bar)?;
-    if let Some(why) = &checker_missing {
+    let config = FalsifyConfig {
+        timeout: budget.saturating_sub(started.elapsed()),
+        max_rounds: common.rounds,
+        method: common.method.clone(),
+    };
+    let mut bar = Bar::new(!common.quiet && std::io::stderr().is_terminal());
+    let outcome = falsify(&model, &property, property_path, rt.selected.backend.as_ref(), &config, &confirm, &mut bar)?;
+    let confirmed_by: Vec<&str> =
+        [Some(TRACT_CHECK), rt.checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
+    let report = serde_json::json!({
+        "schema_version": 2,
+        "tool": adr_onnx::report::ToolInfo::current(),
+        "model": model_path.display().to_string(),
+        "property": property_path.display().to_string(),
+        "backend": rt.selected.info,
+        "timeout_seconds": timeout,
+        "confirmation": {
+            "runtimes": confirmed_by,
+            "onnxruntime_unavailable": rt.checker_missing,
+        },
+        "outcome": outcome,
+    });
+    Ok(InstanceRun { outcome, report })
+}
+
+/// Runs `f`, turning a panic into an error so that a result file is still
+/// written (the panic hook has printed the message).
+fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(anyhow::anyhow!("internal error (a panic)")))
+}
+
+fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| path.display().to_string())
+}
+
+pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let common = Common { method: args.method.block()?, rounds: args.rounds, quiet: args.quiet };
+    if let (Some(csv), Some(out_dir)) = (&args.instances, &args.out_dir) {
+        return run_batch(&args.backend, &common, csv, out_dir);
+    }
+    let (Some(model_path), Some(property_path)) = (&args.model, &args.property) else {
+        anyhow::bail!("give a model and a property, or --instances");
+    };
+    let result = guarded(|| {
+        let rt = runtimes(&args.backend)?;
+        let run = falsify_instance(&rt, &common, model_path, property_path, args.timeout, started)?;
+        Ok((rt, run))
+    });
+    let (rt, run) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(out) = &args.out {
+                write_result(out, &vnncomp_error_text(&format!("{e:#}")))?;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(why) = &rt.checker_missing {
         eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
     }
-    let confirmed_by: Vec<&str> =
-        [Some(TRACT_CHECK), checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
-    let text = vnncomp_text(&outcome);
+    if let (Verdict::Unknown, Some(reason)) = (run.outcome.verdict, &run.outcome.reason) {
+        if !run.outcome.disjuncts_without_f32_point.is_empty() && run.outcome.rounds == 0 {
+            eprintln!("adr-onnx: note: {reason}");
+        }
+    }
+    let text = vnncomp_text(&run.outcome);
     match &args.out {
-        Some(p) => std::fs::write(p, &text).with_context(|| p.display().to_string())?,
+        Some(p) => write_result(p, &text)?,
         None => print!("{text}"),
     }
     if let Some(p) = &args.report {
-        let report = serde_json::json!({
-            "schema_version": 1,
-            "tool": adr_onnx::report::ToolInfo::current(),
-            "model": args.model.display().to_string(),
-            "property": args.property.display().to_string(),
-            "backend": selected.info,
-            "timeout_seconds": args.timeout,
-            "confirmation": {
-                "runtimes": confirmed_by,
-                "onnxruntime_unavailable": checker_missing,
-            },
-            "outcome": outcome,
-        });
-        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n").with_context(|| p.display().to_string())?;
+        std::fs::write(p, serde_json::to_string_pretty(&run.report)? + "\n")
+            .with_context(|| p.display().to_string())?;
     }
-    Ok(ExitCode::from(if outcome.verdict == Verdict::Sat { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+    Ok(ExitCode::from(if run.outcome.verdict == Verdict::Sat { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}
+
+/// One row of an `instances.csv`.
+struct Instance {
+    line: usize,
+    model: PathBuf,
+    property: PathBuf,
+    timeout: f64,
+}
+
+/// Reads `onnx,vnnlib,timeout` rows (blank lines and `#` comments
+/// skipped); paths relative to the CSV's folder.
+fn read_instances(csv: &Path) -> anyhow::Result<Vec<Instance>> {
+    let text = std::fs::read_to_string(csv).with_context(|| csv.display().to_string())?;
+    let dir = csv.parent().unwrap_or(Path::new(""));
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [model, property, timeout] = fields.as_slice() else {
+            anyhow::bail!(
+                "{}: line {line_no}: expected onnx,vnnlib,timeout, got {} fields",
+                csv.display(),
+                fields.len()
+            );
+        };
+        let timeout: f64 = timeout
+            .parse()
+            .ok()
+            .filter(|t: &f64| t.is_finite() && *t > 0.0)
+            .ok_or_else(|| anyhow::anyhow!("{}: line {line_no}: bad timeout '{timeout}'", csv.display()))?;
+        anyhow::ensure!(
+            !model.is_empty() && !property.is_empty(),
+            "{}: line {line_no}: empty model or property path",
+            csv.display()
+        );
+        rows.push(Instance { line: line_no, model: dir.join(model), property: dir.join(property), timeout });
+    }
+    anyhow::ensure!(!rows.is_empty(), "{}: no instances", csv.display());
+    Ok(rows)
+}
+
+/// A file's name without its extensions (`a.onnx.gz` -> `a`).
+fn stem(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.split('.').next().unwrap_or_default().to_string()
+}
+
+/// Runs every row of `csv`, writes `<line>_<model>_<property>.txt` in
+/// `out_dir` for each, and prints a summary table. Exit 0 when every row
+/// ran (whatever its verdict), 2 when a row ended in an error.
+fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path) -> anyhow::Result<ExitCode> {
+    let rows = read_instances(csv)?;
+    std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
+    let rt = runtimes(backend)?;
+    if let Some(why) = &rt.checker_missing {
+        eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
+    }
+    println!("{:>5}  {:<8}  {:>8}  {:<40}  {:<40}  result file", "line", "result", "seconds", "model", "property");
+    let mut errors = 0;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for row in &rows {
+        let started = Instant::now();
+        let result = guarded(|| falsify_instance(&rt, common, &row.model, &row.property, row.timeout, started));
+        let name = format!("{}_{}_{}.txt", row.line, stem(&row.model), stem(&row.property));
+        let out = out_dir.join(&name);
+        let (word, text) = match &result {
+            Ok(run) => (verdict_word(run.outcome.verdict), vnncomp_text(&run.outcome)),
+            Err(e) => {
+                errors += 1;
+                eprintln!("adr-onnx: line {}: error: {}", row.line, format!("{e:#}").replace('\n', " "));
+                ("error", vnncomp_error_text(&format!("{e:#}")))
+            }
+        };
+        write_result(&out, &text)?;
+        *counts.entry(word).or_default() += 1;
+        println!(
+            "{:>5}  {:<8}  {:>8.2}  {:<40}  {:<40}  {}",
+            row.line,
+            word,
+            started.elapsed().as_secs_f64(),
+            row.model.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            row.property.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            name
+        );
+    }
+    let tally: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+    println!("{} instances: {}", rows.len(), tally.join(", "));
+    Ok(ExitCode::from(if errors == 0 { super::EXIT_OK } else { super::EXIT_ERROR }))
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Sat => "sat",
+        Verdict::Timeout => "timeout",
+        Verdict::Unknown => "unknown",
+    }
 }

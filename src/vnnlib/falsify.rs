@@ -1,16 +1,21 @@
 //! Falsification of a VNN-LIB property: every disjunct of the unsafe set
-//! becomes a goal (its input box, and the largest violation margin of its
-//! output constraints to push below zero), all run as one batch in rounds of
-//! restarts until a counterexample is found or the time is up. A
-//! counterexample is reported only after the ORIGINAL model file, run by
-//! tract's own importer and by ONNX Runtime when available, confirms it.
+//! whose box holds a float32 input becomes a goal (its float32 box, and the
+//! largest violation margin of its output constraints to push below zero);
+//! goals run in batches of disjuncts that share settings resolved from
+//! their own boxes, in rounds of restarts until a counterexample is found
+//! or the time is up. A counterexample is reported only after the ORIGINAL
+//! model file, run by tract's own importer and by ONNX Runtime when
+//! available, shows an input inside the box as written whose float32
+//! outputs violate the property exactly (`exact`).
 
+use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::parse::Property;
+use super::exact::{self, Bound};
+use super::parse::{InputBox, Property};
 use crate::error::{Error, Result};
 use crate::goal::feasible::FeasibleSet;
 use crate::goal::schema::MethodBlock;
@@ -19,9 +24,6 @@ use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
 use crate::runtime::Backend;
-
-/// Output constraints are confirmed within this tolerance (VNN-COMP's).
-pub const CONFIRM_TOLERANCE: f64 = 1e-4;
 
 /// The verdict a falsifier may give: it never claims `unsat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,33 +39,76 @@ pub enum Verdict {
 pub struct Confirmation {
     pub runtime: String,
     pub outputs: Vec<f64>,
-    /// Largest constraint margin of the disjunct there (<= 0: satisfied).
+    /// Largest constraint margin of the disjunct there, in f64 (<= 0, or
+    /// < 0 for a strict constraint: satisfied); the decision itself is exact.
     pub margin: f64,
+    /// Whether the input lies in the box and every constraint holds exactly.
     pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Counterexample {
     pub disjunct: usize,
+    /// The float32 input as f64: each value lies in the box as written.
     pub input: Vec<f64>,
+    /// The outputs printed with it: the last confirming runtime's.
     pub output: Vec<f64>,
     pub confirmations: Vec<Confirmation>,
+}
+
+/// A disjunct whose box holds no float32 input: it cannot be searched,
+/// and no counterexample of it can be written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoF32Point {
+    pub disjunct: usize,
+    /// The first input whose interval holds no float32 value.
+    pub input: usize,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl fmt::Display for NoF32Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "disjunct {}: no float32 value of X_{} lies in [{}, {}]",
+            self.disjunct,
+            self.input,
+            exact::decimal(self.lower),
+            exact::decimal(self.upper)
+        )
+    }
+}
+
+/// The settings one group of disjuncts ran with (resolved from each
+/// disjunct's own box; disjuncts with equal settings share a group).
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsGroup {
+    pub disjuncts: Vec<usize>,
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FalsifyOutcome {
     pub verdict: Verdict,
+    /// Why there is no counterexample, for `timeout` and `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Seconds the search ran: to the counterexample for `sat`.
     pub seconds: f64,
     pub rounds: usize,
     pub disjuncts: usize,
-    /// Best (lowest) largest margin reached per disjunct.
+    /// Best (lowest) largest margin reached per disjunct (infinite where
+    /// the disjunct was never searched).
     pub best_margins: Vec<f64>,
-    /// Counterexamples found but not confirmed (never printed as sat).
+    /// Candidates the search found but the original file did not confirm
+    /// exactly (never printed as sat).
     pub unconfirmed: usize,
+    /// Disjuncts left out because their box holds no float32 input.
+    pub disjuncts_without_f32_point: Vec<NoF32Point>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
-    pub settings: Settings,
+    pub settings: Vec<SettingsGroup>,
 }
 
 pub struct FalsifyConfig {
@@ -73,29 +118,44 @@ pub struct FalsifyConfig {
     pub method: MethodBlock,
 }
 
-/// The f32 box inside the f64 box `[lo, hi]`: its bounds rounded inwards.
-/// An interval holding no f32 (a bound pinned to a value f32 cannot hold)
-/// becomes the f32 nearest its middle, which the confirmation accepts
-/// within [`super::parse::f32_rounding_tolerance`].
-fn inside_f32(lo: f64, hi: f64) -> (f32, f32) {
-    let mut l = lo as f32;
-    if f64::from(l) < lo {
-        l = l.next_up();
-    }
-    let mut h = hi as f32;
-    if f64::from(h) > hi {
-        h = h.next_down();
-    }
-    if l > h {
-        let mid = (lo + (hi - lo) / 2.0) as f32;
-        return (mid, mid);
-    }
-    (l, h)
+/// A disjunct's float32 box: per input, the smallest and largest float32
+/// inside the box as written, or the first input without one.
+pub fn f32_box(k: usize, input: &InputBox) -> std::result::Result<(Vec<f32>, Vec<f32>), NoF32Point> {
+    (0..input.lower.len())
+        .map(|i| {
+            let no_point = || NoF32Point {
+                disjunct: k,
+                input: i,
+                lower: input.lower.get(i).copied().unwrap_or(f64::NAN),
+                upper: input.upper.get(i).copied().unwrap_or(f64::NAN),
+            };
+            let (lo, hi) = input.bounds(i).ok_or_else(no_point)?;
+            exact::f32_interval(lo, hi).ok_or_else(no_point)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map(|v| v.into_iter().unzip())
 }
 
-/// One goal per disjunct; constraint rows padded to the largest count with
-/// rows that never bind.
-pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Result<Vec<Goal>> {
+/// The f32 constant `b` of a goal row for the property's `c` (`strict`:
+/// `< 0`): the smallest float32 at least `c` (above `c` when strict), so
+/// that a margin at most 0 in the goal's own arithmetic aims at the
+/// property's, strictly where it is strict; `f32::MAX` beyond the range.
+fn goal_constant(c: f64, strict: bool) -> f32 {
+    exact::smallest_f32_admitted(Bound { value: c, strict }).unwrap_or(f32::MAX)
+}
+
+/// The goals of a property: one per disjunct with a float32 point.
+#[derive(Debug)]
+pub struct PropertyGoals {
+    pub goals: Vec<Goal>,
+    /// `disjuncts[g]`: the disjunct goal `g` searches.
+    pub disjuncts: Vec<usize>,
+    pub without_f32_point: Vec<NoF32Point>,
+}
+
+/// One goal per disjunct whose box holds a float32 point; constraint rows
+/// padded to the largest count with rows that never bind.
+pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Result<PropertyGoals> {
     if property.disjuncts.is_empty() {
         return Err(Error::Invalid(format!("{}: the property has no disjuncts (an empty unsafe set)", file.display())));
     }
@@ -119,44 +179,61 @@ pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Res
         )));
     }
     let rows = property.disjuncts.iter().map(|d| d.output.len()).max().unwrap_or(0).max(1);
-    property
-        .disjuncts
-        .iter()
-        .enumerate()
-        .map(|(k, d)| {
-            let (lower, upper): (Vec<f32>, Vec<f32>) =
-                d.input.lower.iter().zip(&d.input.upper).map(|(&l, &h)| inside_f32(l, h)).unzip();
-            let start: Vec<f32> = lower.iter().zip(&upper).map(|(l, h)| l + (h - l) / 2.0).collect();
-            // Padding rows never bind; a disjunct without output constraints
-            // (every input of its box is unsafe) has margin -1 everywhere.
-            let mut a = vec![0.0f32; rows * m];
-            let mut b = vec![if d.output.is_empty() { -1.0f32 } else { -1e30 }; rows];
-            for (r, c) in d.output.iter().enumerate() {
-                for (j, &v) in c.coeffs.iter().enumerate() {
-                    a[r * m + j] = v as f32;
-                }
-                b[r] = c.constant as f32;
+    let mut out = PropertyGoals { goals: Vec::new(), disjuncts: Vec::new(), without_f32_point: Vec::new() };
+    for (k, d) in property.disjuncts.iter().enumerate() {
+        let (lower, upper) = match f32_box(k, &d.input) {
+            Ok(b) => b,
+            Err(none) => {
+                out.without_f32_point.push(none);
+                continue;
             }
-            Ok(Goal {
-                file: file.to_path_buf(),
-                echo: serde_json::json!({ "disjunct": k }),
-                kind: GoalKind::Property,
-                target: target.value,
-                output: target.value,
-                output_name: target.name.clone(),
-                start: Start::Given(start),
-                feasible: FeasibleSet { lower, upper, ball: None },
-                criterion: Criterion::Constraints { a, b, rows },
-                method: MethodBlock::default(),
-                stream: k as u64,
-            })
-        })
-        .collect()
+        };
+        let start: Vec<f32> = lower
+            .iter()
+            .zip(&upper)
+            .map(|(&l, &h)| (((f64::from(l) + f64::from(h)) / 2.0) as f32).clamp(l, h))
+            .collect();
+        // Padding rows never bind; a disjunct without output constraints
+        // (every input of its box is unsafe) has margin -1 everywhere.
+        let mut a = vec![0.0f32; rows * m];
+        let mut b = vec![if d.output.is_empty() { -1.0f32 } else { -1e30 }; rows];
+        for (r, c) in d.output.iter().enumerate() {
+            for (j, &v) in c.coeffs.iter().enumerate() {
+                a[r * m + j] = v as f32;
+            }
+            b[r] = goal_constant(c.constant, c.strict);
+        }
+        out.goals.push(Goal {
+            file: file.to_path_buf(),
+            echo: serde_json::json!({ "disjunct": k }),
+            kind: GoalKind::Property,
+            target: target.value,
+            output: target.value,
+            output_name: target.name.clone(),
+            start: Start::Given(start),
+            feasible: FeasibleSet { lower, upper, ball: None },
+            criterion: Criterion::Constraints { a, b, rows },
+            method: MethodBlock::default(),
+            stream: k as u64,
+        });
+        out.disjuncts.push(k);
+    }
+    Ok(out)
 }
 
 /// Runs the original model file on one input: by tract's own importer, and
 /// by `ort` when given. Returns (runtime, outputs) pairs.
 pub type OriginalRunner<'a> = &'a dyn Fn(&[f32]) -> Result<Vec<(String, Vec<f64>)>>;
+
+/// Goals run together: at most [`DISJUNCTS_PER_BATCH`] goals of one
+/// settings group.
+struct Batch<'a> {
+    /// Indices into the property's goals.
+    members: Vec<usize>,
+    goals: Vec<Goal>,
+    settings: Settings,
+    engine: Engine<'a>,
+}
 
 pub fn falsify(
     model: &ImportedModel,
@@ -169,9 +246,7 @@ pub fn falsify(
 ) -> Result<FalsifyOutcome> {
     let started = Instant::now();
     let deadline = started.checked_add(config.timeout);
-    let goals = goals_for(property, model, file)?;
-    let first =
-        goals.first().ok_or_else(|| Error::Invalid(format!("{}: the property has no disjuncts", file.display())))?;
+    let planned = goals_for(property, model, file)?;
     let base = MethodBlock {
         algorithm: config.method.algorithm.or(Some(crate::goal::schema::Algorithm::Auto)),
         restarts: config.method.restarts.or(Some(8)),
@@ -179,31 +254,77 @@ pub fn falsify(
         pgd_steps: config.method.pgd_steps.or(Some(300)),
         ..config.method.clone()
     };
-    let mut settings = Settings::resolve(first, &base, crate::surrogate::total_neurons(&model.graph));
-    settings.stop_when_achieved = true;
-    settings.validate().map_err(|e| Error::Invalid(format!("method settings: {e}")))?;
-    let first_seed = settings.seed;
-    // Disjuncts run in batches of at most DISJUNCTS_PER_BATCH goals.
-    let chunks: Vec<&[Goal]> = goals.chunks(DISJUNCTS_PER_BATCH).collect();
-    let mut engines: Vec<Engine> = chunks
+    let neurons = crate::surrogate::total_neurons(&model.graph);
+    // Each goal's settings come from its own box (the PGD step follows
+    // the box's radius); goals with equal settings form one group.
+    let mut groups: Vec<(Settings, Vec<usize>)> = Vec::new();
+    for (g, goal) in planned.goals.iter().enumerate() {
+        let mut settings = Settings::resolve(goal, &base, neurons);
+        settings.stop_when_achieved = true;
+        settings
+            .validate()
+            .map_err(|e| Error::Invalid(format!("method settings (disjunct {}): {e}", planned.disjuncts[g])))?;
+        match groups.iter_mut().find(|(s, _)| *s == settings) {
+            Some((_, members)) => members.push(g),
+            None => groups.push((settings, vec![g])),
+        }
+    }
+    let mut batches: Vec<Batch> = Vec::new();
+    for (settings, members) in &groups {
+        for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
+            let goals: Vec<Goal> = chunk.iter().map(|&g| planned.goals[g].clone()).collect();
+            let Some(first) = goals.first() else { continue };
+            let engine = Engine::new(
+                model,
+                backend,
+                first.target,
+                first.output,
+                goals.len() * settings.restarts,
+                settings.alpha,
+            );
+            batches.push(Batch { members: chunk.to_vec(), goals, settings: settings.clone(), engine });
+        }
+    }
+    let settings_report: Vec<SettingsGroup> = groups
         .iter()
-        .map(|c| Engine::new(model, backend, first.target, first.output, c.len() * settings.restarts, settings.alpha))
+        .map(|(settings, members)| SettingsGroup {
+            disjuncts: members.iter().map(|&g| planned.disjuncts[g]).collect(),
+            settings: settings.clone(),
+        })
         .collect();
-    let mut search = Search { best_margins: vec![f64::INFINITY; goals.len()], unconfirmed: 0, rounds: 0 };
+    let mut search = Search {
+        best_margins: vec![f64::INFINITY; property.disjuncts.len()],
+        unconfirmed: 0,
+        rounds: 0,
+        without_f32_point: planned.without_f32_point.clone(),
+        settings: settings_report,
+        started,
+    };
+    if batches.is_empty() {
+        let reason = format!(
+            "no disjunct's box holds a float32 input, so no counterexample can be written ({})",
+            describe(&planned.without_f32_point)
+        );
+        return Ok(search.finish(Verdict::Unknown, Some(reason), None));
+    }
     loop {
-        settings.seed = first_seed.wrapping_add(search.rounds as u64);
-        for (c, (chunk, engine)) in chunks.iter().zip(engines.iter_mut()).enumerate() {
-            let outcome = optimise(engine, chunk, &settings, progress, deadline)?;
+        for batch in batches.iter_mut() {
+            let mut settings = batch.settings.clone();
+            settings.seed = batch.settings.seed.wrapping_add(search.rounds as u64);
+            let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
             for (i, best) in outcome.best.iter().enumerate() {
-                let k = c * DISJUNCTS_PER_BATCH + i;
-                search.best_margins[k] = search.best_margins[k].min(best.assessment.score);
+                let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
+                let k = planned.disjuncts[g];
+                if let Some(m) = search.best_margins.get_mut(k) {
+                    *m = m.min(best.assessment.score);
+                }
                 if !best.assessment.achieved {
                     continue;
                 }
-                match confirmed(property, k, &best.x, confirm)? {
+                match confirmed(property, k, &best.x, &goal.feasible, confirm)? {
                     Some(counterexample) => {
                         search.rounds += 1;
-                        return Ok(search.finish(Verdict::Sat, started, Some(counterexample), goals.len(), settings));
+                        return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
                     }
                     None => search.unconfirmed += 1,
                 }
@@ -212,9 +333,29 @@ pub fn falsify(
         search.rounds += 1;
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
         if timed_out || config.max_rounds.is_some_and(|r| search.rounds >= r) {
-            let verdict = if timed_out { Verdict::Timeout } else { Verdict::Unknown };
-            return Ok(search.finish(verdict, started, None, goals.len(), settings));
+            let (verdict, what) = if timed_out {
+                (Verdict::Timeout, format!("the timeout passed after {} rounds", search.rounds))
+            } else {
+                (Verdict::Unknown, format!("{} rounds ran", search.rounds))
+            };
+            let mut reason = format!("no counterexample confirmed: {what}");
+            if search.unconfirmed > 0 {
+                reason += &format!(", {} candidates were not confirmed exactly", search.unconfirmed);
+            }
+            if !search.without_f32_point.is_empty() {
+                reason += &format!("; not searched: {}", describe(&search.without_f32_point));
+            }
+            return Ok(search.finish(verdict, Some(reason), None));
         }
+    }
+}
+
+/// The disjuncts without a float32 point, in one line (the first few).
+fn describe(none: &[NoF32Point]) -> String {
+    let shown: Vec<String> = none.iter().take(3).map(ToString::to_string).collect();
+    match none.len() {
+        n if n > shown.len() => format!("{} and {} more disjuncts", shown.join("; "), n - shown.len()),
+        _ => shown.join("; "),
     }
 }
 
@@ -226,49 +367,64 @@ struct Search {
     best_margins: Vec<f64>,
     unconfirmed: usize,
     rounds: usize,
+    without_f32_point: Vec<NoF32Point>,
+    settings: Vec<SettingsGroup>,
+    started: Instant,
 }
 
 impl Search {
     fn finish(
         self,
         verdict: Verdict,
-        started: Instant,
+        reason: Option<String>,
         counterexample: Option<Counterexample>,
-        disjuncts: usize,
-        settings: Settings,
     ) -> FalsifyOutcome {
-        let seconds = started.elapsed().as_secs_f64();
         FalsifyOutcome {
             verdict,
-            seconds,
+            reason,
+            seconds: self.started.elapsed().as_secs_f64(),
             rounds: self.rounds,
-            disjuncts,
+            disjuncts: self.best_margins.len(),
             best_margins: self.best_margins,
             unconfirmed: self.unconfirmed,
+            disjuncts_without_f32_point: self.without_f32_point,
             counterexample,
-            settings,
+            settings: self.settings,
         }
     }
 }
 
-/// Re-runs disjunct `k`'s candidate `x` on the original file: a
-/// counterexample when it lies in the box and every runtime's outputs
-/// satisfy the constraints within [`CONFIRM_TOLERANCE`].
-fn confirmed(property: &Property, k: usize, x: &[f32], confirm: OriginalRunner) -> Result<Option<Counterexample>> {
+/// Re-runs disjunct `k`'s candidate `x` (clamped to the float32 box, which
+/// lies inside the box as written) on the original file: a counterexample
+/// when the input lies in the box exactly and, for every runtime, every
+/// output constraint holds exactly at its float32 outputs (strict ones
+/// strictly). No tolerance.
+fn confirmed(
+    property: &Property,
+    k: usize,
+    x: &[f32],
+    feasible: &FeasibleSet,
+    confirm: OriginalRunner,
+) -> Result<Option<Counterexample>> {
     let Some(d) = property.disjuncts.get(k) else {
         return Ok(None);
     };
+    let x: Vec<f32> =
+        x.iter().zip(feasible.lower.iter().zip(&feasible.upper)).map(|(&v, (&l, &h))| v.max(l).min(h)).collect();
     let input: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    let confirmations: Vec<Confirmation> = confirm(x)?
+    if !d.input.contains(&input) {
+        return Ok(None);
+    }
+    let confirmations: Vec<Confirmation> = confirm(&x)?
         .into_iter()
         .map(|(runtime, outputs)| Confirmation {
-            confirmed: property.is_counterexample_of(k, &input, &outputs, CONFIRM_TOLERANCE),
+            confirmed: property.violated_by(k, &input, &outputs),
             margin: d.margin(&outputs),
             runtime,
             outputs,
         })
         .collect();
-    match confirmations.first() {
+    match confirmations.last() {
         Some(c) if confirmations.iter().all(|c| c.confirmed) => {
             let output = c.outputs.clone();
             Ok(Some(Counterexample { disjunct: k, input, output, confirmations }))
@@ -277,8 +433,9 @@ fn confirmed(property: &Property, k: usize, x: &[f32], confirm: OriginalRunner) 
     }
 }
 
-/// The result in the VNN-COMP format: `sat` and the assignment, or the
-/// verdict alone.
+/// The result in the VNN-COMP format: `sat` and the assignment (each value
+/// the shortest decimal that parses back to it exactly), or the verdict
+/// alone.
 pub fn vnncomp_text(outcome: &FalsifyOutcome) -> String {
     match (&outcome.verdict, &outcome.counterexample) {
         (Verdict::Sat, Some(c)) => {
@@ -287,8 +444,8 @@ pub fn vnncomp_text(outcome: &FalsifyOutcome) -> String {
                 .input
                 .iter()
                 .enumerate()
-                .map(|(i, v)| format!("(X_{i} {v:e})"))
-                .chain(c.output.iter().enumerate().map(|(j, v)| format!("(Y_{j} {v:e})")))
+                .map(|(i, &v)| format!("(X_{i} {})", exact::decimal(v)))
+                .chain(c.output.iter().enumerate().map(|(j, &v)| format!("(Y_{j} {})", exact::decimal(v))))
                 .collect();
             s.push_str(&pairs.join("\n "));
             s.push_str(")\n");
@@ -299,24 +456,41 @@ pub fn vnncomp_text(outcome: &FalsifyOutcome) -> String {
     }
 }
 
+/// The VNN-COMP result of a run that failed: `error` and the reason on
+/// the next line (one line).
+pub fn vnncomp_error_text(reason: &str) -> String {
+    let one_line: Vec<&str> = reason.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    format!("error\n{}\n", one_line.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn f32_box_stays_inside_the_f64_box_or_within_one_rounding() {
-        for (lo, hi) in [(-0.30353115613746867, -0.29855281193475053), (0.1, 0.1), (1e-9, 2e-9), (0.0, 0.0)] {
-            let (l, h) = inside_f32(lo, hi);
-            assert!(l <= h);
-            for v in [l, h] {
-                let v = f64::from(v);
-                let in_box = crate::vnnlib::InputBox { lower: vec![lo], upper: vec![hi] }.contains(&[v]);
-                assert!(in_box, "{lo} {hi}: {l} {h}");
-            }
-            if f64::from(l) >= lo && f64::from(h) <= hi {
-                continue;
-            }
-            assert_eq!(lo, hi, "only a pinned value may need the tolerance");
-        }
+    fn goal_constants_round_towards_the_property() {
+        assert_eq!(goal_constant(0.0, false), 0.0);
+        assert_eq!(goal_constant(0.0, true), f32::from_bits(1), "strict: the smallest float32 above");
+        let c = goal_constant(0.3, false);
+        assert!(f64::from(c) >= 0.3 && f64::from(c.next_down()) < 0.3);
+        assert_eq!(goal_constant(1e300, false), f32::MAX);
+        assert_eq!(goal_constant(-1e300, false), f32::MIN);
+    }
+
+    #[test]
+    fn f32_boxes_lie_inside_the_box_as_written_or_say_which_input_has_none() {
+        let input = InputBox::closed(vec![-0.30353115613746867, 0.5], vec![-0.29855281193475053, 0.5]);
+        let (lower, upper) = f32_box(0, &input).unwrap();
+        assert!(input.contains(&lower.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()));
+        assert!(input.contains(&upper.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()));
+        let pinned = InputBox::closed(vec![0.0, 0.3], vec![1.0, 0.3]);
+        let none = f32_box(4, &pinned).unwrap_err();
+        assert_eq!(none, NoF32Point { disjunct: 4, input: 1, lower: 0.3, upper: 0.3 });
+        assert_eq!(none.to_string(), "disjunct 4: no float32 value of X_1 lies in [3e-1, 3e-1]");
+    }
+
+    #[test]
+    fn error_results_have_the_reason_on_one_line() {
+        assert_eq!(vnncomp_error_text("m.onnx: bad\n  more"), "error\nm.onnx: bad more\n");
     }
 }

@@ -1,8 +1,8 @@
 //! Running the ORIGINAL model file on one input, independently of the
 //! lowering: through tract's own ONNX importer, and through ONNX Runtime
-//! loading the file's bytes. Counterexamples are confirmed this way.
+//! loading the file's model. Counterexamples are confirmed this way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
@@ -11,6 +11,18 @@ use crate::error::{Error, Result};
 use crate::lower::builder::{ElemType, IoSpec, OnnxGraph, Precision};
 use crate::onnx::ImportedModel;
 use crate::runtime::{Backend, HostTensor};
+
+/// The model file as given (plain or gzipped), decoded once.
+pub struct OriginalModel {
+    pub path: PathBuf,
+    pub proto: tract_onnx::pb::ModelProto,
+}
+
+impl OriginalModel {
+    pub fn read(path: &Path) -> Result<Self> {
+        Ok(OriginalModel { path: path.to_path_buf(), proto: super::files::read_model(path)? })
+    }
+}
 
 /// The model's view of one sample's inputs: a leading batch axis of 1 for
 /// batched models.
@@ -45,14 +57,25 @@ fn output_name(model: &ImportedModel) -> Result<String> {
 }
 
 /// The output `Y` of the original file run by tract's importer.
-pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
+pub fn run_with_tract(original: &OriginalModel, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
+    let path = &original.path;
     let inputs = split(model, x)?;
     let err = |e: TractError| Error::Runtime {
         backend: "tract".into(),
         graph: path.display().to_string(),
         message: format!("{e:#}"),
     };
-    let mut m = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+    // External data is looked up beside the file, as tract's own
+    // `model_for_path` does.
+    let dir = path.parent().and_then(Path::to_str);
+    let parsed = tract_onnx::onnx().parse(&original.proto, dir).map_err(err)?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(Error::Model {
+            path: path.clone(),
+            message: format!("tract cannot resolve inputs {:?}", parsed.unresolved_inputs),
+        });
+    }
+    let mut m = parsed.model;
     m = m.with_outputs_by_name([output_name(model)?]).map_err(err)?;
     for (i, a) in inputs.iter().enumerate() {
         m = m.with_input_fact(i, f32::fact(a.shape()).into()).map_err(err)?;
@@ -65,8 +88,9 @@ pub fn run_with_tract(path: &Path, model: &ImportedModel, x: &[f32]) -> Result<V
 }
 
 /// The output `Y` of the original file run by `backend` (ONNX Runtime).
-pub fn run_with(backend: &dyn Backend, path: &Path, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
-    let mut proto = crate::onnx::proto::read_model(path)?;
+pub fn run_with(backend: &dyn Backend, original: &OriginalModel, model: &ImportedModel, x: &[f32]) -> Result<Vec<f64>> {
+    let path = &original.path;
+    let mut proto = original.proto.clone();
     let wanted = output_name(model)?;
     // The tensor may lie under a head rather than be a declared output.
     if let Some(g) = proto.graph.as_mut() {

@@ -8,8 +8,12 @@
 //! Input variables `X_i` index the network input flattened in C order; output
 //! variables `Y_j` index the network output.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+
+use super::exact::linear_sign;
+pub use super::exact::Bound;
 
 /// More disjuncts than this after normalisation is an error.
 const MAX_DISJUNCTS: usize = 100_000;
@@ -36,18 +40,26 @@ pub struct Disjunct {
     pub output: Vec<LinearConstraint>,
 }
 
-/// Finite per-input bounds, `lower[i] <= X_i <= upper[i]`, both of length `num_inputs`.
+/// Finite per-input bounds, `lower[i] <= X_i <= upper[i]` (`<` where the
+/// bound is strict), all of length `num_inputs`. The bounds are the
+/// property's numbers parsed to the nearest f64, as a checker reads them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputBox {
     pub lower: Vec<f64>,
     pub upper: Vec<f64>,
+    /// `lower_strict[i]`: the property says `X_i > lower[i]`.
+    pub lower_strict: Vec<bool>,
+    /// `upper_strict[i]`: the property says `X_i < upper[i]`.
+    pub upper_strict: Vec<bool>,
 }
 
-/// `sum_j coeffs[j] * Y_j + constant <= 0`; `coeffs` has length `num_outputs`.
+/// `sum_j coeffs[j] * Y_j + constant <= 0`, or `< 0` when `strict`;
+/// `coeffs` has length `num_outputs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearConstraint {
     pub coeffs: Vec<f64>,
     pub constant: f64,
+    pub strict: bool,
 }
 
 /// A place in the property text; both counts start at 1, columns count characters.
@@ -129,49 +141,84 @@ pub fn parse_vnnlib(text: &str) -> Result<Property, ParseError> {
 }
 
 impl LinearConstraint {
-    /// `sum_j coeffs[j] * y[j] + constant`; at most 0 means the constraint holds.
+    /// `sum_j coeffs[j] * y[j] + constant` in f64 arithmetic; at most 0
+    /// (below 0 when strict) means the constraint holds. For reports and
+    /// the search: [`LinearConstraint::holds_at`] decides exactly.
     pub fn margin(&self, y: &[f64]) -> f64 {
         self.coeffs.iter().zip(y).map(|(c, v)| c * v).sum::<f64>() + self.constant
     }
-}
 
-/// How far an input may lie outside its f64 bound `bound`: one f32
-/// rounding step of the bound, the most a model's f32 input can need to
-/// represent a point of the box (a bound f32 cannot hold).
-pub fn f32_rounding_tolerance(bound: f64) -> f64 {
-    f64::from(f32::EPSILON) * bound.abs().max(f64::from(f32::MIN_POSITIVE))
+    /// Whether the constraint holds at `y`, decided on the exact value of
+    /// `coeffs . y + constant` (no rounding); false where that cannot be
+    /// decided exactly (NaN, overflow).
+    pub fn holds_at(&self, y: &[f64]) -> bool {
+        if y.len() != self.coeffs.len() {
+            return false;
+        }
+        match linear_sign(&self.coeffs, y, self.constant) {
+            Some(Ordering::Less) => true,
+            Some(Ordering::Equal) => !self.strict,
+            Some(Ordering::Greater) | None => false,
+        }
+    }
 }
 
 impl InputBox {
-    /// Whether `x` lies in the box, each bound widened by its f32 rounding
-    /// step ([`f32_rounding_tolerance`]).
+    /// A box with non-strict bounds.
+    pub fn closed(lower: Vec<f64>, upper: Vec<f64>) -> Self {
+        let (lower_strict, upper_strict) = (vec![false; lower.len()], vec![false; upper.len()]);
+        InputBox { lower, upper, lower_strict, upper_strict }
+    }
+
+    /// Input `i`'s bounds (`None` past the end).
+    pub fn bounds(&self, i: usize) -> Option<(Bound, Bound)> {
+        let lower = Bound { value: *self.lower.get(i)?, strict: *self.lower_strict.get(i)? };
+        let upper = Bound { value: *self.upper.get(i)?, strict: *self.upper_strict.get(i)? };
+        Some((lower, upper))
+    }
+
+    /// Whether `x` lies in the box exactly as written: every bound compared
+    /// in f64 with `x`, strict bounds strictly.
     pub fn contains(&self, x: &[f64]) -> bool {
         x.len() == self.lower.len()
-            && x.len() == self.upper.len()
-            && x.iter()
-                .zip(self.lower.iter().zip(&self.upper))
-                .all(|(v, (lo, hi))| *v >= lo - f32_rounding_tolerance(*lo) && *v <= hi + f32_rounding_tolerance(*hi))
+            && (0..x.len()).all(|i| {
+                self.bounds(i).is_some_and(|(lo, hi)| lo.admits_from_below(x[i]) && hi.admits_from_above(x[i]))
+            })
     }
 
     fn unbounded(num_inputs: usize) -> Self {
-        InputBox { lower: vec![f64::NEG_INFINITY; num_inputs], upper: vec![f64::INFINITY; num_inputs] }
+        InputBox::closed(vec![f64::NEG_INFINITY; num_inputs], vec![f64::INFINITY; num_inputs])
     }
 
-    fn tighten(&mut self, index: usize, side: Side, value: f64) {
-        let bounds = match side {
-            Side::Lower => self.lower.get_mut(index),
-            Side::Upper => self.upper.get_mut(index),
+    /// Intersects with `X_index <= value` (upper) or `X_index >= value`
+    /// (lower), strict when `strict`: the tighter bound wins, and at an
+    /// equal value the strict one.
+    fn tighten(&mut self, index: usize, side: Side, value: f64, strict: bool) {
+        let (bound, bound_strict) = match side {
+            Side::Lower => (self.lower.get_mut(index), self.lower_strict.get_mut(index)),
+            Side::Upper => (self.upper.get_mut(index), self.upper_strict.get_mut(index)),
         };
-        if let Some(bound) = bounds {
-            *bound = match side {
-                Side::Lower => bound.max(value),
-                Side::Upper => bound.min(value),
-            };
+        let (Some(bound), Some(bound_strict)) = (bound, bound_strict) else {
+            return;
+        };
+        let tighter = match side {
+            Side::Lower => value > *bound,
+            Side::Upper => value < *bound,
+        };
+        if tighter {
+            *bound = value;
+            *bound_strict = strict;
+        } else if value == *bound {
+            *bound_strict |= strict;
         }
     }
 
+    /// No real point satisfies the bounds.
     fn is_empty(&self) -> bool {
-        self.lower.iter().zip(&self.upper).any(|(lo, hi)| lo > hi)
+        (0..self.lower.len()).any(|i| {
+            self.bounds(i)
+                .is_none_or(|(lo, hi)| lo.value > hi.value || (lo.value == hi.value && (lo.strict || hi.strict)))
+        })
     }
 }
 
@@ -187,10 +234,18 @@ impl Disjunct {
             .unwrap_or(0.0)
     }
 
-    /// Whether `x` lies in the box (up to the f32 rounding of its bounds) and
-    /// `y` satisfies every output constraint within `output_tolerance`.
+    /// Whether `x` lies in the box exactly and `y` satisfies every output
+    /// constraint within `output_tolerance` (largest f64 margin at most the
+    /// tolerance, strictness ignored): the competition checker's test.
     pub fn contains(&self, x: &[f64], y: &[f64], output_tolerance: f64) -> bool {
         self.input.contains(x) && self.margin(y) <= output_tolerance
+    }
+
+    /// Whether `x` lies in the box exactly and every output constraint holds
+    /// at `y` exactly ([`LinearConstraint::holds_at`]): a true member of
+    /// the unsafe set, with no tolerance anywhere.
+    pub fn holds_at(&self, x: &[f64], y: &[f64]) -> bool {
+        self.input.contains(x) && self.output.iter().all(|c| c.holds_at(y))
     }
 }
 
@@ -203,12 +258,12 @@ impl Property {
             && self.disjuncts.iter().any(|d| d.contains(x, y, output_tolerance))
     }
 
-    /// [`Property::is_counterexample`] for disjunct `k` alone (false when
-    /// there is no disjunct `k`).
-    pub fn is_counterexample_of(&self, k: usize, x: &[f64], y: &[f64], output_tolerance: f64) -> bool {
+    /// Whether disjunct `k` holds at `x` and `y` exactly
+    /// ([`Disjunct::holds_at`]; false when there is no disjunct `k`).
+    pub fn violated_by(&self, k: usize, x: &[f64], y: &[f64]) -> bool {
         x.len() == self.num_inputs
             && y.len() == self.num_outputs
-            && self.disjuncts.get(k).is_some_and(|d| d.contains(x, y, output_tolerance))
+            && self.disjuncts.get(k).is_some_and(|d| d.holds_at(x, y))
     }
 }
 
@@ -492,11 +547,13 @@ enum Literal {
         index: usize,
         side: Side,
         value: f64,
+        strict: bool,
     },
-    /// Sparse `sum coeffs * Y + constant <= 0`.
+    /// Sparse `sum coeffs * Y + constant <= 0` (`< 0` when `strict`).
     Output {
         coeffs: Vec<(usize, f64)>,
         constant: f64,
+        strict: bool,
     },
 }
 
@@ -522,9 +579,11 @@ fn formula(expression: &Expression, declarations: &Declarations) -> Result<Formu
     match operator {
         "and" => Ok(Formula::And(sub_formulas(operator, arguments, *at, declarations)?, *at)),
         "or" => Ok(Formula::Or(sub_formulas(operator, arguments, *at, declarations)?, *at)),
-        "<=" | "<" => comparison(Relation::AtMost, arguments, *at, declarations),
-        ">=" | ">" => comparison(Relation::AtLeast, arguments, *at, declarations),
-        "=" => comparison(Relation::Equal, arguments, *at, declarations),
+        "<=" => comparison(Relation::AtMost, false, arguments, *at, declarations),
+        "<" => comparison(Relation::AtMost, true, arguments, *at, declarations),
+        ">=" => comparison(Relation::AtLeast, false, arguments, *at, declarations),
+        ">" => comparison(Relation::AtLeast, true, arguments, *at, declarations),
+        "=" => comparison(Relation::Equal, false, arguments, *at, declarations),
         other => Err(ParseError::UnsupportedOperator { at: *at, operator: other.to_string() }),
     }
 }
@@ -541,10 +600,11 @@ fn sub_formulas(
     arguments.iter().map(|a| formula(a, declarations)).collect()
 }
 
-/// `(op a b c ...)` is `a op b` and `b op c` and ...; strict comparisons are
-/// read as non-strict.
+/// `(op a b c ...)` is `a op b` and `b op c` and ...; `strict` for `<`
+/// and `>`.
 fn comparison(
     relation: Relation,
+    strict: bool,
     arguments: &[Expression],
     at: Position,
     declarations: &Declarations,
@@ -561,7 +621,7 @@ fn comparison(
             Relation::Equal => vec![left.minus(right), right.minus(left)],
         };
         for expression in at_most_zero {
-            literals.push(Formula::Literal(classify(expression, at)?));
+            literals.push(Formula::Literal(classify(expression, strict, at)?));
         }
     }
     match <[Formula; 1]>::try_from(literals) {
@@ -570,8 +630,9 @@ fn comparison(
     }
 }
 
-/// Sorts `expression <= 0` into an input bound or an output constraint.
-fn classify(expression: LinearExpression, at: Position) -> Result<Literal, ParseError> {
+/// Sorts `expression <= 0` (`< 0` when `strict`) into an input bound or an
+/// output constraint.
+fn classify(expression: LinearExpression, strict: bool, at: Position) -> Result<Literal, ParseError> {
     if !expression.is_finite() {
         return Err(ParseError::NotFinite { at });
     }
@@ -585,21 +646,22 @@ fn classify(expression: LinearExpression, at: Position) -> Result<Literal, Parse
     }
     match (inputs.as_slice(), outputs.is_empty()) {
         ([], true) => Err(ParseError::ConstantConstraint { at }),
-        ([], false) => Ok(Literal::Output { coeffs: outputs, constant: expression.constant }),
-        ([(index, coeff)], true) => input_bound(*index, *coeff, expression.constant, at),
+        ([], false) => Ok(Literal::Output { coeffs: outputs, constant: expression.constant, strict }),
+        ([(index, coeff)], true) => input_bound(*index, *coeff, expression.constant, strict, at),
         (_, true) => Err(ParseError::MultiInputConstraint { at }),
         (_, false) => Err(ParseError::MixedConstraint { at }),
     }
 }
 
-/// The bound on X_index given by `coeff * X_index + constant <= 0`.
-fn input_bound(index: usize, coeff: f64, constant: f64, at: Position) -> Result<Literal, ParseError> {
+/// The bound on X_index given by `coeff * X_index + constant <= 0` (`< 0`
+/// when `strict`). A coefficient other than 1 or -1 divides in f64.
+fn input_bound(index: usize, coeff: f64, constant: f64, strict: bool, at: Position) -> Result<Literal, ParseError> {
     let value = -constant / coeff;
     if !value.is_finite() {
         return Err(ParseError::NotFinite { at });
     }
     let side = if coeff > 0.0 { Side::Upper } else { Side::Lower };
-    Ok(Literal::InputBound { index, side, value })
+    Ok(Literal::InputBound { index, side, value, strict })
 }
 
 // ---------------------------------------------------------------------------
@@ -813,21 +875,23 @@ fn disjunct(conjunction: &[Literal], num_inputs: usize, num_outputs: usize) -> D
     let mut output = Vec::new();
     for literal in conjunction {
         match literal {
-            Literal::InputBound { index, side, value } => input.tighten(*index, *side, *value),
-            Literal::Output { coeffs, constant } => output.push(dense_constraint(coeffs, *constant, num_outputs)),
+            Literal::InputBound { index, side, value, strict } => input.tighten(*index, *side, *value, *strict),
+            Literal::Output { coeffs, constant, strict } => {
+                output.push(dense_constraint(coeffs, *constant, *strict, num_outputs))
+            }
         }
     }
     Disjunct { input, output }
 }
 
-fn dense_constraint(coeffs: &[(usize, f64)], constant: f64, num_outputs: usize) -> LinearConstraint {
+fn dense_constraint(coeffs: &[(usize, f64)], constant: f64, strict: bool, num_outputs: usize) -> LinearConstraint {
     let mut dense = vec![0.0; num_outputs];
     for (index, coeff) in coeffs {
         if let Some(slot) = dense.get_mut(*index) {
             *slot += coeff;
         }
     }
-    LinearConstraint { coeffs: dense, constant }
+    LinearConstraint { coeffs: dense, constant, strict }
 }
 
 fn check_bounded(input: &InputBox, disjunct: usize, declarations: &Declarations) -> Result<(), ParseError> {
@@ -886,7 +950,11 @@ mod tests {
     }
 
     fn constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
-        LinearConstraint { coeffs: coeffs.to_vec(), constant }
+        LinearConstraint { coeffs: coeffs.to_vec(), constant, strict: false }
+    }
+
+    fn strict_constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
+        LinearConstraint { strict: true, ..constraint(coeffs, constant) }
     }
 
     fn assert_one_line_at(error: &ParseError, line: usize, column: usize) {
@@ -904,7 +972,7 @@ mod tests {
         let property = parse(text);
         assert_eq!((property.num_inputs, property.num_outputs), (1, 1));
         let disjunct = single_disjunct(&property);
-        assert_eq!(disjunct.input, InputBox { lower: vec![1.0], upper: vec![2.0] });
+        assert_eq!(disjunct.input, InputBox::closed(vec![1.0], vec![2.0]));
         assert!(disjunct.output.is_empty());
     }
 
@@ -920,18 +988,47 @@ mod tests {
     }
 
     #[test]
-    fn strict_comparisons_are_read_as_non_strict() {
+    fn strict_comparisons_stay_strict() {
         let text = format!("{}(assert (< X_0 1))(assert (> X_0 0))(assert (> Y_0 Y_1))", declarations(1, 2));
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(disjunct.input, InputBox { lower: vec![0.0], upper: vec![1.0] });
-        assert_eq!(disjunct.output, vec![constraint(&[-1.0, 1.0], 0.0)]);
+        let strict =
+            InputBox { lower_strict: vec![true], upper_strict: vec![true], ..InputBox::closed(vec![0.0], vec![1.0]) };
+        assert_eq!(disjunct.input, strict);
+        assert_eq!(disjunct.output, vec![strict_constraint(&[-1.0, 1.0], 0.0)]);
+        assert!(
+            disjunct.input.contains(&[0.5]) && !disjunct.input.contains(&[0.0]) && !disjunct.input.contains(&[1.0])
+        );
+        // A strict and a non-strict bound at the same value: the strict one wins.
+        let text = format!("{}(assert (<= X_0 1))(assert (< X_0 1))(assert (>= X_0 0))", declarations(1, 1));
+        let input = parse(&text).disjuncts.remove(0).input;
+        assert_eq!((input.lower_strict[0], input.upper_strict[0]), (false, true));
+        // A looser strict bound leaves a tighter closed one as it is.
+        let text = format!("{}(assert (<= X_0 1))(assert (< X_0 2))(assert (>= X_0 0))", declarations(1, 1));
+        let input = parse(&text).disjuncts.remove(0).input;
+        assert_eq!((input.upper[0], input.upper_strict[0]), (1.0, false));
+        // An open interval around one point is empty.
+        let text = format!("{}(assert (or (and (< X_0 1) (> X_0 1)) (and (<= X_0 2) (>= X_0 2))))", declarations(1, 1));
+        assert_eq!(parse(&text).disjuncts.len(), 1, "only [2, 2] remains");
+    }
+
+    #[test]
+    fn strict_output_constraints_hold_only_below_zero() {
+        let c = strict_constraint(&[1.0], 0.0);
+        assert!(!c.holds_at(&[0.0]) && c.holds_at(&[-1e-45]) && !c.holds_at(&[1e-45]));
+        let c = constraint(&[1.0], 0.0);
+        assert!(c.holds_at(&[0.0]) && !c.holds_at(&[1e-45]));
+        // The exact value decides where the f64 sum rounds to zero.
+        let c = constraint(&[1.0, 1.0], -1.0);
+        let y = [f64::from(1.0f32 - f32::EPSILON / 2.0), f64::from(f32::EPSILON / 2.0) * (1.0 + f64::EPSILON)];
+        assert!(!c.holds_at(&y), "{}", c.margin(&y));
+        assert!(!c.holds_at(&[f64::NAN, 0.0]) && !c.holds_at(&[0.0]), "NaN or a wrong length never holds");
     }
 
     #[test]
     fn repeated_bounds_intersect() {
         let property = parse(&unit_box_with("(assert (<= X_0 0.5))(assert (>= X_0 -3))"));
-        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![-1.0], upper: vec![0.5] });
+        assert_eq!(single_disjunct(&property).input, InputBox::closed(vec![-1.0], vec![0.5]));
     }
 
     #[test]
@@ -939,7 +1036,7 @@ mod tests {
         let text = format!("{}(assert (= X_0 0.25))(assert (= Y_0 Y_1))", declarations(1, 2));
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(disjunct.input, InputBox { lower: vec![0.25], upper: vec![0.25] });
+        assert_eq!(disjunct.input, InputBox::closed(vec![0.25], vec![0.25]));
         assert_eq!(disjunct.output, vec![constraint(&[1.0, -1.0], 0.0), constraint(&[-1.0, 1.0], 0.0)]);
     }
 
@@ -947,7 +1044,7 @@ mod tests {
     fn chained_comparison_is_a_conjunction() {
         let text = format!("{}(assert (<= 0 X_0 1))", declarations(1, 1));
         let property = parse(&text);
-        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![0.0], upper: vec![1.0] });
+        assert_eq!(single_disjunct(&property).input, InputBox::closed(vec![0.0], vec![1.0]));
     }
 
     #[test]
@@ -1004,7 +1101,7 @@ mod tests {
         );
         let property = parse(&text);
         let disjunct = single_disjunct(&property);
-        assert_eq!(disjunct.input, InputBox { lower: vec![-0.25, -3.0], upper: vec![0.5, -0.5] });
+        assert_eq!(disjunct.input, InputBox::closed(vec![-0.25, -3.0], vec![0.5, -0.5]));
         assert!(disjunct.output.is_empty());
     }
 
@@ -1025,9 +1122,9 @@ mod tests {
         let property = parse(&text);
         assert_eq!(property.disjuncts.len(), 2);
         let [first, second] = property.disjuncts.as_slice() else { panic!("two disjuncts") };
-        assert_eq!(first.input, InputBox { lower: vec![0.0, -5.0], upper: vec![1.0, 5.0] });
+        assert_eq!(first.input, InputBox::closed(vec![0.0, -5.0], vec![1.0, 5.0]));
         assert_eq!(first.output, vec![constraint(&[1.0], 0.0)]);
-        assert_eq!(second.input, InputBox { lower: vec![2.0, -5.0], upper: vec![3.0, 1.0] });
+        assert_eq!(second.input, InputBox::closed(vec![2.0, -5.0], vec![3.0, 1.0]));
         assert_eq!(second.output, vec![constraint(&[-1.0], 1.0), constraint(&[1.0], -4.0)]);
     }
 
@@ -1055,10 +1152,7 @@ mod tests {
         );
         let property = parse(&text);
         let boxes: Vec<&InputBox> = property.disjuncts.iter().map(|d| &d.input).collect();
-        assert_eq!(
-            boxes,
-            vec![&InputBox { lower: vec![-1.0], upper: vec![1.0] }, &InputBox { lower: vec![7.0], upper: vec![8.0] }]
-        );
+        assert_eq!(boxes, vec![&InputBox::closed(vec![-1.0], vec![1.0]), &InputBox::closed(vec![7.0], vec![8.0])]);
     }
 
     #[test]
@@ -1066,7 +1160,7 @@ mod tests {
         let text =
             format!("{}(assert (or (and (<= X_0 1) (>= X_0 2)) (and (<= X_0 4) (>= X_0 3))))", declarations(1, 1));
         let property = parse(&text);
-        assert_eq!(single_disjunct(&property).input, InputBox { lower: vec![3.0], upper: vec![4.0] });
+        assert_eq!(single_disjunct(&property).input, InputBox::closed(vec![3.0], vec![4.0]));
     }
 
     #[test]
@@ -1347,30 +1441,32 @@ mod tests {
         assert!(property.is_counterexample(&[2.5], &[1.0, 2.0], 0.0));
         assert!(!property.is_counterexample(&[1.5], &[1.0, 2.0], 0.0), "between the boxes");
         assert!(!property.is_counterexample(&[0.5], &[2.0, 1.0], 0.0), "outputs safe");
-        assert!(property.is_counterexample(&[1.0 + 1e-8], &[2.05, 2.0], 0.1), "within both tolerances");
-        assert!(!property.is_counterexample(&[1.0 + 1e-8], &[2.05, 2.0], 0.01), "outputs outside the tolerance");
-        assert!(!property.is_counterexample(&[1.05], &[1.0, 2.0], 0.1), "inputs get one f32 step, not the output's");
+        assert!(property.is_counterexample(&[1.0], &[2.05, 2.0], 0.1), "outputs within the tolerance");
+        assert!(!property.is_counterexample(&[1.0], &[2.05, 2.0], 0.01), "outputs outside the tolerance");
+        assert!(!property.is_counterexample(&[1.0 + 1e-15], &[1.0, 2.0], 0.1), "inputs get no tolerance");
         assert!(!property.is_counterexample(&[0.5, 0.5], &[1.0, 2.0], 0.0), "wrong input length");
         assert!(!property.is_counterexample(&[0.5], &[1.0], 0.0), "wrong output length");
         assert!(!property.is_counterexample(&[f64::NAN], &[1.0, 2.0], 0.0));
     }
 
     #[test]
-    fn inputs_may_miss_a_bound_by_one_f32_rounding_step() {
+    fn inputs_lie_in_the_box_exactly_as_written() {
         let bound = 0.49999999998567607;
-        let input = InputBox { lower: vec![-bound], upper: vec![bound] };
-        assert!(input.contains(&[f64::from(bound as f32)]), "the nearest f32 above the upper bound");
-        assert!(input.contains(&[f64::from(-bound as f32)]), "the nearest f32 below the lower bound");
-        assert!(!input.contains(&[f64::from((bound as f32).next_up())]), "two steps out");
-        let zero = InputBox { lower: vec![0.0], upper: vec![0.0] };
-        assert!(zero.contains(&[0.0]) && !zero.contains(&[1e-30]), "a zero bound admits no slack worth a step");
+        let input = InputBox::closed(vec![-bound], vec![bound]);
+        assert!(!input.contains(&[f64::from(bound as f32)]), "the nearest f32 above the upper bound is outside");
+        assert!(!input.contains(&[f64::from(-bound as f32)]), "the nearest f32 below the lower bound is outside");
+        assert!(input.contains(&[bound]) && input.contains(&[-bound]));
+        assert!(input.contains(&[f64::from((bound as f32).next_down())]));
+        let zero = InputBox::closed(vec![0.0], vec![0.0]);
+        assert!(zero.contains(&[0.0]) && !zero.contains(&[1e-300]));
         assert!(!zero.contains(&[0.0, 0.0]), "wrong length");
+        assert!(!zero.contains(&[f64::NAN]));
     }
 
     #[test]
     fn disjunct_margin_is_the_largest_constraint_margin() {
         let d = Disjunct {
-            input: InputBox { lower: vec![0.0], upper: vec![1.0] },
+            input: InputBox::closed(vec![0.0], vec![1.0]),
             output: vec![constraint(&[1.0, 0.0], -1.0), constraint(&[0.0, 1.0], -3.0)],
         };
         assert_eq!(d.margin(&[2.0, 1.0]), 1.0);
@@ -1392,9 +1488,10 @@ mod tests {
         assert!(!property.is_counterexample(&[0.5], &[-11.0], 0.0));
         assert!(property.is_counterexample(&[2.5], &[-11.0], 0.0));
         assert!(!property.is_counterexample(&[2.5], &[11.0], 0.0));
-        assert!(property.is_counterexample_of(1, &[2.5], &[-11.0], 0.0));
-        assert!(!property.is_counterexample_of(0, &[2.5], &[-11.0], 0.0), "the other disjunct's box");
-        assert!(!property.is_counterexample_of(2, &[2.5], &[-11.0], 0.0), "no disjunct 2");
+        assert!(property.violated_by(1, &[2.5], &[-11.0]));
+        assert!(!property.violated_by(1, &[2.5], &[-10.0 + 1e-12]));
+        assert!(!property.violated_by(0, &[2.5], &[-11.0]), "the other disjunct's box");
+        assert!(!property.violated_by(2, &[2.5], &[-11.0]), "no disjunct 2");
     }
 
     // ----- fixtures -----
@@ -1555,13 +1652,13 @@ mod tests {
         let nano = fixture("test/test_nano.vnnlib");
         assert_eq!((nano.num_inputs, nano.num_outputs), (1, 1));
         let disjunct = single_disjunct(&nano);
-        assert_eq!(disjunct.input, InputBox { lower: vec![-1.0], upper: vec![1.0] });
+        assert_eq!(disjunct.input, InputBox::closed(vec![-1.0], vec![1.0]));
         assert_eq!(disjunct.output, vec![constraint(&[1.0], 1.0)]);
 
         for name in ["test/test_tiny.vnnlib", "test/test_small.vnnlib"] {
             let property = fixture(name);
             let disjunct = single_disjunct(&property);
-            assert_eq!(disjunct.input, InputBox { lower: vec![-1.0], upper: vec![1.0] }, "{name}");
+            assert_eq!(disjunct.input, InputBox::closed(vec![-1.0], vec![1.0]), "{name}");
             assert_eq!(disjunct.output, vec![constraint(&[-1.0], 100.0)], "{name}");
         }
     }
