@@ -66,6 +66,10 @@ pub struct MergeArgs {
     /// The audited images (for the page; checked against the reports).
     #[arg(long)]
     images: Option<PathBuf>,
+    /// The audited labels: every shard's labels are checked against them
+    /// (and, with --images, the reports' dataset_sha256).
+    #[arg(long)]
+    labels: Option<PathBuf>,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
@@ -154,6 +158,12 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             Ok((p.clone(), report))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(labels_path) = &args.labels {
+        let labels = audit::read_labels(labels_path)?;
+        for (path, report) in &reports {
+            audit::check_labels(path, report, labels_path, &labels)?;
+        }
+    }
     let merged = audit::merge(reports)?;
     // Checked before anything is written.
     let images = match (&args.page, &args.images) {
@@ -165,6 +175,14 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 path.display(),
                 merged.images_sha256
             );
+            if let Some(labels_path) = &args.labels {
+                let labels_sha = sha256_hex(&read_bytes(labels_path)?);
+                anyhow::ensure!(
+                    audit::dataset_sha256(&sha, &labels_sha, merged.dataset_samples) == merged.dataset_sha256,
+                    "{}: not the audited labels (the reports' dataset_sha256 differs)",
+                    labels_path.display()
+                );
+            }
             Some(read_npy(path)?)
         }
         _ => None,
