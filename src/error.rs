@@ -56,6 +56,20 @@ pub enum Error {
     #[error("{path}: {message}")]
     Data { path: PathBuf, message: String },
 
+    /// An input or output path that is not a regular file (`problem`: "is
+    /// a directory", "is a FIFO, not a regular file", ...).
+    #[error("{path}: {problem}")]
+    NotRegularFile { path: PathBuf, problem: &'static str },
+
+    #[error("{path}: larger than {cap_mib} MiB, the most adr-onnx reads from {what}")]
+    TooLarge { path: PathBuf, what: &'static str, cap_mib: u64 },
+
+    #[error("{output}: refusing to overwrite {input}, an input of this command (the same file)")]
+    OutputIsInput { output: PathBuf, input: PathBuf },
+
+    #[error("{first} and {second} are the same output file")]
+    OutputTwice { first: PathBuf, second: PathBuf },
+
     #[error("{0}")]
     Invalid(String),
 }

@@ -165,3 +165,147 @@ fn audit_merge_refuses_tampered_shards() {
             .arg(mnist_labels()),
     );
 }
+
+// ---- outputs never replace inputs, never follow symlinks ----
+
+fn rand_small() -> PathBuf {
+    root().join("models/rand_small_s1.onnx")
+}
+
+fn output_bound_goal() -> PathBuf {
+    root().join("testdata/goals/output_bound.json")
+}
+
+/// `run` on the small random network, 3 iterations.
+fn quick_run(model: &Path, goal: &Path) -> Command {
+    let mut c = adr();
+    c.arg("run").arg(model).arg("--goal").arg(goal).args(["--iterations", "3", "--quiet", "--backend", "tract"]);
+    c
+}
+
+/// A copy of `from` in `dir`.
+fn copy(from: &Path, dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::copy(from, &p).unwrap();
+    p
+}
+
+#[test]
+fn no_command_writes_over_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = copy(&rand_small(), dir.path(), "m.onnx");
+    let goal = copy(&output_bound_goal(), dir.path(), "g.json");
+    let before = std::fs::read(&model).unwrap();
+    let refused = format!("{}: refusing to overwrite {}", model.display(), model.display());
+
+    expect_error(quick_run(&model, &goal).arg("--out").arg(&model), &[&refused]);
+    expect_error(adr().arg("derive").arg(&model).arg("-o").arg(&model), &[&refused]);
+    let property = dir.path().join("p.vnnlib");
+    std::fs::write(&property, "(declare-const X_0 Real)\n").unwrap();
+    expect_error(
+        adr().arg("falsify").arg(&model).arg(&property).arg("--out").arg(&property),
+        &[&format!("{}: refusing to overwrite", property.display())],
+    );
+    expect_error(adr().arg("falsify").arg(&model).arg(&property).arg("--report").arg(&model), &[&refused]);
+    // Through a symlink too: the link's target is the input.
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&goal, &link).unwrap();
+    expect_error(quick_run(&model, &goal).arg("--out").arg(&link), &["link.json: refusing to overwrite", "g.json"]);
+    // An artifact landing on an input.
+    let art = dir.path().join("art");
+    std::fs::create_dir(&art).unwrap();
+    let npy_input = copy(&model, &art, "best_input.npy");
+    expect_error(
+        quick_run(&model, &npy_input).arg("--artifacts").arg(&art),
+        &["best_input.npy: refusing to overwrite"],
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    assert_eq!(std::fs::read(&goal).unwrap(), std::fs::read(output_bound_goal()).unwrap());
+
+    let images = copy(&mnist_images(), dir.path(), "X.npy");
+    expect_error(&mut audit_of(&images, &images, None), &["X.npy: refusing to overwrite"]);
+    assert_eq!(std::fs::read(&images).unwrap(), std::fs::read(mnist_images()).unwrap());
+    let out = dir.path().join("a.json");
+    expect_error(
+        audit(&out, None).arg("--page").arg(dir.path().join(".").join("a.json")),
+        &["are the same output file"],
+    );
+}
+
+#[test]
+fn audit_merge_does_not_write_over_a_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let s0 = dir.path().join("s0.json");
+    std::fs::write(&s0, "{}").unwrap();
+    let s1 = dir.path().join("s1.json");
+    std::fs::write(&s1, "{}").unwrap();
+    expect_error(&mut merge(&[&s0, &s1], &s0), &["s0.json: refusing to overwrite"]);
+    assert_eq!(std::fs::read(&s0).unwrap(), b"{}");
+}
+
+#[test]
+fn symlinks_in_the_artifacts_folder_are_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let art = dir.path().join("art");
+    std::fs::create_dir(&art).unwrap();
+    for name in ["best_input.npy", "objective.png"] {
+        std::os::unix::fs::symlink(&precious, art.join(name)).unwrap();
+    }
+    let report = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&precious, &report).unwrap();
+    let out = quick_run(&rand_small(), &output_bound_goal())
+        .arg("--artifacts")
+        .arg(&art)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    for p in [art.join("best_input.npy"), art.join("objective.png"), report.clone()] {
+        assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_file(), "{}", p.display());
+    }
+    assert_eq!(read_json(&report)["schema_version"], 1);
+    // Nothing but the outputs is left behind (no temporary files).
+    let mut names: Vec<String> =
+        std::fs::read_dir(&art).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["best_input.npy", "objective.png"]);
+}
+
+// ---- inputs must be regular files ----
+
+#[test]
+fn devices_directories_and_fifos_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = std::time::Duration::from_secs(60);
+    expect_error(adr().arg("inspect").arg("/dev/zero").timeout(quick), &["/dev/zero: is a device, not a regular file"]);
+    expect_error(
+        quick_run(&rand_small(), Path::new("/dev/zero")).timeout(quick),
+        &["/dev/zero: is a device, not a regular file"],
+    );
+    expect_error(adr().arg("inspect").arg(dir.path()).timeout(quick), &[": is a directory"]);
+    expect_error(quick_run(&rand_small(), dir.path()).timeout(quick), &[": is a directory"]);
+    let fifo = dir.path().join("goal.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    expect_error(quick_run(&rand_small(), &fifo).timeout(quick), &["goal.json: is a FIFO"]);
+    expect_error(adr().arg("inspect").arg(&fifo).timeout(quick), &["goal.json: is a FIFO"]);
+    let property = dir.path().join("p.vnnlib");
+    expect_error(adr().arg("falsify").arg(rand_small()).arg("/dev/zero").timeout(quick), &["/dev/zero: is a device"]);
+    // A goal file beyond the cap is refused without reading it.
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big).unwrap().set_len(65 << 20).unwrap();
+    expect_error(
+        quick_run(&rand_small(), &big).timeout(quick),
+        &["big.json: larger than 64 MiB, the most adr-onnx reads from a goal file"],
+    );
+    std::fs::File::create(&property).unwrap().set_len(65 << 20).unwrap();
+    expect_error(
+        adr().arg("falsify").arg(rand_small()).arg(&property).timeout(quick),
+        &["p.vnnlib: larger than 64 MiB, the most adr-onnx reads from a VNN-LIB property"],
+    );
+}

@@ -74,14 +74,27 @@ pub struct MergeArgs {
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+    Ok(adr_onnx::output::write(path, (json + "\n").as_bytes())?)
 }
 
 fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| path.display().to_string())
+    Ok(adr_onnx::input::read(path)?)
+}
+
+/// A JSON document: a goal template (at most `input::DOCUMENT_CAP` bytes)
+/// or a shard report (`what` is `None`, no cap).
+fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result<String> {
+    Ok(match what {
+        Some(what) => adr_onnx::input::read_document(path, what)?,
+        None => adr_onnx::input::read_text(path)?,
+    })
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    adr_onnx::output::refuse_clobber(
+        &[&args.model, &args.images, &args.labels, &args.goal],
+        &std::iter::once(&args.out).chain(&args.page).map(PathBuf::as_path).collect::<Vec<_>>(),
+    )?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let model_bytes = read_bytes(&args.model)?;
@@ -102,7 +115,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let audited = args.limit.map_or(count, |limit| limit.min(count));
     let images_sha256 = sha256_hex(&read_bytes(&args.images)?);
     let labels_sha256 = sha256_hex(&read_bytes(&args.labels)?);
-    let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;
+    let text = read_json_document(&args.goal, Some("a goal template"))?;
     let template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
     let cli = args.method.block()?;
@@ -147,11 +160,15 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
+    let inputs: Vec<&Path> =
+        args.reports.iter().chain(&args.images).chain(&args.labels).map(PathBuf::as_path).collect();
+    let outputs: Vec<&Path> = std::iter::once(&args.out).chain(&args.page).map(PathBuf::as_path).collect();
+    adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
     let reports = args
         .reports
         .iter()
         .map(|p| {
-            let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+            let text = read_json_document(p, None)?;
             let report = serde_json::from_str::<AuditReport>(&text).with_context(|| {
                 format!("{}: not an audit report (schema version {})", p.display(), audit::AUDIT_SCHEMA_VERSION)
             })?;

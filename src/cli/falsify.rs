@@ -10,7 +10,6 @@ use std::time::Duration;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_text, FalsifyConfig, Verdict};
 use adr_onnx::vnnlib::{original, parse_vnnlib};
-use anyhow::Context;
 
 use super::backend::BackendArgs;
 use super::method::MethodArgs;
@@ -52,7 +51,9 @@ const ORT_CHECK: &str = "onnxruntime (original file)";
 
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.timeout.is_finite() && args.timeout > 0.0, "--timeout must be a positive number of seconds");
-    let text = std::fs::read_to_string(&args.property).with_context(|| args.property.display().to_string())?;
+    let outputs: Vec<&std::path::Path> = args.out.iter().chain(&args.report).map(PathBuf::as_path).collect();
+    adr_onnx::output::refuse_clobber(&[&args.model, &args.property], &outputs)?;
+    let text = adr_onnx::input::read_document(&args.property, "a VNN-LIB property")?;
     let property = parse_vnnlib(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.property.display()))?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
@@ -87,7 +88,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         [Some(TRACT_CHECK), checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
     let text = vnncomp_text(&outcome);
     match &args.out {
-        Some(p) => std::fs::write(p, &text).with_context(|| p.display().to_string())?,
+        Some(p) => adr_onnx::output::write(p, text.as_bytes())?,
         None => print!("{text}"),
     }
     if let Some(p) = &args.report {
@@ -104,7 +105,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
             },
             "outcome": outcome,
         });
-        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n").with_context(|| p.display().to_string())?;
+        adr_onnx::output::write(p, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
     }
     Ok(ExitCode::from(if outcome.verdict == Verdict::Sat { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
 }

@@ -69,7 +69,10 @@ fn resolve(goal_dir: &Path, p: &str) -> PathBuf {
 
 /// Reads a PNG as floats in [0, 1], `[C, H, W]` or `[H, W, C]`.
 pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
-    let img = image::open(path).map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
+    let file = std::io::BufReader::new(crate::input::open(path)?);
+    let img = image::ImageReader::with_format(file, image::ImageFormat::Png)
+        .decode()
+        .map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (c, values): (usize, Vec<f32>) = if image.channels == 1 {
         (1, img.to_luma8().into_raw().into_iter().map(|v| f32::from(v) / 255.0).collect())
@@ -82,7 +85,7 @@ pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
 
 /// Reads a `.npy` of f32, f64, integers or bytes, as f32.
 pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
-    let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
+    let open = || crate::input::open(path).map(std::io::BufReader::new);
     if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
         return Ok(a);
     }

@@ -83,7 +83,7 @@ pub struct Assessment {
 
 /// Reads and validates a goal file against the model.
 pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_document(path, "a goal file")?;
     parse(path, &text, model)
 }
 
