@@ -38,6 +38,9 @@ pub enum Error {
     #[error("{path}: {message}")]
     Model { path: PathBuf, message: String },
 
+    #[error("{path}: invalid ONNX model: {}", join_problems(.problems))]
+    InvalidModel { path: PathBuf, problems: Vec<NodeProblem> },
+
     #[error("{path}: graph has no ReLU (ops: {ops}); activation descent needs at least one ReLU site")]
     NoRelu { path: PathBuf, ops: String },
 

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use adr_onnx::lower::builder::{GraphBuilder, OnnxGraph, Precision};
 use assert_cmd::Command;
+use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -308,4 +310,83 @@ fn devices_directories_and_fifos_are_refused_at_once() {
         adr().arg("falsify").arg(rand_small()).arg(&property).timeout(quick),
         &["p.vnnlib: larger than 64 MiB, the most adr-onnx reads from a VNN-LIB property"],
     );
+}
+
+// ---- invalid ONNX ----
+
+fn weight(shape: &[usize]) -> ArrayD<f32> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
+}
+
+/// x [1, 3] -> MatMul -> Relu -> y, then `edit` on the model.
+fn small_model(dir: &Path, name: &str, edit: impl FnOnce(&mut OnnxGraph)) -> PathBuf {
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let w = b.constant("w", &weight(&[3, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    edit(&mut g);
+    let p = dir.join(name);
+    std::fs::write(&p, g.to_bytes()).unwrap();
+    p
+}
+
+fn graph(g: &mut OnnxGraph) -> &mut tract_onnx::pb::GraphProto {
+    g.model.graph.as_mut().unwrap()
+}
+
+#[test]
+fn invalid_onnx_is_refused_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inspect = |p: &Path| {
+        let mut c = adr();
+        c.arg("inspect").arg(p);
+        c
+    };
+    expect_success(&mut inspect(&small_model(d, "ok.onnx", |_| {})));
+
+    let p = small_model(d, "relu2.onnx", |g| {
+        let relu = graph(g).node.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+        relu.input.push("x".into());
+    });
+    expect_error(&mut inspect(&p), &["relu2.onnx: invalid ONNX model", "(Relu): 2 inputs; Relu takes 1"]);
+    let p = small_model(d, "matmul1.onnx", |g| {
+        let mm = graph(g).node.iter_mut().find(|n| n.op_type == "MatMul").unwrap();
+        mm.input.truncate(1);
+    });
+    expect_error(&mut inspect(&p), &["(MatMul): 1 inputs; MatMul takes 2"]);
+    let p = small_model(d, "dup_out.onnx", |g| {
+        let nodes = &mut graph(g).node;
+        let mm_out = nodes.iter().find(|n| n.op_type == "MatMul").unwrap().output[0].clone();
+        let relu = nodes.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+        relu.name = "the_relu".into();
+        relu.output[0] = mm_out.clone();
+    });
+    expect_error(&mut inspect(&p), &["node 'the_relu' (Relu): output", "is already produced by node"]);
+    let p = small_model(d, "dup_in.onnx", |g| {
+        let first = graph(g).input[0].clone();
+        graph(g).input.push(first);
+    });
+    expect_error(&mut inspect(&p), &["graph input 'x' is declared twice"]);
+    let p = small_model(d, "dup_output.onnx", |g| {
+        let first = graph(g).output[0].clone();
+        graph(g).output.push(first);
+    });
+    expect_error(&mut inspect(&p), &["graph output 'y' is declared twice"]);
+
+    let p = small_model(d, "no_opset.onnx", |g| g.model.opset_import.clear());
+    expect_error(&mut inspect(&p), &["no_opset.onnx: no opset_import"]);
+    for version in [0, 1, 99] {
+        let p = small_model(d, &format!("opset{version}.onnx"), |g| g.model.opset_import[0].version = version);
+        expect_error(&mut inspect(&p), &[&format!("default-domain opset {version}; adr-onnx reads opsets 7 to 21")]);
+    }
+    let p = small_model(d, "nan.onnx", |g| {
+        let init = &mut graph(g).initializer[0];
+        init.raw_data[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+    });
+    expect_error(&mut inspect(&p), &["nan.onnx: initializer '", "element 1 is NaN"]);
 }
