@@ -390,3 +390,92 @@ fn invalid_onnx_is_refused_naming_the_node() {
     });
     expect_error(&mut inspect(&p), &["nan.onnx: initializer '", "element 1 is NaN"]);
 }
+
+// ---- messages that named the wrong thing ----
+
+/// A 3-sample dataset written to `dir` for the MNIST CNN.
+fn dataset(dir: &Path, pixel: impl Fn(usize, usize) -> f32) -> (PathBuf, PathBuf) {
+    let values: Vec<f32> = (0..3 * 784).map(|i| pixel(i / 784, i % 784)).collect();
+    let images = dir.join("X.npy");
+    ndarray_npy::write_npy(&images, &ArrayD::from_shape_vec(IxDyn(&[3, 1, 28, 28]), values).unwrap()).unwrap();
+    let labels = dir.join("y.npy");
+    ndarray_npy::write_npy(&labels, &ndarray::arr1(&[7i64, 2, 1])).unwrap();
+    (images, labels)
+}
+
+fn audit_dataset(images: &Path, labels: &Path, out: &Path) -> Command {
+    let mut c = adr();
+    c.arg("audit")
+        .arg(mnist_model())
+        .arg("--images")
+        .arg(images)
+        .arg("--labels")
+        .arg(labels)
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--quiet", "--backend", "tract", "--method", "pgd", "--iterations", "2", "--out"])
+        .arg(out);
+    c
+}
+
+#[test]
+fn audit_errors_name_the_images_file_and_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    let (images, labels) = dataset(dir.path(), |s, i| if s == 2 && i == 5 { f32::NAN } else { 0.5 });
+    expect_error(&mut audit_dataset(&images, &labels, &out), &["X.npy: sample 2: value 5 is NaN"]);
+    let (images, labels) = dataset(dir.path(), |_, i| (i % 256) as f32);
+    expect_error(
+        &mut audit_dataset(&images, &labels, &out),
+        &["X.npy: sample 0: input element 2 = 2 lies outside [0, 1], the bounds of", "mnist_pgd_eps025.json"],
+    );
+    let bytes = std::fs::read(&images).unwrap();
+    std::fs::write(&images, &bytes[..bytes.len() / 2]).unwrap();
+    expect_error(&mut audit_dataset(&images, &labels, &out), &["X.npy: truncated or not an .npy file"]);
+}
+
+fn attack_goal(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("goal.json");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn goal_errors_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = root().join("testdata/mnist/digit_0_label_7.png");
+    let png = png.display();
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "epsilon": 5e-324, "bounds": [0, 1]}}"#),
+    );
+    expect_error(
+        &mut quick_run(&mnist_model(), &goal),
+        &["at /epsilon: must be a positive, finite 32-bit number, got 5e-324, which is 0 as a 32-bit number"],
+    );
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "epsilon": 0.1, "epsilon": 0.3}}"#),
+    );
+    expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /: key `epsilon` appears twice"]);
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "method": {{"lr": 1, "lr": 2}}}}"#),
+    );
+    expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /method: key `lr` appears twice"]);
+    // A huge value is not echoed whole.
+    let goal = attack_goal(dir.path(), &format!(r#"{{"kind": "{}"}}"#, "k".repeat(50 << 20)));
+    let line = expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /kind: unknown kind 'kkkk", "…"]);
+    assert!(line.len() < 4000, "{} bytes", line.len());
+}
+
+#[test]
+fn derive_refuses_an_alpha_beyond_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.onnx");
+    expect_error(
+        adr().arg("derive").arg(rand_small()).arg("-o").arg(&out).args(["--alpha", "1e308"]),
+        &["--alpha must be a positive, finite 32-bit number, got 1e308"],
+    );
+    assert!(!out.exists());
+}

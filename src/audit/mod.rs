@@ -244,9 +244,24 @@ fn goal_for(a: &AuditInput, i: usize, label: usize) -> Result<Goal> {
         Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()),
     );
     obj.insert("label".into(), Value::from(label));
-    let mut g = goal::parse(a.template_path, &v.to_string(), a.model)?;
+    let mut g = goal::parse(a.template_path, &v.to_string(), a.model).map_err(|e| blame_the_sample(a, i, e))?;
     g.stream = i as u64;
     Ok(g)
+}
+
+/// A goal error caused by sample `i` rather than by the template (the
+/// input it supplies, or its values outside the template's bounds) names
+/// the images file and the sample.
+fn blame_the_sample(a: &AuditInput, i: usize, e: Error) -> Error {
+    match e {
+        Error::Goal { pointer, message, .. } if pointer.starts_with("/input") => {
+            Error::data(a.images_path, format!("sample {i}: {message}"))
+        }
+        Error::Goal { pointer, message, .. } if pointer == "/bounds" && message.starts_with("input element") => {
+            Error::data(a.images_path, format!("sample {i}: {message}, the bounds of {}", a.template_path.display()))
+        }
+        other => other,
+    }
 }
 
 /// Checks the template: a target_class goal whose input and label the
@@ -284,6 +299,17 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
         return Err(Error::data(a.images_path, "the dataset holds no sample"));
     }
     let per_sample = a.images.len() / count;
+    if let Some(at) = a.images.iter().position(|v| !v.is_finite()) {
+        return Err(Error::data(
+            a.images_path,
+            format!(
+                "sample {}: value {} is {} (images must be finite)",
+                at / per_sample.max(1),
+                at % per_sample.max(1),
+                a.images.iter().nth(at).copied().unwrap_or(f32::NAN)
+            ),
+        ));
+    }
     if per_sample != a.model.graph.input_size() {
         return Err(Error::data(
             a.images_path,

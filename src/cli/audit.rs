@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
+use adr_onnx::error::clip;
 use adr_onnx::goal::data::read_npy;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
@@ -81,13 +82,20 @@ fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(adr_onnx::input::read(path)?)
 }
 
-/// A JSON document: a goal template (at most `input::DOCUMENT_CAP` bytes)
-/// or a shard report (`what` is `None`, no cap).
+/// A JSON document in which no object repeats a key: a goal template (at
+/// most `input::DOCUMENT_CAP` bytes) or a shard report (`what` is `None`,
+/// no cap).
 fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result<String> {
-    Ok(match what {
+    let text = match what {
         Some(what) => adr_onnx::input::read_document(path, what)?,
         None => adr_onnx::input::read_text(path)?,
-    })
+    };
+    if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok() {
+        if let Some(r) = adr_onnx::goal::strict_json::first_repeated_key(&text) {
+            anyhow::bail!("{}: at {}: key `{}` appears twice in this object", path.display(), r.pointer, clip(&r.key));
+        }
+    }
+    Ok(text)
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {

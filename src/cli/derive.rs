@@ -39,7 +39,11 @@ pub struct DeriveArgs {
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
     if let Some(a) = args.alpha {
-        anyhow::ensure!(a.is_finite() && a > 0.0, "--alpha must be a positive number, got {a}");
+        // The derived graphs hold alpha as a 32-bit float.
+        anyhow::ensure!(
+            (a as f32).is_finite() && a as f32 > 0.0,
+            "--alpha must be a positive, finite 32-bit number, got {a:?}"
+        );
     }
     let inputs: Vec<&Path> = std::iter::once(args.model.as_path()).chain(args.goal.as_deref()).collect();
     adr_onnx::output::refuse_clobber(&inputs, &[&args.output])?;
