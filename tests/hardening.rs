@@ -201,6 +201,11 @@ fn no_command_writes_over_its_inputs() {
     let refused = format!("{}: refusing to overwrite {}", model.display(), model.display());
 
     expect_error(quick_run(&model, &goal).arg("--out").arg(&model), &[&refused]);
+    // Before any work: the model is not even read.
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, "not a model").unwrap();
+    expect_error(quick_run(&garbage, &goal).arg("--out").arg(&garbage), &["garbage.onnx: refusing to overwrite"]);
+    expect_error(adr().arg("derive").arg(&garbage).arg("-o").arg(&garbage), &["garbage.onnx: refusing to overwrite"]);
     expect_error(adr().arg("derive").arg(&model).arg("-o").arg(&model), &[&refused]);
     let property = dir.path().join("p.vnnlib");
     std::fs::write(&property, "(declare-const X_0 Real)\n").unwrap();

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::ir::Graph;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
@@ -53,16 +54,21 @@ fn model_info(path: &Path, output: &str) -> anyhow::Result<ModelInfo> {
     Ok(ModelInfo { path: path.display().to_string(), sha256: sha256_hex(&bytes), output: output.to_string() })
 }
 
+/// Refuses outputs (the report and the artifacts, those of every model
+/// input once `graph` is known) that would replace an input.
+fn refuse_clobber(args: &RunArgs, dir: &Path, graph: Option<&Graph>) -> anyhow::Result<()> {
+    let mut outputs = artifacts::planned(dir, graph);
+    outputs.extend(args.out.clone());
+    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    Ok(adr_onnx::output::refuse_clobber(&[&args.model, &args.goal], &outputs)?)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let dir = artifact_dir(&args);
+    refuse_clobber(&args, &dir, None)?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
-    let dir = artifact_dir(&args);
-    let mut outputs = artifacts::planned(&dir, &model.graph);
-    outputs.extend(args.out.clone());
-    adr_onnx::output::refuse_clobber(
-        &[&args.model, &args.goal],
-        &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
-    )?;
+    refuse_clobber(&args, &dir, Some(&model.graph))?;
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
     let cli = args.method.block()?;
     let neurons = total_neurons(&model.graph);

@@ -49,13 +49,13 @@ fn per_input_npy(dir: &Path, input_name: &str) -> PathBuf {
     dir.join(format!("best_input.{safe}.npy"))
 }
 
-/// Every file [`write_all`] may write into `dir` for a model with this
-/// graph, so that a command can refuse, before any work, artifacts that
-/// would replace its inputs.
-pub fn planned(dir: &Path, graph: &Graph) -> Vec<PathBuf> {
+/// Every file [`write_all`] may write into `dir`, so that a command can
+/// refuse, before any work, artifacts that would replace its inputs: the
+/// files of any model, and with `graph` those of its inputs.
+pub fn planned(dir: &Path, graph: Option<&Graph>) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> =
         ["best_input.npy", "best_input.png", "perturbation.png", "objective.png"].iter().map(|f| dir.join(f)).collect();
-    if graph.inputs.len() > 1 {
+    if let Some(graph) = graph.filter(|g| g.inputs.len() > 1) {
         v.extend(graph.inputs.iter().map(|&i| per_input_npy(dir, &graph.value(i).name)));
     }
     v
