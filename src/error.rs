@@ -38,6 +38,9 @@ pub enum Error {
     #[error("{path}: {message}")]
     Model { path: PathBuf, message: String },
 
+    #[error("{path}: invalid ONNX model: {}", join_problems(.problems))]
+    InvalidModel { path: PathBuf, problems: Vec<NodeProblem> },
+
     #[error("{path}: graph has no ReLU (ops: {ops}); activation descent needs at least one ReLU site")]
     NoRelu { path: PathBuf, ops: String },
 
@@ -55,6 +58,20 @@ pub enum Error {
 
     #[error("{path}: {message}")]
     Data { path: PathBuf, message: String },
+
+    /// An input or output path that is not a regular file (`problem`: "is
+    /// a directory", "is a FIFO, not a regular file", ...).
+    #[error("{path}: {problem}")]
+    NotRegularFile { path: PathBuf, problem: &'static str },
+
+    #[error("{path}: larger than {cap_mib} MiB, the most adr-onnx reads from {what}")]
+    TooLarge { path: PathBuf, what: &'static str, cap_mib: u64 },
+
+    #[error("{output}: refusing to overwrite {input}, an input of this command (the same file)")]
+    OutputIsInput { output: PathBuf, input: PathBuf },
+
+    #[error("{first} and {second} are the same output file")]
+    OutputTwice { first: PathBuf, second: PathBuf },
 
     #[error("{0}")]
     Invalid(String),
@@ -76,6 +93,37 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The most characters of a user's value that an error message echoes.
+pub const ECHO_CHARS: usize = 200;
+
+/// The most characters of one error line, a backstop for messages that
+/// echo values (third-party parsers included).
+pub const LINE_CHARS: usize = 2000;
+
+/// A user's value as an error message echoes it: its first [`ECHO_CHARS`]
+/// characters, then `…` when there are more.
+pub fn clip(value: &str) -> String {
+    match value.char_indices().nth(ECHO_CHARS) {
+        None => value.to_string(),
+        Some((end, _)) => format!("{}…", &value[..end]),
+    }
+}
+
+/// A message of at most `max` characters: a longer one keeps its start and
+/// its end, which name the file and say what was expected, with `…`
+/// between.
+pub fn clip_middle(message: &str, max: usize) -> String {
+    let count = message.chars().count();
+    if count <= max {
+        return message.to_string();
+    }
+    let head = max * 2 / 3;
+    let tail = max.saturating_sub(head + 1);
+    let start: String = message.chars().take(head).collect();
+    let end: String = message.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +140,18 @@ mod tests {
         let s = e.to_string();
         assert!(!s.contains('\n'));
         assert!(s.contains("node 'a' (Foo)") && s.contains("node 'b' (Bar)"), "{s}");
+    }
+
+    #[test]
+    fn echoed_values_are_clipped() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(ECHO_CHARS + 5);
+        assert_eq!(clip(&long), format!("{}…", "é".repeat(ECHO_CHARS)));
+        assert_eq!(clip_middle("abcdef", 6), "abcdef");
+        assert_eq!(clip_middle("abcdefghij", 7), "abcd…ij");
+        let line = format!("g.json: at /kind: unknown kind '{}' (one of a, b)", "x".repeat(50_000_000));
+        let clipped = clip_middle(&line, LINE_CHARS);
+        assert_eq!(clipped.chars().count(), LINE_CHARS);
+        assert!(clipped.starts_with("g.json: at /kind") && clipped.ends_with("(one of a, b)"));
     }
 }

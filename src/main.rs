@@ -40,7 +40,8 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("adr-onnx: error: {}", format!("{e:#}").replace('\n', " "));
+            let line = format!("{e:#}").replace('\n', " ");
+            eprintln!("adr-onnx: error: {}", adr_onnx::error::clip_middle(&line, adr_onnx::error::LINE_CHARS));
             ExitCode::from(cli::EXIT_ERROR)
         }
         Err(_) => ExitCode::from(cli::EXIT_ERROR),

@@ -25,7 +25,11 @@ use crate::runtime::Backend;
 
 /// 2: `dataset_sha256` (images, labels and sample count) replaced the
 /// `images_sha256` of "<sha>:<label count>"; `skip_reason`; targeted templates.
-pub const AUDIT_SCHEMA_VERSION: u32 = 2;
+/// 3: `dataset_samples` and `rows_sha256`, so that a merge detects removed,
+/// repeated and relabelled samples; `summary.found_by` (successes per
+/// stage); with `--epsilons`, `epsilons`, `curve` and each sample's
+/// `min_epsilon`.
+pub const AUDIT_SCHEMA_VERSION: u32 = 3;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,7 +207,12 @@ pub struct AuditReport {
     /// `--epsilons`: the radii attacked, ascending; empty: the template's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub epsilons: Vec<f64>,
+    /// How many samples the audit covers (indices `0..dataset_samples`,
+    /// after `--limit`), whichever shard this report holds.
+    pub dataset_samples: usize,
     pub samples: Vec<SampleResult>,
+    /// See [`rows_sha256`].
+    pub rows_sha256: String,
     pub summary: Summary,
     /// The robustness curve over `epsilons` (empty without them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -216,6 +225,13 @@ const WORST: usize = 10;
 /// `images <sha256 of the images file>\nlabels <sha256 of the labels file>\nsamples <count audited>\n`.
 pub fn dataset_sha256(images_sha256: &str, labels_sha256: &str, samples: usize) -> String {
     sha256_hex(format!("images {images_sha256}\nlabels {labels_sha256}\nsamples {samples}\n").as_bytes())
+}
+
+/// The digest of a report's rows: SHA-256 of the text `<index> <label>\n`
+/// per sample, in the report's order.
+pub fn rows_sha256(samples: &[SampleResult]) -> String {
+    let text: String = samples.iter().map(|s| format!("{} {}\n", s.index, s.label)).collect();
+    sha256_hex(text.as_bytes())
 }
 
 /// Reads a `.npy` of labels: non-negative integers, one per sample.
@@ -276,9 +292,24 @@ fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>) -> Res
     if let Some(e) = epsilon {
         obj.insert("epsilon".into(), Value::from(e));
     }
-    let mut g = goal::parse(a.template_path, &v.to_string(), a.model)?;
+    let mut g = goal::parse(a.template_path, &v.to_string(), a.model).map_err(|e| blame_the_sample(a, i, e))?;
     g.stream = i as u64;
     Ok(g)
+}
+
+/// A goal error caused by sample `i` rather than by the template (the
+/// input it supplies, or its values outside the template's bounds) names
+/// the images file and the sample.
+fn blame_the_sample(a: &AuditInput, i: usize, e: Error) -> Error {
+    match e {
+        Error::Goal { pointer, message, .. } if pointer.starts_with("/input") => {
+            Error::data(a.images_path, format!("sample {i}: {message}"))
+        }
+        Error::Goal { pointer, message, .. } if pointer == "/bounds" && message.starts_with("input element") => {
+            Error::data(a.images_path, format!("sample {i}: {message}, the bounds of {}", a.template_path.display()))
+        }
+        other => other,
+    }
 }
 
 /// Checks the template: a target_class goal whose input and label the
@@ -316,6 +347,17 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
         return Err(Error::data(a.images_path, "the dataset holds no sample"));
     }
     let per_sample = a.images.len() / count;
+    if let Some(at) = a.images.iter().position(|v| !v.is_finite()) {
+        return Err(Error::data(
+            a.images_path,
+            format!(
+                "sample {}: value {} is {} (images must be finite)",
+                at / per_sample.max(1),
+                at % per_sample.max(1),
+                a.images.iter().nth(at).copied().unwrap_or(f32::NAN)
+            ),
+        ));
+    }
     if per_sample != a.model.graph.input_size() {
         return Err(Error::data(
             a.images_path,
@@ -420,6 +462,8 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
         shard: a.shard,
         epsilons: a.epsilons.clone(),
+        dataset_samples: count,
+        rows_sha256: rows_sha256(&samples),
         samples,
         summary,
         curve,
@@ -515,7 +559,8 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
 }
 
 /// Merges shard reports, each with the file it was read from, into the
-/// report of the whole dataset. Every report must come from this build.
+/// report of the whole dataset. Every report must come from this build and
+/// hold exactly its shard's samples, untouched (see [`check_rows`]).
 pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     let Some((first_path, first)) = reports.first() else {
         return Err(Error::Invalid("no report to merge".into()));
@@ -546,15 +591,14 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         if r.model_sha256 != first.model_sha256
             || r.dataset_sha256 != first.dataset_sha256
             || r.images_sha256 != first.images_sha256
+            || r.dataset_samples != first.dataset_samples
         {
             return fail(format!("audits a different model or dataset than {}", first_path.display()));
         }
         if r.goal != first.goal || r.settings != first.settings || r.epsilons != first.epsilons {
             return fail(format!("ran a different goal or settings than {}", first_path.display()));
         }
-        if let Some(s) = r.samples.iter().find(|s| !r.shard.contains(s.index)) {
-            return fail(format!("sample {} is not in shard {}/{n}", s.index, r.shard.k));
-        }
+        check_rows(path, r)?;
         if let Some(other) = given.insert(r.shard.k, path) {
             return fail(format!("shard {}/{n} given twice (also {})", r.shard.k, other.display()));
         }
@@ -569,7 +613,64 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     samples.sort_by_key(|s| s.index);
     let summary = summarise(&samples);
     let curve = curve(&samples, &first.epsilons);
-    Ok(AuditReport { shard: Shard::WHOLE, samples, summary, curve, ..first })
+    Ok(AuditReport { shard: Shard::WHOLE, rows_sha256: rows_sha256(&samples), samples, summary, curve, ..first })
+}
+
+/// Checks that report `r` (read from `path`) holds each sample of its shard
+/// among `0..dataset_samples` exactly once, and nothing else, and that its
+/// `(index, label)` rows match `rows_sha256`: a removed, repeated, foreign
+/// or relabelled sample is refused, naming the file and the sample.
+pub fn check_rows(path: &Path, r: &AuditReport) -> Result<()> {
+    let fail = |message: String| Err(Error::data(path, message));
+    let (k, n, count) = (r.shard.k, r.shard.n, r.dataset_samples);
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &r.samples {
+        if s.index >= count {
+            return fail(format!("sample {}: outside the {count} audited samples", s.index));
+        }
+        if !r.shard.contains(s.index) {
+            return fail(format!("sample {} is not in shard {k}/{n}", s.index));
+        }
+        if !seen.insert(s.index) {
+            return fail(format!("sample {} appears twice", s.index));
+        }
+    }
+    // The shard's samples are k, k + n, ... below `count`.
+    let expected = if k < count { (count - k - 1) / n + 1 } else { 0 };
+    if seen.len() != expected {
+        let missing = (k..count).step_by(n.max(1)).find(|i| !seen.contains(i)).unwrap_or(k);
+        return fail(format!(
+            "sample {missing} is missing (shard {k}/{n} holds {} of its {expected} samples)",
+            seen.len()
+        ));
+    }
+    if rows_sha256(&r.samples) != r.rows_sha256 {
+        return fail("its (index, label) rows do not match its rows_sha256: the samples were edited".into());
+    }
+    Ok(())
+}
+
+/// Checks the labels of report `r` (read from `path`) against the dataset's
+/// labels (read from `labels_path`).
+pub fn check_labels(path: &Path, r: &AuditReport, labels_path: &Path, labels: &[usize]) -> Result<()> {
+    for s in &r.samples {
+        match labels.get(s.index) {
+            Some(&l) if l == s.label => {}
+            Some(&l) => {
+                return Err(Error::data(
+                    path,
+                    format!("sample {}: label {}, but {} gives {l}", s.index, s.label, labels_path.display()),
+                ))
+            }
+            None => {
+                return Err(Error::data(
+                    path,
+                    format!("sample {}: {} holds only {} labels", s.index, labels_path.display(), labels.len()),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Standard base64 of the values' little-endian bytes.
@@ -638,6 +739,8 @@ mod tests {
             settings: serde_json::json!({}),
             shard: Shard { k, n },
             epsilons: vec![0.1, 0.2],
+            dataset_samples: 6,
+            rows_sha256: rows_sha256(&samples),
             summary: summarise(&samples),
             curve: curve(&samples, &[0.1, 0.2]),
             samples,
@@ -682,11 +785,60 @@ mod tests {
         assert_eq!(merge_error(vec![]), "no report to merge");
     }
 
+    /// Report `k` of `n` after `edit`, its digest left as written.
+    fn tampered(k: usize, n: usize, edit: impl FnOnce(&mut AuditReport)) -> (PathBuf, AuditReport) {
+        let (path, mut r) = report(k, n);
+        edit(&mut r);
+        (path, r)
+    }
+
+    #[test]
+    fn merge_refuses_repeated_missing_foreign_and_relabelled_samples() {
+        let repeated = tampered(1, 2, |r| r.samples.push(r.samples[0].clone()));
+        assert_eq!(merge_error(vec![report(0, 2), repeated]), "shard1.json: sample 1 appears twice");
+        let removed = tampered(1, 2, |r| drop(r.samples.remove(1)));
+        assert_eq!(
+            merge_error(vec![report(0, 2), removed]),
+            "shard1.json: sample 3 is missing (shard 1/2 holds 2 of its 3 samples)"
+        );
+        let emptied = tampered(0, 2, |r| r.samples.clear());
+        assert_eq!(
+            merge_error(vec![emptied, report(1, 2)]),
+            "shard0.json: sample 0 is missing (shard 0/2 holds 0 of its 3 samples)"
+        );
+        let beyond = tampered(1, 2, |r| r.samples.push(sample(7, 1, true, false)));
+        assert_eq!(merge_error(vec![report(0, 2), beyond]), "shard1.json: sample 7: outside the 6 audited samples");
+        let relabelled = tampered(1, 2, |r| r.samples[0].label = 9);
+        assert_eq!(
+            merge_error(vec![report(0, 2), relabelled]),
+            "shard1.json: its (index, label) rows do not match its rows_sha256: the samples were edited"
+        );
+        let fewer = tampered(1, 2, |r| r.dataset_samples = 4);
+        assert_eq!(
+            merge_error(vec![report(0, 2), fewer]),
+            "shard1.json: audits a different model or dataset than shard0.json"
+        );
+    }
+
+    #[test]
+    fn labels_are_checked_against_the_dataset() {
+        let (path, r) = report(1, 2);
+        let labels: Vec<usize> = (0..6).map(|i| i % 3).collect();
+        check_labels(&path, &r, Path::new("y.npy"), &labels).unwrap();
+        let mut other = labels.clone();
+        other[3] = 2;
+        let err = check_labels(&path, &r, Path::new("y.npy"), &other).unwrap_err().to_string();
+        assert_eq!(err, "shard1.json: sample 3: label 0, but y.npy gives 2");
+        let err = check_labels(&path, &r, Path::new("y.npy"), &labels[..2]).unwrap_err().to_string();
+        assert_eq!(err, "shard1.json: sample 3: y.npy holds only 2 labels");
+    }
+
     #[test]
     fn a_huge_shard_count_is_refused_without_allocating() {
         let (path, mut r) = report(0, 1);
         r.shard = Shard { k: 1, n: usize::MAX };
         r.samples.retain(|s| r.shard.contains(s.index));
+        r.rows_sha256 = rows_sha256(&r.samples);
         assert_eq!(
             merge_error(vec![(path, r)]),
             format!("shard 0/{} is missing (1 of {} given)", usize::MAX, usize::MAX)

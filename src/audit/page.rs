@@ -80,5 +80,5 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
         let _ = write!(h, "<figure>{picture}<figcaption>{caption}</figcaption></figure>");
     }
     h.push_str("</body></html>\n");
-    std::fs::write(path, h).map_err(|e| Error::io(path, e))
+    crate::output::write(path, h.as_bytes())
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
+use adr_onnx::error::clip;
 use adr_onnx::goal::data::read_npy;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
@@ -75,18 +76,42 @@ pub struct MergeArgs {
     /// The audited images (for the page; checked against the reports).
     #[arg(long)]
     images: Option<PathBuf>,
+    /// The audited labels: every shard's labels are checked against them
+    /// (and, with --images, the reports' dataset_sha256).
+    #[arg(long)]
+    labels: Option<PathBuf>,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+    Ok(adr_onnx::output::write(path, (json + "\n").as_bytes())?)
 }
 
 fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| path.display().to_string())
+    Ok(adr_onnx::input::read(path)?)
+}
+
+/// A JSON document in which no object repeats a key: a goal template (at
+/// most `input::DOCUMENT_CAP` bytes) or a shard report (`what` is `None`,
+/// no cap).
+fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result<String> {
+    let text = match what {
+        Some(what) => adr_onnx::input::read_document(path, what)?,
+        None => adr_onnx::input::read_text(path)?,
+    };
+    if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok() {
+        if let Some(r) = adr_onnx::goal::strict_json::first_repeated_key(&text) {
+            anyhow::bail!("{}: at {}: key `{}` appears twice in this object", path.display(), r.pointer, clip(&r.key));
+        }
+    }
+    Ok(text)
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    adr_onnx::output::refuse_clobber(
+        &[&args.model, &args.images, &args.labels, &args.goal],
+        &std::iter::once(&args.out).chain(&args.page).chain(&args.curve).map(PathBuf::as_path).collect::<Vec<_>>(),
+    )?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let model_bytes = read_bytes(&args.model)?;
@@ -107,7 +132,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let audited = args.limit.map_or(count, |limit| limit.min(count));
     let images_sha256 = sha256_hex(&read_bytes(&args.images)?);
     let labels_sha256 = sha256_hex(&read_bytes(&args.labels)?);
-    let text = std::fs::read_to_string(&args.goal).with_context(|| args.goal.display().to_string())?;
+    let text = read_json_document(&args.goal, Some("a goal template"))?;
     let template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
     let cli = args.method.block()?;
@@ -189,17 +214,27 @@ fn write_curve(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
+    let inputs: Vec<&Path> =
+        args.reports.iter().chain(&args.images).chain(&args.labels).map(PathBuf::as_path).collect();
+    let outputs: Vec<&Path> = std::iter::once(&args.out).chain(&args.page).map(PathBuf::as_path).collect();
+    adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
     let reports = args
         .reports
         .iter()
         .map(|p| {
-            let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+            let text = read_json_document(p, None)?;
             let report = serde_json::from_str::<AuditReport>(&text).with_context(|| {
                 format!("{}: not an audit report (schema version {})", p.display(), audit::AUDIT_SCHEMA_VERSION)
             })?;
             Ok((p.clone(), report))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(labels_path) = &args.labels {
+        let labels = audit::read_labels(labels_path)?;
+        for (path, report) in &reports {
+            audit::check_labels(path, report, labels_path, &labels)?;
+        }
+    }
     let merged = audit::merge(reports)?;
     // Checked before anything is written.
     let images = match (&args.page, &args.images) {
@@ -211,6 +246,14 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 path.display(),
                 merged.images_sha256
             );
+            if let Some(labels_path) = &args.labels {
+                let labels_sha = sha256_hex(&read_bytes(labels_path)?);
+                anyhow::ensure!(
+                    audit::dataset_sha256(&sha, &labels_sha, merged.dataset_samples) == merged.dataset_sha256,
+                    "{}: not the audited labels (the reports' dataset_sha256 differs)",
+                    labels_path.display()
+                );
+            }
             Some(read_npy(path)?)
         }
         _ => None,

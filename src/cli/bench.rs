@@ -245,7 +245,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let report = BenchReport { version: super::version_line().to_string(), cpus, cases, rss };
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(p) = &args.out {
-        std::fs::write(p, &json).with_context(|| p.display().to_string())?;
+        adr_onnx::output::write(p, json.as_bytes())?;
     }
     if args.json {
         println!("{json}");

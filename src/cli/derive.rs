@@ -1,7 +1,7 @@
 //! `adr-onnx derive`: writes the sigmoid surrogate of a model as a standard
 //! ONNX file (interface in docs/surrogate.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
@@ -10,7 +10,6 @@ use adr_onnx::lower::Precision;
 use adr_onnx::optim::Settings;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
 use adr_onnx::surrogate::total_neurons;
-use anyhow::Context;
 
 #[derive(clap::Args, Debug)]
 pub struct DeriveArgs {
@@ -40,8 +39,14 @@ pub struct DeriveArgs {
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
     if let Some(a) = args.alpha {
-        anyhow::ensure!(a.is_finite() && a > 0.0, "--alpha must be a positive number, got {a}");
+        // The derived graphs hold alpha as a 32-bit float.
+        anyhow::ensure!(
+            (a as f32).is_finite() && a as f32 > 0.0,
+            "--alpha must be a positive, finite 32-bit number, got {a:?}"
+        );
     }
+    let inputs: Vec<&Path> = std::iter::once(args.model.as_path()).chain(args.goal.as_deref()).collect();
+    adr_onnx::output::refuse_clobber(&inputs, &[&args.output])?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let g = match (&args.goal, args.step) {
@@ -64,7 +69,7 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
         }
         _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),
     };
-    std::fs::write(&args.output, g.to_bytes()).with_context(|| format!("writing {}", args.output.display()))?;
+    adr_onnx::output::write(&args.output, &g.to_bytes())?;
     eprintln!(
         "wrote {}: inputs {}; outputs {}",
         args.output.display(),

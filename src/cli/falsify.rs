@@ -156,7 +156,7 @@ fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
 }
 
 fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| path.display().to_string())
+    Ok(adr_onnx::output::write(path, text.as_bytes())?)
 }
 
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
@@ -168,6 +168,8 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let (Some(model_path), Some(property_path)) = (&args.model, &args.property) else {
         anyhow::bail!("give a model and a property, or --instances");
     };
+    let outputs: Vec<&Path> = args.out.iter().chain(&args.report).map(PathBuf::as_path).collect();
+    adr_onnx::output::refuse_clobber(&[model_path, property_path], &outputs)?;
     let result = guarded(|| {
         let rt = runtimes(&args.backend)?;
         let run = falsify_instance(&rt, &common, model_path, property_path, args.timeout, started)?;
@@ -196,8 +198,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     if let Some(p) = &args.report {
-        std::fs::write(p, serde_json::to_string_pretty(&run.report)? + "\n")
-            .with_context(|| p.display().to_string())?;
+        adr_onnx::output::write(p, (serde_json::to_string_pretty(&run.report)? + "\n").as_bytes())?;
     }
     Ok(ExitCode::from(if run.outcome.verdict == Verdict::Sat { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
 }
@@ -213,7 +214,7 @@ struct Instance {
 /// Reads `onnx,vnnlib,timeout` rows (blank lines and `#` comments
 /// skipped); paths relative to the CSV's folder.
 fn read_instances(csv: &Path) -> anyhow::Result<Vec<Instance>> {
-    let text = std::fs::read_to_string(csv).with_context(|| csv.display().to_string())?;
+    let text = adr_onnx::input::read_document(csv, "an instances CSV")?;
     let dir = csv.parent().unwrap_or(Path::new(""));
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {

@@ -5,12 +5,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::ir::Graph;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
 use adr_onnx::surrogate::total_neurons;
-use anyhow::Context;
 
 use super::backend::BackendArgs;
 use super::method::MethodArgs;
@@ -50,13 +50,25 @@ fn artifact_dir(args: &RunArgs) -> PathBuf {
 }
 
 fn model_info(path: &Path, output: &str) -> anyhow::Result<ModelInfo> {
-    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let bytes = adr_onnx::input::read(path)?;
     Ok(ModelInfo { path: path.display().to_string(), sha256: sha256_hex(&bytes), output: output.to_string() })
 }
 
+/// Refuses outputs (the report and the artifacts, those of every model
+/// input once `graph` is known) that would replace an input.
+fn refuse_clobber(args: &RunArgs, dir: &Path, graph: Option<&Graph>) -> anyhow::Result<()> {
+    let mut outputs = artifacts::planned(dir, graph);
+    outputs.extend(args.out.clone());
+    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    Ok(adr_onnx::output::refuse_clobber(&[&args.model, &args.goal], &outputs)?)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let dir = artifact_dir(&args);
+    refuse_clobber(&args, &dir, None)?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
+    refuse_clobber(&args, &dir, Some(&model.graph))?;
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
     let cli = args.method.block()?;
     let neurons = total_neurons(&model.graph);
@@ -70,7 +82,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
-    let dir = artifact_dir(&args);
     let written = artifacts::write_all(&dir, &model.graph, model.batched, &goal, &outcome.best[0].x, &outcome.trace)?;
     let report = RunReport::build(RunFacts {
         model: model_info(&args.model, &goal.output_name)?,
@@ -82,7 +93,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     let json = serde_json::to_string_pretty(&report)?;
     match &args.out {
-        Some(p) => std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => adr_onnx::output::write(p, (json + "\n").as_bytes())?,
         None => println!("{json}"),
     }
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))

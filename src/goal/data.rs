@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, Axis, IxDyn};
-use ndarray_npy::ReadNpyExt;
+use ndarray_npy::{ReadNpyError, ReadNpyExt};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -69,7 +69,10 @@ fn resolve(goal_dir: &Path, p: &str) -> PathBuf {
 
 /// Reads a PNG as floats in [0, 1], `[C, H, W]` or `[H, W, C]`.
 pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
-    let img = image::open(path).map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
+    let file = std::io::BufReader::new(crate::input::open(path)?);
+    let img = image::ImageReader::with_format(file, image::ImageFormat::Png)
+        .decode()
+        .map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (c, values): (usize, Vec<f32>) = if image.channels == 1 {
         (1, img.to_luma8().into_raw().into_iter().map(|v| f32::from(v) / 255.0).collect())
@@ -80,27 +83,40 @@ pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
     Ok(if image.channels_first { hwc.permuted_axes(IxDyn(&[2, 0, 1])).as_standard_layout().to_owned() } else { hwc })
 }
 
+type NpyAttempt = fn(&[u8]) -> std::result::Result<ArrayD<f32>, ReadNpyError>;
+
+/// The element types `read_npy` takes, each read as f32.
+const NPY_ATTEMPTS: [NpyAttempt; 5] = [
+    |b| ArrayD::<f32>::read_npy(b),
+    |b| ArrayD::<f64>::read_npy(b).map(|a| a.mapv(|v| v as f32)),
+    |b| ArrayD::<i64>::read_npy(b).map(|a| a.mapv(|v| v as f32)),
+    |b| ArrayD::<i32>::read_npy(b).map(|a| a.mapv(|v| v as f32)),
+    |b| ArrayD::<u8>::read_npy(b).map(|a| a.mapv(f32::from)),
+];
+
 /// Reads a `.npy` of f32, f64, integers or bytes, as f32.
 pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
-    let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
-    if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
-        return Ok(a);
+    let bytes = crate::input::read(path)?;
+    // An attempt failing for any reason but the element type says what is
+    // wrong with the file; `WrongDescriptor` only that it is another type.
+    let mut wrong_type = None;
+    for attempt in NPY_ATTEMPTS {
+        match attempt(&bytes) {
+            Ok(a) => return Ok(a),
+            Err(e @ ReadNpyError::WrongDescriptor(_)) => wrong_type = Some(e),
+            Err(e) => return Err(Error::data(path, npy_problem(&e))),
+        }
     }
-    if let Ok(a) = ArrayD::<f64>::read_npy(open()?) {
-        return Ok(a.mapv(|v| v as f32));
-    }
-    if let Ok(a) = ArrayD::<i64>::read_npy(open()?) {
-        return Ok(a.mapv(|v| v as f32));
-    }
-    if let Ok(a) = ArrayD::<i32>::read_npy(open()?) {
-        return Ok(a.mapv(|v| v as f32));
-    }
-    match ArrayD::<u8>::read_npy(open()?) {
-        Ok(a) => Ok(a.mapv(f32::from)),
-        Err(e) => Err(Error::data(
-            path,
-            format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected): {e}"),
-        )),
+    let why = wrong_type.map_or_else(String::new, |e| format!(": {e}"));
+    Err(Error::data(path, format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected){why}")))
+}
+
+fn npy_problem(e: &ReadNpyError) -> String {
+    match e {
+        ReadNpyError::Io(_) | ReadNpyError::ParseHeader(_) | ReadNpyError::MissingData => {
+            format!("truncated or not an .npy file ({e})")
+        }
+        _ => format!("cannot read the .npy: {e}"),
     }
 }
 
@@ -215,5 +231,35 @@ fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> 
             a.len(),
             a.shape()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_truncated_npy_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        ndarray_npy::write_npy(&p, &ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]])).unwrap();
+        assert_eq!(read_npy(&p).unwrap().shape(), &[2, 2]);
+        let bytes = std::fs::read(&p).unwrap();
+        for cut in [bytes.len() - 3, 20, 3] {
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            let err = read_npy(&p).unwrap_err().to_string();
+            assert!(err.contains("x.npy: truncated or not an .npy file"), "cut at {cut}: {err}");
+        }
+        std::fs::write(&p, b"not numpy at all").unwrap();
+        assert!(read_npy(&p).unwrap_err().to_string().contains("truncated or not an .npy file"));
+    }
+
+    #[test]
+    fn another_element_type_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        ndarray_npy::write_npy(&p, &ndarray::arr1(&[1i16, 2])).unwrap();
+        let err = read_npy(&p).unwrap_err().to_string();
+        assert!(err.contains("float32, float64, int32, int64 or uint8 expected") && err.contains("i2"), "{err}");
     }
 }

@@ -6,12 +6,13 @@
 pub mod data;
 pub mod feasible;
 pub mod schema;
+pub mod strict_json;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{clip, clip_middle, Error, Result, ECHO_CHARS};
 use crate::ir::{Op, ValueId};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
@@ -85,7 +86,7 @@ pub struct Assessment {
 
 /// Reads and validates a goal file against the model.
 pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_document(path, "a goal file")?;
     parse(path, &text, model)
 }
 
@@ -93,6 +94,10 @@ pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
 pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
     let root = Place { file: path, pointer: String::new() };
     let mut echo: Value = serde_json::from_str(text).map_err(|e| root.error(format!("not valid JSON: {e}")))?;
+    if let Some(r) = strict_json::first_repeated_key(text) {
+        let place = Place { file: path, pointer: r.pointer };
+        return Err(place.error(format!("key `{}` appears twice in this object", clip(&r.key))));
+    }
     let Value::Object(map) = &mut echo else {
         return Err(root.error(format!("expected an object, found {}", kind_of(&echo))));
     };
@@ -110,10 +115,11 @@ pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
         "reconstruction" => cx.reconstruction(typed(&cx.place, body)?)?,
         "output_bound" => cx.output_bound(typed(&cx.place, body)?)?,
         other => {
-            return Err(cx
-                .place
-                .child("kind")
-                .error(format!("unknown kind '{other}' (one of {})", schema::KINDS.join(", "))))
+            return Err(cx.place.child("kind").error(format!(
+                "unknown kind '{}' (one of {})",
+                clip(other),
+                schema::KINDS.join(", ")
+            )))
         }
     };
     goal.echo = echo;
@@ -134,11 +140,11 @@ fn typed<T: serde::de::DeserializeOwned>(place: &Place, body: Value) -> Result<T
             })
             .collect();
         let inner = e.into_inner().to_string();
-        let message = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+        let message = inner.split(" at line ").next().unwrap_or(&inner);
         Error::Goal {
             file: place.file.to_path_buf(),
-            pointer: if pointer.is_empty() { "/".into() } else { pointer },
-            message,
+            pointer: if pointer.is_empty() { "/".into() } else { clip_middle(&pointer, 2 * ECHO_CHARS) },
+            message: clip_middle(message, 2 * ECHO_CHARS),
         }
     })
 }
@@ -242,11 +248,14 @@ impl Resolver<'_> {
         if target_class == Some(label) {
             return Err(self.place.child("target").error("the target class equals the label"));
         }
-        if !((spec.epsilon as f32).is_finite() && spec.epsilon > 0.0) {
+        // A radius that rounds to 0 in f32 would leave no ball and a PGD step of 0.
+        let eps32 = spec.epsilon as f32;
+        if !(eps32.is_finite() && eps32 > 0.0) {
+            let rounds = if spec.epsilon > 0.0 && eps32 == 0.0 { ", which is 0 as a 32-bit number" } else { "" };
             return Err(self
                 .place
                 .child("epsilon")
-                .error(format!("must be a positive, finite 32-bit number, got {}", spec.epsilon)));
+                .error(format!("must be a positive, finite 32-bit number, got {:?}{rounds}", spec.epsilon)));
         }
         let bounds = match &spec.bounds {
             None if x0.iter().all(|v| (0.0..=1.0).contains(v)) => Some((0.0, 1.0)),

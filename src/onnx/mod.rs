@@ -7,6 +7,7 @@ pub mod context;
 mod fold;
 mod ops;
 pub mod proto;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,12 +87,14 @@ pub fn import(path: &Path) -> Result<ImportedModel> {
 pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let model_err = |message: String| Error::Model { path: path.to_path_buf(), message };
     let graph_pb = model.graph.as_ref().ok_or_else(|| model_err("model has no graph".into()))?;
-    let opset =
-        model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(1, |o| o.version);
+    validate::check(path, model, graph_pb)?;
+    let opset = validate::check_opset(path, model)?;
 
     let mut bindings = HashMap::new();
     for init in &graph_pb.initializer {
-        bindings.insert(init.name.clone(), Binding::Const(proto::decode_tensor(path, init)?));
+        let tensor = proto::decode_tensor(path, init)?;
+        validate::check_finite_initializer(path, &init.name, &tensor)?;
+        bindings.insert(init.name.clone(), Binding::Const(tensor));
     }
     let real_inputs: Vec<&ValueInfoProto> = graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
     let batched = !real_inputs.iter().all(|i| is_plain_vector(i));

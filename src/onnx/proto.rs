@@ -79,7 +79,7 @@ fn encode_raw(name: &str, shape: &[usize], dtype: DataType, raw: Vec<u8>) -> Ten
 
 /// Reads and decodes an ONNX file.
 pub fn read_model(path: &Path) -> Result<ModelProto> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::input::read(path)?;
     decode_model(path, &bytes)
 }
 
@@ -199,7 +199,7 @@ fn read_external(model_path: &Path, t: &TensorProto) -> Result<Vec<u8>> {
         entry(key).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{key} '{v}' is not a number")))).transpose()
     };
     // Read only this tensor's range: exporters put every tensor in one file.
-    let mut f = std::fs::File::open(&file).map_err(io)?;
+    let mut f = crate::input::open(&file).map_err(|e| bad(format!("'{location}': {e}")))?;
     let size = f.metadata().map_err(io)?.len();
     let offset = parse("offset")?.unwrap_or(0);
     let length = parse("length")?.unwrap_or(size.saturating_sub(offset));

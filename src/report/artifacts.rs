@@ -37,9 +37,28 @@ fn png_scale(shape: &[usize]) -> u32 {
     (256 / side).clamp(1, 8) as u32
 }
 
+/// Writes an `.npy` atomically (`crate::output`).
 pub fn write_npy(path: &Path, a: &ArrayD<f32>) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    a.write_npy(std::io::BufWriter::new(file)).map_err(|e| Error::data(path, format!("writing .npy: {e}")))
+    crate::output::write_with(path, |w| a.write_npy(w).map_err(std::io::Error::other))
+}
+
+/// The file of one model input's best point, for models with several inputs.
+fn per_input_npy(dir: &Path, input_name: &str) -> PathBuf {
+    let safe: String =
+        input_name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    dir.join(format!("best_input.{safe}.npy"))
+}
+
+/// Every file [`write_all`] may write into `dir`, so that a command can
+/// refuse, before any work, artifacts that would replace its inputs: the
+/// files of any model, and with `graph` those of its inputs.
+pub fn planned(dir: &Path, graph: Option<&Graph>) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        ["best_input.npy", "best_input.png", "perturbation.png", "objective.png"].iter().map(|f| dir.join(f)).collect();
+    if let Some(graph) = graph.filter(|g| g.inputs.len() > 1) {
+        v.extend(graph.inputs.iter().map(|&i| per_input_npy(dir, &graph.value(i).name)));
+    }
+    v
 }
 
 fn display(p: &Path) -> String {
@@ -98,9 +117,7 @@ pub fn write_all(
         let mut offset = 0;
         for (name, shape) in &shapes {
             let n: usize = shape.iter().product();
-            let safe: String =
-                name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
-            let p = dir.join(format!("best_input.{safe}.npy"));
+            let p = per_input_npy(dir, name);
             let a = ArrayD::from_shape_vec(IxDyn(&view_shape(shape)), best_x[offset..offset + n].to_vec())
                 .map_err(|e| Error::data(&p, e.to_string()))?;
             write_npy(&p, &a)?;

@@ -254,7 +254,8 @@ fn png_bytes(image: &DynamicImage) -> Result<Vec<u8>, PictureError> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PictureError> {
-    std::fs::write(path, bytes).map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
+    crate::output::write_atomically(path, |w| w.write_all(bytes))
+        .map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

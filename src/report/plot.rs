@@ -79,7 +79,8 @@ pub fn write_line_plot(path: &Path, plot: &LinePlot) -> Result<(), PictureError>
         .ok_or_else(|| PictureError::Plot("bitmap does not match the plot size".to_string()))?;
     let mut bytes = Vec::new();
     image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)?;
-    std::fs::write(path, bytes).map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
+    crate::output::write_atomically(path, |w| w.write_all(&bytes))
+        .map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
 }
 
 fn register_font_once() -> Result<(), PictureError> {

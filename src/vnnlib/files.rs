@@ -15,7 +15,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The file's bytes, decompressed when it is gzip-compressed.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let raw = crate::input::read(path)?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }

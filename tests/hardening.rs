@@ -1,0 +1,486 @@
+//! Hardening regressions through the binary: tampered audit shards, outputs
+//! that would replace inputs or follow symlinks, inputs that are not regular
+//! files, invalid ONNX, and messages that named the wrong thing.
+
+use std::path::{Path, PathBuf};
+
+use adr_onnx::lower::builder::{GraphBuilder, OnnxGraph, Precision};
+use assert_cmd::Command;
+use ndarray::{ArrayD, IxDyn};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn adr() -> Command {
+    Command::cargo_bin("adr-onnx").unwrap()
+}
+
+fn mnist_model() -> PathBuf {
+    root().join("models/mnist_cnn_pgd.onnx")
+}
+
+fn mnist_images() -> PathBuf {
+    root().join("testdata/mnist/mnist_test_first32_images.npy")
+}
+
+fn mnist_labels() -> PathBuf {
+    root().join("testdata/mnist/mnist_test_first32_labels.npy")
+}
+
+/// Runs the command, expects exit 2 and one error line containing every
+/// `needle`; no panic. Returns the line.
+fn expect_error(cmd: &mut Command, needles: &[&str]) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("adr-onnx: error: "), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "missing '{n}' in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{stderr}");
+    stderr
+}
+
+fn expect_success(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A quick audit of the first 6 MNIST samples (shard `shard` when given).
+fn audit(out: &Path, shard: Option<&str>) -> Command {
+    audit_of(&mnist_images(), out, shard)
+}
+
+fn audit_of(images: &Path, out: &Path, shard: Option<&str>) -> Command {
+    let mut c = adr();
+    c.arg("audit")
+        .arg(mnist_model())
+        .arg("--images")
+        .arg(images)
+        .arg("--labels")
+        .arg(mnist_labels())
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--limit", "6", "--batch", "4", "--quiet", "--backend", "tract"])
+        .args(["--method", "pgd", "--iterations", "3", "--restarts", "1"])
+        .arg("--out")
+        .arg(out);
+    if let Some(s) = shard {
+        c.args(["--shard", s]);
+    }
+    c
+}
+
+/// Two shards of the quick audit in `dir`.
+fn two_shards(dir: &Path) -> [PathBuf; 2] {
+    let shards = [dir.join("s0.json"), dir.join("s1.json")];
+    for (k, p) in shards.iter().enumerate() {
+        expect_success(&mut audit(p, Some(&format!("{k}/2"))));
+    }
+    shards
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn write_json(p: &Path, v: &Value) {
+    std::fs::write(p, serde_json::to_string_pretty(v).unwrap()).unwrap();
+}
+
+/// SHA-256 of the rows as `audit::rows_sha256` computes it.
+fn rows_digest(samples: &Value) -> String {
+    let parsed: Vec<adr_onnx::audit::SampleResult> = serde_json::from_value(samples.clone()).unwrap();
+    adr_onnx::audit::rows_sha256(&parsed)
+}
+
+fn merge(shards: &[&Path], out: &Path) -> Command {
+    let mut c = adr();
+    c.arg("audit-merge").args(shards).arg("--out").arg(out);
+    c
+}
+
+#[test]
+fn audit_merge_refuses_tampered_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let [s0, s1] = two_shards(dir.path());
+    let out = dir.path().join("merged.json");
+    expect_success(merge(&[&s0, &s1], &out).arg("--labels").arg(mnist_labels()));
+    assert_eq!(read_json(&out)["summary"]["samples"], 6);
+
+    let original = read_json(&s1);
+    let bad = dir.path().join("bad.json");
+    let tamper = |edit: &dyn Fn(&mut Value)| {
+        let mut v = original.clone();
+        edit(&mut v);
+        write_json(&bad, &v);
+    };
+    let bad_name = bad.display().to_string();
+
+    // A repeated sample ("samples 9" of 8 before).
+    tamper(&|v| {
+        let first = v["samples"][0].clone();
+        v["samples"].as_array_mut().unwrap().push(first);
+    });
+    expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "sample 1 appears twice"]);
+    // A removed one.
+    tamper(&|v| drop(v["samples"].as_array_mut().unwrap().remove(1)));
+    expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "sample 3 is missing"]);
+    // None at all.
+    tamper(&|v| v["samples"] = Value::Array(vec![]));
+    expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "sample 1 is missing"]);
+    // An edited label.
+    tamper(&|v| v["samples"][0]["label"] = Value::from(9));
+    expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "rows do not match its rows_sha256"]);
+    // An edited label with its digest recomputed: only the labels file tells.
+    tamper(&|v| {
+        v["samples"][0]["label"] = Value::from(9);
+        v["rows_sha256"] = Value::from(rows_digest(&v["samples"]));
+    });
+    expect_success(&mut merge(&[&s0, &bad], &out));
+    expect_error(
+        merge(&[&s0, &bad], &out).arg("--labels").arg(mnist_labels()),
+        &[&bad_name, "sample 1: label 9, but", "mnist_test_first32_labels.npy gives 2"],
+    );
+    // Another labels file, with the images: the dataset digest differs.
+    let other_labels = dir.path().join("other_labels.npy");
+    let mut labels: Vec<i64> = (0..32).map(|i| i % 10).collect();
+    labels[..6].copy_from_slice(&[7, 2, 1, 0, 4, 1]);
+    ndarray_npy::write_npy(&other_labels, &ndarray::Array1::from(labels)).unwrap();
+    expect_error(
+        merge(&[&s0, &s1], &out)
+            .args(["--page".as_ref(), dir.path().join("p.html").as_os_str(), "--images".as_ref()])
+            .arg(mnist_images())
+            .arg("--labels")
+            .arg(&other_labels),
+        &["other_labels.npy: not the audited labels"],
+    );
+    expect_success(
+        merge(&[&s0, &s1], &out)
+            .args(["--page".as_ref(), dir.path().join("p.html").as_os_str(), "--images".as_ref()])
+            .arg(mnist_images())
+            .arg("--labels")
+            .arg(mnist_labels()),
+    );
+}
+
+// ---- outputs never replace inputs, never follow symlinks ----
+
+fn rand_small() -> PathBuf {
+    root().join("models/rand_small_s1.onnx")
+}
+
+fn output_bound_goal() -> PathBuf {
+    root().join("testdata/goals/output_bound.json")
+}
+
+/// `run` on the small random network, 3 iterations.
+fn quick_run(model: &Path, goal: &Path) -> Command {
+    let mut c = adr();
+    c.arg("run").arg(model).arg("--goal").arg(goal).args(["--iterations", "3", "--quiet", "--backend", "tract"]);
+    c
+}
+
+/// A copy of `from` in `dir`.
+fn copy(from: &Path, dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::copy(from, &p).unwrap();
+    p
+}
+
+#[test]
+fn no_command_writes_over_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = copy(&rand_small(), dir.path(), "m.onnx");
+    let goal = copy(&output_bound_goal(), dir.path(), "g.json");
+    let before = std::fs::read(&model).unwrap();
+    let refused = format!("{}: refusing to overwrite {}", model.display(), model.display());
+
+    expect_error(quick_run(&model, &goal).arg("--out").arg(&model), &[&refused]);
+    // Before any work: the model is not even read.
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, "not a model").unwrap();
+    expect_error(quick_run(&garbage, &goal).arg("--out").arg(&garbage), &["garbage.onnx: refusing to overwrite"]);
+    expect_error(adr().arg("derive").arg(&garbage).arg("-o").arg(&garbage), &["garbage.onnx: refusing to overwrite"]);
+    expect_error(adr().arg("derive").arg(&model).arg("-o").arg(&model), &[&refused]);
+    let property = dir.path().join("p.vnnlib");
+    std::fs::write(&property, "(declare-const X_0 Real)\n").unwrap();
+    expect_error(
+        adr().arg("falsify").arg(&model).arg(&property).arg("--out").arg(&property),
+        &[&format!("{}: refusing to overwrite", property.display())],
+    );
+    expect_error(adr().arg("falsify").arg(&model).arg(&property).arg("--report").arg(&model), &[&refused]);
+    // Through a symlink too: the link's target is the input.
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&goal, &link).unwrap();
+    expect_error(quick_run(&model, &goal).arg("--out").arg(&link), &["link.json: refusing to overwrite", "g.json"]);
+    // An artifact landing on an input.
+    let art = dir.path().join("art");
+    std::fs::create_dir(&art).unwrap();
+    let npy_input = copy(&model, &art, "best_input.npy");
+    expect_error(
+        quick_run(&model, &npy_input).arg("--artifacts").arg(&art),
+        &["best_input.npy: refusing to overwrite"],
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    assert_eq!(std::fs::read(&goal).unwrap(), std::fs::read(output_bound_goal()).unwrap());
+
+    let images = copy(&mnist_images(), dir.path(), "X.npy");
+    expect_error(&mut audit_of(&images, &images, None), &["X.npy: refusing to overwrite"]);
+    assert_eq!(std::fs::read(&images).unwrap(), std::fs::read(mnist_images()).unwrap());
+    let out = dir.path().join("a.json");
+    expect_error(
+        audit(&out, None).arg("--page").arg(dir.path().join(".").join("a.json")),
+        &["are the same output file"],
+    );
+}
+
+#[test]
+fn audit_merge_does_not_write_over_a_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let s0 = dir.path().join("s0.json");
+    std::fs::write(&s0, "{}").unwrap();
+    let s1 = dir.path().join("s1.json");
+    std::fs::write(&s1, "{}").unwrap();
+    expect_error(&mut merge(&[&s0, &s1], &s0), &["s0.json: refusing to overwrite"]);
+    assert_eq!(std::fs::read(&s0).unwrap(), b"{}");
+}
+
+#[test]
+fn symlinks_in_the_artifacts_folder_are_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let art = dir.path().join("art");
+    std::fs::create_dir(&art).unwrap();
+    for name in ["best_input.npy", "objective.png"] {
+        std::os::unix::fs::symlink(&precious, art.join(name)).unwrap();
+    }
+    let report = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&precious, &report).unwrap();
+    let out = quick_run(&rand_small(), &output_bound_goal())
+        .arg("--artifacts")
+        .arg(&art)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    for p in [art.join("best_input.npy"), art.join("objective.png"), report.clone()] {
+        assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_file(), "{}", p.display());
+    }
+    assert_eq!(read_json(&report)["schema_version"], 1);
+    // Nothing but the outputs is left behind (no temporary files).
+    let mut names: Vec<String> =
+        std::fs::read_dir(&art).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["best_input.npy", "objective.png"]);
+}
+
+// ---- inputs must be regular files ----
+
+#[test]
+fn devices_directories_and_fifos_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = std::time::Duration::from_secs(60);
+    expect_error(adr().arg("inspect").arg("/dev/zero").timeout(quick), &["/dev/zero: is a device, not a regular file"]);
+    expect_error(
+        quick_run(&rand_small(), Path::new("/dev/zero")).timeout(quick),
+        &["/dev/zero: is a device, not a regular file"],
+    );
+    expect_error(adr().arg("inspect").arg(dir.path()).timeout(quick), &[": is a directory"]);
+    expect_error(quick_run(&rand_small(), dir.path()).timeout(quick), &[": is a directory"]);
+    let fifo = dir.path().join("goal.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    expect_error(quick_run(&rand_small(), &fifo).timeout(quick), &["goal.json: is a FIFO"]);
+    expect_error(adr().arg("inspect").arg(&fifo).timeout(quick), &["goal.json: is a FIFO"]);
+    let property = dir.path().join("p.vnnlib");
+    expect_error(adr().arg("falsify").arg(rand_small()).arg("/dev/zero").timeout(quick), &["/dev/zero: is a device"]);
+    // A goal file beyond the cap is refused without reading it.
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big).unwrap().set_len(65 << 20).unwrap();
+    expect_error(
+        quick_run(&rand_small(), &big).timeout(quick),
+        &["big.json: larger than 64 MiB, the most adr-onnx reads from a goal file"],
+    );
+    std::fs::File::create(&property).unwrap().set_len(65 << 20).unwrap();
+    expect_error(
+        adr().arg("falsify").arg(rand_small()).arg(&property).timeout(quick),
+        &["p.vnnlib: larger than 64 MiB, the most adr-onnx reads from a VNN-LIB property"],
+    );
+}
+
+// ---- invalid ONNX ----
+
+fn weight(shape: &[usize]) -> ArrayD<f32> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
+}
+
+/// x [1, 3] -> MatMul -> Relu -> y, then `edit` on the model.
+fn small_model(dir: &Path, name: &str, edit: impl FnOnce(&mut OnnxGraph)) -> PathBuf {
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let w = b.constant("w", &weight(&[3, 2]));
+    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    edit(&mut g);
+    let p = dir.join(name);
+    std::fs::write(&p, g.to_bytes()).unwrap();
+    p
+}
+
+fn graph(g: &mut OnnxGraph) -> &mut tract_onnx::pb::GraphProto {
+    g.model.graph.as_mut().unwrap()
+}
+
+#[test]
+fn invalid_onnx_is_refused_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inspect = |p: &Path| {
+        let mut c = adr();
+        c.arg("inspect").arg(p);
+        c
+    };
+    expect_success(&mut inspect(&small_model(d, "ok.onnx", |_| {})));
+
+    let p = small_model(d, "relu2.onnx", |g| {
+        let relu = graph(g).node.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+        relu.input.push("x".into());
+    });
+    expect_error(&mut inspect(&p), &["relu2.onnx: invalid ONNX model", "(Relu): 2 inputs; Relu takes 1"]);
+    let p = small_model(d, "matmul1.onnx", |g| {
+        let mm = graph(g).node.iter_mut().find(|n| n.op_type == "MatMul").unwrap();
+        mm.input.truncate(1);
+    });
+    expect_error(&mut inspect(&p), &["(MatMul): 1 inputs; MatMul takes 2"]);
+    let p = small_model(d, "dup_out.onnx", |g| {
+        let nodes = &mut graph(g).node;
+        let mm_out = nodes.iter().find(|n| n.op_type == "MatMul").unwrap().output[0].clone();
+        let relu = nodes.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+        relu.name = "the_relu".into();
+        relu.output[0] = mm_out.clone();
+    });
+    expect_error(&mut inspect(&p), &["node 'the_relu' (Relu): output", "is already produced by node"]);
+    let p = small_model(d, "dup_in.onnx", |g| {
+        let first = graph(g).input[0].clone();
+        graph(g).input.push(first);
+    });
+    expect_error(&mut inspect(&p), &["graph input 'x' is declared twice"]);
+    let p = small_model(d, "dup_output.onnx", |g| {
+        let first = graph(g).output[0].clone();
+        graph(g).output.push(first);
+    });
+    expect_error(&mut inspect(&p), &["graph output 'y' is declared twice"]);
+
+    let p = small_model(d, "no_opset.onnx", |g| g.model.opset_import.clear());
+    expect_error(&mut inspect(&p), &["no_opset.onnx: no opset_import"]);
+    for version in [0, 1, 99] {
+        let p = small_model(d, &format!("opset{version}.onnx"), |g| g.model.opset_import[0].version = version);
+        expect_error(&mut inspect(&p), &[&format!("default-domain opset {version}; adr-onnx reads opsets 7 to 21")]);
+    }
+    let p = small_model(d, "nan.onnx", |g| {
+        let init = &mut graph(g).initializer[0];
+        init.raw_data[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+    });
+    expect_error(&mut inspect(&p), &["nan.onnx: initializer '", "element 1 is NaN"]);
+}
+
+// ---- messages that named the wrong thing ----
+
+/// A 3-sample dataset written to `dir` for the MNIST CNN.
+fn dataset(dir: &Path, pixel: impl Fn(usize, usize) -> f32) -> (PathBuf, PathBuf) {
+    let values: Vec<f32> = (0..3 * 784).map(|i| pixel(i / 784, i % 784)).collect();
+    let images = dir.join("X.npy");
+    ndarray_npy::write_npy(&images, &ArrayD::from_shape_vec(IxDyn(&[3, 1, 28, 28]), values).unwrap()).unwrap();
+    let labels = dir.join("y.npy");
+    ndarray_npy::write_npy(&labels, &ndarray::arr1(&[7i64, 2, 1])).unwrap();
+    (images, labels)
+}
+
+fn audit_dataset(images: &Path, labels: &Path, out: &Path) -> Command {
+    let mut c = adr();
+    c.arg("audit")
+        .arg(mnist_model())
+        .arg("--images")
+        .arg(images)
+        .arg("--labels")
+        .arg(labels)
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--quiet", "--backend", "tract", "--method", "pgd", "--iterations", "2", "--out"])
+        .arg(out);
+    c
+}
+
+#[test]
+fn audit_errors_name_the_images_file_and_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    let (images, labels) = dataset(dir.path(), |s, i| if s == 2 && i == 5 { f32::NAN } else { 0.5 });
+    expect_error(&mut audit_dataset(&images, &labels, &out), &["X.npy: sample 2: value 5 is NaN"]);
+    let (images, labels) = dataset(dir.path(), |_, i| (i % 256) as f32);
+    expect_error(
+        &mut audit_dataset(&images, &labels, &out),
+        &["X.npy: sample 0: input element 2 = 2 lies outside [0, 1], the bounds of", "mnist_pgd_eps025.json"],
+    );
+    let bytes = std::fs::read(&images).unwrap();
+    std::fs::write(&images, &bytes[..bytes.len() / 2]).unwrap();
+    expect_error(&mut audit_dataset(&images, &labels, &out), &["X.npy: truncated or not an .npy file"]);
+}
+
+fn attack_goal(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("goal.json");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn goal_errors_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = root().join("testdata/mnist/digit_0_label_7.png");
+    let png = png.display();
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "epsilon": 5e-324, "bounds": [0, 1]}}"#),
+    );
+    expect_error(
+        &mut quick_run(&mnist_model(), &goal),
+        &["at /epsilon: must be a positive, finite 32-bit number, got 5e-324, which is 0 as a 32-bit number"],
+    );
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "epsilon": 0.1, "epsilon": 0.3}}"#),
+    );
+    expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /: key `epsilon` appears twice"]);
+    let goal = attack_goal(
+        dir.path(),
+        &format!(r#"{{"kind": "target_class", "input": "{png}", "label": 7, "method": {{"lr": 1, "lr": 2}}}}"#),
+    );
+    expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /method: key `lr` appears twice"]);
+    // A huge value is not echoed whole.
+    let goal = attack_goal(dir.path(), &format!(r#"{{"kind": "{}"}}"#, "k".repeat(50 << 20)));
+    let line = expect_error(&mut quick_run(&mnist_model(), &goal), &["goal.json: at /kind: unknown kind 'kkkk", "…"]);
+    assert!(line.len() < 4000, "{} bytes", line.len());
+}
+
+#[test]
+fn derive_refuses_an_alpha_beyond_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.onnx");
+    expect_error(
+        adr().arg("derive").arg(rand_small()).arg("-o").arg(&out).args(["--alpha", "1e308"]),
+        &["--alpha must be a positive, finite 32-bit number, got 1e308"],
+    );
+    assert!(!out.exists());
+}
