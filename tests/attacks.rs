@@ -209,3 +209,88 @@ fn an_epsilon_list_gives_a_robustness_curve() {
     }
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
 }
+
+/// A targeted template with `target` (none: no target field).
+fn targeted_template(dir: &Path, target: Option<Value>) -> PathBuf {
+    let mut t = serde_json::json!({"kind": "target_class", "epsilon": 0.25, "bounds": [0.0, 1.0]});
+    if let Some(v) = target {
+        t["target"] = v;
+    }
+    let p = dir.join("targeted.json");
+    std::fs::write(&p, t.to_string()).unwrap();
+    p
+}
+
+fn audit_with(dir: &Path, template: &Path, extra: &[&str]) -> (i32, String, Value) {
+    let out = dir.join("t.json");
+    let _ = std::fs::remove_file(&out);
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--images")
+        .arg(root().join("testdata/mnist/mnist_test_first32_images.npy"))
+        .arg("--labels")
+        .arg(root().join("testdata/mnist/mnist_test_first32_labels.npy"))
+        .arg("--goal")
+        .arg(template)
+        .args(["--limit", "8", "--quiet", "--backend", "tract", "--method", "apgd", "--iterations", "10", "--out"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&out).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned(), report)
+}
+
+#[test]
+fn targets_per_sample_random_least_likely_or_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture's ONNX Runtime logits of the first samples.
+    let logits: ndarray::Array2<f32> =
+        ndarray_npy::read_npy(common::fixtures().join("models/mnist_cnn_pgd_logits_1000.npy")).unwrap();
+    let (code, err, r) = audit_with(dir.path(), &targeted_template(dir.path(), Some("least_likely".into())), &[]);
+    assert_eq!(code, 0, "{err}");
+    for s in r["samples"].as_array().unwrap() {
+        let i = s["index"].as_u64().unwrap() as usize;
+        let row = logits.row(i);
+        let lowest = (0..10).min_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+        assert_eq!(s["target"], lowest, "sample {i}");
+        if s["success"] == true {
+            assert_eq!(s["adversarial_prediction"], lowest);
+        }
+    }
+    let (code, err, r) = audit_with(dir.path(), &targeted_template(dir.path(), Some("random".into())), &[]);
+    assert_eq!(code, 0, "{err}");
+    let random: Vec<u64> = r["samples"].as_array().unwrap().iter().map(|s| s["target"].as_u64().unwrap()).collect();
+    for s in r["samples"].as_array().unwrap() {
+        assert_ne!(s["target"], s["label"]);
+    }
+    assert!(random.iter().collect::<std::collections::BTreeSet<_>>().len() > 1, "{random:?}");
+    // The same seed draws the same targets.
+    let (_, _, again) = audit_with(dir.path(), &targeted_template(dir.path(), Some("random".into())), &[]);
+    assert_eq!(again["samples"], r["samples"]);
+
+    let targets = dir.path().join("targets.npy");
+    let given: Vec<i64> = (0..32).map(|i| (i % 10) as i64).collect();
+    ndarray_npy::write_npy(&targets, &ndarray::Array1::from(given.clone())).unwrap();
+    let plain = targeted_template(dir.path(), None);
+    let (code, err, r) = audit_with(dir.path(), &plain, &["--targets", targets.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for s in r["samples"].as_array().unwrap() {
+        let i = s["index"].as_u64().unwrap() as usize;
+        assert_eq!(s["target"], given[i]);
+        if s["label"] == given[i] {
+            assert_eq!(s["attacked"], false);
+        }
+    }
+    // Both a template target and --targets: refused, naming the field.
+    let both = targeted_template(dir.path(), Some(3.into()));
+    let (code, err, _) = audit_with(dir.path(), &both, &["--targets", targets.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/target") && err.contains("not both"), "{err}");
+    let unknown = targeted_template(dir.path(), Some("most_likely".into()));
+    let (code, err, _) = audit_with(dir.path(), &unknown, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown target 'most_likely'"), "{err}");
+}

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
-use crate::goal::{self, argmax, Criterion, Goal};
+use crate::goal::{self, argmax, Goal};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
@@ -95,6 +95,9 @@ pub struct SampleResult {
     /// The adversarial input of a successful attack, f32 little-endian, base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_f32le: Option<String>,
+    /// The sample's target class in a targeted audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<usize>,
     /// With `--epsilons`: the smallest listed epsilon at which the attack
     /// succeeded (an upper bound on the sample's minimal perturbation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +122,7 @@ impl SampleResult {
             distance_l2: None,
             found_by: None,
             adversarial_f32le: None,
+            target: None,
             min_epsilon: None,
         }
     }
@@ -273,11 +277,73 @@ pub struct AuditInput<'a> {
     /// Radii to attack in turn (ascending), each on the samples still
     /// robust; empty: the template's epsilon only.
     pub epsilons: Vec<f64>,
+    /// `--targets`: a target class per sample of the dataset, with the file
+    /// they were read from.
+    pub targets: Option<(&'a Path, Vec<usize>)>,
+}
+
+/// How a targeted audit picks each sample's target class.
+#[derive(Debug, Clone, PartialEq)]
+enum TargetRule {
+    Untargeted,
+    /// The template's `target`: one class for every sample.
+    Fixed(usize),
+    /// A class other than the label, drawn per sample from the seed.
+    Random,
+    /// The class with the lowest clean output.
+    LeastLikely,
+    /// `--targets`: one class per sample.
+    Given,
+}
+
+impl TargetRule {
+    /// The rule the template's `target` (or `--targets`) asks for.
+    fn of(a: &AuditInput) -> Result<TargetRule> {
+        let err =
+            |message: String| Error::Goal { file: a.template_path.to_path_buf(), pointer: "/target".into(), message };
+        match (a.template.get("target"), &a.targets) {
+            (Some(v), Some((path, _))) if !v.is_null() => {
+                Err(err(format!("give the target either here or with --targets {}, not both", path.display())))
+            }
+            (_, Some(_)) => Ok(TargetRule::Given),
+            (None | Some(Value::Null), None) => Ok(TargetRule::Untargeted),
+            (Some(Value::String(s)), None) => match s.as_str() {
+                "random" => Ok(TargetRule::Random),
+                "least_likely" => Ok(TargetRule::LeastLikely),
+                other => Err(err(format!("unknown target '{other}' (a class, \"random\" or \"least_likely\")"))),
+            },
+            (Some(v), None) => match v.as_u64() {
+                Some(c) => Ok(TargetRule::Fixed(c as usize)),
+                None => Err(err(format!("expected a class, \"random\" or \"least_likely\", found {v}"))),
+            },
+        }
+    }
+
+    /// The target of sample `index` (label `label`, clean outputs `clean`).
+    fn target(&self, a: &AuditInput, seed: u64, index: usize, label: usize, clean: &[f32]) -> Option<usize> {
+        use rand::{Rng, SeedableRng};
+        match self {
+            TargetRule::Untargeted => None,
+            TargetRule::Fixed(t) => Some(*t),
+            TargetRule::Random => {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(crate::optim::row_seed(
+                    seed ^ 0x7461_7267_6574,
+                    index as u64,
+                    0,
+                ));
+                let others = clean.len().saturating_sub(1).max(1);
+                let k = rng.random_range(0..others);
+                Some(if k >= label { k + 1 } else { k })
+            }
+            TargetRule::LeastLikely => (0..clean.len()).min_by(|&x, &y| clean[x].total_cmp(&clean[y]).then(x.cmp(&y))),
+            TargetRule::Given => a.targets.as_ref().and_then(|(_, t)| t.get(index).copied()),
+        }
+    }
 }
 
 /// The template's goal on sample `i` with label `label`, at `epsilon`
 /// (none: the template's).
-fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>) -> Result<Goal> {
+fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>, target: Option<usize>) -> Result<Goal> {
     let mut v = a.template.clone();
     let obj = v.as_object_mut().ok_or_else(|| Error::Goal {
         file: a.template_path.to_path_buf(),
@@ -292,6 +358,10 @@ fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>) -> Res
     if let Some(e) = epsilon {
         obj.insert("epsilon".into(), Value::from(e));
     }
+    match target {
+        Some(t) => obj.insert("target".into(), Value::from(t)),
+        None => obj.remove("target"),
+    };
     let mut g = goal::parse(a.template_path, &v.to_string(), a.model).map_err(|e| blame_the_sample(a, i, e))?;
     g.stream = i as u64;
     Ok(g)
@@ -383,14 +453,30 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         )));
     };
     // The probe resolves the settings and the class count. Its label is any
-    // class but the target, so that it does not depend on the shard.
-    let probe_label = usize::from(a.template.get("target").and_then(Value::as_u64) == Some(0));
-    let probe = goal_for(a, first, probe_label, None)?;
-    let target = match probe.criterion {
-        Criterion::Class { target, .. } => target,
-        _ => None,
+    // class but its target, so that it does not depend on the shard.
+    let rule = TargetRule::of(a)?;
+    let probe_target = match rule {
+        TargetRule::Untargeted => None,
+        TargetRule::Fixed(t) => Some(t),
+        _ => Some(1),
     };
+    let probe_label = usize::from(probe_target == Some(0));
+    let probe = goal_for(a, first, probe_label, None, probe_target)?;
     let classes = a.model.graph.value(probe.target).size();
+    if let Some((path, targets)) = &a.targets {
+        if targets.len() != a.labels.len() {
+            return Err(Error::data(
+                path,
+                format!("{} targets for the {} samples of {}", targets.len(), a.labels.len(), a.labels_path.display()),
+            ));
+        }
+        if let Some((i, t)) = targets.iter().enumerate().find(|(_, &t)| t >= classes) {
+            return Err(Error::data(
+                path,
+                format!("sample {i}: target {t} is not a class of the model (0..{})", classes.saturating_sub(1)),
+            ));
+        }
+    }
     if let Some((i, l)) = a.labels.iter().enumerate().find(|(_, &l)| l >= classes) {
         return Err(Error::data(
             a.labels_path,
@@ -402,23 +488,22 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
     let batch = a.batch.max(1);
 
-    // Clean predictions, in batches of the same size.
-    let mut clean = Vec::with_capacity(indices.len());
+    // Clean outputs, in batches of the same size.
+    let mut clean: Vec<Vec<f32>> = Vec::with_capacity(indices.len());
     let mut eval = Engine::new(a.model, a.backend, probe.target, probe.output, batch, settings.alpha);
     for chunk in indices.chunks(batch) {
         let x = padded_rows(a.images, chunk, batch);
         let t = eval.eval(&x)?;
-        for r in 0..chunk.len() {
-            let row = t.y.row(r);
-            clean.push(argmax(row.as_slice().unwrap_or(&row.to_vec())));
-        }
+        clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
     let mut samples: Vec<SampleResult> = indices
         .iter()
         .zip(&clean)
-        .map(|(&i, &p)| {
+        .map(|(&i, y)| {
             let label = a.labels[i];
+            let p = argmax(y);
+            let target = rule.target(a, settings.seed, i, label, y);
             let skip_reason = if p != label {
                 Some(SKIP_MISCLASSIFIED)
             } else if target == Some(label) {
@@ -426,7 +511,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             } else {
                 None
             };
-            SampleResult::unattacked(i, label, p, skip_reason)
+            SampleResult { target, ..SampleResult::unattacked(i, label, p, skip_reason) }
         })
         .collect();
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
@@ -439,7 +524,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         let at = match epsilon {
             None => settings.clone(),
             Some(_) => {
-                let g = goal_for(a, first, probe_label, epsilon)?;
+                let g = goal_for(a, first, probe_label, epsilon, probe_target)?;
                 let s = Settings::resolve(&g, &a.cli, neurons);
                 s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
                 s
@@ -482,8 +567,10 @@ fn attack_batch(
     progress: &mut dyn Progress,
 ) -> Result<()> {
     let batch = a.batch.max(1);
-    let mut goals: Vec<Goal> =
-        chunk.iter().map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon)).collect::<Result<_>>()?;
+    let mut goals: Vec<Goal> = chunk
+        .iter()
+        .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
+        .collect::<Result<_>>()?;
     // Full batches always: padding repeats the last goal, results discarded.
     while let Some(last) = goals.last().filter(|_| goals.len() < batch).cloned() {
         goals.push(last);

@@ -43,6 +43,10 @@ pub struct AuditArgs {
     /// template's epsilon; each sample gets its `min_epsilon`.
     #[arg(long, value_delimiter = ',', value_parser = positive_radius)]
     epsilons: Vec<f64>,
+    /// A targeted audit with one target class per sample (`.npy` of
+    /// integers, one per label); the template then gives no `target`.
+    #[arg(long)]
+    targets: Option<PathBuf>,
     /// With --epsilons: also draw the curve (robust accuracy against
     /// epsilon) as a PNG.
     #[arg(long, requires = "epsilons")]
@@ -108,8 +112,10 @@ fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let mut inputs = vec![&args.model, &args.images, &args.labels, &args.goal];
+    inputs.extend(&args.targets);
     adr_onnx::output::refuse_clobber(
-        &[&args.model, &args.images, &args.labels, &args.goal],
+        &inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
         &std::iter::once(&args.out).chain(&args.page).chain(&args.curve).map(PathBuf::as_path).collect::<Vec<_>>(),
     )?;
     let model = adr_onnx::onnx::import(&args.model)?;
@@ -117,6 +123,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let model_bytes = read_bytes(&args.model)?;
     let images = read_npy(&args.images)?;
     let labels = audit::read_labels(&args.labels)?;
+    let targets = match &args.targets {
+        Some(p) => Some((p.as_path(), audit::read_labels(p)?)),
+        None => None,
+    };
     let Some(&count) = images.shape().first() else {
         anyhow::bail!("{}: expected samples along the first axis, found a scalar", args.images.display());
     };
@@ -153,6 +163,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         backend: selected.backend.as_ref(),
         batch: args.batch,
         epsilons: radii(&args.epsilons),
+        targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
     };
     let started = std::time::Instant::now();
