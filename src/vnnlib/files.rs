@@ -15,20 +15,30 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The file's bytes, decompressed when it is gzip-compressed.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = crate::input::read(path)?;
+    decompressed(path, crate::input::read(path)?, u64::MAX)
+}
+
+/// `raw` (read from `path`), decompressed when it is gzip-compressed, to
+/// at most `cap` bytes.
+fn decompressed(path: &Path, raw: Vec<u8>, cap: u64) -> Result<Vec<u8>> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(raw.as_slice())
+        .take(cap.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| Error::data(path, format!("not a readable gzip file: {e}")))?;
+    if out.len() as u64 > cap {
+        return Err(Error::data(path, format!("decompresses to more than {} MiB", cap >> 20)));
+    }
     Ok(out)
 }
 
 /// A VNN-LIB property file, parsed; errors name the file and the line.
 pub fn read_property(path: &Path) -> Result<Property> {
-    let bytes = read_bytes(path)?;
+    let raw = crate::input::read_capped(path, crate::input::DOCUMENT_CAP, "a VNN-LIB property")?;
+    let bytes = decompressed(path, raw, crate::input::DOCUMENT_CAP)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::data(path, format!("not UTF-8 text ({e})")))?;
     parse_vnnlib(&text).map_err(|e| Error::data(path, e.to_string()))
 }
