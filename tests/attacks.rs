@@ -20,7 +20,18 @@ fn root() -> PathBuf {
 }
 
 /// Small budgets: every stage runs in seconds on 8 samples.
-const BUDGET: &[&str] = &["--iterations", "12", "--set", "apgd_targets=3", "--set", "square_queries=60", "--seed", "5"];
+const BUDGET: &[&str] = &[
+    "--iterations",
+    "12",
+    "--set",
+    "apgd_steps=12",
+    "--set",
+    "apgd_targets=3",
+    "--set",
+    "square_queries=60",
+    "--seed",
+    "5",
+];
 
 /// `adr-onnx audit` of the first 8 MNIST samples at eps 0.25 with
 /// `method`; the report.

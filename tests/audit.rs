@@ -54,7 +54,20 @@ fn read(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-const QUICK_ADR: &[&str] = &["--method", "auto", "--set", "pgd_steps=30", "--iterations", "15", "--restarts", "2"];
+const QUICK_ADR: &[&str] = &[
+    "--method",
+    "auto",
+    "--set",
+    "apgd_steps=20",
+    "--set",
+    "apgd_targets=2",
+    "--set",
+    "square_queries=30",
+    "--iterations",
+    "15",
+    "--restarts",
+    "2",
+];
 
 #[test]
 fn an_audit_reports_robust_accuracy_and_a_page() {

@@ -284,7 +284,20 @@ fn auto_is_never_weaker_than_its_first_stage_with_the_same_seed() {
             &serde_json::json!({"kind": "target_class", "input": {"npy": root().join("testdata/mnist/mnist_test_first32_images.npy"), "index": index},
                                 "label": label, "epsilon": 0.15}),
         );
-        let common = ["--seed", "3", "--iterations", "20", "--set", "apgd_targets=2", "--set", "normalisers=random"];
+        let common = [
+            "--seed",
+            "3",
+            "--iterations",
+            "20",
+            "--set",
+            "apgd_steps=20",
+            "--set",
+            "apgd_targets=2",
+            "--set",
+            "square_queries=50",
+            "--set",
+            "normalisers=random",
+        ];
         let apgd = run(dir.path(), &model, &goal, &[&["--method", "apgd"], &common[..]].concat());
         let auto = run(dir.path(), &model, &goal, &[&["--method", "auto"], &common[..]].concat());
         check_common(&apgd);

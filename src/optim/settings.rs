@@ -117,14 +117,16 @@ impl Settings {
         let g = &goal.method;
         let d = defaults(goal.kind, relu_neurons);
         let free = goal.feasible.free().iter().filter(|f| **f).count();
-        // `iterations`, when given, is every method's steps per restart;
-        // each method's own field wins over it.
-        let given = cli.iterations.or(g.iterations);
+        // `iterations`, when given, is the steps per restart of the method
+        // run alone, whichever it is (its own field wins over it). `auto`'s
+        // stages keep their own budgets (the preset's), and `iterations` is
+        // its ADR stage's.
+        let algorithm = pick!(cli, g, d, algorithm, Algorithm::Adr);
+        let given = if algorithm == Algorithm::Auto { None } else { cli.iterations.or(g.iterations) };
         let steps = |own: Option<usize>, default: Option<usize>, fallback: usize| {
             own.or(given).or(default).unwrap_or(fallback).max(1)
         };
         let pgd_steps = steps(cli.pgd_steps.or(g.pgd_steps), d.pgd_steps, 1000);
-        let algorithm = pick!(cli, g, d, algorithm, Algorithm::Adr);
         let preset = pick!(cli, g, d, preset, Preset::Standard);
         let strong = algorithm == Algorithm::Auto && preset == Preset::Strong;
         let restarts = cli.restarts.or(g.restarts).unwrap_or(if strong { STRONG_RESTARTS } else { 1 }).max(1);
