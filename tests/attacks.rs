@@ -305,3 +305,28 @@ fn targets_per_sample_random_least_likely_or_from_a_file() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown target 'most_likely'"), "{err}");
 }
+
+#[test]
+fn run_prints_one_summary_line_unless_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let run = |quiet: bool| {
+        let mut c = Command::cargo_bin("adr-onnx").unwrap();
+        c.arg("run")
+            .arg(root().join("models/mnist_cnn_pgd.onnx"))
+            .arg("--goal")
+            .arg(root().join("testdata/goals/untargeted_npy.json"))
+            .args(["--method", "apgd", "--iterations", "5", "--backend", "tract", "--out"])
+            .arg(&out);
+        if quiet {
+            c.arg("--quiet");
+        }
+        let o = c.output().unwrap();
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let line = run(false);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains("achieved by apgd-ce: score "), "{line}");
+    assert!(line.contains("L-inf") && line.contains(&format!("report {}", out.display())), "{line}");
+    assert_eq!(run(true), "");
+}

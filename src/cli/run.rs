@@ -96,5 +96,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => adr_onnx::output::write(p, (json + "\n").as_bytes())?,
         None => println!("{json}"),
     }
+    if !args.quiet {
+        eprintln!("{}", summary_line(&report, args.out.as_deref()));
+    }
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}
+
+/// One line on what a run found: achieved or not, by which stage, the
+/// score, the distance from the start, the time and where the report is.
+fn summary_line(r: &adr_onnx::report::RunReport, out: Option<&Path>) -> String {
+    let verdict = if r.achieved { "achieved" } else { "not achieved" };
+    let report = out.map_or_else(|| "report on stdout".to_string(), |p| format!("report {}", p.display()));
+    format!(
+        "{verdict} by {}: score {:.6}, L-inf {:.6} from the start, {} iterations in {:.1} s; {report}",
+        r.best.phase, r.best.point.score, r.best.distance_linf, r.iterations, r.timing.total_seconds
+    )
 }
