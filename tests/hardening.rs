@@ -484,3 +484,13 @@ fn derive_refuses_an_alpha_beyond_f32() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_alpha_beyond_f32_is_refused_wherever_it_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let mut c = quick_run(&rand_small(), &output_bound_goal());
+    c.args(["--set", "alpha=1e308", "--out"]).arg(&out);
+    expect_error(&mut c, &["alpha must be finite as a 32-bit number, got 1e308"]);
+    assert!(!out.exists());
+}

@@ -198,6 +198,10 @@ impl Settings {
                 return Err(format!("{name} must be a non-negative number, got {v}"));
             }
         }
+        // The gate's sharpness is written into f32 graphs.
+        if !(self.alpha as f32).is_finite() {
+            return Err(format!("alpha must be finite as a 32-bit number, got {:?}", self.alpha));
+        }
         if !(self.square_p_init.is_finite() && self.square_p_init > 0.0 && self.square_p_init <= 1.0) {
             return Err(format!("square_p_init must lie in (0, 1], got {}", self.square_p_init));
         }
