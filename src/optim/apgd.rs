@@ -126,25 +126,26 @@ pub fn run(ctx: &mut Ctx, x: Array2<f32>, loss: &Loss, steps: usize) -> Result<(
         return Ok((0, StopReason::Achieved));
     }
     let first = ctx.gradient_rows(loss.objective, loss.params, &x, &moving, 0)?;
+    let n = ctx.free.ncols();
     let mut st = State {
         previous: x.clone(),
         best_x: x.clone(),
         x,
-        grad: Array2::zeros((rows, ctx.free.ncols())),
-        best_grad: Array2::zeros((rows, ctx.free.ncols())),
+        grad: Array2::zeros((rows, n)),
+        best_grad: Array2::zeros((rows, n)),
         best: Array1::from_elem(rows, f64::INFINITY),
         schedules: Vec::with_capacity(rows),
     };
-    for r in 0..rows {
-        let radius = ctx.goals[ctx.rows[r].task].feasible.radius();
-        st.schedules.push(StepSchedule::new(2.0 * radius, steps, f64::INFINITY));
-    }
     for (k, &r) in moving.iter().enumerate() {
         let f = f64::from(first.objective[k]);
         st.grad.row_mut(r).assign(&first.grad_x.row(k));
         st.best_grad.row_mut(r).assign(&first.grad_x.row(k));
         st.best[r] = if f.is_nan() { f64::INFINITY } else { f };
-        st.schedules[r] = StepSchedule::new(st.schedules[r].size, steps, st.best[r]);
+    }
+    // Rows that never move keep an unused schedule.
+    for r in 0..rows {
+        let radius = ctx.goals[ctx.rows[r].task].feasible.radius();
+        st.schedules.push(StepSchedule::new(2.0 * radius, steps, st.best[r]));
     }
     ctx.progress.begin(ctx.tracker.phase, steps);
     let mut done = 0;

@@ -140,13 +140,12 @@ impl Ctx<'_, '_> {
 
     /// Projects row `r` of `x` into its goal's feasible set.
     pub fn project(&self, x: &mut Array2<f32>, r: usize) {
-        let goal = &self.goals[self.rows[r].task];
         let mut row = x.row_mut(r);
         match row.as_slice_mut() {
-            Some(s) => goal.feasible.project(s),
+            Some(s) => self.project_point(r, s),
             None => {
                 let mut v = row.to_vec();
-                goal.feasible.project(&mut v);
+                self.project_point(r, &mut v);
                 row.assign(&ndarray::ArrayView1::from(&v));
             }
         }
@@ -281,8 +280,8 @@ impl Stage {
 
     /// The stages `settings.algorithm` runs on `goals`, in order.
     pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
-        let classification = goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. }));
-        let l2 = goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2));
+        let classification = all_classification(goals);
+        let l2 = any_l2_ball(goals);
         match settings.algorithm {
             Algorithm::Adr => vec![Stage::Adr],
             Algorithm::Gd => vec![Stage::Gd],
@@ -391,16 +390,14 @@ pub fn optimise(
     }
     let plan = Stage::plan(settings, goals);
     if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
-        if !goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. })) {
+        if !all_classification(goals) {
             return Err(Error::Invalid(format!(
                 "{} attacks classification goals (kind target_class) only",
                 stage.name()
             )));
         }
     }
-    if plan.contains(&Stage::Square)
-        && goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
-    {
+    if plan.contains(&Stage::Square) && any_l2_ball(goals) {
         return Err(Error::Invalid("square attacks L-infinity balls and boxes, not L2 balls".into()));
     }
     let mut phases = Vec::new();
@@ -505,6 +502,16 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
     }
 }
 
+/// Whether every goal is a classification goal.
+fn all_classification(goals: &[Goal]) -> bool {
+    goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. }))
+}
+
+/// Whether any goal searches an L2 ball.
+fn any_l2_ball(goals: &[Goal]) -> bool {
+    goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
+}
+
 /// APGD-T: APGD on the targeted DLR loss toward each of the
 /// `apgd_targets` most likely wrong classes at the centre, one after the
 /// other, on the rows still searching (a targeted goal: toward its target,
@@ -525,24 +532,28 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
         Array2::from_shape_vec((all.len(), ctx.free.ncols()), all.iter().flat_map(|&r| ctx.centre(r)).collect())
             .map_err(|e| Error::Invalid(format!("centres: {e}")))?;
     let clean = ctx.engine.eval(&centres)?;
+    let ranked: Vec<Vec<usize>> = (0..ctx.rows.len())
+        .map(|r| {
+            let label = match ctx.goals[ctx.rows[r].task].criterion {
+                Criterion::Class { label, .. } => label,
+                _ => 0,
+            };
+            let y = clean.y.row(r);
+            let mut order: Vec<usize> = (0..m).filter(|&c| c != label).collect();
+            order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+            order
+        })
+        .collect();
     let mut done = 0;
     let mut stop = StopReason::Iterations;
     for k in 0..targets {
         if ctx.should_stop().is_some() {
             break;
         }
-        let per_row: Vec<Vec<ArrayD<f32>>> = (0..ctx.rows.len())
-            .map(|r| {
-                let goal = &ctx.goals[ctx.rows[r].task];
-                let label = match goal.criterion {
-                    Criterion::Class { label, .. } => label,
-                    _ => 0,
-                };
-                let y = clean.y.row(r);
-                let mut order: Vec<usize> = (0..m).filter(|&c| c != label).collect();
-                order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
-                goal.targeted_dlr_params(m, order[k.min(order.len() - 1)])
-            })
+        let per_row: Vec<Vec<ArrayD<f32>>> = ranked
+            .iter()
+            .enumerate()
+            .map(|(r, order)| ctx.goals[ctx.rows[r].task].targeted_dlr_params(m, order[k.min(order.len() - 1)]))
             .collect();
         let params = stack_params(&per_row)?;
         let x = starts(ctx.goals, ctx.rows, ctx.rngs, true);
