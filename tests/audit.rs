@@ -20,7 +20,8 @@ fn labels() -> PathBuf {
     root().join("testdata/mnist/mnist_test_first32_labels.npy")
 }
 
-/// `adr-onnx audit` on the first 12 MNIST samples (unless `extra` sets `--limit`).
+/// `adr-onnx audit` on the first 12 MNIST samples in batches of 4 (unless
+/// `extra` sets `--limit` or `--batch`).
 fn audit(dir: &Path, out: &str, extra: &[&str]) -> (i32, String) {
     audit_on(&images(), &labels(), &root().join("testdata/templates/mnist_pgd_eps025.json"), dir, out, extra)
 }
@@ -37,7 +38,8 @@ fn audit_on(images: &Path, labels: &Path, goal: &Path, dir: &Path, out: &str, ex
         .arg("--goal")
         .arg(goal)
         .args(if extra.contains(&"--limit") { &[][..] } else { &["--limit", "12"][..] })
-        .args(["--quiet", "--batch", "4", "--backend", "tract", "--out"])
+        .args(if extra.contains(&"--batch") { &[][..] } else { &["--batch", "4"][..] })
+        .args(["--quiet", "--backend", "tract", "--out"])
         .arg(dir.join(out))
         .args(extra)
         .output()
@@ -134,6 +136,41 @@ fn shards_merge_into_exactly_the_unsharded_report() {
     let (code, err) = merge(&[shards[0].as_os_str(), shards[1].as_os_str(), "--out".as_ref(), out.as_os_str()]);
     assert_eq!(code, 2);
     assert!(err.contains("shard 2/3 is missing"), "{err}");
+}
+
+/// A sample's result depends on the sample alone: not on the batch size,
+/// the threads, its shard or its batch companions (which flip and stop
+/// early at different iterations). ADR's normalisers and plain GD (whose
+/// unit steps carry the last bits of every gradient) are the sensitive ones.
+#[test]
+fn a_sample_s_result_depends_on_neither_batch_threads_nor_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["adr", "gd"] {
+        let run = |name: &str, extra: &[&str]| {
+            let base = ["--method", method, "--iterations", "12", "--limit", "8"];
+            let (code, err) = audit(dir.path(), name, &[&base[..], extra].concat());
+            assert_eq!(code, 0, "{err}");
+            std::fs::read(dir.path().join(name)).unwrap()
+        };
+        let whole = run("whole.json", &["--batch", "8"]);
+        for (name, extra) in [("b1.json", &["--batch", "1"][..]), ("b3t1.json", &["--batch", "3", "--threads", "1"])] {
+            assert!(run(name, extra) == whole, "{method}: {name} differs from the report at --batch 8");
+        }
+        let shards: Vec<PathBuf> = (0..3)
+            .map(|k| {
+                let name = format!("{method}-shard{k}.json");
+                run(&name, &["--batch", "2", "--shard", &format!("{k}/3")]);
+                dir.path().join(name)
+            })
+            .collect();
+        let merged = dir.path().join("merged.json");
+        let mut args: Vec<&std::ffi::OsStr> = shards.iter().map(|p| p.as_os_str()).collect();
+        args.extend(["--out".as_ref(), merged.as_os_str()]);
+        let (code, err) = merge(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(std::fs::read(&merged).unwrap() == whole, "{method}: 3 shards at --batch 2 differ from the whole");
+        std::fs::remove_file(&merged).unwrap();
+    }
 }
 
 #[test]

@@ -488,11 +488,12 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
     let batch = a.batch.max(1);
 
-    // Clean outputs, in batches of the same size.
+    // Clean outputs, in batches (each row in a call of its own, as in the
+    // attack: see `Engine::batch_invariant`).
     let mut clean: Vec<Vec<f32>> = Vec::with_capacity(indices.len());
-    let mut eval = Engine::new(a.model, a.backend, probe.target, probe.output, batch, settings.alpha);
+    let mut eval = Engine::new(a.model, a.backend, probe.target, probe.output, batch, settings.alpha).batch_invariant();
     for chunk in indices.chunks(batch) {
-        let x = padded_rows(a.images, chunk, batch);
+        let x = dataset_rows(a.images, chunk);
         let t = eval.eval(&x)?;
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
@@ -518,7 +519,8 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
     let mut engine =
-        Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha);
+        Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
+            .batch_invariant();
     for epsilon in radii {
         // The settings of this radius (default step sizes follow it).
         let at = match epsilon {
@@ -566,15 +568,10 @@ fn attack_batch(
     epsilon: Option<f64>,
     progress: &mut dyn Progress,
 ) -> Result<()> {
-    let batch = a.batch.max(1);
-    let mut goals: Vec<Goal> = chunk
+    let goals: Vec<Goal> = chunk
         .iter()
         .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
         .collect::<Result<_>>()?;
-    // Full batches always: padding repeats the last goal, results discarded.
-    while let Some(last) = goals.last().filter(|_| goals.len() < batch).cloned() {
-        goals.push(last);
-    }
     let outcome = optimise(engine, &goals, settings, progress, None)?;
     for (k, &s) in chunk.iter().enumerate() {
         let best = &outcome.best[k];
@@ -598,13 +595,11 @@ fn attack_batch(
     Ok(())
 }
 
-/// Rows `chunk` of the dataset, flattened, padded to `batch` rows by
-/// repeating the last.
-fn padded_rows(images: &ArrayD<f32>, chunk: &[usize], batch: usize) -> Array2<f32> {
+/// Rows `chunk` of the dataset, flattened.
+fn dataset_rows(images: &ArrayD<f32>, chunk: &[usize]) -> Array2<f32> {
     let n = images.len() / images.shape()[0].max(1);
-    let mut x = Array2::zeros((batch, n));
-    for r in 0..batch {
-        let i = chunk[r.min(chunk.len() - 1)];
+    let mut x = Array2::zeros((chunk.len(), n));
+    for (r, &i) in chunk.iter().enumerate() {
         x.row_mut(r).assign(&ndarray::Array1::from_iter(images.index_axis(Axis(0), i).iter().copied()));
     }
     x

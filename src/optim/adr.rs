@@ -31,6 +31,9 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     let seeds: Vec<u64> =
         ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
     let mut norms = NormaliserCache::new(problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds);
+    if ctx.engine.is_batch_invariant() {
+        norms = norms.one_sample_per_call();
+    }
     let start_truth = ctx.engine.eval(&x)?;
     let mut eta = ActivationVars::synced(&start_truth.pre);
     let mut c = Array1::from_elem(rows, s.c_init as f32);

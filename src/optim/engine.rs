@@ -4,6 +4,11 @@
 //! rows than the engine's batch (the rows still searching): it runs on a
 //! graph of the next power of two of rows (at most the batch), loaded on
 //! first use, so that a batch costs what its unfinished rows cost.
+//!
+//! A batch-invariant engine (audits, whose shards must merge into exactly
+//! the unsharded report) runs every call as calls of one fixed number of
+//! rows ([`INVARIANT_ROWS`]): a row's result then never depends on its
+//! batch companions, its place in the batch or how many rows still search.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -16,6 +21,7 @@ use crate::lower::step::{eval_graph, gradient_graph, names, step_graph, Problem}
 use crate::lower::{pre_name, OnnxGraph, Precision};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
+use crate::runtime::parallel::INVARIANT_ROWS;
 use crate::runtime::{run_named, Backend, Executable, HostTensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +75,8 @@ pub struct Engine<'a> {
     pub alpha: f64,
     loaded: HashMap<(GraphKey, usize), (OnnxGraph, Box<dyn Executable>)>,
     sites: usize,
+    /// Rows of every backend call, when the engine is batch-invariant.
+    call_rows: Option<usize>,
     /// Seconds spent building and loading graphs.
     pub load_seconds: f64,
     /// Calls made, by kind.
@@ -113,9 +121,21 @@ impl<'a> Engine<'a> {
             alpha,
             loaded: HashMap::new(),
             sites,
+            call_rows: None,
             load_seconds: 0.0,
             calls: CallCounts::default(),
         }
+    }
+
+    /// Makes every call run as calls of [`INVARIANT_ROWS`] rows, so that a
+    /// row's result depends on that row alone.
+    pub fn batch_invariant(mut self) -> Self {
+        self.call_rows = Some(INVARIANT_ROWS);
+        self
+    }
+
+    pub fn is_batch_invariant(&self) -> bool {
+        self.call_rows.is_some()
     }
 
     pub fn problem(&self, objective: Objective) -> Problem<'a> {
@@ -130,6 +150,11 @@ impl<'a> Engine<'a> {
 
     /// The rows of the graph that serves a call of `rows` rows.
     fn graph_rows(&self, rows: usize) -> usize {
+        if let Some(call) = self.call_rows {
+            // Whole calls, a power of two of them, no more than the batch needs.
+            let calls = rows.div_ceil(call);
+            return call * calls.next_power_of_two().min(self.batch.div_ceil(call)).max(calls);
+        }
         if rows >= self.batch {
             rows
         } else {
@@ -178,7 +203,10 @@ impl<'a> Engine<'a> {
                 GraphKey::Eval => eval_graph(&self.problem(Objective::SquaredError), rows),
             };
             let floats = self.model.graph.activation_floats();
-            let exe = self.backend.load_batched(&build, batch, floats)?;
+            let exe = match self.call_rows {
+                Some(call) => self.backend.load_fixed_rows(&build, batch, call)?,
+                None => self.backend.load_batched(&build, batch, floats)?,
+            };
             let graph = build(batch);
             self.loaded.insert(key, (graph, exe));
             self.load_seconds += start.elapsed().as_secs_f64();

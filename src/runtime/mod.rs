@@ -35,6 +35,20 @@ pub trait Backend: Send + Sync {
         let _ = floats_per_row;
         self.load(&build(batch))
     }
+
+    /// Loads the graph for `batch` rows as calls of exactly
+    /// `rows_per_call` rows each (`build(rows_per_call)`, the last call
+    /// padded), so that a row's result never depends on how many rows share
+    /// its call ([`parallel::INVARIANT_ROWS`]).
+    fn load_fixed_rows(
+        &self,
+        build: &dyn Fn(usize) -> OnnxGraph,
+        batch: usize,
+        rows_per_call: usize,
+    ) -> Result<Box<dyn Executable>> {
+        let plan = parallel::ChunkPlan::fixed(batch, 1, rows_per_call);
+        parallel::SplitBatch::load(plan, &build(plan.rows), |g| self.load(g))
+    }
 }
 
 /// A backend whose batches run in cache-sized chunks spread over `threads`
@@ -60,6 +74,16 @@ impl Backend for Threaded {
         if plan.chunks == 1 {
             return self.inner.load(&build(batch));
         }
+        parallel::SplitBatch::load(plan, &build(plan.rows), |g| self.inner.load(g))
+    }
+
+    fn load_fixed_rows(
+        &self,
+        build: &dyn Fn(usize) -> OnnxGraph,
+        batch: usize,
+        rows_per_call: usize,
+    ) -> Result<Box<dyn Executable>> {
+        let plan = parallel::ChunkPlan::fixed(batch, self.threads, rows_per_call);
         parallel::SplitBatch::load(plan, &build(plan.rows), |g| self.inner.load(g))
     }
 }

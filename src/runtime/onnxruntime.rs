@@ -201,6 +201,21 @@ impl Backend for OrtBackend {
         let plan = ChunkPlan::new(batch, self.threads, 1);
         SplitBatch::load(plan, &build(plan.rows), |g| self.executable(g, 1))
     }
+
+    /// Convolutional graphs on the CPU as in `load_batched`: one
+    /// single-threaded session per thread.
+    fn load_fixed_rows(
+        &self,
+        build: &dyn Fn(usize) -> OnnxGraph,
+        batch: usize,
+        rows_per_call: usize,
+    ) -> Result<Box<dyn Executable>> {
+        let call = build(rows_per_call);
+        let convolutional = call.uses_op("Conv") || call.uses_op("ConvTranspose");
+        let split = self.device == Device::Cpu && self.threads >= 2 && convolutional;
+        let (threads, intra_op) = if split { (self.threads, 1) } else { (1, self.threads) };
+        SplitBatch::load(ChunkPlan::fixed(batch, threads, rows_per_call), &call, |g| self.executable(g, intra_op))
+    }
 }
 
 fn to_value(t: HostTensor) -> ort::Result<SessionInputValue<'static>> {

@@ -41,7 +41,23 @@ impl ChunkPlan {
         let rows = batch.div_ceil(chunks);
         ChunkPlan { batch, rows, chunks, workers: threads.clamp(1, chunks) }
     }
+
+    /// The plan for `batch` rows run as calls of exactly `rows` rows (the
+    /// last one padded), whatever the batch and the threads: the cut of a
+    /// batch-invariant run.
+    pub fn fixed(batch: usize, threads: usize, rows: usize) -> Self {
+        let (batch, rows) = (batch.max(1), rows.max(1));
+        let chunks = batch.div_ceil(rows);
+        ChunkPlan { batch, rows, chunks, workers: threads.clamp(1, chunks) }
+    }
 }
+
+/// Rows of every call in a batch-invariant run: one. A backend picks its
+/// kernels by a call's shape and a row's place in it: on tract the MNIST
+/// CNN's input gradient differs in the last bits between a row at an even
+/// and at an odd position of a call (its forward pass does not). With one
+/// row per call, a row's result depends on that row alone.
+pub const INVARIANT_ROWS: usize = 1;
 
 pub struct SplitBatch {
     workers: Vec<Box<dyn Executable>>,

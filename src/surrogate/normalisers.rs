@@ -165,6 +165,14 @@ impl<'a> NormaliserCache<'a> {
         }
     }
 
+    /// Computes each sample in a call of its own, so that its normalisers
+    /// do not depend on which other samples were due at the same time (a
+    /// batch-invariant run, see `optim::engine`).
+    pub fn one_sample_per_call(mut self) -> Self {
+        self.group = 1;
+        self
+    }
+
     /// `1 / max(||J_kj||, 1)` for every sample, site and neuron, `[B, N_k]`
     /// per site. A sample is recomputed when its gate pattern changed (the
     /// exact method) or drifted by more than `drift` gates (the random
