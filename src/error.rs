@@ -57,6 +57,11 @@ pub enum Error {
     #[error("{path}: truncated or not an .npy file: its header claims shape {shape:?}, which needs {need} bytes of data; the file holds {have}")]
     NpyTooShort { path: PathBuf, shape: Vec<usize>, need: String, have: u64 },
 
+    /// A command whose estimated memory exceeds `--max-memory`
+    /// (`crate::memory`); `setting` is what to lower.
+    #[error("{command} would need about {needed} of memory ({detail}), more than --max-memory {limit} ({origin}); lower {setting}, or raise --max-memory")]
+    MemoryLimit { command: String, needed: String, detail: String, limit: String, origin: String, setting: String },
+
     #[error("lowering {graph}: node '{node}' ({op}): {message}")]
     Lowering { graph: String, node: String, op: String, message: String },
 
