@@ -67,6 +67,10 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
+    let not_a_size = || format!("'{}' is not a size (bytes, or a number with K, M, G or T)", crate::error::clip(text));
+    if number.is_empty() {
+        return Err(not_a_size());
+    }
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
@@ -75,9 +79,7 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
         "t" | "tb" | "tib" => 40,
         _ => return Err(format!("'{}': unknown unit (K, M, G or T, e.g. 8G or 512M)", crate::error::clip(text))),
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{}' is not a size (bytes, or a number with K, M, G or T)", crate::error::clip(text)))?;
+    let value: f64 = number.parse().map_err(|_| not_a_size())?;
     let bytes = value * (1u64 << shift) as f64;
     if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
         return Err(format!("'{}': a size must be at least 1 byte and below 16 EiB", crate::error::clip(text)));
