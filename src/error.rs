@@ -59,8 +59,8 @@ pub enum Error {
 
     /// A command whose estimated memory exceeds `--max-memory`
     /// (`crate::memory`); `setting` is what to lower.
-    #[error("{command} would need about {needed} of memory ({detail}), more than --max-memory {limit} ({origin}); lower {setting}, or raise --max-memory")]
-    MemoryLimit { command: String, needed: String, detail: String, limit: String, origin: String, setting: String },
+    #[error("{0}")]
+    MemoryLimit(Box<crate::memory::Exceeded>),
 
     #[error("lowering {graph}: node '{node}' ({op}): {message}")]
     Lowering { graph: String, node: String, op: String, message: String },

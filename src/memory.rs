@@ -168,14 +168,37 @@ impl MemoryLimit {
         if estimate.bytes <= self.bytes {
             return Ok(());
         }
-        Err(Error::MemoryLimit {
+        Err(Error::MemoryLimit(Box::new(Exceeded {
             command: command.to_string(),
-            needed: Bytes(estimate.bytes).to_string(),
-            detail: estimate.detail.clone(),
-            limit: Bytes(self.bytes).to_string(),
-            origin: self.origin.clone(),
-            setting: estimate.setting.clone(),
-        })
+            estimate: estimate.clone(),
+            limit: self.clone(),
+        })))
+    }
+}
+
+/// A command's estimate beyond its limit, as [`Error::MemoryLimit`] says
+/// it: the estimate, the limit and its origin, the setting to lower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exceeded {
+    /// `run`, `audit`, `bench` or `falsify`.
+    pub command: String,
+    pub estimate: Estimate,
+    pub limit: MemoryLimit,
+}
+
+impl fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (e, l) = (&self.estimate, &self.limit);
+        write!(
+            f,
+            "{} would need about {} of memory ({}), more than --max-memory {} ({}); lower {}, or raise --max-memory",
+            self.command,
+            Bytes(e.bytes),
+            e.detail,
+            Bytes(l.bytes),
+            l.origin,
+            e.setting
+        )
     }
 }
 
