@@ -367,6 +367,40 @@ mod tests {
         assert_eq!(mem_total("nothing"), None);
     }
 
+    /// x [4] -> Dense [4, 3] -> Relu: 10 activation values, 4 inputs, 3 neurons.
+    fn small_graph() -> Graph {
+        use crate::ir::op::{Dense, Op, Relu};
+        let mut g = Graph::new();
+        let x = g.add_input("x", vec![4]).unwrap();
+        let d = Dense { weight: ndarray::Array2::zeros((4, 3)), bias: None };
+        let h = g.add_node("fc", "Gemm", Op::Dense(d), vec![x], "h").unwrap();
+        g.add_node("relu", "Relu", Op::Relu(Relu), vec![h], "r").unwrap();
+        g
+    }
+
+    #[test]
+    fn the_estimate_counts_rows_and_tangents_and_names_the_larger() {
+        let g = small_graph();
+        // (10 * 8 + 4 * 16 + 3 * 8) floats of 4 bytes.
+        assert_eq!(row_bytes(&g, Runtime::Tract), 672);
+        assert_eq!(row_bytes(&g, Runtime::OnnxRuntime), (10 * 32 + 64 + 24) * 4);
+        let w = Workload {
+            graph: &g,
+            runtime: Runtime::Tract,
+            goals: (3, Some("--batch")),
+            restarts: (5, "--restarts"),
+            normalisers: None,
+        };
+        let e = estimate(&w);
+        assert_eq!((e.bytes, e.setting.as_str()), (15 * 672, "--batch or --restarts"));
+        let e = estimate(&Workload { goals: (1, None), restarts: (usize::MAX, "--restarts"), ..w.clone() });
+        assert_eq!(e.bytes, u64::MAX, "saturates");
+        let random = Some(NormaliserMethod::Random { tangents: 1 << 20 });
+        let e = estimate(&Workload { goals: (1, None), restarts: (1, "--restarts"), normalisers: random, ..w });
+        assert_eq!(e.bytes, 672 + (1 << 20) * (10 * 8 + 4) * 4);
+        assert!(e.setting.starts_with("tangents"), "{}", e.setting);
+    }
+
     #[test]
     fn the_limit_names_its_origin_and_the_setting() {
         let limit = MemoryLimit::new(Some(1 << 30));
