@@ -47,6 +47,21 @@ pub enum Error {
     #[error("{path}: tensor '{tensor}' refers to external data '{location}' outside the model's folder; refusing to read it")]
     ExternalDataOutside { path: PathBuf, tensor: String, location: String },
 
+    /// A tensor whose extent or element count overflows, or holds more than
+    /// `ir::shape::MAX_SAMPLE_VALUES` values per sample; `tensor` names the
+    /// model input or the node (`node 'pad' (Pad)`).
+    #[error("{path}: {tensor}: {message}")]
+    TensorTooLarge { path: PathBuf, tensor: String, message: String },
+
+    /// An `.npy` file whose header claims more values than its data holds.
+    #[error("{path}: truncated or not an .npy file: its header claims shape {shape:?}, which needs {need} bytes of data; the file holds {have}")]
+    NpyTooShort { path: PathBuf, shape: Vec<usize>, need: String, have: u64 },
+
+    /// A command whose estimated memory exceeds `--max-memory`
+    /// (`crate::memory`); `setting` is what to lower.
+    #[error("{0}")]
+    MemoryLimit(Box<crate::memory::Exceeded>),
+
     #[error("lowering {graph}: node '{node}' ({op}): {message}")]
     Lowering { graph: String, node: String, op: String, message: String },
 

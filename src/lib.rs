@@ -15,6 +15,7 @@ pub mod goal;
 pub mod input;
 pub mod ir;
 pub mod lower;
+pub mod memory;
 pub mod objective;
 pub mod onnx;
 pub mod optim;

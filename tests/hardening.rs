@@ -494,3 +494,205 @@ fn an_alpha_beyond_f32_is_refused_wherever_it_is_set() {
     expect_error(&mut c, &["alpha must be finite as a 32-bit number, got 1e308"]);
     assert!(!out.exists());
 }
+
+// ---- memory: every size checked before it is allocated (issue 14) ----
+
+/// `x [1, dims...] -> Relu -> y`, the input's shape declared as `dims`
+/// (nothing is built at that size).
+fn model_with_input(dir: &Path, name: &str, dims: &[i64]) -> PathBuf {
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let y = b.node("Relu", &[&x], vec![], vec![1, 3]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    {
+        let input = &mut graph(&mut g).input[0];
+        let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) =
+            input.r#type.as_mut().and_then(|t| t.value.as_mut())
+        else {
+            panic!("a tensor input")
+        };
+        let shape = t.shape.as_mut().unwrap();
+        shape.dim = std::iter::once(1)
+            .chain(dims.iter().copied())
+            .map(|d| tract_onnx::pb::tensor_shape_proto::Dimension {
+                value: Some(tract_onnx::pb::tensor_shape_proto::dimension::Value::DimValue(d)),
+                ..Default::default()
+            })
+            .collect();
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, g.to_bytes()).unwrap();
+    p
+}
+
+fn inspect(model: &Path) -> Command {
+    let mut c = adr();
+    c.arg("inspect").arg(model);
+    c
+}
+
+#[test]
+fn shape_arithmetic_never_wraps() {
+    let dir = tempfile::tempdir().unwrap();
+    // (2^62 + 1) * 4 wrapped to 4 neurons, 2^40 * 2^40 to 0.
+    let p = model_with_input(dir.path(), "wrap4.onnx", &[(1 << 62) + 1, 4]);
+    expect_error(&mut inspect(&p), &["wrap4.onnx: input 'x': shape [4611686018427387905, 4] holds more than 2^48"]);
+    let p = model_with_input(dir.path(), "wrap0.onnx", &[1 << 40, 1 << 40]);
+    expect_error(&mut inspect(&p), &["wrap0.onnx: input 'x': shape [1099511627776, 1099511627776] holds more than"]);
+}
+
+/// `x [1, 3] -> Pad (0, 0, 0, pad) -> Relu`, opset 13 (pads an input).
+fn padded_model(dir: &Path, name: &str, pad: usize) -> PathBuf {
+    let mut b = GraphBuilder::new("m", Precision::F32).with_opset(13);
+    let x = b.input("x", vec![1, 3]);
+    let pads = b.constant_i64("pads", &[0, 0, 0, pad as i64]);
+    let padded = b.node("Pad", &[&x, &pads], vec![], vec![1, 3 + pad]);
+    let y = b.node("Relu", &[&padded], vec![], vec![1, 3 + pad]);
+    b.output(&y, "y");
+    let p = dir.join(name);
+    std::fs::write(&p, b.finish().to_bytes()).unwrap();
+    p
+}
+
+/// `x [1, 1, 4, 4] -> Conv 1x1 with pads `pad` -> Relu`.
+fn padded_conv(dir: &Path, name: &str, pad: usize) -> PathBuf {
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 1, 4, 4]);
+    let w = b.constant("w", &weight(&[1, 1, 1, 1]));
+    let side = 4 + 2 * pad;
+    let attrs = vec![adr_onnx::lower::builder::attr_ints("pads", &[pad; 4])];
+    let h = b.node("Conv", &[&x, &w], attrs, vec![1, 1, side, side]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 1, side, side]);
+    b.output(&y, "y");
+    let p = dir.join(name);
+    std::fs::write(&p, b.finish().to_bytes()).unwrap();
+    p
+}
+
+/// An output-bound goal on `y` for the models above (input in [0, 1]).
+fn bound_goal(dir: &Path) -> PathBuf {
+    let p = dir.join("bound.json");
+    std::fs::write(&p, r#"{"kind": "output_bound", "output": "y", "index": 0, "maximize": true, "bounds": [0, 1]}"#)
+        .unwrap();
+    p
+}
+
+#[test]
+fn models_too_large_for_memory_stop_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = bound_goal(dir.path());
+    let run = |model: &Path| {
+        let mut c = quick_run(model, &goal);
+        c.arg("--out").arg(dir.path().join("r.json"));
+        c
+    };
+    // A Pad of 10^10: 40 GB a sample, some 900 GiB with the graphs' copies
+    // (the limit is given: a machine may have that much).
+    let p = padded_model(dir.path(), "pad.onnx", 10_000_000_000);
+    expect_error(
+        run(&p).args(["--max-memory", "64G"]),
+        &[
+            "run would need about",
+            "one sample: 20000000009 activation values",
+            "more than --max-memory",
+            "lower the model's tensors",
+        ],
+    );
+    // Describing the model or writing its surrogate allocates no activation.
+    expect_success(&mut inspect(&p));
+    expect_success(adr().arg("derive").arg(&p).arg("-o").arg(dir.path().join("s.onnx")));
+    // A Pad of 2^62 + 2^62 overflows the extent.
+    let p = padded_model(dir.path(), "pad_overflow.onnx", 1 << 62);
+    expect_error(&mut inspect(&p), &["pad_overflow.onnx: node '", "(Pad): shape [", "holds more than 2^48"]);
+    // A Conv with pads of 100000: 4e10 values a sample.
+    let p = padded_conv(dir.path(), "conv.onnx", 100_000);
+    expect_error(&mut run(&p), &["run would need about", "more than --max-memory", "lower the model's tensors"]);
+    // An input of [1, 10^12].
+    let p = model_with_input(dir.path(), "wide.onnx", &[1_000_000_000_000]);
+    expect_error(&mut run(&p), &["run would need about", "more than --max-memory"]);
+}
+
+#[test]
+fn restarts_batches_and_tangents_beyond_memory_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let goal = root().join("testdata/goals/untargeted_npy.json");
+    let run = |extra: &[&str]| {
+        let mut c = quick_run(&mnist_model(), &goal);
+        c.args(extra).arg("--out").arg(&out);
+        c
+    };
+    expect_error(
+        &mut run(&["--restarts", "1000000000"]),
+        &["run would need about", "lower --restarts (or method.restarts), or raise --max-memory"],
+    );
+    let goal_restarts = attack_goal(
+        dir.path(),
+        &format!(
+            r#"{{"kind": "target_class", "input": {{"npy": "{}", "index": 12}}, "label": 9, "epsilon": 0.1, "method": {{"restarts": 1000000000}}}}"#,
+            mnist_images().display()
+        ),
+    );
+    expect_error(
+        quick_run(&mnist_model(), &goal_restarts).arg("--out").arg(&out),
+        &["lower --restarts (or method.restarts)"],
+    );
+    let goal_tangents = attack_goal(
+        dir.path(),
+        &format!(
+            r#"{{"kind": "target_class", "input": {{"npy": "{}", "index": 12}}, "label": 9, "epsilon": 0.1, "method": {{"normalisers": "random", "tangents": 1000000000}}}}"#,
+            mnist_images().display()
+        ),
+    );
+    expect_error(
+        quick_run(&mnist_model(), &goal_tangents).arg("--out").arg(&out),
+        &["1000000000 normaliser tangent rows", "lower tangents (--set tangents=N, or the goal's method.tangents)"],
+    );
+    expect_error(
+        &mut run(&["--set", "tangents=1000000000", "--set", "normalisers=random"]),
+        &["normaliser tangent rows", "lower tangents"],
+    );
+    expect_error(&mut run(&["--max-memory", "1M"]), &["more than --max-memory 1.0 MiB (as given)"]);
+    let mut bad = run(&["--max-memory", "lots"]);
+    let o = bad.output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'lots' is not a size"));
+    assert!(!out.exists());
+
+    let audit_out = dir.path().join("a.json");
+    let mut a = audit_dataset(&mnist_images(), &mnist_labels(), &audit_out);
+    a.args(["--batch", "100000000"]);
+    expect_error(&mut a, &["audit would need about", "lower --batch, or raise --max-memory"]);
+    let mut a = audit_dataset(&mnist_images(), &mnist_labels(), &audit_out);
+    a.args(["--restarts", "100000000"]);
+    expect_error(&mut a, &["audit would need about", "--restarts (or method.restarts), or raise --max-memory"]);
+    assert!(!audit_out.exists());
+
+    let mut b = adr();
+    b.arg("bench")
+        .args(["--only", "mnist_cnn", "--backends", "tract", "--batches", "100000000", "--project"])
+        .arg(root());
+    expect_error(&mut b, &["bench would need about", "lower --batches"]);
+}
+
+#[test]
+fn an_npy_header_claiming_more_samples_than_its_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = dataset(dir.path(), |_, _| 0.5);
+    let bytes = std::fs::read(&images).unwrap();
+    // "(3, 1, 28, 28)" -> "(1000000000000, 1, 28, 28)", taking room from the header's padding.
+    let at = bytes.windows(14).position(|w| w == b"(3, 1, 28, 28)").unwrap();
+    let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let shape = b"(1000000000000, 1, 28, 28)";
+    let mut forged = bytes[..at].to_vec();
+    forged.extend_from_slice(shape);
+    forged.extend_from_slice(&bytes[at + 14..newline - (shape.len() - 14)]);
+    forged.extend_from_slice(&bytes[newline..]);
+    std::fs::write(&images, &forged).unwrap();
+    let out = dir.path().join("a.json");
+    expect_error(
+        &mut audit_dataset(&images, &labels, &out),
+        &["X.npy: truncated or not an .npy file: its header claims shape [1000000000000, 1, 28, 28], which needs 3136000000000000 bytes"],
+    );
+}

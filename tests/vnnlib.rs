@@ -122,6 +122,8 @@ fn a_property_without_disjuncts_is_an_error() {
         timeout: std::time::Duration::from_secs(5),
         max_rounds: Some(1),
         method: Default::default(),
+        memory: adr_onnx::memory::MemoryLimit::unlimited(),
+        runtime: adr_onnx::memory::Runtime::Tract,
     };
     let never = |_: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> { Ok(vec![]) };
     let backend = adr_onnx::runtime::tract::TractBackend;
@@ -505,6 +507,8 @@ fn outputs_short_of_the_property_by_less_than_1e_4_are_not_confirmed() {
         timeout: std::time::Duration::from_secs(30),
         max_rounds: Some(2),
         method: Default::default(),
+        memory: adr_onnx::memory::MemoryLimit::unlimited(),
+        runtime: adr_onnx::memory::Runtime::Tract,
     };
     let backend = adr_onnx::runtime::tract::TractBackend;
     let run = |outputs: f64| {

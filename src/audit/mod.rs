@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
 use crate::goal::{self, argmax, Goal};
+use crate::memory::{self, MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
@@ -280,6 +281,10 @@ pub struct AuditInput<'a> {
     /// `--targets`: a target class per sample of the dataset, with the file
     /// they were read from.
     pub targets: Option<(&'a Path, Vec<usize>)>,
+    /// The memory the audit may use, checked before any batch runs.
+    pub memory: MemoryLimit,
+    /// The runtime of `backend`, for the memory estimate.
+    pub runtime: Runtime,
 }
 
 /// How a targeted audit picks each sample's target class.
@@ -487,6 +492,10 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     let settings = Settings::resolve(&probe, &a.cli, neurons);
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
     let batch = a.batch.max(1);
+    // Every radius batches the same rows; the first one's settings size them.
+    let batch_flag = (batch, Some("--batch"));
+    let workload = Workload::of(&a.model.graph, a.runtime, &settings, std::slice::from_ref(&probe), batch_flag);
+    a.memory.check("audit", &memory::estimate(&workload))?;
 
     // Clean outputs, in batches (each row in a call of its own, as in the
     // attack: see `Engine::batch_invariant`).

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
 use adr_onnx::goal::data::read_npy;
+use adr_onnx::memory;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
 use super::backend::BackendArgs;
+use super::memory::MemoryArgs;
 use super::method::MethodArgs;
 use super::progress::Bar;
 
@@ -64,6 +66,8 @@ pub struct AuditArgs {
     quiet: bool,
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -118,8 +122,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         &inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
         &std::iter::once(&args.out).chain(&args.page).chain(&args.curve).map(PathBuf::as_path).collect::<Vec<_>>(),
     )?;
+    let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
+    limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
     let images = read_npy(&args.images)?;
     let labels = audit::read_labels(&args.labels)?;
@@ -165,6 +171,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         epsilons: radii(&args.epsilons),
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
+        memory: limit,
+        runtime: memory::Runtime::named(&selected.info.name),
     };
     let started = std::time::Instant::now();
     let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());

@@ -6,10 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::bench::{measure, suite, table, Case, CaseSpec};
+use adr_onnx::goal::schema::{Algorithm, MethodBlock};
+use adr_onnx::memory::{self, Workload};
+use adr_onnx::optim::Settings;
 use adr_onnx::report::plot::{write_line_plot, LinePlot, Series};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use adr_onnx::surrogate::total_neurons;
 use anyhow::Context;
 use serde::Serialize;
+
+use super::memory::MemoryArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -51,6 +57,8 @@ pub struct BenchArgs {
     /// The ONNX Runtime library (also passed to the runs of --rss).
     #[arg(long)]
     ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    memory: MemoryArgs,
     /// The adr-onnx source folder, which holds models/mnist_cnn_pgd.onnx and
     /// testdata/goals (default: the current folder when it holds that model,
     /// else the folder this binary was built from).
@@ -170,6 +178,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         args.threads.clone()
     };
     let method = super::method::parse_sets(&args.set)?;
+    let limit = args.memory.limit();
     let project = project_dir(args.project.as_deref())?;
     let mut cases = Vec::new();
     let mut rss = Vec::new();
@@ -187,6 +196,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         let batches = if args.batches.is_empty() { &w.batches } else { &args.batches };
         let model = adr_onnx::onnx::import(&w.model)?;
+        limit.check("bench", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
         let goal = adr_onnx::goal::load(&w.goal, &model)?;
         for backend in &args.backends {
             let choice = match backend.as_str() {
@@ -206,6 +216,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     }
                 };
                 selected_once = true;
+                // The largest batch, as ADR runs it (ADR, with the --set pairs).
+                let largest = batches.iter().copied().max().unwrap_or(1);
+                let adr = MethodBlock { algorithm: Some(Algorithm::Adr), restarts: Some(largest), ..method.clone() };
+                let settings = Settings::resolve(&goal, &adr, total_neurons(&model.graph));
+                let runtime = memory::Runtime::named(&selected.info.name);
+                let mut workload =
+                    Workload::of(&model.graph, runtime, &settings, std::slice::from_ref(&goal), (1, None));
+                workload.restarts.1 = "--batches";
+                limit.check("bench", &memory::estimate(&workload))?;
                 for &batch in batches {
                     let spec = CaseSpec {
                         name: w.name.to_string(),

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use adr_onnx::goal::schema::MethodBlock;
+use adr_onnx::memory::{self, MemoryLimit, Runtime};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
@@ -18,6 +19,7 @@ use adr_onnx::vnnlib::original::{self, OriginalModel};
 use anyhow::Context;
 
 use super::backend::BackendArgs;
+use super::memory::MemoryArgs;
 use super::method::MethodArgs;
 use super::progress::Bar;
 
@@ -58,6 +60,8 @@ pub struct FalsifyArgs {
     quiet: bool,
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
 /// The runtimes that re-run counterexamples on the original file, as the
@@ -90,6 +94,7 @@ fn runtimes(backend: &BackendArgs) -> anyhow::Result<Runtimes> {
 /// Settings shared by every instance of a command.
 struct Common {
     method: MethodBlock,
+    memory: MemoryLimit,
     rounds: Option<usize>,
     quiet: bool,
 }
@@ -117,6 +122,7 @@ fn falsify_instance(
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
     model.require_relu()?;
+    common.memory.check("falsify", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
         let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
         if let Some(c) = &rt.checker {
@@ -128,6 +134,8 @@ fn falsify_instance(
         timeout: budget.saturating_sub(started.elapsed()),
         max_rounds: common.rounds,
         method: common.method.clone(),
+        memory: common.memory.clone(),
+        runtime: Runtime::named(&rt.selected.info.name),
     };
     let mut bar = Bar::new(!common.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, property_path, rt.selected.backend.as_ref(), &config, &confirm, &mut bar)?;
@@ -161,7 +169,8 @@ fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
 
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let common = Common { method: args.method.block()?, rounds: args.rounds, quiet: args.quiet };
+    let common =
+        Common { method: args.method.block()?, memory: args.memory.limit(), rounds: args.rounds, quiet: args.quiet };
     if let (Some(csv), Some(out_dir)) = (&args.instances, &args.out_dir) {
         return run_batch(&args.backend, &common, csv, out_dir);
     }

@@ -12,7 +12,8 @@ pub struct MethodArgs {
     /// ADR or GD iterations.
     #[arg(long)]
     iterations: Option<usize>,
-    /// Starts per goal, run as one batch.
+    /// Starts per goal, run as one batch (its memory grows with them; see
+    /// --max-memory).
     #[arg(long)]
     restarts: Option<usize>,
     /// Seed of every random choice.

@@ -8,6 +8,7 @@ mod derive;
 mod doctor;
 mod falsify;
 mod inspect;
+mod memory;
 mod method;
 mod progress;
 mod run;

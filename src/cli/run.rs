@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use adr_onnx::ir::Graph;
+use adr_onnx::memory::{self, Runtime, Workload};
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
@@ -13,6 +14,7 @@ use adr_onnx::runtime::select::select;
 use adr_onnx::surrogate::total_neurons;
 
 use super::backend::BackendArgs;
+use super::memory::MemoryArgs;
 use super::method::MethodArgs;
 use super::progress::Bar;
 
@@ -36,6 +38,8 @@ pub struct RunArgs {
     quiet: bool,
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
 fn artifact_dir(args: &RunArgs) -> PathBuf {
@@ -66,8 +70,11 @@ fn refuse_clobber(args: &RunArgs, dir: &Path, graph: Option<&Graph>) -> anyhow::
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
     refuse_clobber(&args, &dir, None)?;
+    let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
+    // Before the goal, whose bounds and start are sized by the model's input.
+    limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     refuse_clobber(&args, &dir, Some(&model.graph))?;
     let goal = adr_onnx::goal::load(&args.goal, &model)?;
     let cli = args.method.block()?;
@@ -77,6 +84,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("settings (from {}'s method block, the flags and the defaults): {e}", args.goal.display())
     })?;
     let selected = select(&args.backend.request())?;
+    let runtime = Runtime::named(&selected.info.name);
+    let goals = std::slice::from_ref(&goal);
+    limit.check("run", &memory::estimate(&Workload::of(&model.graph, runtime, &settings, goals, (1, None))))?;
     let mut engine =
         Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);
     let show = !args.quiet && std::io::stderr().is_terminal();

@@ -97,6 +97,7 @@ const NPY_ATTEMPTS: [NpyAttempt; 5] = [
 /// Reads a `.npy` of f32, f64, integers or bytes, as f32.
 pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
     let bytes = crate::input::read(path)?;
+    check_npy_length(path, &bytes)?;
     // An attempt failing for any reason but the element type says what is
     // wrong with the file; `WrongDescriptor` only that it is another type.
     let mut wrong_type = None;
@@ -109,6 +110,32 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
     }
     let why = wrong_type.map_or_else(String::new, |e| format!(": {e}"));
     Err(Error::data(path, format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected){why}")))
+}
+
+/// Refuses a `.npy` whose header claims more values than its data holds,
+/// before the reader allocates room for them (a header is free to claim
+/// 10^12 samples). A header that does not parse is left to the reader,
+/// which says what is wrong with it.
+fn check_npy_length(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut rest = bytes;
+    let Ok(header) = ndarray_npy::npy::header::Header::from_reader(&mut rest) else { return Ok(()) };
+    // The descriptor is a string such as '<f4' or '|u1': its digits are the
+    // bytes of one value.
+    let descriptor = header.type_descriptor.to_string();
+    let digits: String = descriptor.chars().filter(char::is_ascii_digit).collect();
+    let item: u64 = digits.parse().ok().filter(|&b| b > 0).unwrap_or(1);
+    let need =
+        header.shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64)).and_then(|values| values.checked_mul(item));
+    let have = rest.len() as u64;
+    if need.is_none_or(|need| need > have) {
+        return Err(Error::NpyTooShort {
+            path: path.to_path_buf(),
+            shape: header.shape,
+            need: need.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+            have,
+        });
+    }
+    Ok(())
 }
 
 fn npy_problem(e: &ReadNpyError) -> String {
@@ -252,6 +279,29 @@ mod tests {
         }
         std::fs::write(&p, b"not numpy at all").unwrap();
         assert!(read_npy(&p).unwrap_err().to_string().contains("truncated or not an .npy file"));
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_the_file_holds_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        ndarray_npy::write_npy(&p, &ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]])).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let at = bytes.windows(6).position(|w| w == b"(2, 2)").unwrap();
+        for (shape, need) in [("(1000000000000, 2)", "8000000000000"), ("(4611686018427387904, 8)", "more than 2^64")] {
+            // The header is padded with spaces before its newline: take the
+            // longer shape's room from them.
+            let grow = shape.len() - 6;
+            let mut forged = bytes[..at].to_vec();
+            forged.extend_from_slice(shape.as_bytes());
+            let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+            forged.extend_from_slice(&bytes[at + 6..newline - grow]);
+            forged.extend_from_slice(&bytes[newline..]);
+            assert_eq!(forged.len(), bytes.len());
+            std::fs::write(&p, &forged).unwrap();
+            let err = read_npy(&p).unwrap_err().to_string();
+            assert!(err.contains(&format!("needs {need} bytes of data; the file holds 16")), "{err}");
+        }
     }
 
     #[test]

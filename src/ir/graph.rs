@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::op::Op;
-use super::shape::output_shape;
+use super::shape::{check_sample_values, output_shape, ShapeError};
 
 /// A tensor of the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,7 +24,8 @@ pub struct Value {
 }
 
 impl Value {
-    /// Number of elements of one sample.
+    /// Number of elements of one sample: at most
+    /// [`super::shape::MAX_SAMPLE_VALUES`], checked when the value was added.
     pub fn size(&self) -> usize {
         self.shape.iter().product()
     }
@@ -68,10 +69,13 @@ impl Graph {
         Self::default()
     }
 
-    pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> ValueId {
+    /// Adds a model input of per-sample shape `shape`; refuses one whose
+    /// element count overflows or passes [`super::shape::MAX_SAMPLE_VALUES`].
+    pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> Result<ValueId, ShapeError> {
+        check_sample_values(&shape)?;
         let id = self.push_value(name, shape, None);
         self.inputs.push(id);
-        id
+        Ok(id)
     }
 
     /// Appends a node after every node already present; its output shape is
@@ -83,13 +87,14 @@ impl Graph {
         op: Op,
         inputs: Vec<ValueId>,
         output_name: &str,
-    ) -> Result<ValueId, String> {
+    ) -> Result<ValueId, ShapeError> {
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|&i| self.value(i).batched(1)).collect();
         let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
         let out = output_shape(&op, &refs)?;
         if out[1..].contains(&0) {
-            return Err(format!("the output {:?} would have a zero extent", &out[1..]));
+            return Err(format!("the output {:?} would have a zero extent", &out[1..]).into());
         }
+        check_sample_values(&out[1..])?;
         let node_id = NodeId(self.nodes.len());
         let output = self.push_value(output_name, out[1..].to_vec(), Some(node_id));
         self.nodes.push(Node { name: name.to_string(), onnx_op: onnx_op.to_string(), op, inputs, output });
@@ -131,14 +136,16 @@ impl Graph {
     }
 
     /// Number of elements of one sample of all inputs together.
+    /// (Each value's count is at most 2^48, so that the sums below would
+    /// need 65,536 such values to overflow; they saturate all the same.)
     pub fn input_size(&self) -> usize {
-        self.inputs.iter().map(|&i| self.value(i).size()).sum()
+        self.inputs.iter().fold(0usize, |n, &i| n.saturating_add(self.value(i).size()))
     }
 
     /// Number of elements of one sample of every tensor of the graph: what a
     /// forward pass writes per row.
     pub fn activation_floats(&self) -> usize {
-        self.values.iter().map(Value::size).sum()
+        self.values.iter().fold(0usize, |n, v| n.saturating_add(v.size()))
     }
 
     /// Keeps only the nodes that some of `roots` depend on, renumbering
@@ -201,7 +208,7 @@ mod tests {
     #[test]
     fn add_node_derives_shapes_and_retain_prunes() {
         let mut g = Graph::new();
-        let x = g.add_input("x", vec![3]);
+        let x = g.add_input("x", vec![3]).unwrap();
         let d = Dense { weight: Array2::zeros((3, 4)), bias: None };
         let h = g.add_node("fc", "Gemm", Op::Dense(d), vec![x], "h").unwrap();
         let r = g.add_node("relu", "Relu", Op::Relu(Relu), vec![h], "r").unwrap();
@@ -218,8 +225,26 @@ mod tests {
     #[test]
     fn add_node_rejects_shape_mismatch() {
         let mut g = Graph::new();
-        let x = g.add_input("x", vec![5]);
+        let x = g.add_input("x", vec![5]).unwrap();
         let d = Dense { weight: Array2::zeros((3, 4)), bias: None };
         assert!(g.add_node("fc", "Gemm", Op::Dense(d), vec![x], "h").is_err());
+    }
+
+    #[test]
+    fn shapes_beyond_2_pow_48_values_are_refused_not_wrapped() {
+        let mut g = Graph::new();
+        // (2^62 + 1) * 4 wraps to 4 in 64 bits, 2^40 * 2^40 to 0.
+        for shape in [vec![(1usize << 62) + 1, 4], vec![1 << 40, 1 << 40], vec![1 << 49]] {
+            let err = g.add_input("x", shape).unwrap_err();
+            assert!(matches!(err, ShapeError::TooLarge(_)), "{err}");
+            assert!(err.to_string().contains("more than 2^48 values per sample"), "{err}");
+        }
+        let x = g.add_input("x", vec![1 << 30]).unwrap();
+        let pad = crate::ir::op::Pad { pads: vec![0, 0, 0, usize::MAX] };
+        let err = g.add_node("pad", "Pad", Op::Pad(pad), vec![x], "y").unwrap_err();
+        assert!(err.to_string().contains("overflows"), "{err}");
+        let pad = crate::ir::op::Pad { pads: vec![0, 0, 0, 1 << 48] };
+        let err = g.add_node("pad", "Pad", Op::Pad(pad), vec![x], "y").unwrap_err();
+        assert!(matches!(err, ShapeError::TooLarge(_)), "{err}");
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use tract_onnx::pb::NodeProto;
 
 use super::proto::ConstTensor;
+use crate::ir::shape::ShapeError;
 use crate::ir::{Graph, Op, ValueId};
 
 /// What an ONNX tensor name stands for during import.
@@ -32,6 +33,10 @@ pub struct ImportCtx {
     /// are all plain vectors (VNN-COMP's `[n]`) have none: the IR adds one.
     pub batched: bool,
     pub opset: i64,
+    /// Why the last node's output was too large to import (an extent or an
+    /// element count that overflows): not a node problem to list with the
+    /// others but the import's end.
+    pub too_large: Option<String>,
 }
 
 /// A node's display name: its name, else its first output, else its op.
@@ -124,7 +129,12 @@ impl ImportCtx {
         inputs: Vec<ValueId>,
         output: &str,
     ) -> Result<ValueId, String> {
-        let v = self.graph.add_node(name, onnx_op, op, inputs, output)?;
+        let v = self.graph.add_node(name, onnx_op, op, inputs, output).map_err(|e| {
+            if let ShapeError::TooLarge(m) = &e {
+                self.too_large = Some(m.clone());
+            }
+            String::from(e)
+        })?;
         self.bindings.insert(output.to_string(), Binding::Value(v));
         Ok(v)
     }

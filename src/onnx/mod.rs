@@ -99,12 +99,16 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let real_inputs: Vec<&ValueInfoProto> = graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
     let batched = !real_inputs.iter().all(|i| is_plain_vector(i));
     let batch = if batched { import_batch(&real_inputs).map_err(model_err)? } else { 1 };
-    let mut ctx = ImportCtx { graph: Graph::new(), bindings, batch, batched, opset };
+    let mut ctx = ImportCtx { graph: Graph::new(), bindings, batch, batched, opset, too_large: None };
     let mut inputs = Vec::new();
     for input in real_inputs {
         let info = tensor_info(input);
         let shape = sample_shape(input, &info, batched).map_err(model_err)?;
-        let v = ctx.graph.add_input(&input.name, shape);
+        let v = ctx.graph.add_input(&input.name, shape).map_err(|e| Error::TensorTooLarge {
+            path: path.to_path_buf(),
+            tensor: format!("input '{}'", input.name),
+            message: e.to_string(),
+        })?;
         ctx.bindings.insert(input.name.clone(), Binding::Value(v));
         inputs.push(info);
     }
@@ -284,6 +288,10 @@ fn import_node(
     match builder {
         Some(build) => {
             if let Err(message) = build(ctx, node) {
+                if let Some(message) = ctx.too_large.take() {
+                    let tensor = format!("node '{name}' ({})", node.op_type);
+                    return Err(Error::TensorTooLarge { path: path.to_path_buf(), tensor, message });
+                }
                 problems.push(problem(message));
                 bind_all(ctx, node, Binding::Failed);
             } else {
@@ -348,7 +356,10 @@ fn shape_of_value(ctx: &ImportCtx, node: &NodeProto, bound: &[Binding]) -> Optio
             let part = shape[start..end.max(start)].to_vec();
             Some(ConstTensor::Int(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[part.len()]), part).ok()?))
         }
-        "Size" => Some(ConstTensor::Int(ndarray::ArrayD::from_elem(ndarray::IxDyn(&[]), shape.iter().product()))),
+        "Size" => {
+            let size = shape.iter().try_fold(1i64, |n, &d| n.checked_mul(d))?;
+            Some(ConstTensor::Int(ndarray::ArrayD::from_elem(ndarray::IxDyn(&[]), size)))
+        }
         _ => None,
     }
 }

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::goal::feasible::FeasibleSet;
 use crate::goal::schema::MethodBlock;
 use crate::goal::{Criterion, Goal, GoalKind, Start};
+use crate::memory::{self, Estimate, MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
@@ -116,6 +117,10 @@ pub struct FalsifyConfig {
     /// Rounds of restarts at most (`None`: until the timeout).
     pub max_rounds: Option<usize>,
     pub method: MethodBlock,
+    /// The memory the search may use, checked before any graph is built.
+    pub memory: MemoryLimit,
+    /// The runtime of the search backend, for the memory estimate.
+    pub runtime: Runtime,
 }
 
 /// A disjunct's float32 box: per input, the smallest and largest float32
@@ -235,6 +240,33 @@ struct Batch<'a> {
     engine: Engine<'a>,
 }
 
+/// Refuses a search whose batches, all held at once, would need more than
+/// `config.memory`.
+fn check_memory(
+    model: &ImportedModel,
+    goals: &[Goal],
+    groups: &[(Settings, Vec<usize>)],
+    config: &FalsifyConfig,
+) -> Result<()> {
+    let mut total: Option<Estimate> = None;
+    for (settings, members) in groups {
+        for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
+            let batch: Vec<Goal> = chunk.iter().map(|&g| goals[g].clone()).collect();
+            let goals_flag = (batch.len(), Some("the disjuncts (64 a batch)"));
+            let e = memory::estimate(&Workload::of(&model.graph, config.runtime, settings, &batch, goals_flag));
+            total = Some(match total {
+                None => e,
+                Some(t) if e.bytes > t.bytes => Estimate { bytes: e.bytes.saturating_add(t.bytes), ..e },
+                Some(t) => Estimate { bytes: t.bytes.saturating_add(e.bytes), ..t },
+            });
+        }
+    }
+    match total {
+        Some(e) => config.memory.check("falsify", &e),
+        None => Ok(()),
+    }
+}
+
 pub fn falsify(
     model: &ImportedModel,
     property: &Property,
@@ -269,6 +301,7 @@ pub fn falsify(
             None => groups.push((settings, vec![g])),
         }
     }
+    check_memory(model, &planned.goals, &groups, config)?;
     let mut batches: Vec<Batch> = Vec::new();
     for (settings, members) in &groups {
         for chunk in members.chunks(DISJUNCTS_PER_BATCH) {

@@ -65,6 +65,16 @@ fn conv(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     Ok(())
 }
 
+/// ConvTranspose's output extent before padding along spatial axis `a`,
+/// `(len - 1) * stride + dilated kernel + output padding`, checked.
+fn transposed_extent(len: usize, w: &crate::ir::Window, output_padding: usize, a: usize) -> Result<usize, String> {
+    (len - 1)
+        .checked_mul(w.strides[a])
+        .and_then(|s| s.checked_add(w.dilated_kernel(a)))
+        .and_then(|s| s.checked_add(output_padding))
+        .ok_or_else(|| format!("the output extent along spatial axis {a} overflows"))
+}
+
 fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let p = parts(ctx, node)?;
     let kernel = kernel(node, &p.weight)?;
@@ -81,7 +91,7 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         }
         let out = &out[out.len() - rank..];
         for a in 0..rank {
-            let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
+            let full = transposed_extent(p.spatial[a], &window, output_padding[a], a)?;
             let total =
                 full.checked_sub(out[a]).ok_or_else(|| format!("attribute 'output_shape' {out:?} is too large"))?;
             // Only SAME_UPPER puts the odd row at the end; NOTSET and
@@ -94,8 +104,8 @@ fn conv_transpose(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     } else if auto == "SAME_UPPER" || auto == "SAME_LOWER" {
         // ConvTranspose's SAME padding targets out = in * stride.
         for a in 0..rank {
-            let full = (p.spatial[a] - 1) * window.strides[a] + window.dilated_kernel(a) + output_padding[a];
-            let total = full.saturating_sub(p.spatial[a] * window.strides[a]);
+            let full = transposed_extent(p.spatial[a], &window, output_padding[a], a)?;
+            let total = full.saturating_sub(p.spatial[a].saturating_mul(window.strides[a]));
             let (begin, end) =
                 if auto == "SAME_LOWER" { (total - total / 2, total / 2) } else { (total / 2, total - total / 2) };
             window.pads[a] = begin;

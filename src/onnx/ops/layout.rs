@@ -44,6 +44,15 @@ fn reshape_to(ctx: &mut ImportCtx, node: &NodeProto, x: crate::ir::ValueId, targ
     Ok(())
 }
 
+/// The element count of `shape` (the import batch included), or an error
+/// when it overflows.
+fn checked_product(shape: &[usize]) -> Result<usize, String> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("the element count of shape {shape:?} overflows"))
+}
+
 fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let x = ctx.value_input(node, 0)?;
     let spec = if ctx.opset < 5 {
@@ -53,7 +62,7 @@ fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     };
     let allow_zero = attrs::int(node, "allowzero", 0) != 0;
     let shape = ctx.shape(x);
-    let total: usize = shape.iter().product();
+    let total = checked_product(&shape)?;
     let mut target = Vec::with_capacity(spec.len());
     let mut infer = None;
     for (i, &d) in spec.iter().enumerate() {
@@ -68,13 +77,13 @@ fn reshape(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
         }
     }
     if let Some(i) = infer {
-        let known: usize = target.iter().product();
+        let known = checked_product(&target)?;
         if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot infer -1 reshaping {shape:?} to {spec:?}"));
         }
         target[i] = total / known;
     }
-    if target.iter().product::<usize>() != total {
+    if checked_product(&target)? != total {
         return Err(format!("cannot reshape {shape:?} to {spec:?}"));
     }
     reshape_to(ctx, node, x, target)
@@ -93,7 +102,7 @@ fn flatten(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     if ctx.batched && axis == 0 {
         return Err("Flatten with axis 0 merges the batch axis".into());
     }
-    let target = vec![shape[..axis].iter().product(), shape[axis..].iter().product()];
+    let target = vec![checked_product(&shape[..axis])?, checked_product(&shape[axis..])?];
     reshape_to(ctx, node, x, target)
 }
 

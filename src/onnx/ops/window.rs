@@ -25,6 +25,11 @@ pub fn parse(node: &NodeProto, kernel: Vec<usize>, spatial: &[usize]) -> Result<
     };
     let strides = per_axis("strides")?;
     let dilations = per_axis("dilations")?;
+    for a in 0..rank {
+        if dilations[a].checked_mul(kernel[a] - 1).and_then(|d| d.checked_add(1)).is_none() {
+            return Err(format!("attribute 'dilations' {dilations:?}: the dilated kernel's extent overflows"));
+        }
+    }
     let mut w = Window { kernel, strides, dilations, pads: vec![0; 2 * rank] };
     let auto_pad = attrs::string(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
     match auto_pad.as_str() {
@@ -40,7 +45,11 @@ pub fn parse(node: &NodeProto, kernel: Vec<usize>, spatial: &[usize]) -> Result<
         "SAME_UPPER" | "SAME_LOWER" => {
             for a in 0..rank {
                 let out = spatial[a].div_ceil(w.strides[a]);
-                let total = ((out - 1) * w.strides[a] + w.dilated_kernel(a)).saturating_sub(spatial[a]);
+                // (out - 1) * stride < spatial: only the kernel's extent can overflow.
+                let reach = ((out - 1) * w.strides[a])
+                    .checked_add(w.dilated_kernel(a))
+                    .ok_or_else(|| format!("the padded extent of spatial axis {a} overflows"))?;
+                let total = reach.saturating_sub(spatial[a]);
                 let small = total / 2;
                 let (begin, end) =
                     if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
