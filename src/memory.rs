@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::goal::Goal;
 use crate::ir::Graph;
 use crate::optim::{Settings, Stage};
-use crate::surrogate::normalisers::NormaliserMethod;
+use crate::surrogate::normalisers::{self, NormaliserMethod};
 
 /// The share of the machine's memory a command may use by default, in
 /// percent: the rest is left to the system and to the other programs.
@@ -34,11 +34,10 @@ pub const ORT_COPIES: u64 = 32;
 const PER_INPUT_FLOATS: u64 = 16;
 const PER_NEURON_FLOATS: u64 = 8;
 
-/// Tangent rows the normalisers push through the network per call at most
-/// (as `surrogate::normalisers` batches them), and the exact method's
-/// tangents per sample and call.
-const TANGENT_ROWS_PER_CALL: u64 = 1024;
-const EXACT_CHUNK: u64 = 128;
+/// Tangent rows the normalisers push through the network per call at most,
+/// and the exact method's tangents per sample and call.
+const TANGENT_ROWS_PER_CALL: u64 = normalisers::TANGENT_ROWS_PER_CALL as u64;
+const EXACT_CHUNK: u64 = normalisers::EXACT_CHUNK as u64;
 
 /// A number of bytes, printed with a binary unit (`1.5 GiB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

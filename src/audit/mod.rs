@@ -493,7 +493,8 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
     let batch = a.batch.max(1);
     // Every radius batches the same rows; the first one's settings size them.
-    let batch_flag = (batch, Some("--batch"));
+    // A batch holds no more goals than there are samples (none is padded).
+    let batch_flag = (batch.min(indices.len().max(1)), Some("--batch"));
     let workload = Workload::of(&a.model.graph, a.runtime, &settings, std::slice::from_ref(&probe), batch_flag);
     a.memory.check("audit", &memory::estimate(&workload))?;
 

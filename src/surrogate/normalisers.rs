@@ -39,13 +39,13 @@ pub enum NormaliserMethod {
 pub const EXACT_MAX_FREE_INPUTS: usize = 256;
 pub const DEFAULT_RANDOM_TANGENTS: usize = 8;
 /// Tangents pushed through the network per call of the exact method.
-const EXACT_CHUNK: usize = 128;
+pub const EXACT_CHUNK: usize = 128;
 /// The random estimate is recomputed once this share of the gates has
 /// flipped since it was made: with 8 tangents its relative noise (about
 /// 25%) is far above what so few gates change.
 pub const RANDOM_DRIFT: f64 = 0.01;
 /// Tangent rows per call, all samples of a group together.
-const TANGENT_ROWS_PER_CALL: usize = 1024;
+pub const TANGENT_ROWS_PER_CALL: usize = 1024;
 
 impl NormaliserMethod {
     /// The documented size rule: exact while the free input is small.
