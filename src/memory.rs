@@ -175,6 +175,29 @@ impl MemoryLimit {
     }
 }
 
+impl MemoryLimit {
+    /// The most rows of `w`'s batch (its goals times restarts) whose
+    /// [`estimate`] fits the limit together, at least one: the waves that
+    /// `optim::optimise` streams them through. Fails as
+    /// [`check`](Self::check) does when not even one row fits (its
+    /// normaliser tangents, most likely).
+    pub fn rows_that_fit(&self, command: &str, w: &Workload) -> Result<usize> {
+        let with_rows =
+            |rows: usize| estimate(&Workload { goals: (1, w.goals.1), restarts: (rows, w.restarts.1), ..w.clone() });
+        self.check(command, &with_rows(1))?;
+        let (mut lo, mut hi) = (1usize, w.goals.0.saturating_mul(w.restarts.0).max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if with_rows(mid).bytes <= self.bytes {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(lo)
+    }
+}
+
 /// A command's estimate beyond its limit, as [`Error::MemoryLimit`] says
 /// it: the estimate, the limit and its origin, the setting to lower.
 #[derive(Debug, Clone, PartialEq, Eq)]

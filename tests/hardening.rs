@@ -614,7 +614,7 @@ fn models_too_large_for_memory_stop_before_allocating() {
 }
 
 #[test]
-fn restarts_batches_and_tangents_beyond_memory_are_refused_up_front() {
+fn restarts_beyond_memory_stream_and_tangents_beyond_it_are_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     let goal = root().join("testdata/goals/untargeted_npy.json");
@@ -623,21 +623,26 @@ fn restarts_batches_and_tangents_beyond_memory_are_refused_up_front() {
         c.args(extra).arg("--out").arg(&out);
         c
     };
-    expect_error(
-        &mut run(&["--restarts", "1000000000"]),
-        &["run would need about", "lower --restarts (or method.restarts), or raise --max-memory"],
-    );
-    let goal_restarts = attack_goal(
-        dir.path(),
-        &format!(
-            r#"{{"kind": "target_class", "input": {{"npy": "{}", "index": 12}}, "label": 9, "epsilon": 0.1, "method": {{"restarts": 1000000000}}}}"#,
-            mnist_images().display()
-        ),
-    );
-    expect_error(
-        quick_run(&mnist_model(), &goal_restarts).arg("--out").arg(&out),
-        &["lower --restarts (or method.restarts)"],
-    );
+    // A billion restarts stream through waves of the rows 200 MiB hold (about
+    // 220): the first wave flips the digit (epsilon 0.3) and the run stops.
+    for restarts_in in ["flag", "goal"] {
+        let goal_text = format!(
+            r#"{{"kind": "target_class", "input": {{"npy": "{}", "index": 12}}, "label": 9, "epsilon": 0.3{}}}"#,
+            mnist_images().display(),
+            if restarts_in == "goal" { r#", "method": {"restarts": 1000000000}"# } else { "" }
+        );
+        let g = attack_goal(dir.path(), &goal_text);
+        let mut c = quick_run(&mnist_model(), &g);
+        c.args(["--method", "pgd", "--max-memory", "200M", "--out"]).arg(&out);
+        if restarts_in == "flag" {
+            c.args(["--restarts", "1000000000"]);
+        }
+        expect_success(&mut c);
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(report["achieved"], true, "{restarts_in}");
+        assert_eq!(report["settings"]["restarts"], 1_000_000_000, "{restarts_in}");
+        std::fs::remove_file(&out).unwrap();
+    }
     let goal_tangents = attack_goal(
         dir.path(),
         &format!(
@@ -667,10 +672,24 @@ fn restarts_batches_and_tangents_beyond_memory_are_refused_up_front() {
     a.args(["--batch", "100000000", "--limit", "4"]);
     expect_success(&mut a);
     std::fs::remove_file(&audit_out).unwrap();
-    let mut a = audit_dataset(&mnist_images(), &mnist_labels(), &audit_out);
-    a.args(["--restarts", "100000000"]);
-    expect_error(&mut a, &["audit would need about", "--restarts (or method.restarts), or raise --max-memory"]);
-    assert!(!audit_out.exists());
+    // An audit's restarts stream too: every sample flips at epsilon 0.5 in
+    // the first wave.
+    let template = attack_goal(dir.path(), r#"{"kind": "target_class", "epsilon": 0.5, "bounds": [0.0, 1.0]}"#);
+    let mut a = adr();
+    a.arg("audit")
+        .arg(mnist_model())
+        .arg("--images")
+        .arg(mnist_images())
+        .arg("--labels")
+        .arg(mnist_labels())
+        .arg("--goal")
+        .arg(&template)
+        .args(["--quiet", "--backend", "tract", "--method", "pgd", "--iterations", "5", "--limit", "3"])
+        .args(["--restarts", "100000000", "--max-memory", "200M", "--out"])
+        .arg(&audit_out);
+    expect_success(&mut a);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&audit_out).unwrap()).unwrap();
+    assert_eq!(report["summary"]["robust_accuracy"], 0.0, "{report}");
 
     let mut b = adr();
     b.arg("bench")

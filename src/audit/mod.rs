@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
 use crate::goal::{self, argmax, Goal};
-use crate::memory::{self, MemoryLimit, Runtime, Workload};
+use crate::memory::{MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Progress, Settings};
@@ -496,13 +496,14 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
     // A batch holds no more goals than there are samples (none is padded).
     let batch_flag = (batch.min(indices.len().max(1)), Some("--batch"));
     let workload = Workload::of(&a.model.graph, a.runtime, &settings, std::slice::from_ref(&probe), batch_flag);
-    a.memory.check("audit", &memory::estimate(&workload))?;
+    // A batch's rows beyond what memory holds at once stream through waves.
+    let wave = a.memory.rows_that_fit("audit", &workload)?;
 
     // Clean outputs, in batches (each row in a call of its own, as in the
     // attack: see `Engine::batch_invariant`).
     let mut clean: Vec<Vec<f32>> = Vec::with_capacity(indices.len());
     let mut eval = Engine::new(a.model, a.backend, probe.target, probe.output, batch, settings.alpha).batch_invariant();
-    for chunk in indices.chunks(batch) {
+    for chunk in indices.chunks(batch.min(wave)) {
         let x = dataset_rows(a.images, chunk);
         let t = eval.eval(&x)?;
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
@@ -530,7 +531,8 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
     let mut engine =
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
-            .batch_invariant();
+            .batch_invariant()
+            .with_max_rows(wave);
     for epsilon in radii {
         // The settings of this radius (default step sizes follow it).
         let at = match epsilon {

@@ -12,8 +12,8 @@ pub struct MethodArgs {
     /// ADR or GD iterations.
     #[arg(long)]
     iterations: Option<usize>,
-    /// Starts per goal, run as one batch (its memory grows with them; see
-    /// --max-memory).
+    /// Starts per goal, run as one batch, or in waves of what --max-memory
+    /// holds.
     #[arg(long)]
     restarts: Option<usize>,
     /// Seed of every random choice.

@@ -86,9 +86,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let selected = select(&args.backend.request())?;
     let runtime = Runtime::named(&selected.info.name);
     let goals = std::slice::from_ref(&goal);
-    limit.check("run", &memory::estimate(&Workload::of(&model.graph, runtime, &settings, goals, (1, None))))?;
+    // Restarts beyond what memory holds at once stream through waves.
+    let wave = limit.rows_that_fit("run", &Workload::of(&model.graph, runtime, &settings, goals, (1, None)))?;
     let mut engine =
-        Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha);
+        Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha)
+            .with_max_rows(wave);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;

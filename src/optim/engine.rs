@@ -77,6 +77,9 @@ pub struct Engine<'a> {
     sites: usize,
     /// Rows of every backend call, when the engine is batch-invariant.
     call_rows: Option<usize>,
+    /// Most rows searched at once (`optim::optimise` streams the rest in
+    /// waves): what the memory limit allows.
+    max_rows: usize,
     /// Seconds spent building and loading graphs.
     pub load_seconds: f64,
     /// Calls made, by kind.
@@ -122,6 +125,7 @@ impl<'a> Engine<'a> {
             loaded: HashMap::new(),
             sites,
             call_rows: None,
+            max_rows: usize::MAX,
             load_seconds: 0.0,
             calls: CallCounts::default(),
         }
@@ -132,6 +136,16 @@ impl<'a> Engine<'a> {
     pub fn batch_invariant(mut self) -> Self {
         self.call_rows = Some(INVARIANT_ROWS);
         self
+    }
+
+    /// Searches at most `rows` rows at once (at least one).
+    pub fn with_max_rows(mut self, rows: usize) -> Self {
+        self.max_rows = rows.max(1);
+        self
+    }
+
+    pub fn max_rows(&self) -> usize {
+        self.max_rows
     }
 
     pub fn is_batch_invariant(&self) -> bool {

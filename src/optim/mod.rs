@@ -116,12 +116,54 @@ pub struct Ctx<'r, 'a> {
     pub tracker: &'r mut Tracker,
     /// One random stream per row, so that a row's run does not depend on
     /// the other rows of its batch (sharded audits merge bit for bit).
-    pub rngs: &'r mut [ChaCha8Rng],
+    pub rngs: Vec<ChaCha8Rng>,
     pub progress: &'r mut dyn Progress,
     pub deadline: Option<Instant>,
 }
 
-impl Ctx<'_, '_> {
+impl<'r, 'a> Ctx<'r, 'a> {
+    /// The context of `stage` on `rows`: their free elements, objective
+    /// parameters, and random streams seeded for the stage, so that it
+    /// searches a row exactly as it would alone.
+    #[allow(clippy::too_many_arguments)]
+    fn for_stage(
+        engine: &'r mut Engine<'a>,
+        goals: &'r [Goal],
+        rows: &'r [Row],
+        settings: &'r Settings,
+        stage: Stage,
+        tracker: &'r mut Tracker,
+        progress: &'r mut dyn Progress,
+        deadline: Option<Instant>,
+    ) -> Result<Self> {
+        let m = engine.model.graph.value(engine.target).size();
+        let per_row: Vec<Vec<ArrayD<f32>>> = rows.iter().map(|r| goals[r.task].objective_params(m)).collect();
+        let mut free = Array2::zeros((rows.len(), engine.model.graph.input_size()));
+        for (r, row) in rows.iter().enumerate() {
+            for (i, f) in goals[row.task].feasible.free().into_iter().enumerate() {
+                free[[r, i]] = if f { 1.0 } else { 0.0 };
+            }
+        }
+        let rngs = rows
+            .iter()
+            .map(|row| {
+                ChaCha8Rng::seed_from_u64(row_seed(stage.seed(settings.seed), goals[row.task].stream, row.restart))
+            })
+            .collect();
+        Ok(Ctx {
+            engine,
+            goals,
+            rows,
+            free,
+            params: stack_params(&per_row)?,
+            settings,
+            tracker,
+            rngs,
+            progress,
+            deadline,
+        })
+    }
+
     /// Whether row `r` should stop moving (its goal achieved).
     pub fn frozen(&self, r: usize) -> bool {
         self.settings.stop_when_achieved && self.tracker.achieved(self.rows[r].task)
@@ -344,7 +386,11 @@ fn given_starts(goals: &[Goal], rows: &[Row]) -> Array2<f32> {
 }
 
 /// Runs `settings.algorithm` on the goals (all of one kind), each with
-/// `settings.restarts` starts, in one batch.
+/// `settings.restarts` starts: in one batch, or, beyond the engine's
+/// [`Engine::max_rows`], in waves of that many rows (restart-major), each
+/// stage running its waves in turn. One wave gives exactly the one-batch
+/// search; with several, the tracker still keeps each goal's best over all
+/// of them, and a later stage starts from it.
 pub fn optimise(
     engine: &mut Engine,
     goals: &[Goal],
@@ -353,41 +399,6 @@ pub fn optimise(
     deadline: Option<Instant>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let rows: Vec<Row> =
-        (0..goals.len()).flat_map(|task| (0..settings.restarts).map(move |restart| Row { task, restart })).collect();
-    let m = engine.model.graph.value(engine.target).size();
-    let per_row: Vec<Vec<ArrayD<f32>>> = rows.iter().map(|r| goals[r.task].objective_params(m)).collect();
-    let mut free = Array2::zeros((rows.len(), engine.model.graph.input_size()));
-    for (r, row) in rows.iter().enumerate() {
-        for (i, f) in goals[row.task].feasible.free().into_iter().enumerate() {
-            free[[r, i]] = if f { 1.0 } else { 0.0 };
-        }
-    }
-    let mut tracker = Tracker::new(goals.len());
-    let mut rngs: Vec<ChaCha8Rng> = rows
-        .iter()
-        .map(|r| ChaCha8Rng::seed_from_u64(row_seed(settings.seed, goals[r.task].stream, r.restart)))
-        .collect();
-    let mut ctx = Ctx {
-        engine,
-        goals,
-        rows: &rows,
-        free,
-        params: stack_params(&per_row)?,
-        settings,
-        tracker: &mut tracker,
-        rngs: &mut rngs,
-        progress,
-        deadline,
-    };
-    // The given starts are judged first: the report's initial objective,
-    // and a feasible candidate whatever the method.
-    if goals.iter().all(|g| matches!(g.start, Start::Given(_))) {
-        let x0 = given_starts(goals, &rows);
-        let truth = ctx.engine.eval(&x0)?;
-        ctx.tracker.observe(goals, &rows, 0, &x0, &truth, None);
-        ctx.tracker.trace.clear();
-    }
     let plan = Stage::plan(settings, goals);
     if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
         if !all_classification(goals) {
@@ -400,37 +411,73 @@ pub fn optimise(
     if plan.contains(&Stage::Square) && any_l2_ball(goals) {
         return Err(Error::Invalid("square attacks L-infinity balls and boxes, not L2 balls".into()));
     }
+    let restarts = settings.restarts.max(1);
+    let total = goals.len().saturating_mul(restarts);
+    let wave = engine.max_rows().clamp(1, total.max(1));
+    let waves: Vec<std::ops::Range<usize>> = (0..total).step_by(wave).map(|s| s..(s + wave).min(total)).collect();
+    // Restart-major: a wave holds every goal's next restarts.
+    let wave_rows = |w: &std::ops::Range<usize>| -> Vec<Row> {
+        w.clone().map(|f| Row { task: f % goals.len(), restart: f / goals.len() }).collect()
+    };
+    let stop_now = |tracker: &Tracker| {
+        (settings.stop_when_achieved && tracker.all_achieved()) || deadline.is_some_and(|d| Instant::now() >= d)
+    };
+    let mut tracker = Tracker::new(goals.len());
+    // The given starts are judged first: the report's initial objective,
+    // and a feasible candidate whatever the method.
+    // (Every restart of a goal starts there: its first one stands for all.)
+    if goals.iter().all(|g| matches!(g.start, Start::Given(_))) {
+        let firsts: Vec<Row> = (0..goals.len()).map(|task| Row { task, restart: 0 }).collect();
+        for rows in firsts.chunks(wave) {
+            let x0 = given_starts(goals, rows);
+            let truth = engine.eval(&x0)?;
+            tracker.observe(goals, rows, 0, &x0, &truth, None);
+        }
+        tracker.trace.clear();
+    }
     let mut phases = Vec::new();
     let mut adr_stats = None;
     let mut stopped = StopReason::Iterations;
     for (i, &stage) in plan.iter().enumerate() {
-        if i > 0 && ctx.should_stop().is_some() {
+        if i > 0 && stop_now(&tracker) {
             break;
         }
         let t = Instant::now();
-        ctx.tracker.phase = stage.name();
-        // Each stage draws from streams of its own, so that it searches a
-        // sample exactly as it would alone.
-        for (r, row) in rows.iter().enumerate() {
-            let seed = row_seed(stage.seed(settings.seed), goals[row.task].stream, row.restart);
-            ctx.rngs[r] = ChaCha8Rng::seed_from_u64(seed);
+        tracker.phase = stage.name();
+        let offset = tracker.offset;
+        let mut longest = 0;
+        for (k, w) in waves.iter().enumerate() {
+            if k > 0 && stop_now(&tracker) {
+                break;
+            }
+            tracker.offset = offset;
+            // Goals achieved in an earlier wave do not search again.
+            let rows: Vec<Row> = wave_rows(w)
+                .into_iter()
+                .filter(|r| k == 0 || !(settings.stop_when_achieved && tracker.achieved(r.task)))
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let mut ctx = Ctx::for_stage(engine, goals, &rows, settings, stage, &mut tracker, progress, deadline)?;
+            let (iterations, stop, stats) = run_stage(&mut ctx, stage, i > 0)?;
+            longest = longest.max(iterations);
+            stopped = stop;
+            if stats.is_some() {
+                adr_stats = stats;
+            }
         }
-        let (iterations, stop, stats) = run_stage(&mut ctx, stage, i > 0)?;
-        ctx.tracker.offset += iterations;
-        stopped = stop;
-        if stats.is_some() {
-            adr_stats = stats;
-        }
+        tracker.offset = offset + longest;
         phases.push(Phase {
             method: stage.name(),
-            iterations,
+            iterations: longest,
             seconds: t.elapsed().as_secs_f64(),
-            achieved: (0..ctx.goals.len()).filter(|&t| ctx.tracker.achieved(t)).count(),
-            best_objective: ctx.best_objective(),
+            achieved: (0..goals.len()).filter(|&t| tracker.achieved(t)).count(),
+            best_objective: tracker.best.first().and_then(Option::as_ref).map(|b| b.assessment.objective),
         });
     }
     let normaliser_loading = adr_stats.as_ref().map_or(0.0, |s: &AdrStats| s.normalisers.load_seconds);
-    let load_seconds = ctx.engine.load_seconds + normaliser_loading;
+    let load_seconds = engine.load_seconds + normaliser_loading;
     let iterations = tracker.offset;
     let best = tracker.best.into_iter().map(|b| b.expect("every goal was evaluated")).collect();
     let initial = tracker
@@ -462,7 +509,7 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
     let (goals, rows) = (ctx.goals, ctx.rows);
     match stage {
         Stage::Adr => {
-            let mut x = starts(goals, rows, ctx.rngs, !after && ctx.settings.random_start);
+            let mut x = starts(goals, rows, &mut ctx.rngs, !after && ctx.settings.random_start);
             if after {
                 for (r, row) in rows.iter().enumerate() {
                     if let (0, Some(b)) = (row.restart, &ctx.tracker.best[row.task]) {
@@ -474,17 +521,17 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
             Ok((it, stop, Some(stats)))
         }
         Stage::Gd => {
-            let x = starts(goals, rows, ctx.rngs, ctx.settings.random_start);
+            let x = starts(goals, rows, &mut ctx.rngs, ctx.settings.random_start);
             let (it, stop) = gd::run(ctx, x)?;
             Ok((it, stop, None))
         }
         Stage::Pgd => {
-            let x = starts(goals, rows, ctx.rngs, true);
+            let x = starts(goals, rows, &mut ctx.rngs, true);
             let (it, stop) = pgd::run(ctx, x)?;
             Ok((it, stop, None))
         }
         Stage::Apgd(loss) => {
-            let x = starts(goals, rows, ctx.rngs, true);
+            let x = starts(goals, rows, &mut ctx.rngs, true);
             let m = ctx.engine.model.graph.value(ctx.engine.target).size();
             let objective = goals[0].objective_with(Algorithm::Apgd, false, loss, m);
             let params = ctx.params.clone();
@@ -521,7 +568,7 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
     let steps = ctx.settings.apgd_steps;
     let targeted_goals = ctx.goals.iter().all(|g| matches!(g.criterion, Criterion::Class { target: Some(_), .. }));
     if m < crate::objective::DLR_TARGETED_CLASSES {
-        let x = starts(ctx.goals, ctx.rows, ctx.rngs, true);
+        let x = starts(ctx.goals, ctx.rows, &mut ctx.rngs, true);
         let params = ctx.params.clone();
         return apgd::run(ctx, x, &apgd::Loss { objective: Objective::Margin, params: &params }, steps);
     }
@@ -556,7 +603,7 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
             .map(|(r, order)| ctx.goals[ctx.rows[r].task].targeted_dlr_params(m, order[k.min(order.len() - 1)]))
             .collect();
         let params = stack_params(&per_row)?;
-        let x = starts(ctx.goals, ctx.rows, ctx.rngs, true);
+        let x = starts(ctx.goals, ctx.rows, &mut ctx.rngs, true);
         let loss = apgd::Loss { objective: Objective::Dlr { targeted: true }, params: &params };
         let saved = ctx.tracker.offset;
         ctx.tracker.offset = saved + done;
