@@ -17,7 +17,7 @@ pub struct NodeProblem {
 
 impl fmt::Display for NodeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node '{}' ({}): {}", self.node, self.op_type, self.message)
+        write!(f, "node '{}' ({}): {}", clip(&self.node), clip(&self.op_type), self.message)
     }
 }
 
@@ -26,7 +26,7 @@ impl fmt::Display for NodeProblem {
 pub enum Error {
     /// The I/O error is part of the message (not a separate source), so
     /// that error chains print it once.
-    #[error("{path}: {error}")]
+    #[error("{}: {error}", shown(.path))]
     Io { path: PathBuf, error: std::io::Error },
 
     #[error("{path}: not a readable ONNX model: {reason}")]
@@ -56,12 +56,12 @@ pub enum Error {
     #[error("{file}: at {pointer}: {message}")]
     Goal { file: PathBuf, pointer: String, message: String },
 
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", shown(.path))]
     Data { path: PathBuf, message: String },
 
     /// An input or output path that is not a regular file (`problem`: "is
     /// a directory", "is a FIFO, not a regular file", ...).
-    #[error("{path}: {problem}")]
+    #[error("{}: {problem}", shown(.path))]
     NotRegularFile { path: PathBuf, problem: &'static str },
 
     #[error("{path}: larger than {cap_mib} MiB, the most adr-onnx reads from {what}")]
@@ -109,6 +109,13 @@ pub fn clip(value: &str) -> String {
     }
 }
 
+/// A path as an error message shows it: whole up to [`ECHO_CHARS`]
+/// characters, else its start and its end (the file's name), since a goal
+/// file may name any path.
+pub fn shown(path: &std::path::Path) -> String {
+    clip_middle(&path.display().to_string(), ECHO_CHARS)
+}
+
 /// A message of at most `max` characters: a longer one keeps its start and
 /// its end, which name the file and say what was expected, with `…`
 /// between.
@@ -153,5 +160,15 @@ mod tests {
         let clipped = clip_middle(&line, LINE_CHARS);
         assert_eq!(clipped.chars().count(), LINE_CHARS);
         assert!(clipped.starts_with("g.json: at /kind") && clipped.ends_with("(one of a, b)"));
+    }
+
+    #[test]
+    fn long_node_names_and_paths_are_clipped() {
+        let p = NodeProblem { node: "n".repeat(5000), op_type: "Relu".into(), message: "op not supported".into() };
+        assert_eq!(p.to_string(), format!("node '{}…' (Relu): op not supported", "n".repeat(ECHO_CHARS)));
+        let path = format!("/tmp/{}/x.npy", "k".repeat(5000));
+        let e = Error::data(path, "no such file").to_string();
+        assert!(e.starts_with("/tmp/kkk") && e.ends_with("kkk/x.npy: no such file") && e.len() < 300, "{e}");
+        assert_eq!(Error::data("/tmp/x.npy", "bad").to_string(), "/tmp/x.npy: bad");
     }
 }
