@@ -17,7 +17,7 @@ pub struct NodeProblem {
 
 impl fmt::Display for NodeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node '{}' ({}): {}", clip(&self.node), clip(&self.op_type), self.message)
+        write!(f, "node '{}' ({}): {}", clip(&self.node), clip(&self.op_type), printable(&self.message))
     }
 }
 
@@ -29,22 +29,22 @@ pub enum Error {
     #[error("{}: {error}", shown(.path))]
     Io { path: PathBuf, error: std::io::Error },
 
-    #[error("{path}: not a readable ONNX model: {reason}")]
+    #[error("{path}: not a readable ONNX model: {}", printable(.reason))]
     NotOnnx { path: PathBuf, reason: String },
 
     #[error("{path}: unsupported model: {}", join_problems(.problems))]
     Unsupported { path: PathBuf, problems: Vec<NodeProblem> },
 
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", printable(.message))]
     Model { path: PathBuf, message: String },
 
     #[error("{path}: invalid ONNX model: {}", join_problems(.problems))]
     InvalidModel { path: PathBuf, problems: Vec<NodeProblem> },
 
-    #[error("{path}: graph has no ReLU (ops: {ops}); activation descent needs at least one ReLU site")]
+    #[error("{path}: graph has no ReLU (ops: {}); activation descent needs at least one ReLU site", clip(.ops))]
     NoRelu { path: PathBuf, ops: String },
 
-    #[error("{path}: tensor '{tensor}' refers to external data '{location}' outside the model's folder; refusing to read it")]
+    #[error("{path}: tensor '{}' refers to external data '{}' outside the model's folder; refusing to read it", clip(.tensor), clip(.location))]
     ExternalDataOutside { path: PathBuf, tensor: String, location: String },
 
     #[error("lowering {graph}: node '{node}' ({op}): {message}")]
@@ -53,10 +53,10 @@ pub enum Error {
     #[error("runtime {backend} on graph '{graph}': {message}")]
     Runtime { backend: String, graph: String, message: String },
 
-    #[error("{file}: at {pointer}: {message}")]
+    #[error("{file}: at {}: {}", clip(.pointer), printable(.message))]
     Goal { file: PathBuf, pointer: String, message: String },
 
-    #[error("{}: {message}", shown(.path))]
+    #[error("{}: {}", shown(.path), printable(.message))]
     Data { path: PathBuf, message: String },
 
     /// An input or output path that is not a regular file (`problem`: "is
@@ -73,7 +73,7 @@ pub enum Error {
     #[error("{first} and {second} are the same output file")]
     OutputTwice { first: PathBuf, second: PathBuf },
 
-    #[error("{0}")]
+    #[error("{}", printable(.0))]
     Invalid(String),
 }
 
@@ -104,9 +104,18 @@ pub const LINE_CHARS: usize = 2000;
 /// characters, then `…` when there are more.
 pub fn clip(value: &str) -> String {
     match value.char_indices().nth(ECHO_CHARS) {
-        None => value.to_string(),
-        Some((end, _)) => format!("{}…", &value[..end]),
+        None => printable(value),
+        Some((end, _)) => format!("{}…", printable(&value[..end])),
     }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so that
+/// a name holding a newline cannot break an error line in two.
+pub fn printable(text: &str) -> String {
+    if !text.contains(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// A path as an error message shows it: whole up to [`ECHO_CHARS`]
@@ -170,5 +179,7 @@ mod tests {
         let e = Error::data(path, "no such file").to_string();
         assert!(e.starts_with("/tmp/kkk") && e.ends_with("kkk/x.npy: no such file") && e.len() < 300, "{e}");
         assert_eq!(Error::data("/tmp/x.npy", "bad").to_string(), "/tmp/x.npy: bad");
+        let p = NodeProblem { node: "a\nb".into(), op_type: "Relu".into(), message: "input 'c\rd' missing".into() };
+        assert_eq!(p.to_string(), "node 'a\\nb' (Relu): input 'c\\rd' missing");
     }
 }
