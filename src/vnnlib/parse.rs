@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::exact::linear_sign;
-use crate::error::clip;
 pub use super::exact::Bound;
+use crate::error::clip;
 
 /// More disjuncts than this after normalisation is an error.
 const MAX_DISJUNCTS: usize = 100_000;
