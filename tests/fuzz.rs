@@ -391,6 +391,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("onnx/nan_in_weights.onnx", "element 1 is NaN"),
     ("onnx/inf_in_weights.onnx", "element 1 is inf"),
     ("onnx/float64_weight_beyond_f32.onnx", "element 2 is"),
+    ("onnx/found_gather_index_past_the_axis_panics_tract.onnx", "index 100 outside the 4 entries of axis 0"),
     ("goal/not_regular_device.json.special", "is a device"),
     ("goal/not_regular_fifo.json.special", "is a FIFO"),
     ("goal/not_regular_directory.json.special", "is a directory"),
@@ -501,6 +502,10 @@ fn representative_reproducers_through_the_binary() {
     };
     expect_error(&mut inspect(&corpus_file("onnx/relu_with_two_inputs.onnx")), "(Relu): 2 inputs; Relu takes 1");
     expect_error(&mut inspect(&corpus_file("onnx/opset_99.onnx")), "default-domain opset 99");
+    expect_error(
+        &mut inspect(&corpus_file("onnx/found_gather_index_past_the_axis_panics_tract.onnx")),
+        "could not fold constant node: index 100 outside the 4 entries of axis 0",
+    );
     let fifo = special(&corpus_file("onnx/not_regular_fifo.onnx.special"), dir.path());
     expect_error(&mut inspect(&fifo), "is a FIFO");
 

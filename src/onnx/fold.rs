@@ -8,6 +8,7 @@ use super::proto::{encode_const, ConstTensor};
 
 /// Evaluates `node` on constant inputs; one constant per output.
 pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<ConstTensor>, String> {
+    check_gather(node, inputs)?;
     let names: Vec<&String> = node.input.iter().filter(|n| !n.is_empty()).collect();
     let initializer = names.iter().zip(inputs).map(|(n, c)| encode_const(n, c)).collect();
     let outputs: Vec<&String> = node.output.iter().filter(|n| !n.is_empty()).collect();
@@ -27,8 +28,41 @@ pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<
         let plan = tract_onnx::onnx().model_for_proto_model(&model)?.into_typed()?.into_runnable()?;
         plan.run(tvec![])
     };
-    let values = run().map_err(|e| format!("{e:#}"))?;
+    // tract 0.23.9 panics on some invalid nodes instead of failing (a
+    // Gather index past the axis, say); any such panic is an error here.
+    let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .map_err(|payload| {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("tract failed while folding this constant node ({})", crate::error::clip(&why))
+        })?
+        .map_err(|e| format!("{e:#}"))?;
     values.iter().map(|t| to_const(t)).collect()
+}
+
+/// Refuses a Gather whose constant indices fall outside the data's axis,
+/// on which tract panics.
+fn check_gather(node: &NodeProto, inputs: &[ConstTensor]) -> Result<(), String> {
+    let (Some(data), Some(ConstTensor::Int(indices))) = (inputs.first(), inputs.get(1)) else {
+        return Ok(());
+    };
+    if node.op_type != "Gather" {
+        return Ok(());
+    }
+    let rank = data.shape().len() as i64;
+    let axis = super::attrs::int(node, "axis", 0);
+    let resolved = if axis < 0 { axis + rank } else { axis };
+    let Some(&len) = usize::try_from(resolved).ok().and_then(|a| data.shape().get(a)) else {
+        return Err(format!("attribute 'axis' = {axis} outside the data's {rank} axes"));
+    };
+    let len = len as i64;
+    match indices.iter().find(|&&i| i < -len || i >= len) {
+        Some(i) => Err(format!("index {i} outside the {len} entries of axis {axis}")),
+        None => Ok(()),
+    }
 }
 
 fn to_const(t: &Tensor) -> Result<ConstTensor, String> {
@@ -66,5 +100,20 @@ mod tests {
         let out = fold(&node, &[a, b], 13).unwrap();
         let want: ArrayD<i64> = arr1(&[1, -1]).into_dyn();
         assert_eq!(out, vec![ConstTensor::Int(want)]);
+    }
+
+    #[test]
+    fn a_gather_past_the_axis_is_an_error_not_a_panic() {
+        let node = NodeProto {
+            op_type: "Gather".into(),
+            input: vec!["a".into(), "i".into()],
+            output: vec!["c".into()],
+            ..Default::default()
+        };
+        let a = ConstTensor::Int(arr1(&[1i64, 2, 3, 4]).into_dyn());
+        let i = ConstTensor::Int(arr1(&[100i64]).into_dyn());
+        assert_eq!(fold(&node, &[a.clone(), i], 13).unwrap_err(), "index 100 outside the 4 entries of axis 0");
+        let i = ConstTensor::Int(arr1(&[-4i64, 3]).into_dyn());
+        assert_eq!(fold(&node, &[a, i], 13).unwrap(), vec![ConstTensor::Int(arr1(&[1i64, 4]).into_dyn())]);
     }
 }
