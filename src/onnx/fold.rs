@@ -39,8 +39,14 @@ pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<
                 .unwrap_or_default();
             format!("tract failed while folding this constant node ({})", crate::error::clip(&why))
         })?
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(|e| tract_message(&e))?;
     values.iter().map(|t| to_const(t)).collect()
+}
+
+/// tract's error, its start (the node) and end (the cause) kept: it quotes
+/// the node's names and op type, which may be of any length.
+fn tract_message(e: &TractError) -> String {
+    crate::error::clip_middle(&format!("{e:#}"), 2 * crate::error::ECHO_CHARS)
 }
 
 /// Refuses a Gather whose constant indices fall outside the data's axis,
@@ -66,7 +72,7 @@ fn check_gather(node: &NodeProto, inputs: &[ConstTensor]) -> Result<(), String> 
 }
 
 fn to_const(t: &Tensor) -> Result<ConstTensor, String> {
-    let err = |e: TractError| format!("{e:#}");
+    let err = |e: TractError| tract_message(&e);
     if t.datum_type().is_float() {
         let c = t.cast_to::<f32>().map_err(err)?;
         Ok(ConstTensor::Float(c.to_plain_array_view::<f32>().map_err(err)?.to_owned()))
