@@ -392,6 +392,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("onnx/inf_in_weights.onnx", "element 1 is inf"),
     ("onnx/float64_weight_beyond_f32.onnx", "element 2 is"),
     ("onnx/found_gather_index_past_the_axis_panics_tract.onnx", "index 100 outside the 4 entries of axis 0"),
+    ("onnx/found_batch_norm_of_a_rank_1_constant_aborts_tract.onnx", "input 0 has rank 1; BatchNormalization needs"),
     ("goal/not_regular_device.json.special", "is a device"),
     ("goal/not_regular_fifo.json.special", "is a FIFO"),
     ("goal/not_regular_directory.json.special", "is a directory"),

@@ -9,6 +9,7 @@ use super::proto::{encode_const, ConstTensor};
 /// Evaluates `node` on constant inputs; one constant per output.
 pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<ConstTensor>, String> {
     check_gather(node, inputs)?;
+    check_layout_rank(node, inputs)?;
     let names: Vec<&String> = node.input.iter().filter(|n| !n.is_empty()).collect();
     let initializer = names.iter().zip(inputs).map(|(n, c)| encode_const(n, c)).collect();
     let outputs: Vec<&String> = node.output.iter().filter(|n| !n.is_empty()).collect();
@@ -47,6 +48,41 @@ pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<
 /// the node's names and op type, which may be of any length.
 fn tract_message(e: &TractError) -> String {
     crate::error::clip_middle(&format!("{e:#}"), 2 * crate::error::ECHO_CHARS)
+}
+
+/// Refuses a convolution, pooling or normalisation node whose constant
+/// tensors lack the batch, channel (and spatial) axes: tract 0.23.9 reads
+/// those axes unchecked (`DataFormat::c`), out of bounds.
+fn check_layout_rank(node: &NodeProto, inputs: &[ConstTensor]) -> Result<(), String> {
+    const SPATIAL: &[&str] = &[
+        "Conv",
+        "ConvTranspose",
+        "ConvInteger",
+        "QLinearConv",
+        "MaxPool",
+        "AveragePool",
+        "LpPool",
+        "GlobalAveragePool",
+        "GlobalMaxPool",
+        "GlobalLpPool",
+        "InstanceNormalization",
+        "LRN",
+        "MaxRoiPool",
+        "DepthToSpace",
+        "SpaceToDepth",
+    ];
+    let least = match node.op_type.as_str() {
+        op if SPATIAL.contains(&op) => 3,
+        "BatchNormalization" => 2,
+        _ => return Ok(()),
+    };
+    let weights = if node.op_type.starts_with("Conv") { 2 } else { 1 };
+    for (k, c) in inputs.iter().enumerate().take(weights) {
+        if c.shape().len() < least {
+            return Err(format!("input {k} has rank {}; {} needs at least {least}", c.shape().len(), node.op_type));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a Gather whose constant indices fall outside the data's axis,
@@ -106,6 +142,19 @@ mod tests {
         let out = fold(&node, &[a, b], 13).unwrap();
         let want: ArrayD<i64> = arr1(&[1, -1]).into_dyn();
         assert_eq!(out, vec![ConstTensor::Int(want)]);
+    }
+
+    #[test]
+    fn a_batch_norm_of_a_rank_1_constant_is_an_error_not_an_abort() {
+        let node = NodeProto {
+            op_type: "BatchNormalization".into(),
+            input: ["x", "g", "b", "m", "v"].map(String::from).to_vec(),
+            output: vec!["y".into()],
+            ..Default::default()
+        };
+        let v = ConstTensor::Float(arr1(&[1.0f32, 2.0]).into_dyn());
+        let err = fold(&node, &[v.clone(), v.clone(), v.clone(), v.clone(), v], 13).unwrap_err();
+        assert_eq!(err, "input 0 has rank 1; BatchNormalization needs at least 2");
     }
 
     #[test]
