@@ -17,7 +17,7 @@ pub struct NodeProblem {
 
 impl fmt::Display for NodeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node '{}' ({}): {}", self.node, self.op_type, self.message)
+        write!(f, "node '{}' ({}): {}", clip(&self.node), clip(&self.op_type), printable(&self.message))
     }
 }
 
@@ -26,25 +26,25 @@ impl fmt::Display for NodeProblem {
 pub enum Error {
     /// The I/O error is part of the message (not a separate source), so
     /// that error chains print it once.
-    #[error("{path}: {error}")]
+    #[error("{}: {error}", shown(.path))]
     Io { path: PathBuf, error: std::io::Error },
 
-    #[error("{path}: not a readable ONNX model: {reason}")]
+    #[error("{path}: not a readable ONNX model: {}", printable(.reason))]
     NotOnnx { path: PathBuf, reason: String },
 
     #[error("{path}: unsupported model: {}", join_problems(.problems))]
     Unsupported { path: PathBuf, problems: Vec<NodeProblem> },
 
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", printable(.message))]
     Model { path: PathBuf, message: String },
 
     #[error("{path}: invalid ONNX model: {}", join_problems(.problems))]
     InvalidModel { path: PathBuf, problems: Vec<NodeProblem> },
 
-    #[error("{path}: graph has no ReLU (ops: {ops}); activation descent needs at least one ReLU site")]
+    #[error("{path}: graph has no ReLU (ops: {}); activation descent needs at least one ReLU site", clip(.ops))]
     NoRelu { path: PathBuf, ops: String },
 
-    #[error("{path}: tensor '{tensor}' refers to external data '{location}' outside the model's folder; refusing to read it")]
+    #[error("{path}: tensor '{}' refers to external data '{}' outside the model's folder; refusing to read it", clip(.tensor), clip(.location))]
     ExternalDataOutside { path: PathBuf, tensor: String, location: String },
 
     /// A tensor whose extent or element count overflows, or holds more than
@@ -68,15 +68,15 @@ pub enum Error {
     #[error("runtime {backend} on graph '{graph}': {message}")]
     Runtime { backend: String, graph: String, message: String },
 
-    #[error("{file}: at {pointer}: {message}")]
+    #[error("{file}: at {}: {}", clip(.pointer), printable(.message))]
     Goal { file: PathBuf, pointer: String, message: String },
 
-    #[error("{path}: {message}")]
+    #[error("{}: {}", shown(.path), printable(.message))]
     Data { path: PathBuf, message: String },
 
     /// An input or output path that is not a regular file (`problem`: "is
     /// a directory", "is a FIFO, not a regular file", ...).
-    #[error("{path}: {problem}")]
+    #[error("{}: {problem}", shown(.path))]
     NotRegularFile { path: PathBuf, problem: &'static str },
 
     #[error("{path}: larger than {cap_mib} MiB, the most adr-onnx reads from {what}")]
@@ -88,7 +88,7 @@ pub enum Error {
     #[error("{first} and {second} are the same output file")]
     OutputTwice { first: PathBuf, second: PathBuf },
 
-    #[error("{0}")]
+    #[error("{}", printable(.0))]
     Invalid(String),
 }
 
@@ -119,9 +119,25 @@ pub const LINE_CHARS: usize = 2000;
 /// characters, then `…` when there are more.
 pub fn clip(value: &str) -> String {
     match value.char_indices().nth(ECHO_CHARS) {
-        None => value.to_string(),
-        Some((end, _)) => format!("{}…", &value[..end]),
+        None => printable(value),
+        Some((end, _)) => format!("{}…", printable(&value[..end])),
     }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so that
+/// a name holding a newline cannot break an error line in two.
+pub fn printable(text: &str) -> String {
+    if !text.contains(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A path as an error message shows it: whole up to [`ECHO_CHARS`]
+/// characters, else its start and its end (the file's name), since a goal
+/// file may name any path.
+pub fn shown(path: &std::path::Path) -> String {
+    clip_middle(&path.display().to_string(), ECHO_CHARS)
 }
 
 /// A message of at most `max` characters: a longer one keeps its start and
@@ -168,5 +184,17 @@ mod tests {
         let clipped = clip_middle(&line, LINE_CHARS);
         assert_eq!(clipped.chars().count(), LINE_CHARS);
         assert!(clipped.starts_with("g.json: at /kind") && clipped.ends_with("(one of a, b)"));
+    }
+
+    #[test]
+    fn long_node_names_and_paths_are_clipped() {
+        let p = NodeProblem { node: "n".repeat(5000), op_type: "Relu".into(), message: "op not supported".into() };
+        assert_eq!(p.to_string(), format!("node '{}…' (Relu): op not supported", "n".repeat(ECHO_CHARS)));
+        let path = format!("/tmp/{}/x.npy", "k".repeat(5000));
+        let e = Error::data(path, "no such file").to_string();
+        assert!(e.starts_with("/tmp/kkk") && e.ends_with("kkk/x.npy: no such file") && e.len() < 300, "{e}");
+        assert_eq!(Error::data("/tmp/x.npy", "bad").to_string(), "/tmp/x.npy: bad");
+        let p = NodeProblem { node: "a\nb".into(), op_type: "Relu".into(), message: "input 'c\rd' missing".into() };
+        assert_eq!(p.to_string(), "node 'a\\nb' (Relu): input 'c\\rd' missing");
     }
 }

@@ -108,7 +108,7 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
             Err(e) => return Err(Error::data(path, npy_problem(&e))),
         }
     }
-    let why = wrong_type.map_or_else(String::new, |e| format!(": {e}"));
+    let why = wrong_type.map_or_else(String::new, |e| format!(": {}", first_line(&e)));
     Err(Error::data(path, format!("cannot read the .npy (float32, float64, int32, int64 or uint8 expected){why}")))
 }
 
@@ -139,12 +139,20 @@ fn check_npy_length(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn npy_problem(e: &ReadNpyError) -> String {
+    let why = first_line(e);
     match e {
         ReadNpyError::Io(_) | ReadNpyError::ParseHeader(_) | ReadNpyError::MissingData => {
-            format!("truncated or not an .npy file ({e})")
+            format!("truncated or not an .npy file ({why})")
         }
-        _ => format!("cannot read the .npy: {e}"),
+        _ => format!("cannot read the .npy: {why}"),
     }
+}
+
+/// The first line of a reader's error, clipped: a header that does not
+/// parse comes back as several lines quoting the header.
+fn first_line(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    crate::error::clip(text.lines().next().unwrap_or_default().trim_end())
 }
 
 /// Numbers written inline, nested arrays flattened in C order.
@@ -302,6 +310,21 @@ mod tests {
             let err = read_npy(&p).unwrap_err().to_string();
             assert!(err.contains(&format!("needs {need} bytes of data; the file holds 16")), "{err}");
         }
+    }
+
+    #[test]
+    fn a_header_that_does_not_parse_is_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        let header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} 0     \n";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&[0; 8]);
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_npy(&p).unwrap_err().to_string();
+        assert!(err.contains("x.npy: truncated or not an .npy file (error parsing header"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

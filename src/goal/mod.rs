@@ -188,7 +188,8 @@ impl Resolver<'_> {
             Some(n) => match self.model.graph.value_by_name(n) {
                 Some(v) => Ok((v, n.to_string())),
                 None => Err(place.error(format!(
-                    "no tensor '{n}' in the differentiable part of the model; objective outputs: {}",
+                    "no tensor '{}' in the differentiable part of the model; objective outputs: {}",
+                    clip(n),
                     self.model.candidates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
                 ))),
             },
@@ -365,9 +366,11 @@ impl Resolver<'_> {
             }
             (None, Some(map)) => {
                 if let Some(k) = map.keys().find(|k| !names.contains(k)) {
-                    return Err(ip
-                        .child(k)
-                        .error(format!("the model has no input '{k}' (inputs: {})", names.join(", "))));
+                    return Err(ip.child(k).error(format!(
+                        "the model has no input '{}' (inputs: {})",
+                        clip(k),
+                        names.join(", ")
+                    )));
                 }
                 names
                     .iter()
@@ -487,7 +490,9 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
         Some(Value::String(s)) if s == "random" => return Ok(Start::Random),
         Some(Value::String(s)) if s == "zeros" => vec![0.0; n],
         Some(Value::String(s)) => {
-            return Err(place.error(format!("unknown start '{s}' (a number, an array, \"zeros\" or \"random\")")))
+            return Err(
+                place.error(format!("unknown start '{}' (a number, an array, \"zeros\" or \"random\")", clip(s)))
+            )
         }
         other => per_element(other, n, 0.0, place)?,
     };

@@ -55,11 +55,9 @@ impl ImportCtx {
     pub fn input(&self, node: &NodeProto, i: usize) -> Result<Option<&Binding>, String> {
         match node.input.get(i).filter(|n| !n.is_empty()) {
             None => Ok(None),
-            Some(name) => self
-                .bindings
-                .get(name)
-                .map(Some)
-                .ok_or_else(|| format!("input '{name}' is not produced by any node, initializer or graph input")),
+            Some(name) => self.bindings.get(name).map(Some).ok_or_else(|| {
+                format!("input '{}' is not produced by any node, initializer or graph input", crate::error::clip(name))
+            }),
         }
     }
 
@@ -84,7 +82,7 @@ impl ImportCtx {
             Some(Binding::Const(c)) => Ok(Some(c)),
             Some(_) => Err(format!(
                 "input {i} ('{}') is computed by the graph; only a constant is supported here",
-                node.input[i]
+                crate::error::clip(&node.input[i])
             )),
             None => Ok(None),
         }

@@ -16,7 +16,7 @@ use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
 use tract_onnx::pb::{type_proto, ModelProto, NodeProto, ValueInfoProto};
 
-use crate::error::{Error, NodeProblem, Result};
+use crate::error::{clip, Error, NodeProblem, Result};
 use crate::ir::{Graph, GraphOutput, ValueId};
 use context::{node_name, Binding, ImportCtx};
 use proto::ConstTensor;
@@ -158,7 +158,7 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let roots: Vec<ValueId> = candidates.iter().map(|c| c.value).collect();
     let remap = ctx.graph.retain_ancestors_of(&roots);
     for c in &mut candidates {
-        c.value = remap[c.value.0].ok_or_else(|| model_err(format!("lost tensor '{}'", c.name)))?;
+        c.value = remap[c.value.0].ok_or_else(|| model_err(format!("lost tensor '{}'", clip(&c.name))))?;
     }
     Ok(ImportedModel {
         path: path.to_path_buf(),
@@ -214,7 +214,8 @@ fn import_node(
             Some(b) => bound.push(b.clone()),
             None => {
                 problems.push(problem(format!(
-                    "input {i} '{input}' is not produced by any node, initializer or graph input"
+                    "input {i} '{}' is not produced by any node, initializer or graph input",
+                    clip(input)
                 )));
                 bind_all(ctx, node, Binding::Failed);
                 return Ok(());
@@ -237,7 +238,7 @@ fn import_node(
     }
     let all_const = bound.iter().all(|b| matches!(b, Binding::Const(_)));
     if is_head && !all_const {
-        let feeds = format!("{} node '{name}'", node.op_type);
+        let feeds = format!("{} node '{}'", clip(&node.op_type), clip(&name));
         for b in &bound {
             if let Binding::Value(v) = b {
                 head_inputs.push((ctx.graph.value(*v).name.clone(), *v, feeds.clone()));
@@ -298,8 +299,9 @@ fn import_node(
                 for (k, out) in node.output.iter().enumerate().skip(1).filter(|(_, o)| !o.is_empty()) {
                     ctx.bindings.entry(out.clone()).or_insert_with(|| {
                         Binding::NonDifferentiable(format!(
-                            "output {k} of {} node '{name}' is not supported",
-                            node.op_type
+                            "output {k} of {} node '{}' is not supported",
+                            clip(&node.op_type),
+                            clip(&name)
                         ))
                     });
                 }
@@ -317,7 +319,7 @@ fn unsupported_message(node: &NodeProto) -> String {
     if node.domain.is_empty() || node.domain == "ai.onnx" {
         "op not supported".to_string()
     } else {
-        format!("op not supported (domain '{}')", node.domain)
+        format!("op not supported (domain '{}')", clip(&node.domain))
     }
 }
 
@@ -419,25 +421,23 @@ fn import_batch(inputs: &[&ValueInfoProto]) -> Result<usize, String> {
     match fixed.split_first() {
         None => Ok(1),
         Some(((_, b), rest)) => match rest.iter().find(|(_, d)| d != b) {
-            Some((n, d)) => Err(format!("inputs disagree on the batch size ({b} and {d} for '{n}')")),
+            Some((n, d)) => Err(format!("inputs disagree on the batch size ({b} and {d} for '{}')", clip(n))),
             None => Ok(*b),
         },
     }
 }
 
 fn sample_shape(input: &ValueInfoProto, info: &TensorInfo, batched: bool) -> Result<Vec<usize>, String> {
+    let name = clip(&input.name);
     if info.elem_type != "float" {
-        return Err(format!(
-            "input '{}' has element type {}; only float inputs can be optimised",
-            info.name, info.elem_type
-        ));
+        return Err(format!("input '{name}' has element type {}; only float inputs can be optimised", info.elem_type));
     }
     let Some(type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-        return Err(format!("input '{}' has no tensor type", input.name));
+        return Err(format!("input '{name}' has no tensor type"));
     };
-    let dims = &t.shape.as_ref().ok_or_else(|| format!("input '{}' has no shape", input.name))?.dim;
+    let dims = &t.shape.as_ref().ok_or_else(|| format!("input '{name}' has no shape"))?.dim;
     if dims.is_empty() {
-        return Err(format!("input '{}' is a scalar; a leading batch axis is needed", input.name));
+        return Err(format!("input '{name}' is a scalar; a leading batch axis is needed"));
     }
     dims.iter()
         .enumerate()
@@ -445,13 +445,13 @@ fn sample_shape(input: &ValueInfoProto, info: &TensorInfo, batched: bool) -> Res
         .map(|(axis, d)| match &d.value {
             Some(Dim::DimValue(v)) if *v > 0 => Ok(*v as usize),
             Some(Dim::DimValue(v)) => {
-                Err(format!("input '{}' has dimension {v} at axis {axis}; dimensions must be positive", input.name))
+                Err(format!("input '{name}' has dimension {v} at axis {axis}; dimensions must be positive"))
             }
             Some(Dim::DimParam(p)) => Err(format!(
-                "input '{}' has symbolic dimension '{p}' at axis {axis}; only the batch axis may be symbolic",
-                input.name
+                "input '{name}' has symbolic dimension '{}' at axis {axis}; only the batch axis may be symbolic",
+                clip(p)
             )),
-            _ => Err(format!("input '{}' has an unknown dimension at axis {axis}", input.name)),
+            _ => Err(format!("input '{name}' has an unknown dimension at axis {axis}")),
         })
         .collect()
 }

@@ -10,7 +10,7 @@ use prost::Message;
 use tract_onnx::pb::tensor_proto::{DataLocation, DataType};
 use tract_onnx::pb::{ModelProto, TensorProto};
 
-use crate::error::{Error, Result};
+use crate::error::{clip, Error, Result};
 
 /// A constant tensor met during import: weights, or integer shape data.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +102,7 @@ pub fn decode_model(path: &Path, bytes: &[u8]) -> Result<ModelProto> {
 pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> {
     let bad = |message: String| Error::Model {
         path: model_path.to_path_buf(),
-        message: format!("tensor '{}': {message}", t.name),
+        message: format!("tensor '{}': {message}", clip(&t.name)),
     };
     let shape: Vec<usize> = t
         .dims
@@ -176,7 +176,7 @@ fn read_external(model_path: &Path, t: &TensorProto) -> Result<Vec<u8>> {
     let entry = |key: &str| t.external_data.iter().find(|e| e.key == key).map(|e| e.value.as_str());
     let bad = |message: String| Error::Model {
         path: model_path.to_path_buf(),
-        message: format!("tensor '{}': external data: {message}", t.name),
+        message: format!("tensor '{}': external data: {message}", clip(&t.name)),
     };
     let location = entry("location").ok_or_else(|| bad("no location".into()))?;
     let outside = || Error::ExternalDataOutside {
@@ -189,22 +189,24 @@ fn read_external(model_path: &Path, t: &TensorProto) -> Result<Vec<u8>> {
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(outside());
     }
-    let io = |e: std::io::Error| bad(format!("'{location}': {e}"));
+    let io = |e: std::io::Error| bad(format!("'{}': {e}", clip(location)));
     let dir = dir.canonicalize().map_err(io)?;
     let file = dir.join(rel).canonicalize().map_err(io)?;
     if !file.starts_with(&dir) {
         return Err(outside());
     }
     let parse = |key: &str| -> Result<Option<u64>> {
-        entry(key).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{key} '{v}' is not a number")))).transpose()
+        entry(key)
+            .map(|v| v.parse::<u64>().map_err(|_| bad(format!("{key} '{}' is not a number", clip(v)))))
+            .transpose()
     };
     // Read only this tensor's range: exporters put every tensor in one file.
-    let mut f = crate::input::open(&file).map_err(|e| bad(format!("'{location}': {e}")))?;
+    let mut f = crate::input::open(&file).map_err(|e| bad(format!("'{}': {e}", clip(location))))?;
     let size = f.metadata().map_err(io)?.len();
     let offset = parse("offset")?.unwrap_or(0);
     let length = parse("length")?.unwrap_or(size.saturating_sub(offset));
     if offset.checked_add(length).is_none_or(|end| end > size) {
-        return Err(bad(format!("range {offset}+{length} outside the {size}-byte file '{location}'")));
+        return Err(bad(format!("range {offset}+{length} outside the {size}-byte file '{}'", clip(location))));
     }
     let mut data = vec![0u8; usize::try_from(length).map_err(|_| bad(format!("length {length} too large")))?];
     f.seek(std::io::SeekFrom::Start(offset)).and_then(|_| f.read_exact(&mut data)).map_err(io)?;

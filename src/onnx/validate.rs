@@ -12,7 +12,7 @@ use tract_onnx::pb::{GraphProto, ModelProto, NodeProto};
 
 use super::context::node_name;
 use super::proto::ConstTensor;
-use crate::error::{Error, NodeProblem, Result};
+use crate::error::{clip, Error, NodeProblem, Result};
 
 /// The oldest default-domain opset accepted: before opset 7, Add, Sub, Mul,
 /// Div and Gemm broadcast under a `broadcast` attribute that the importer
@@ -69,7 +69,7 @@ fn unique_interface(graph: &GraphProto, problems: &mut Vec<NodeProblem>) {
             problems.push(NodeProblem {
                 node: v.name.clone(),
                 op_type: kind.into(),
-                message: format!("graph {kind} '{}' is declared twice", v.name),
+                message: format!("graph {kind} '{}' is declared twice", clip(&v.name)),
             });
         }
     }
@@ -91,10 +91,10 @@ fn unique_node_outputs(graph: &GraphProto, problems: &mut Vec<NodeProblem>) {
                 problems.push(NodeProblem {
                     node: node_name(node),
                     op_type: node.op_type.clone(),
-                    message: format!("output '{out}' is already produced by {first}"),
+                    message: format!("output '{}' is already produced by {first}", clip(out)),
                 });
             } else {
-                producer.insert(out, format!("node '{}'", node_name(node)));
+                producer.insert(out, format!("node '{}'", clip(&node_name(node))));
             }
         }
     }
@@ -150,7 +150,8 @@ pub fn check_finite_initializer(path: &Path, name: &str, tensor: &ConstTensor) -
         Some(i) => Err(Error::Model {
             path: path.to_path_buf(),
             message: format!(
-                "initializer '{name}': element {i} is {} (weights must be finite 32-bit numbers)",
+                "initializer '{}': element {i} is {} (weights must be finite 32-bit numbers)",
+                clip(name),
                 a.iter().nth(i).map_or_else(String::new, |v| v.to_string())
             ),
         }),

@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::exact::linear_sign;
 pub use super::exact::Bound;
+use crate::error::clip;
 
 /// More disjuncts than this after normalisation is an error.
 const MAX_DISJUNCTS: usize = 100_000;
@@ -70,7 +71,8 @@ pub struct Position {
 }
 
 /// Why a property file was refused; every message is one line starting with
-/// "line L, column C: ".
+/// "line L, column C: ", echoing at most [`crate::error::ECHO_CHARS`]
+/// characters of a token.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     #[error("{at}: '(' is never closed")]
@@ -79,27 +81,27 @@ pub enum ParseError {
     UnmatchedCloseParenthesis { at: Position },
     #[error("{at}: nesting is deeper than {limit} levels")]
     TooDeep { at: Position, limit: usize },
-    #[error("{at}: {message}")]
+    #[error("{at}: {}", clip(.message))]
     Syntax { at: Position, message: String },
-    #[error("{at}: unsupported command '{name}'")]
+    #[error("{at}: unsupported command '{}'", clip(.name))]
     UnsupportedCommand { at: Position, name: String },
-    #[error("{at}: unsupported sort '{sort}' (only Real is supported)")]
+    #[error("{at}: unsupported sort '{}' (only Real is supported)", clip(.sort))]
     UnsupportedSort { at: Position, sort: String },
-    #[error("{at}: unknown variable '{name}' (expected X_<i> or Y_<j>)")]
+    #[error("{at}: unknown variable '{}' (expected X_<i> or Y_<j>)", clip(.name))]
     UnknownVariable { at: Position, name: String },
-    #[error("{at}: variable '{name}' is used but not declared")]
+    #[error("{at}: variable '{}' is used but not declared", clip(.name))]
     UndeclaredVariable { at: Position, name: String },
-    #[error("{at}: variable '{name}' is declared twice")]
+    #[error("{at}: variable '{}' is declared twice", clip(.name))]
     DuplicateDeclaration { at: Position, name: String },
-    #[error("{at}: bad number '{text}'")]
+    #[error("{at}: bad number '{}'", clip(.text))]
     BadNumber { at: Position, text: String },
-    #[error("{at}: unsupported operator '{operator}'")]
+    #[error("{at}: unsupported operator '{}'", clip(.operator))]
     UnsupportedOperator { at: Position, operator: String },
     #[error("{at}: unsupported product of two non-constant terms (not linear)")]
     NonlinearProduct { at: Position },
     #[error("{at}: arithmetic leaves the finite range of f64")]
     NotFinite { at: Position },
-    #[error("{at}: {name} is declared but {missing} is not (indices must run from 0 without gaps)")]
+    #[error("{at}: {} is declared but {} is not (indices must run from 0 without gaps)", clip(.name), clip(.missing))]
     NonContiguousDeclarations { at: Position, name: String, missing: String },
     #[error("{at}: no {kind} variables declared")]
     NoVariables { at: Position, kind: &'static str },
@@ -1252,6 +1254,15 @@ mod tests {
             assert!(matches!(&error, ParseError::BadNumber { text, .. } if text == bad), "{bad}: {error}");
             assert_one_line_at(&error, 7, 17);
         }
+    }
+
+    #[test]
+    fn long_tokens_are_clipped() {
+        let long = "9".repeat(5000);
+        let error = parse_vnnlib(&format!("({long})")).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("line 1, column 1: unsupported command '{}…'", &long[..200])), "{error}");
+        let error = parse_error(&unit_box_with(&format!("(assert (<= Y_0 1{}x))", long))).to_string();
+        assert!(error.len() < 300 && error.contains("bad number '1999"), "{error}");
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn pad(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let rank = ctx.shape(x).len();
     let mode = attrs::string(node, "mode").unwrap_or_else(|| "constant".into());
     if mode != "constant" {
-        return Err(format!("attribute 'mode' = '{mode}': only constant padding is supported"));
+        return Err(format!("attribute 'mode' = '{}': only constant padding is supported", crate::error::clip(&mode)));
     }
     let (pads, value) = if ctx.opset < 11 {
         (attrs::ints(node, "pads").ok_or("attribute 'pads' is missing")?, attrs::float(node, "value", 0.0))

@@ -57,7 +57,7 @@ pub fn parse(node: &NodeProto, kernel: Vec<usize>, spatial: &[usize]) -> Result<
                 w.pads[a + rank] = end;
             }
         }
-        other => return Err(format!("attribute 'auto_pad': unknown value '{other}'")),
+        other => return Err(format!("attribute 'auto_pad': unknown value '{}'", crate::error::clip(other))),
     }
     Ok(w)
 }
