@@ -125,8 +125,9 @@ fn square_uses_forward_passes_only() {
     assert_eq!(outcome.phases[0].method, "square");
     assert_eq!(outcome.phases[0].iterations, 30);
     assert_eq!((engine.calls.gradient_rows, engine.calls.step_rows), (0, 0));
-    // The given start, then every query of both restarts: forward passes.
-    assert_eq!(engine.calls.eval_rows, 2 + 2 + 29 * 2);
+    // The given start (once: both restarts start there), then every query
+    // of both restarts: forward passes.
+    assert_eq!(engine.calls.eval_rows, 1 + 2 + 29 * 2);
 }
 
 #[test]
