@@ -27,12 +27,14 @@ use crate::error::{Error, Result};
 use crate::lower::builder::{ElemType, IoSpec, OnnxGraph};
 
 /// Graphs of more nodes than this run in segments of at most this many
-/// nodes. Measured on the step graphs of width-8 ReLU chains (docs/benchmarks.md,
-/// "Load time against depth"): tract's load time per node grows with the
-/// segment's size (1,000 nodes load at about 0.05 ms a node, 4,000 at
-/// twice that), while each segment costs a fixed overhead per run; the MNIST
-/// CNN's graphs (under 1,000 nodes) stay whole.
-pub const DEFAULT_MAX_NODES: usize = 1000;
+/// nodes. Measured on ADR's step graph of a 200-layer width-8 chain (one
+/// iteration on tract, docs/benchmarks.md "Load time against depth"):
+/// segments of 100 nodes ready it in 2.3 s, 400 in 3.8 s, 1,000 in 7.9 s,
+/// 2,000 in 13 s, the whole graph in 112 s, and 40 more iterations cost the
+/// same 1.7 s with segments of 100 or 400 nodes. 500 keeps the MNIST CNN's
+/// graphs (its ADR step graph has 331 nodes) and other small models whole,
+/// exactly as before.
+pub const DEFAULT_MAX_NODES: usize = 500;
 
 /// Environment variable overriding [`DEFAULT_MAX_NODES`]; `0` never splits
 /// (for comparing a segmented run with a whole one).
