@@ -26,8 +26,8 @@ use super::{Executable, HostTensor};
 use crate::error::{Error, Result};
 use crate::lower::builder::{ElemType, IoSpec, OnnxGraph};
 
-/// Graphs of more nodes than this run in segments of at most this many
-/// nodes. Measured on ADR's step graph of a 200-layer width-8 chain (one
+/// Graphs of more nodes than this run in segments of at most
+/// [`SEGMENT_NODES`] nodes (or this many, if fewer). Measured on ADR's step graph of a 200-layer width-8 chain (one
 /// iteration on tract, docs/benchmarks.md "Load time against depth"):
 /// segments of 100 nodes ready it in 2.3 s, 400 in 3.8 s, 1,000 in 7.9 s,
 /// 2,000 in 13 s, the whole graph in 112 s, and 40 more iterations cost the
@@ -35,6 +35,11 @@ use crate::lower::builder::{ElemType, IoSpec, OnnxGraph};
 /// graphs (its ADR step graph has 331 nodes) and other small models whole,
 /// exactly as before.
 pub const DEFAULT_MAX_NODES: usize = 500;
+
+/// The most nodes of one segment: tract's optimiser costs more per node in
+/// larger pieces (its patches look names up linearly), and a segment costs
+/// little per run; 150 is the knee of the measurements above.
+pub const SEGMENT_NODES: usize = 150;
 
 /// Environment variable overriding [`DEFAULT_MAX_NODES`]; `0` never splits
 /// (for comparing a segmented run with a whole one).
@@ -61,7 +66,7 @@ pub fn load_with_max<F>(graph: &OnnxGraph, max: usize, load: F) -> Result<Box<dy
 where
     F: Fn(&OnnxGraph) -> Result<Box<dyn Executable>> + Send + 'static,
 {
-    match Plan::new(graph, max) {
+    match Plan::new(graph, max, max.min(SEGMENT_NODES)) {
         Some(plan) => Ok(Box::new(Segmented { plan, loaded: Vec::new(), load })),
         None => load(graph),
     }
@@ -105,18 +110,20 @@ struct Plan {
     opset: Vec<tract_onnx::pb::OperatorSetIdProto>,
     inputs: Vec<String>,
     outputs: Vec<String>,
+    /// Whether each output is listed again later (then it is copied).
+    repeated: Vec<bool>,
     segments: Vec<Segment>,
 }
 
 impl Plan {
-    /// Cuts `graph` into segments of at most `max` nodes where the cut
-    /// crosses only transferable tensors; `None` when it should load whole:
-    /// small, `max` is 0, it has subgraphs, an output no node makes, or a
+    /// Cuts `graph`, when it has more than `threshold` nodes, into segments
+    /// of at most `max` nodes where the cut crosses only transferable
+    /// tensors; `None` when it should load whole: small, `max` is 0, it has subgraphs, an output no node makes, or a
     /// tensor nothing defines (the runtime then reports it).
-    fn new(graph: &OnnxGraph, max: usize) -> Option<Plan> {
+    fn new(graph: &OnnxGraph, threshold: usize, max: usize) -> Option<Plan> {
         let g = graph.model.graph.as_ref()?;
         let n = g.node.len();
-        if max == 0 || n <= max {
+        if max == 0 || n <= threshold.max(max) {
             return None;
         }
         if g.node.iter().any(|node| node.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty())) {
@@ -244,6 +251,12 @@ impl Plan {
             opset: graph.model.opset_import.clone(),
             inputs: g.input.iter().map(|i| i.name.clone()).collect(),
             outputs: g.output.iter().map(|o| o.name.clone()).collect(),
+            repeated: {
+                let mut later = HashSet::new();
+                let mut r: Vec<bool> = g.output.iter().rev().map(|o| !later.insert(o.name.as_str())).collect();
+                r.reverse();
+                r
+            },
             segments,
         })
     }
@@ -387,9 +400,8 @@ where
             live.extend(seg.outputs.iter().map(|(n, _)| n.as_str()).zip(outs));
         }
         let mut result = Vec::with_capacity(plan.outputs.len());
-        for (i, name) in plan.outputs.iter().enumerate() {
-            let again = plan.outputs[i + 1..].contains(name);
-            let v = if again { live.get(name.as_str()).cloned() } else { live.remove(name.as_str()) };
+        for (name, again) in plan.outputs.iter().zip(&plan.repeated) {
+            let v = if *again { live.get(name.as_str()).cloned() } else { live.remove(name.as_str()) };
             result.push(v.ok_or_else(|| err(format!("output '{name}' is missing")))?);
         }
         Ok(result)
@@ -445,7 +457,7 @@ mod tests {
     /// random inputs (twice) and asserts equal outputs; returns the number
     /// of segments.
     fn assert_same(graph: &OnnxGraph, max: usize, seed: u64) -> usize {
-        let plan = Plan::new(graph, max).expect("the graph is split");
+        let plan = Plan::new(graph, max, max).expect("the graph is split");
         let segments = plan.segments.len();
         assert!(plan.segments.iter().all(|s| s.outputs.iter().all(|&(_, t)| transferable(t))));
         let mut whole = TractBackend::load_whole(graph).unwrap();
@@ -470,9 +482,9 @@ mod tests {
     #[test]
     fn small_graphs_load_whole() {
         let g = chain(3, 1);
-        assert!(Plan::new(&g, 1000).is_none());
-        assert!(Plan::new(&g, 0).is_none());
-        assert!(Plan::new(&chain(40, 1), 0).is_none());
+        assert!(Plan::new(&g, 1000, 150).is_none());
+        assert!(Plan::new(&g, 0, 0).is_none());
+        assert!(Plan::new(&chain(40, 1), 0, 0).is_none());
     }
 
     #[test]
@@ -522,7 +534,7 @@ mod tests {
         b.output(&h, "y");
         let g = b.finish();
         for max in [2, 4, 5] {
-            let plan = Plan::new(&g, max).unwrap();
+            let plan = Plan::new(&g, max, max).unwrap();
             for s in &plan.segments {
                 assert!(s.nodes.last().is_some_and(|n| n.op_type != "Greater"), "max {max}");
             }
