@@ -398,3 +398,58 @@ fn a_goal_that_is_not_json_is_an_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
 }
+
+/// A width-8 chain of `depth` Gemm+ReLU layers, written to `dir`.
+fn write_chain(dir: &Path, depth: usize) -> PathBuf {
+    use adr_onnx::lower::builder::{attr_int, GraphBuilder};
+    use adr_onnx::lower::Precision;
+    let mut b = GraphBuilder::new("chain", Precision::F32);
+    let mut h = b.input("x", vec![1, 8]);
+    for i in 0..depth {
+        let w = uniform(&[8, 8], -0.6, 0.6, i as u64).mapv(|v| v as f32);
+        let w = b.constant("w", &w);
+        let c = b.constant("b", &uniform(&[8], -0.1, 0.1, 1000 + i as u64).mapv(|v| v as f32));
+        h = b.node("Gemm", &[&h, &w, &c], vec![attr_int("transB", 1)], vec![1, 8]);
+        if i + 1 < depth {
+            h = b.node("Relu", &[&h], vec![], vec![1, 8]);
+        }
+    }
+    b.output(&h, "y");
+    let path = dir.join(format!("chain{depth}.onnx"));
+    std::fs::write(&path, b.finish().to_bytes()).unwrap();
+    path
+}
+
+/// Issue 14 item 5: deep chains load in segments; the report is the one of
+/// the graph loaded whole (`ADR_ONNX_SEGMENT_NODES=0`).
+#[test]
+fn a_deep_chain_in_segments_reports_as_loaded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = root().join("testdata/goals/output_bound.json");
+    for (depth, method) in [(60, "adr"), (300, "gd")] {
+        let model = write_chain(dir.path(), depth);
+        let args = ["--method", method, "--iterations", "3", "--backend", "tract", "--seed", "3"];
+        let reports: Vec<Value> = ["0", "500", "97"]
+            .iter()
+            .map(|nodes| {
+                let out = dir.path().join(format!("report-{nodes}.json"));
+                let o = adr()
+                    .env("ADR_ONNX_SEGMENT_NODES", nodes)
+                    .arg("run")
+                    .arg(&model)
+                    .arg("--goal")
+                    .arg(&goal)
+                    .arg("--out")
+                    .arg(&out)
+                    .arg("--quiet")
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+                without_timings(serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap())
+            })
+            .collect();
+        assert_eq!(reports[0], reports[1], "{depth} layers, {method}: whole against segments of 150 nodes");
+        assert_eq!(reports[0], reports[2], "{depth} layers, {method}: whole against segments of 97 nodes");
+    }
+}

@@ -5,6 +5,7 @@
 pub mod onnxruntime;
 pub mod ort_library;
 pub mod parallel;
+pub mod segmented;
 pub mod select;
 pub mod tensor;
 pub mod tract;

@@ -31,6 +31,7 @@ pub struct OrtInfo {
     pub threads: usize,
 }
 
+#[derive(Clone)]
 pub struct OrtBackend {
     env: Environment,
     device: Device,
@@ -163,7 +164,14 @@ struct OrtExecutable {
 }
 
 impl OrtBackend {
+    /// Loads `graph` on `threads` intra-op threads; a large graph in
+    /// segments ([`super::segmented`]), one session each.
     fn executable(&self, graph: &OnnxGraph, threads: usize) -> Result<Box<dyn Executable>> {
+        let backend = self.clone();
+        super::segmented::load_with(graph, move |g| backend.whole(g, threads))
+    }
+
+    fn whole(&self, graph: &OnnxGraph, threads: usize) -> Result<Box<dyn Executable>> {
         let session = self.session_with_threads(graph, threads)?;
         Ok(Box::new(OrtExecutable {
             graph: graph.name.clone(),

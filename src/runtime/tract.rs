@@ -20,14 +20,22 @@ fn runtime_error(graph: &str, e: TractError) -> Error {
     Error::Runtime { backend: "tract".into(), graph: graph.to_string(), message: format!("{e:#}").replace('\n', " ") }
 }
 
-impl Backend for TractBackend {
-    fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
+impl TractBackend {
+    /// Loads `graph` in one piece.
+    pub fn load_whole(graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
         let plan = tract_onnx::onnx()
             .model_for_proto_model(&graph.model)
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| runtime_error(&graph.name, e))?;
         Ok(Box::new(TractExecutable { graph: graph.name.clone(), plan }))
+    }
+}
+
+impl Backend for TractBackend {
+    /// Large graphs load in segments ([`super::segmented`]).
+    fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
+        super::segmented::load_with(graph, TractBackend::load_whole)
     }
 }
 
