@@ -31,10 +31,13 @@ use crate::lower::builder::{ElemType, IoSpec, OnnxGraph};
 /// iteration on tract, docs/benchmarks.md "Load time against depth"):
 /// segments of 100 nodes ready it in 2.3 s, 400 in 3.8 s, 1,000 in 7.9 s,
 /// 2,000 in 13 s, the whole graph in 112 s, and 40 more iterations cost the
-/// same 1.7 s with segments of 100 or 400 nodes. 500 keeps the MNIST CNN's
-/// graphs (its ADR step graph has 331 nodes) and other small models whole,
-/// exactly as before.
-pub const DEFAULT_MAX_NODES: usize = 500;
+/// same 1.7 s with segments of 100 or 400 nodes. 2,000 keeps every graph
+/// whose whole load takes about a second or less whole, exactly as before
+/// (the MNIST CNN's ADR step graph has 331 nodes): a cut costs a copy of
+/// each crossing tensor per call and the fusions across it, unmeasured on
+/// convolutional models and on CUDA, so only graphs whose load the
+/// runtimes' superlinear optimisers dominate are cut.
+pub const DEFAULT_MAX_NODES: usize = 2_000;
 
 /// The most nodes of one segment: tract's optimiser costs more per node in
 /// larger pieces (its patches look names up linearly), and a segment costs
