@@ -171,13 +171,7 @@ impl<'r, 'a> Ctx<'r, 'a> {
 
     /// Why the loop should stop now, if it should.
     pub fn should_stop(&self) -> Option<StopReason> {
-        if self.settings.stop_when_achieved && self.tracker.all_achieved() {
-            return Some(StopReason::Achieved);
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Some(StopReason::Timeout);
-        }
-        None
+        stop_reason(self.settings, self.tracker, self.deadline)
     }
 
     /// Projects row `r` of `x` into its goal's feasible set.
@@ -278,6 +272,18 @@ impl<'r, 'a> Ctx<'r, 'a> {
         self.tracker.observe(self.goals, &rows, iteration, &xs, &t, None);
         Ok(t)
     }
+}
+
+/// Why a search should stop now, if it should: every goal achieved (when
+/// it stops on that), or the deadline passed.
+fn stop_reason(settings: &Settings, tracker: &Tracker, deadline: Option<Instant>) -> Option<StopReason> {
+    if settings.stop_when_achieved && tracker.all_achieved() {
+        return Some(StopReason::Achieved);
+    }
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Some(StopReason::Timeout);
+    }
+    None
 }
 
 /// One stage of a run: a method with its loss.
@@ -419,9 +425,7 @@ pub fn optimise(
     let wave_rows = |w: &std::ops::Range<usize>| -> Vec<Row> {
         w.clone().map(|f| Row { task: f % goals.len(), restart: f / goals.len() }).collect()
     };
-    let stop_now = |tracker: &Tracker| {
-        (settings.stop_when_achieved && tracker.all_achieved()) || deadline.is_some_and(|d| Instant::now() >= d)
-    };
+    let stop_now = |tracker: &Tracker| stop_reason(settings, tracker, deadline).is_some();
     let mut tracker = Tracker::new(goals.len());
     // The given starts are judged first: the report's initial objective,
     // and a feasible candidate whatever the method.
