@@ -131,6 +131,11 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Whether the network has an activation site (ADR needs one).
+    pub fn has_relu(&self) -> bool {
+        self.sites > 0
+    }
+
     /// Makes every call run as calls of [`INVARIANT_ROWS`] rows, so that a
     /// row's result depends on that row alone.
     pub fn batch_invariant(mut self) -> Self {

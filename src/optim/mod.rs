@@ -91,11 +91,23 @@ pub struct AdrStats {
     pub normalisers: NormaliserStats,
 }
 
+/// A stage of the method's plan that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    pub stage: &'static str,
+    pub reason: &'static str,
+}
+
+/// Why `auto` leaves its ADR stage out on a network without ReLU.
+pub const NO_RELU_LEFT_OUT: &str = "the model has no ReLU: nothing for activation descent to relax";
+
 pub struct Outcome {
     pub best: Vec<Best>,
     pub initial: Vec<(crate::goal::Assessment, Vec<f32>)>,
     pub trace: Vec<TracePoint>,
     pub phases: Vec<Phase>,
+    /// Stages of the plan that did not run (ADR on a network without ReLU).
+    pub left_out: Vec<LeftOut>,
     pub stopped: StopReason,
     /// Iterations run, all phases together.
     pub iterations: usize,
@@ -326,6 +338,19 @@ impl Stage {
         matches!(self, Stage::ApgdT | Stage::Square)
     }
 
+    /// The stages `settings.algorithm` runs on `goals`, in order, and the
+    /// stages left out: on a network without ReLU (`relu` false) `auto`
+    /// runs without its ADR stage.
+    pub fn plan_for(settings: &Settings, goals: &[Goal], relu: bool) -> (Vec<Stage>, Vec<LeftOut>) {
+        let mut plan = Self::plan(settings, goals);
+        let mut left_out = Vec::new();
+        if !relu && settings.algorithm == Algorithm::Auto && plan.contains(&Stage::Adr) {
+            plan.retain(|s| *s != Stage::Adr);
+            left_out.push(LeftOut { stage: Stage::Adr.name(), reason: NO_RELU_LEFT_OUT });
+        }
+        (plan, left_out)
+    }
+
     /// The stages `settings.algorithm` runs on `goals`, in order.
     pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
         let classification = all_classification(goals);
@@ -405,7 +430,10 @@ pub fn optimise(
     deadline: Option<Instant>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let plan = Stage::plan(settings, goals);
+    if settings.algorithm == Algorithm::Adr {
+        engine.model.require_relu()?;
+    }
+    let (plan, left_out) = Stage::plan_for(settings, goals, engine.has_relu());
     if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
         if !all_classification(goals) {
             return Err(Error::Invalid(format!(
@@ -498,6 +526,7 @@ pub fn optimise(
         initial,
         trace: tracker.trace,
         phases,
+        left_out,
         stopped,
         iterations,
         adr: adr_stats,

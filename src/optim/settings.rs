@@ -121,7 +121,10 @@ impl Settings {
         // run alone, whichever it is (its own field wins over it). `auto`'s
         // stages keep their own budgets (the preset's), and `iterations` is
         // its ADR stage's.
-        let algorithm = pick!(cli, g, d, algorithm, Algorithm::Adr);
+        // ADR by default; on a network without ReLU, where it does not
+        // apply, `auto` (which then leaves its ADR stage out).
+        let default_algorithm = if relu_neurons == 0 { Algorithm::Auto } else { Algorithm::Adr };
+        let algorithm = pick!(cli, g, d, algorithm, default_algorithm);
         let given = if algorithm == Algorithm::Auto { None } else { cli.iterations.or(g.iterations) };
         let steps = |own: Option<usize>, default: Option<usize>, fallback: usize| {
             own.or(given).or(default).unwrap_or(fallback).max(1)

@@ -23,7 +23,7 @@ use crate::goal::{Criterion, Goal, GoalKind, Start};
 use crate::memory::{self, Estimate, MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
-use crate::optim::{optimise, Progress, Settings};
+use crate::optim::{optimise, LeftOut, Progress, Settings};
 use crate::runtime::Backend;
 
 /// The verdict a falsifier may give: it never claims `unsat`.
@@ -110,6 +110,9 @@ pub struct FalsifyOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
     pub settings: Vec<SettingsGroup>,
+    /// Stages of the method that did not run, and why (`auto`'s ADR stage
+    /// on a network without ReLU).
+    pub left_out: Vec<LeftOut>,
 }
 
 pub struct FalsifyConfig {
@@ -331,6 +334,7 @@ pub fn falsify(
         rounds: 0,
         without_f32_point: planned.without_f32_point.clone(),
         settings: settings_report,
+        left_out: Vec::new(),
         started,
     };
     if batches.is_empty() {
@@ -345,6 +349,11 @@ pub fn falsify(
             let mut settings = batch.settings.clone();
             settings.seed = batch.settings.seed.wrapping_add(search.rounds as u64);
             let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
+            for l in outcome.left_out {
+                if !search.left_out.contains(&l) {
+                    search.left_out.push(l);
+                }
+            }
             for (i, best) in outcome.best.iter().enumerate() {
                 let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
                 let k = planned.disjuncts[g];
@@ -402,6 +411,7 @@ struct Search {
     rounds: usize,
     without_f32_point: Vec<NoF32Point>,
     settings: Vec<SettingsGroup>,
+    left_out: Vec<LeftOut>,
     started: Instant,
 }
 
@@ -423,6 +433,7 @@ impl Search {
             disjuncts_without_f32_point: self.without_f32_point,
             counterexample,
             settings: self.settings,
+            left_out: self.left_out,
         }
     }
 }
