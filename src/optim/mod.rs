@@ -5,6 +5,7 @@
 //! last two share `descent`, the loop on the true gradient), `apgd` and
 //! `square`; `auto`, the ensemble of stages, is `optimise` here.
 
+pub mod adam;
 mod adr;
 pub mod apgd;
 mod descent;
@@ -307,6 +308,7 @@ pub enum Stage {
     Apgd(Loss),
     ApgdT,
     Square,
+    Adam,
 }
 
 impl Stage {
@@ -321,6 +323,7 @@ impl Stage {
             Stage::Apgd(Loss::Margin) => "apgd-margin",
             Stage::ApgdT => "apgd-t",
             Stage::Square => "square",
+            Stage::Adam => "adam",
         }
     }
 
@@ -362,6 +365,7 @@ impl Stage {
             Algorithm::Apgd => vec![Stage::Apgd(settings.loss)],
             Algorithm::ApgdT => vec![Stage::ApgdT],
             Algorithm::Square => vec![Stage::Square],
+            Algorithm::Adam => vec![Stage::Adam],
             Algorithm::Auto if !classification => vec![Stage::Pgd, Stage::Adr],
             Algorithm::Auto => {
                 let mut plan = vec![Stage::Apgd(Loss::Ce)];
@@ -577,6 +581,11 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
         }
         Stage::Square => {
             let (it, stop) = square::run(ctx, ctx.settings.square_queries)?;
+            Ok((it, stop, None))
+        }
+        Stage::Adam => {
+            let x = starts(goals, rows, &mut ctx.rngs, true);
+            let (it, stop) = adam::run(ctx, x, ctx.settings.adam_steps)?;
             Ok((it, stop, None))
         }
     }
