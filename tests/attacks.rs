@@ -36,6 +36,12 @@ const BUDGET: &[&str] = &[
 /// `adr-onnx audit` of the first 8 MNIST samples at eps 0.25 with
 /// `method`; the report.
 fn audit(dir: &Path, name: &str, method: &str, extra: &[&str]) -> Value {
+    audit_of(dir, name, &root().join("testdata/templates/mnist_pgd_eps025.json"), method, extra)
+}
+
+/// `adr-onnx audit` of the first 8 MNIST samples with `template` and
+/// `method`; the report.
+fn audit_of(dir: &Path, name: &str, template: &Path, method: &str, extra: &[&str]) -> Value {
     let out = dir.join(name);
     let o = Command::cargo_bin("adr-onnx")
         .unwrap()
@@ -46,7 +52,7 @@ fn audit(dir: &Path, name: &str, method: &str, extra: &[&str]) -> Value {
         .arg("--labels")
         .arg(root().join("testdata/mnist/mnist_test_first32_labels.npy"))
         .arg("--goal")
-        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .arg(template)
         .args(["--limit", "8", "--quiet", "--backend", "tract", "--threads", "1", "--method", method])
         .args(BUDGET)
         .args(extra)
@@ -110,24 +116,103 @@ fn a_samples_result_does_not_depend_on_its_batch() {
 #[test]
 fn square_uses_forward_passes_only() {
     let model = adr_onnx::onnx::import(&root().join("models/mnist_cnn_pgd.onnx")).unwrap();
-    let goal = adr_onnx::goal::load(&root().join("testdata/goals/untargeted_npy.json"), &model).unwrap();
-    let cli = MethodBlock {
-        algorithm: Some(Algorithm::Square),
-        square_queries: Some(30),
-        restarts: Some(2),
-        stop_when_achieved: Some(false),
-        ..MethodBlock::default()
-    };
-    let settings = Settings::resolve(&goal, &cli, adr_onnx::surrogate::total_neurons(&model.graph));
-    let backend = TractBackend;
-    let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
-    let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut Silent, None).unwrap();
-    assert_eq!(outcome.phases[0].method, "square");
-    assert_eq!(outcome.phases[0].iterations, 30);
-    assert_eq!((engine.calls.gradient_rows, engine.calls.step_rows), (0, 0));
-    // The given start (once: both restarts start there), then every query
-    // of both restarts: forward passes.
-    assert_eq!(engine.calls.eval_rows, 1 + 2 + 29 * 2);
+    for goal in ["untargeted_npy.json", "untargeted_l2.json"] {
+        let goal = adr_onnx::goal::load(&root().join("testdata/goals").join(goal), &model).unwrap();
+        let cli = MethodBlock {
+            algorithm: Some(Algorithm::Square),
+            square_queries: Some(30),
+            restarts: Some(2),
+            stop_when_achieved: Some(false),
+            ..MethodBlock::default()
+        };
+        let settings = Settings::resolve(&goal, &cli, adr_onnx::surrogate::total_neurons(&model.graph));
+        let backend = TractBackend;
+        let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
+        let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut Silent, None).unwrap();
+        assert_eq!(outcome.phases[0].method, "square");
+        assert_eq!(outcome.phases[0].iterations, 30);
+        assert_eq!((engine.calls.gradient_rows, engine.calls.step_rows), (0, 0));
+        // The given start (once: both restarts start there), then every query
+        // of both restarts: forward passes.
+        assert_eq!(engine.calls.eval_rows, 1 + 2 + 29 * 2);
+    }
+}
+
+/// `adr-onnx run` of `goal` with `method` and `extra` flags: the exit code,
+/// the report and the best input.
+fn run_goal(dir: &Path, goal: &Path, method: &str, extra: &[&str]) -> (i32, Value, Vec<f32>) {
+    let out = dir.join(format!("{method}.json"));
+    let artifacts = dir.join(method);
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("run")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--goal")
+        .arg(goal)
+        .args(["--method", method, "--quiet", "--backend", "tract", "--out"])
+        .arg(&out)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let report = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let best: ndarray::ArrayD<f32> = ndarray_npy::read_npy(artifacts.join("best_input.npy")).unwrap();
+    (code, report, best.iter().copied().collect())
+}
+
+#[test]
+fn square_flips_an_image_in_an_l2_ball_and_stays_in_the_ball_and_the_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let images: ndarray::Array4<f32> =
+        ndarray_npy::read_npy(root().join("testdata/mnist/mnist_test_first32_images.npy")).unwrap();
+    let x0: Vec<f32> = images.index_axis(ndarray::Axis(0), 12).iter().copied().collect();
+    let l2 = |x: &[f32]| x.iter().zip(&x0).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>().sqrt();
+    // Image 12 (a 9) flips within L2 radius 3 in 57 queries of seed 0 (and
+    // APGD-CE needs radius 2 for it: Square at 1.0 does not flip it).
+    let goal = root().join("testdata/goals/untargeted_l2.json");
+    let (code, r, best) = run_goal(dir.path(), &goal, "square", &["--iterations", "300"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["best"]["phase"], "square");
+    assert!(l2(&best) <= 3.0 + 1e-4, "{}", l2(&best));
+    assert!(l2(&best) > 2.9, "Square's L2 points lie on the sphere unless the box clips them: {}", l2(&best));
+    assert!(best.iter().all(|v| (0.0..=1.0).contains(v)));
+    let small = dir.path().join("small.json");
+    let text = std::fs::read_to_string(&goal).unwrap().replace("\"epsilon\": 3.0", "\"epsilon\": 1.0");
+    std::fs::write(&small, text.replace("../mnist/", root().join("testdata/mnist/").to_str().unwrap())).unwrap();
+    let (code, r, best) = run_goal(dir.path(), &small, "square", &["--iterations", "100"]);
+    assert_eq!((code, &r["best"]["phase"]), (1, &Value::from("square")), "{r}");
+    assert!(l2(&best) <= 1.0 + 1e-4 && best.iter().all(|v| (0.0..=1.0).contains(v)), "{}", l2(&best));
+    // auto runs Square on L2 balls too.
+    let budget = ["--set", "stop_when_achieved=false", "--iterations", "2", "--set", "apgd_steps=2"];
+    let (_, r, _) = run_goal(
+        dir.path(),
+        &goal,
+        "auto",
+        &[&budget[..], &["--set", "apgd_targets=1", "--set", "square_queries=3"]].concat(),
+    );
+    let phases: Vec<&str> = r["phases"].as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["apgd-ce", "apgd-t", "square", "adr"]);
+}
+
+#[test]
+fn an_l2_samples_square_result_does_not_depend_on_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("l2.json");
+    std::fs::write(&template, r#"{"kind": "target_class", "epsilon": 2.0, "norm": "l2", "bounds": [0.0, 1.0]}"#)
+        .unwrap();
+    let reports: Vec<Value> = ["1", "3", "8"]
+        .iter()
+        .map(|b| audit_of(dir.path(), &format!("l2_{b}.json"), &template, "square", &["--batch", b]))
+        .collect();
+    for r in &reports[1..] {
+        assert_eq!(r["samples"], reports[0]["samples"], "batch changed a sample's result");
+    }
+    for s in reports[0]["samples"].as_array().unwrap().iter().filter(|s| s["attacked"] == true) {
+        assert!(s["distance_l2"].as_f64().unwrap() <= 2.0 + 1e-4, "{s}");
+    }
 }
 
 #[test]

@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::goal::schema::{Algorithm, Loss, Norm, Preset, StepRule};
+use crate::goal::schema::{Algorithm, Loss, Preset, StepRule};
 use crate::goal::{Criterion, Goal, Start};
 use crate::objective::Objective;
 use crate::surrogate::normalisers::NormaliserStats;
@@ -329,7 +329,6 @@ impl Stage {
     /// The stages `settings.algorithm` runs on `goals`, in order.
     pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
         let classification = all_classification(goals);
-        let l2 = any_l2_ball(goals);
         match settings.algorithm {
             Algorithm::Adr => vec![Stage::Adr],
             Algorithm::Gd => vec![Stage::Gd],
@@ -347,10 +346,7 @@ impl Stage {
                     plan.push(Stage::Apgd(Loss::Dlr));
                 }
                 plan.push(Stage::ApgdT);
-                // Square is the L-infinity attack (ATTACKS.md).
-                if !l2 {
-                    plan.push(Stage::Square);
-                }
+                plan.push(Stage::Square);
                 plan.push(Stage::Adr);
                 plan
             }
@@ -413,9 +409,6 @@ pub fn optimise(
                 stage.name()
             )));
         }
-    }
-    if plan.contains(&Stage::Square) && any_l2_ball(goals) {
-        return Err(Error::Invalid("square attacks L-infinity balls and boxes, not L2 balls".into()));
     }
     let restarts = settings.restarts.max(1);
     let total = goals.len().saturating_mul(restarts);
@@ -556,11 +549,6 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
 /// Whether every goal is a classification goal.
 fn all_classification(goals: &[Goal]) -> bool {
     goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. }))
-}
-
-/// Whether any goal searches an L2 ball.
-fn any_l2_ball(goals: &[Goal]) -> bool {
-    goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
 }
 
 /// APGD-T: APGD on the targeted DLR loss toward each of the
