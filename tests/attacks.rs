@@ -393,6 +393,65 @@ fn targets_per_sample_random_least_likely_or_from_a_file() {
 }
 
 #[test]
+fn target_all_searches_every_wrong_class_until_one_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let logits: ndarray::Array2<f32> =
+        ndarray_npy::read_npy(common::fixtures().join("models/mnist_cnn_pgd_logits_1000.npy")).unwrap();
+    let ranked = |i: usize, label: usize| -> Vec<u64> {
+        let row = logits.row(i);
+        let mut order: Vec<usize> = (0..10).filter(|&c| c != label).collect();
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        order.into_iter().map(|c| c as u64).collect()
+    };
+    let all = targeted_template(dir.path(), Some("all".into()));
+    let (code, err, r) = audit_with(dir.path(), &all, &["--batch", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let mut reached = 0;
+    for s in r["samples"].as_array().unwrap().iter().filter(|s| s["attacked"] == true) {
+        let (i, label) = (s["index"].as_u64().unwrap() as usize, s["label"].as_u64().unwrap() as usize);
+        let order = ranked(i, label);
+        if s["success"] == true {
+            // The class reached is the sample's target and its prediction.
+            assert_eq!(s["adversarial_prediction"], s["target"], "sample {i}");
+            assert!(order.contains(&s["target"].as_u64().unwrap()), "sample {i}");
+            reached += 1;
+        } else {
+            // Every class was tried, the least likely last.
+            assert_eq!(s["target"], *order.last().unwrap(), "sample {i}");
+        }
+    }
+    assert!(reached > 0, "no sample reached any class: {r}");
+    // A sample's searches do not depend on its batch.
+    let (_, _, one) = audit_with(dir.path(), &all, &["--batch", "1"]);
+    assert_eq!(one["samples"], r["samples"]);
+
+    // `run`: one search per class, most likely first, until one is reached:
+    // at radius 0.3 the first class tried (4) is reached in 2 steps, at
+    // 0.15 none of the 9 is.
+    let images = root().join("testdata/mnist/mnist_test_first32_images.npy");
+    let order = ranked(12, 9);
+    for (epsilon, code_wanted, tried_wanted) in [(0.3, 0, 1), (0.15, 1, 9)] {
+        let goal = dir.path().join("all.json");
+        let text = serde_json::json!({"kind": "target_class", "input": {"npy": images, "index": 12}, "label": 9,
+            "target": "all", "epsilon": epsilon});
+        std::fs::write(&goal, text.to_string()).unwrap();
+        let (code, r, _) = run_goal(dir.path(), &goal, "apgd", &["--iterations", "10"]);
+        assert_eq!(code, code_wanted, "{r}");
+        let phases = r["phases"].as_array().unwrap();
+        assert!(phases.iter().all(|p| p["method"] == "apgd-ce"), "{phases:?}");
+        assert_eq!(phases.len(), tried_wanted, "one search per class tried");
+        let target = r["goal"]["target"].as_u64().unwrap();
+        assert_eq!(target, order[tried_wanted - 1], "the last search's class names the goal");
+        assert!(r["criterion"].as_str().unwrap().contains(&format!("= {target} (label 9)")), "{}", r["criterion"]);
+        let iterations: u64 = phases.iter().map(|p| p["iterations"].as_u64().unwrap()).sum();
+        assert_eq!(r["iterations"].as_u64().unwrap(), iterations);
+        if code == 0 {
+            assert_eq!(r["best"]["predicted_class"], target, "{}", r["best"]);
+        }
+    }
+}
+
+#[test]
 fn run_prints_one_summary_line_unless_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");

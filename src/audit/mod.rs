@@ -96,7 +96,8 @@ pub struct SampleResult {
     /// The adversarial input of a successful attack, f32 little-endian, base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_f32le: Option<String>,
-    /// The sample's target class in a targeted audit.
+    /// The sample's target class in a targeted audit (with `"target":
+    /// "all"`: the class reached, or the last one tried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<usize>,
     /// With `--epsilons`: the smallest listed epsilon at which the attack
@@ -299,6 +300,9 @@ enum TargetRule {
     LeastLikely,
     /// `--targets`: one class per sample.
     Given,
+    /// Every class but the label, one targeted search each, most likely
+    /// first, until one is reached (`rounds`).
+    All,
 }
 
 impl TargetRule {
@@ -315,12 +319,25 @@ impl TargetRule {
             (Some(Value::String(s)), None) => match s.as_str() {
                 "random" => Ok(TargetRule::Random),
                 "least_likely" => Ok(TargetRule::LeastLikely),
-                other => Err(err(format!("unknown target '{other}' (a class, \"random\" or \"least_likely\")"))),
+                "all" => Ok(TargetRule::All),
+                other => {
+                    Err(err(format!("unknown target '{other}' (a class, \"random\", \"least_likely\" or \"all\")")))
+                }
             },
             (Some(v), None) => match v.as_u64() {
                 Some(c) => Ok(TargetRule::Fixed(c as usize)),
-                None => Err(err(format!("expected a class, \"random\" or \"least_likely\", found {v}"))),
+                None => Err(err(format!("expected a class, \"random\", \"least_likely\" or \"all\", found {v}"))),
             },
+        }
+    }
+
+    /// The targets of sample `index` (label `label`, clean outputs
+    /// `clean`), one search each until one is reached: one target (none
+    /// when untargeted), or every other class for `All`.
+    fn targets(&self, a: &AuditInput, seed: u64, index: usize, label: usize, clean: &[f32]) -> Vec<Option<usize>> {
+        match self {
+            TargetRule::All => crate::optim::wrong_classes_by_likelihood(clean, label).into_iter().map(Some).collect(),
+            _ => vec![self.target(a, seed, index, label, clean)],
         }
     }
 
@@ -342,6 +359,7 @@ impl TargetRule {
             }
             TargetRule::LeastLikely => (0..clean.len()).min_by(|&x, &y| clean[x].total_cmp(&clean[y]).then(x.cmp(&y))),
             TargetRule::Given => a.targets.as_ref().and_then(|(_, t)| t.get(index).copied()),
+            TargetRule::All => None,
         }
     }
 }
@@ -509,13 +527,16 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
+    // Each sample's targets, one search each until one is reached.
+    let mut targets: Vec<Vec<Option<usize>>> = Vec::with_capacity(indices.len());
     let mut samples: Vec<SampleResult> = indices
         .iter()
         .zip(&clean)
         .map(|(&i, y)| {
             let label = a.labels[i];
             let p = argmax(y);
-            let target = rule.target(a, settings.seed, i, label, y);
+            targets.push(rule.targets(a, settings.seed, i, label, y));
+            let target = targets.last().and_then(|t| t.first().copied()).flatten();
             let skip_reason = if p != label {
                 Some(SKIP_MISCLASSIFIED)
             } else if target == Some(label) {
@@ -526,6 +547,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             SampleResult { target, ..SampleResult::unattacked(i, label, p, skip_reason) }
         })
         .collect();
+    let rounds = targets.iter().map(Vec::len).max().unwrap_or(1);
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
@@ -544,8 +566,16 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
                 s
             }
         };
-        for chunk in pending.chunks(batch) {
-            attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
+        let mut searching = pending.clone();
+        for round in 0..rounds {
+            searching.retain(|&s| round < targets[s].len());
+            for &s in &searching {
+                samples[s].target = targets[s][round];
+            }
+            for chunk in searching.chunks(batch) {
+                attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
+            }
+            searching.retain(|&s| !samples[s].success);
         }
         pending.retain(|&s| !samples[s].success);
     }

@@ -577,10 +577,7 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
                 Criterion::Class { label, .. } => label,
                 _ => 0,
             };
-            let y = clean.y.row(r);
-            let mut order: Vec<usize> = (0..m).filter(|&c| c != label).collect();
-            order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
-            order
+            wrong_classes_by_likelihood(&clean.y.row(r).to_vec(), label)
         })
         .collect();
     let mut done = 0;
@@ -605,6 +602,14 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
         stop = s;
     }
     Ok((done, stop))
+}
+
+/// The classes other than `label`, most likely first by the outputs `y`
+/// (ties: the lower class first).
+pub fn wrong_classes_by_likelihood(y: &[f32], label: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..y.len()).filter(|&c| c != label).collect();
+    order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    order
 }
 
 /// The seed of one row's random stream: the run's seed, the goal's stream
