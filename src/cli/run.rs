@@ -123,11 +123,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
 }
 
-/// Whether a goal's text asks for every wrong class as a target
-/// (`"target": "all"`).
+/// Whether a goal's text asks for every wrong class as a target (a
+/// target_class goal with `"target": "all"`; a reconstruction goal's
+/// `target` is data).
 fn asks_all_targets(text: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(text)
-        .is_ok_and(|v| v.get("target").and_then(|t| t.as_str()) == Some("all"))
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| {
+        v.get("kind").and_then(|k| k.as_str()) == Some("target_class")
+            && v.get("target").and_then(|t| t.as_str()) == Some("all")
+    })
 }
 
 /// The goal text with its `target` set to `class` (none: removed), when
