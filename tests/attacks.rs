@@ -276,17 +276,21 @@ fn square_and_apgd_t_refuse_goals_they_cannot_attack() {
     }
 }
 
+/// With `--epsilon-tolerance 1` the radii listed only (the bisection is
+/// tests/audit.rs's).
 #[test]
 fn an_epsilon_list_gives_a_robustness_curve() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("curve.png");
+    let listed = ["--epsilons", "0.25,0.05,0.15", "--epsilon-tolerance", "1"];
     let r = audit(
         dir.path(),
         "curve.json",
         "apgd",
-        &["--batch", "4", "--epsilons", "0.25,0.05,0.15", "--curve", png.to_str().unwrap()],
+        &[&["--batch", "4", "--curve", png.to_str().unwrap()], &listed[..]].concat(),
     );
     assert_eq!(r["epsilons"], serde_json::json!([0.05, 0.15, 0.25]));
+    assert_eq!(r["epsilon_tolerance"], 1.0);
     let curve = r["curve"].as_array().unwrap();
     let robust: Vec<u64> = curve.iter().map(|p| p["robust"].as_u64().unwrap()).collect();
     assert!(robust.windows(2).all(|w| w[1] <= w[0]), "{robust:?}");
@@ -300,8 +304,15 @@ fn an_epsilon_list_gives_a_robustness_curve() {
                 assert_eq!(x["success"], true);
                 assert!([0.05, 0.15, 0.25].contains(&e));
                 assert!(x["distance_linf"].as_f64().unwrap() <= e + 1e-6);
+                // The listed radius below, which the sample survived.
+                let below = [0.05, 0.15].into_iter().filter(|&l| l < e).last();
+                assert_eq!(x["max_robust_epsilon"].as_f64(), below, "{x}");
             }
-            None => assert_eq!(x["success"], false),
+            None => {
+                assert_eq!(x["success"], false);
+                let survived = if x["attacked"] == true { Some(0.25) } else { None };
+                assert_eq!(x["max_robust_epsilon"].as_f64(), survived, "{x}");
+            }
         }
     }
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
@@ -474,4 +485,30 @@ fn run_prints_one_summary_line_unless_quiet() {
     assert!(line.contains("achieved by apgd-ce: score "), "{line}");
     assert!(line.contains("L-inf") && line.contains(&format!("report {}", out.display())), "{line}");
     assert_eq!(run(true), "");
+}
+
+/// A given start off the ball's centre (an audit's bisection warm-starts
+/// there) is restart 0's start even for the methods that start at random;
+/// the other restarts, and a start at the centre, stay random.
+#[test]
+fn a_warm_start_is_restart_zero_even_where_starts_are_random() {
+    use adr_onnx::goal::Start;
+    use adr_onnx::optim::{starts, Row};
+    use rand::SeedableRng;
+    let model = adr_onnx::onnx::import(&root().join("models/mnist_cnn_pgd.onnx")).unwrap();
+    let mut goal = adr_onnx::goal::load(&root().join("testdata/goals/untargeted_npy.json"), &model).unwrap();
+    let Start::Given(clean) = goal.start.clone() else { panic!("a target_class goal starts at its input") };
+    let mut warm: Vec<f32> = clean.iter().map(|v| v + 0.01).collect();
+    goal.feasible.project(&mut warm);
+    let rows = [Row { task: 0, restart: 0 }, Row { task: 0, restart: 1 }];
+    let draw = |start: &[f32]| {
+        let g = adr_onnx::goal::Goal { start: Start::Given(start.to_vec()), ..goal.clone() };
+        let mut rngs = vec![rand_chacha::ChaCha8Rng::seed_from_u64(7); 2];
+        let x = starts(&[g], &rows, &mut rngs, true);
+        (x.row(0).to_vec(), x.row(1).to_vec())
+    };
+    let (first, second) = draw(&warm);
+    assert!(first == warm && second != warm);
+    let (first, second) = draw(&clean);
+    assert!(first != clean && second != clean);
 }

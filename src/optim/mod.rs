@@ -356,6 +356,8 @@ impl Stage {
 
 /// Start points: restart 0 at the goal's start (unless `all_random` or the
 /// goal asks for a random start), the others random in the feasible set.
+/// A given start off the goal's ball centre is a warm start (an audit's
+/// bisection): restart 0 starts there even when `all_random`.
 pub fn starts(goals: &[Goal], rows: &[Row], rngs: &mut [ChaCha8Rng], all_random: bool) -> Array2<f32> {
     let n = goals.first().map_or(0, |g| g.feasible.len());
     let mut x = Array2::zeros((rows.len(), n));
@@ -367,7 +369,8 @@ pub fn starts(goals: &[Goal], rows: &[Row], rngs: &mut [ChaCha8Rng], all_random:
                 g.feasible.lower.iter().zip(&g.feasible.upper).map(|(l, u)| 0.0f32.clamp(*l, *u)).collect()
             }
         };
-        let point = match (&g.start, row.restart, all_random) {
+        let warm = matches!((&g.start, &g.feasible.ball), (Start::Given(s), Some(b)) if *s != b.center);
+        let point = match (&g.start, row.restart, all_random && !warm) {
             (Start::Given(s), 0, false) => s.clone(),
             _ => g.feasible.random_point(&centre, &mut rngs[r]),
         };
