@@ -305,7 +305,7 @@ fn an_epsilon_list_gives_a_robustness_curve() {
                 assert!([0.05, 0.15, 0.25].contains(&e));
                 assert!(x["distance_linf"].as_f64().unwrap() <= e + 1e-6);
                 // The listed radius below, which the sample survived.
-                let below = [0.05, 0.15].into_iter().filter(|&l| l < e).last();
+                let below = [0.05, 0.15].into_iter().rfind(|&l| l < e);
                 assert_eq!(x["max_robust_epsilon"].as_f64(), below, "{x}");
             }
             None => {
@@ -496,7 +496,7 @@ fn a_warm_start_is_restart_zero_even_where_starts_are_random() {
     use adr_onnx::optim::{starts, Row};
     use rand::SeedableRng;
     let model = adr_onnx::onnx::import(&root().join("models/mnist_cnn_pgd.onnx")).unwrap();
-    let mut goal = adr_onnx::goal::load(&root().join("testdata/goals/untargeted_npy.json"), &model).unwrap();
+    let goal = adr_onnx::goal::load(&root().join("testdata/goals/untargeted_npy.json"), &model).unwrap();
     let Start::Given(clean) = goal.start.clone() else { panic!("a target_class goal starts at its input") };
     let mut warm: Vec<f32> = clean.iter().map(|v| v + 0.01).collect();
     goal.feasible.project(&mut warm);

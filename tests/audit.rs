@@ -372,7 +372,7 @@ fn the_bisection_narrows_each_flipped_sample_s_listed_bracket() {
             assert_eq!(rs["max_robust_epsilon"], ls["max_robust_epsilon"]);
             continue;
         };
-        let lower = listed.into_iter().filter(|&e| e < upper).last().unwrap_or(0.0);
+        let lower = listed.into_iter().rfind(|&e| e < upper).unwrap_or(0.0);
         let min = rs["min_epsilon"].as_f64().unwrap();
         let robust = rs["max_robust_epsilon"].as_f64().unwrap_or(0.0);
         assert!(lower <= robust && robust < min && min <= upper, "{lower} {robust} {min} {upper}");
