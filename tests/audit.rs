@@ -141,24 +141,27 @@ fn shards_merge_into_exactly_the_unsharded_report() {
 /// A sample's result depends on the sample alone: not on the batch size,
 /// the threads, its shard or its batch companions (which flip and stop
 /// early at different iterations). ADR's normalisers and plain GD (whose
-/// unit steps carry the last bits of every gradient) are the sensitive ones.
+/// unit steps carry the last bits of every gradient) are the sensitive ones;
+/// GD again with `--epsilons`, whose bisection attacks a batch's samples
+/// at radii of their own, warm-started (it flips samples 1 and 6).
 #[test]
 fn a_sample_s_result_depends_on_neither_batch_threads_nor_shard() {
     let dir = tempfile::tempdir().unwrap();
-    for method in ["adr", "gd"] {
+    let refined = ["--epsilons", "0.15,0.25,0.35", "--epsilon-tolerance", "0.1"];
+    for (tag, method, more) in [("adr", "adr", &[][..]), ("gd", "gd", &[][..]), ("gd-refined", "gd", &refined[..])] {
         let run = |name: &str, extra: &[&str]| {
             let base = ["--method", method, "--iterations", "12", "--limit", "8"];
-            let (code, err) = audit(dir.path(), name, &[&base[..], extra].concat());
+            let (code, err) = audit(dir.path(), name, &[&base[..], more, extra].concat());
             assert_eq!(code, 0, "{err}");
             std::fs::read(dir.path().join(name)).unwrap()
         };
         let whole = run("whole.json", &["--batch", "8"]);
         for (name, extra) in [("b1.json", &["--batch", "1"][..]), ("b3t1.json", &["--batch", "3", "--threads", "1"])] {
-            assert!(run(name, extra) == whole, "{method}: {name} differs from the report at --batch 8");
+            assert!(run(name, extra) == whole, "{tag}: {name} differs from the report at --batch 8");
         }
         let shards: Vec<PathBuf> = (0..3)
             .map(|k| {
-                let name = format!("{method}-shard{k}.json");
+                let name = format!("{tag}-shard{k}.json");
                 run(&name, &["--batch", "2", "--shard", &format!("{k}/3")]);
                 dir.path().join(name)
             })
@@ -168,7 +171,7 @@ fn a_sample_s_result_depends_on_neither_batch_threads_nor_shard() {
         args.extend(["--out".as_ref(), merged.as_os_str()]);
         let (code, err) = merge(&args);
         assert_eq!(code, 0, "{err}");
-        assert!(std::fs::read(&merged).unwrap() == whole, "{method}: 3 shards at --batch 2 differ from the whole");
+        assert!(std::fs::read(&merged).unwrap() == whole, "{tag}: 3 shards at --batch 2 differ from the whole");
         std::fs::remove_file(&merged).unwrap();
     }
 }
@@ -326,4 +329,86 @@ fn the_merge_page_needs_the_audited_images() {
     assert_eq!(code, 0, "{err}");
     assert!(page.exists());
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&whole).unwrap());
+}
+
+/// The logits of the original model file at `x`: in tract, and in ONNX
+/// Runtime when the tests require it (scripts/test.sh).
+fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
+    use adr_onnx::vnnlib::original::{run_with, run_with_tract, OriginalModel};
+    let path = root().join("models/mnist_cnn_pgd.onnx");
+    let (model, original) = (adr_onnx::onnx::import(&path).unwrap(), OriginalModel::read(&path).unwrap());
+    let mut logits = vec![run_with_tract(&original, &model, x).unwrap()];
+    if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
+        use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+        let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 };
+        let ort = select(&req).unwrap();
+        logits.push(run_with(ort.backend.as_ref(), &original, &model, x).unwrap());
+    }
+    logits
+}
+
+/// `--epsilons` finds each flipped sample's listed bracket; the bisection
+/// narrows it to the tolerance. The refined `min_epsilon` lies in the
+/// bracket, its adversarial within it of the clean image, misclassified by
+/// the original file; the curve steps at the refined radii.
+#[test]
+fn the_bisection_narrows_each_flipped_sample_s_listed_bracket() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = [0.15, 0.25, 0.35];
+    let base = ["--limit", "8", "--method", "apgd", "--set", "apgd_steps=20", "--epsilons", "0.35,0.15,0.25"];
+    let png = dir.path().join("curve.png");
+    let (code, err) = audit(dir.path(), "listed.json", &[&base[..], &["--epsilon-tolerance", "1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let refined_args = ["--epsilon-tolerance", "0.1", "--curve", png.to_str().unwrap()];
+    let (code, err) = audit(dir.path(), "refined.json", &[&base[..], &refined_args].concat());
+    assert_eq!(code, 0, "{err}");
+    let (l, r) = (read(&dir.path().join("listed.json")), read(&dir.path().join("refined.json")));
+    assert_eq!(r["epsilon_tolerance"], 0.1);
+    let images = adr_onnx::goal::data::read_npy(&images()).unwrap();
+    let mut narrowed = 0;
+    for (ls, rs) in l["samples"].as_array().unwrap().iter().zip(r["samples"].as_array().unwrap()) {
+        assert_eq!(ls["success"], rs["success"], "the listed radii flip the same samples: {rs}");
+        let Some(upper) = ls["min_epsilon"].as_f64() else {
+            assert_eq!(rs["max_robust_epsilon"], ls["max_robust_epsilon"]);
+            continue;
+        };
+        let lower = listed.into_iter().rfind(|&e| e < upper).unwrap_or(0.0);
+        let min = rs["min_epsilon"].as_f64().unwrap();
+        let robust = rs["max_robust_epsilon"].as_f64().unwrap_or(0.0);
+        assert!(lower <= robust && robust < min && min <= upper, "{lower} {robust} {min} {upper}");
+        assert!(min - robust <= 0.1 * upper + 1e-12, "{robust}..{min}: wider than 10% of {upper}");
+        narrowed += usize::from(min < upper);
+        let i = rs["index"].as_u64().unwrap() as usize;
+        let clean: Vec<f32> = images.index_axis(ndarray::Axis(0), i).iter().copied().collect();
+        let adv = adr_onnx::audit::decode_base64_f32(rs["adversarial_f32le"].as_str().unwrap()).unwrap();
+        let linf = adv.iter().zip(&clean).map(|(a, c)| f64::from((a - c).abs())).fold(0.0, f64::max);
+        // The ball's bounds are f32: min_epsilon up to f32 rounding.
+        assert!(linf <= min + 1e-6, "sample {i}: {linf} beyond {min}");
+        assert!(adv.iter().all(|v| (0.0..=1.0).contains(v)));
+        let label = rs["label"].as_u64().unwrap() as usize;
+        for y in original_logits(&adv) {
+            let predicted = (0..y.len()).max_by(|&a, &b| y[a].total_cmp(&y[b])).unwrap();
+            assert_ne!(predicted, label, "sample {i}: the adversarial at {min} keeps its label: {y:?}");
+        }
+    }
+    assert!(narrowed > 0, "the bisection found no smaller radius than the listed ones");
+    let curve = r["curve"].as_array().unwrap();
+    let radii: Vec<f64> = curve.iter().map(|p| p["epsilon"].as_f64().unwrap()).collect();
+    for x in r["samples"].as_array().unwrap().iter().filter_map(|s| s["min_epsilon"].as_f64()) {
+        assert!(radii.contains(&x), "the curve steps at {x}: {radii:?}");
+    }
+    let robust: Vec<u64> = curve.iter().map(|p| p["robust"].as_u64().unwrap()).collect();
+    assert!(radii.windows(2).all(|w| w[0] < w[1]) && robust.windows(2).all(|w| w[1] <= w[0]), "{curve:?}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+}
+
+#[test]
+fn the_epsilon_tolerance_is_a_fraction_and_needs_epsilons() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = audit(dir.path(), "a.json", &["--epsilons", "0.1", "--epsilon-tolerance", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("0 is not a fraction in (0, 1]"), "{err}");
+    let (code, err) = audit(dir.path(), "a.json", &["--epsilon-tolerance", "0.1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--epsilons"), "{err}");
 }

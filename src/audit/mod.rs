@@ -4,6 +4,7 @@
 //! Shards merge into exactly the report of an unsharded run: each sample's
 //! search depends only on its own index, and the report holds no timings.
 
+pub mod bisect;
 pub mod page;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,10 @@ use crate::runtime::Backend;
 /// repeated and relabelled samples; `summary.found_by` (successes per
 /// stage); with `--epsilons`, `epsilons`, `curve` and each sample's
 /// `min_epsilon`.
-pub const AUDIT_SCHEMA_VERSION: u32 = 3;
+/// 4: with `--epsilons`, `min_epsilon` refined by bisection (see
+/// [`bisect`]), each sample's `max_robust_epsilon`, the report's
+/// `epsilon_tolerance`, and curve points at the refined radii too.
+pub const AUDIT_SCHEMA_VERSION: u32 = 4;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,13 +100,19 @@ pub struct SampleResult {
     /// The adversarial input of a successful attack, f32 little-endian, base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_f32le: Option<String>,
-    /// The sample's target class in a targeted audit.
+    /// The sample's target class in a targeted audit (with `"target":
+    /// "all"`: the class reached, or the last one tried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<usize>,
-    /// With `--epsilons`: the smallest listed epsilon at which the attack
-    /// succeeded (an upper bound on the sample's minimal perturbation).
+    /// With `--epsilons`: the smallest radius at which the attack succeeded
+    /// (listed, or found by the bisection), whose adversarial the other
+    /// fields describe: an upper bound on the sample's minimal perturbation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_epsilon: Option<f64>,
+    /// With `--epsilons`: the largest radius at which the attack was tried
+    /// and failed (none when it flipped the sample at every radius tried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_robust_epsilon: Option<f64>,
 }
 
 impl SampleResult {
@@ -125,6 +135,7 @@ impl SampleResult {
             adversarial_f32le: None,
             target: None,
             min_epsilon: None,
+            max_robust_epsilon: None,
         }
     }
 }
@@ -139,14 +150,25 @@ pub struct CurvePoint {
     pub robust_accuracy: f64,
 }
 
-/// The robustness curve over `epsilons`: a sample counts as robust at an
-/// epsilon below its `min_epsilon` (or at every one, never flipped).
+/// The robustness curve at the listed `epsilons` and at every sample's
+/// `min_epsilon` and `max_robust_epsilon`, ascending (empty without
+/// `epsilons`): a sample counts as robust at an epsilon below its
+/// `min_epsilon` (or at every one, never flipped).
 pub fn curve(samples: &[SampleResult], epsilons: &[f64]) -> Vec<CurvePoint> {
-    epsilons
-        .iter()
-        .map(|&epsilon| {
-            let robust =
-                samples.iter().filter(|s| s.clean_correct && s.min_epsilon.is_none_or(|m| m > epsilon)).count();
+    if epsilons.is_empty() {
+        return Vec::new();
+    }
+    let mut radii: Vec<f64> = epsilons.to_vec();
+    radii.extend(samples.iter().flat_map(|s| [s.min_epsilon, s.max_robust_epsilon]).flatten());
+    radii.sort_by(f64::total_cmp);
+    radii.dedup();
+    let mut flips: Vec<f64> = samples.iter().filter(|s| s.clean_correct).filter_map(|s| s.min_epsilon).collect();
+    flips.sort_by(f64::total_cmp);
+    let correct = samples.iter().filter(|s| s.clean_correct).count();
+    radii
+        .into_iter()
+        .map(|epsilon| {
+            let robust = correct - flips.partition_point(|&m| m <= epsilon);
             let robust_accuracy = if samples.is_empty() { 0.0 } else { robust as f64 / samples.len() as f64 };
             CurvePoint { epsilon, robust, robust_accuracy }
         })
@@ -212,6 +234,10 @@ pub struct AuditReport {
     /// `--epsilons`: the radii attacked, ascending; empty: the template's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub epsilons: Vec<f64>,
+    /// With `--epsilons`: where each flipped sample's bisection stopped, as
+    /// a fraction of the listed radius that flipped it (see [`bisect`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon_tolerance: Option<f64>,
     /// How many samples the audit covers (indices `0..dataset_samples`,
     /// after `--limit`), whichever shard this report holds.
     pub dataset_samples: usize,
@@ -278,6 +304,9 @@ pub struct AuditInput<'a> {
     /// Radii to attack in turn (ascending), each on the samples still
     /// robust; empty: the template's epsilon only.
     pub epsilons: Vec<f64>,
+    /// With `epsilons`: the bisection's stopping width, a fraction of each
+    /// sample's listed flipping radius in `(0, 1]` (1: no bisection).
+    pub epsilon_tolerance: f64,
     /// `--targets`: a target class per sample of the dataset, with the file
     /// they were read from.
     pub targets: Option<(&'a Path, Vec<usize>)>,
@@ -299,6 +328,9 @@ enum TargetRule {
     LeastLikely,
     /// `--targets`: one class per sample.
     Given,
+    /// Every class but the label, one targeted search each, most likely
+    /// first, until one is reached (`rounds`).
+    All,
 }
 
 impl TargetRule {
@@ -315,12 +347,25 @@ impl TargetRule {
             (Some(Value::String(s)), None) => match s.as_str() {
                 "random" => Ok(TargetRule::Random),
                 "least_likely" => Ok(TargetRule::LeastLikely),
-                other => Err(err(format!("unknown target '{other}' (a class, \"random\" or \"least_likely\")"))),
+                "all" => Ok(TargetRule::All),
+                other => {
+                    Err(err(format!("unknown target '{other}' (a class, \"random\", \"least_likely\" or \"all\")")))
+                }
             },
             (Some(v), None) => match v.as_u64() {
                 Some(c) => Ok(TargetRule::Fixed(c as usize)),
-                None => Err(err(format!("expected a class, \"random\" or \"least_likely\", found {v}"))),
+                None => Err(err(format!("expected a class, \"random\", \"least_likely\" or \"all\", found {v}"))),
             },
+        }
+    }
+
+    /// The targets of sample `index` (label `label`, clean outputs
+    /// `clean`), one search each until one is reached: one target (none
+    /// when untargeted), or every other class for `All`.
+    fn targets(&self, a: &AuditInput, seed: u64, index: usize, label: usize, clean: &[f32]) -> Vec<Option<usize>> {
+        match self {
+            TargetRule::All => crate::optim::wrong_classes_by_likelihood(clean, label).into_iter().map(Some).collect(),
+            _ => vec![self.target(a, seed, index, label, clean)],
         }
     }
 
@@ -342,6 +387,7 @@ impl TargetRule {
             }
             TargetRule::LeastLikely => (0..clean.len()).min_by(|&x, &y| clean[x].total_cmp(&clean[y]).then(x.cmp(&y))),
             TargetRule::Given => a.targets.as_ref().and_then(|(_, t)| t.get(index).copied()),
+            TargetRule::All => None,
         }
     }
 }
@@ -509,13 +555,16 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
+    // Each sample's targets, one search each until one is reached.
+    let mut targets: Vec<Vec<Option<usize>>> = Vec::with_capacity(indices.len());
     let mut samples: Vec<SampleResult> = indices
         .iter()
         .zip(&clean)
         .map(|(&i, y)| {
             let label = a.labels[i];
             let p = argmax(y);
-            let target = rule.target(a, settings.seed, i, label, y);
+            targets.push(rule.targets(a, settings.seed, i, label, y));
+            let target = targets.last().and_then(|t| t.first().copied()).flatten();
             let skip_reason = if p != label {
                 Some(SKIP_MISCLASSIFIED)
             } else if target == Some(label) {
@@ -526,6 +575,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             SampleResult { target, ..SampleResult::unattacked(i, label, p, skip_reason) }
         })
         .collect();
+    let rounds = targets.iter().map(Vec::len).max().unwrap_or(1);
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
@@ -533,21 +583,33 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
             .batch_invariant()
             .with_max_rows(wave);
+    // The settings of a radius (default step sizes follow it).
+    let settings_at = |epsilon: f64| -> Result<Settings> {
+        let g = goal_for(a, first, probe_label, Some(epsilon), probe_target)?;
+        let s = Settings::resolve(&g, &a.cli, neurons);
+        s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
+        Ok(s)
+    };
     for epsilon in radii {
-        // The settings of this radius (default step sizes follow it).
         let at = match epsilon {
             None => settings.clone(),
-            Some(_) => {
-                let g = goal_for(a, first, probe_label, epsilon, probe_target)?;
-                let s = Settings::resolve(&g, &a.cli, neurons);
-                s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
-                s
-            }
+            Some(e) => settings_at(e)?,
         };
-        for chunk in pending.chunks(batch) {
-            attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
+        let mut searching = pending.clone();
+        for round in 0..rounds {
+            searching.retain(|&s| round < targets[s].len());
+            for &s in &searching {
+                samples[s].target = targets[s][round];
+            }
+            for chunk in searching.chunks(batch) {
+                attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
+            }
+            searching.retain(|&s| !samples[s].success);
         }
         pending.retain(|&s| !samples[s].success);
+    }
+    if !a.epsilons.is_empty() {
+        bisect::refine(a, &mut engine, &settings_at, &mut samples, batch, progress)?;
     }
     let summary = summarise(&samples);
     let curve = curve(&samples, &a.epsilons);
@@ -561,6 +623,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
         shard: a.shard,
         epsilons: a.epsilons.clone(),
+        epsilon_tolerance: (!a.epsilons.is_empty()).then_some(a.epsilon_tolerance),
         dataset_samples: count,
         rows_sha256: rows_sha256(&samples),
         samples,
@@ -584,12 +647,28 @@ fn attack_batch(
         .iter()
         .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
         .collect::<Result<_>>()?;
-    let outcome = optimise(engine, &goals, settings, progress, None)?;
+    attack_goals(engine, settings, &goals, samples, chunk, epsilon, progress)
+}
+
+/// Attacks `goals` (those of the samples `chunk`, indices into `samples`)
+/// as one batch at `epsilon` and records their results.
+fn attack_goals(
+    engine: &mut Engine,
+    settings: &Settings,
+    goals: &[Goal],
+    samples: &mut [SampleResult],
+    chunk: &[usize],
+    epsilon: Option<f64>,
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    let outcome = optimise(engine, goals, settings, progress, None)?;
     for (k, &s) in chunk.iter().enumerate() {
         let best = &outcome.best[k];
-        let x0 = match &goals[k].start {
-            goal::Start::Given(x) => x.clone(),
-            goal::Start::Random => best.x.clone(),
+        // The clean image: the ball's centre (a warm start lies off it).
+        let x0 = match (&goals[k].feasible.ball, &goals[k].start) {
+            (Some(ball), _) => ball.center.clone(),
+            (None, goal::Start::Given(x)) => x.clone(),
+            (None, goal::Start::Random) => best.x.clone(),
         };
         let (linf, l2) = distances(&best.x, &x0);
         let r = &mut samples[s];
@@ -689,7 +768,11 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         {
             return fail(format!("audits a different model or dataset than {}", first_path.display()));
         }
-        if r.goal != first.goal || r.settings != first.settings || r.epsilons != first.epsilons {
+        if r.goal != first.goal
+            || r.settings != first.settings
+            || r.epsilons != first.epsilons
+            || r.epsilon_tolerance != first.epsilon_tolerance
+        {
             return fail(format!("ran a different goal or settings than {}", first_path.display()));
         }
         check_rows(path, r)?;
@@ -833,6 +916,7 @@ mod tests {
             settings: serde_json::json!({}),
             shard: Shard { k, n },
             epsilons: vec![0.1, 0.2],
+            epsilon_tolerance: Some(0.05),
             dataset_samples: 6,
             rows_sha256: rows_sha256(&samples),
             summary: summarise(&samples),
@@ -864,6 +948,10 @@ mod tests {
         other.1.dataset_sha256 = dataset_sha256("i", "other labels", 6);
         let err = merge_error(vec![report(0, 2), other]);
         assert_eq!(err, "shard1.json: audits a different model or dataset than shard0.json");
+        let mut other = report(1, 2);
+        other.1.epsilon_tolerance = Some(0.1);
+        let err = merge_error(vec![report(0, 2), other]);
+        assert_eq!(err, "shard1.json: ran a different goal or settings than shard0.json");
         let mut other = report(1, 2);
         other.1.tool.commit = "elsewhere".into();
         let err = merge_error(vec![report(0, 2), other]);
@@ -949,6 +1037,18 @@ mod tests {
         let robust: Vec<usize> = c.iter().map(|p| p.robust).collect();
         assert_eq!(robust, vec![3, 2, 2, 1]);
         assert_eq!(c[3].robust_accuracy, 0.25);
+    }
+
+    #[test]
+    fn the_curve_steps_at_the_refined_radii() {
+        let mut samples = vec![sample(0, 1, true, true), sample(1, 2, true, true), sample(2, 3, true, false)];
+        (samples[0].min_epsilon, samples[0].max_robust_epsilon) = (Some(0.13), Some(0.125));
+        (samples[1].min_epsilon, samples[1].max_robust_epsilon) = (Some(0.05), None);
+        samples[2].max_robust_epsilon = Some(0.2);
+        let c = curve(&samples, &[0.1, 0.2]);
+        let points: Vec<(f64, usize)> = c.iter().map(|p| (p.epsilon, p.robust)).collect();
+        assert_eq!(points, vec![(0.05, 2), (0.1, 2), (0.125, 2), (0.13, 1), (0.2, 1)]);
+        assert!(curve(&samples, &[]).is_empty());
     }
 
     #[test]

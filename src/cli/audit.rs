@@ -42,9 +42,15 @@ pub struct AuditArgs {
     batch: usize,
     /// A robustness curve: attack at each radius in turn (comma-separated,
     /// e.g. 0.05,0.1,0.2), each on the samples still robust, instead of the
-    /// template's epsilon; each sample gets its `min_epsilon`.
+    /// template's epsilon; then bisect between the radii for each flipped
+    /// sample's `min_epsilon`.
     #[arg(long, value_delimiter = ',', value_parser = positive_radius)]
     epsilons: Vec<f64>,
+    /// With --epsilons: bisect each flipped sample's radius until the
+    /// bracket is at most this fraction of the listed radius that flipped
+    /// it, in (0, 1]; 1: the listed radii only [default: 0.05].
+    #[arg(long, requires = "epsilons", value_parser = tolerance_fraction)]
+    epsilon_tolerance: Option<f64>,
     /// A targeted audit with one target class per sample (`.npy` of
     /// integers, one per label); the template then gives no `target`.
     #[arg(long)]
@@ -175,6 +181,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         backend: selected.backend.as_ref(),
         batch: args.batch,
         epsilons: radii(&args.epsilons),
+        epsilon_tolerance: args.epsilon_tolerance.unwrap_or(audit::bisect::DEFAULT_TOLERANCE),
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
         memory: limit,
@@ -211,6 +218,16 @@ fn positive_radius(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err(format!("{v} is not a positive, finite 32-bit radius"))
+    }
+}
+
+/// `--epsilon-tolerance`: a fraction in (0, 1].
+fn tolerance_fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a fraction in (0, 1]"))
     }
 }
 

@@ -75,7 +75,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Before the goal, whose bounds and start are sized by the model's input.
     limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     refuse_clobber(&args, &dir, Some(&model.graph))?;
-    let goal = adr_onnx::goal::load(&args.goal, &model)?;
+    let text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
+    let all_targets = asks_all_targets(&text);
+    // With `"target": "all"`, the goal without a target sizes everything;
+    // each search then gets its own target.
+    let goal = adr_onnx::goal::parse(&args.goal, &with_target(&text, all_targets, None), &model)?;
     let cli = args.method.block()?;
     let neurons = total_neurons(&model.graph);
     let settings = Settings::resolve(&goal, &cli, neurons);
@@ -92,7 +96,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_max_rows(wave);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
-    let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
+    let (goal, outcome) = if all_targets {
+        search_every_target(&args.goal, &text, &model, goal, &mut engine, &settings, &mut bar)?
+    } else {
+        let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
+        (goal, outcome)
+    };
     let written = artifacts::write_all(&dir, &model.graph, model.batched, &goal, &outcome.best[0].x, &outcome.trace)?;
     let report = RunReport::build(RunFacts {
         model: model_info(&args.model, &goal.output_name)?,
@@ -114,6 +123,74 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}", summary_line(&report, args.out.as_deref()));
     }
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}
+
+/// Whether a goal's text asks for every wrong class as a target (a
+/// target_class goal with `"target": "all"`; a reconstruction goal's
+/// `target` is data).
+fn asks_all_targets(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| {
+        v.get("kind").and_then(|k| k.as_str()) == Some("target_class")
+            && v.get("target").and_then(|t| t.as_str()) == Some("all")
+    })
+}
+
+/// The goal text with its `target` set to `class` (none: removed), when
+/// `replace`; else the text as it is.
+fn with_target(text: &str, replace: bool, class: Option<usize>) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) else { return text.to_string() };
+    match (replace, v.as_object_mut()) {
+        (true, Some(o)) => {
+            match class {
+                Some(c) => o.insert("target".into(), c.into()),
+                None => o.remove("target"),
+            };
+            v.to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// `"target": "all"`: one targeted search per class other than the label,
+/// the most likely at the start first, until one is reached. Returns the
+/// goal of the last search (its target the class reached, or the last one
+/// tried) and its outcome, with every search's phases, iterations and
+/// seconds.
+fn search_every_target(
+    path: &Path,
+    text: &str,
+    model: &adr_onnx::onnx::ImportedModel,
+    untargeted: adr_onnx::goal::Goal,
+    engine: &mut Engine,
+    settings: &Settings,
+    bar: &mut Bar,
+) -> anyhow::Result<(adr_onnx::goal::Goal, adr_onnx::optim::Outcome)> {
+    let (adr_onnx::goal::Criterion::Class { label, .. }, adr_onnx::goal::Start::Given(x0)) =
+        (&untargeted.criterion, &untargeted.start)
+    else {
+        anyhow::bail!("{}: target \"all\" needs a target_class goal", path.display());
+    };
+    let start = ndarray::Array2::from_shape_vec((1, x0.len()), x0.clone())?;
+    let clean = engine.eval(&start)?;
+    let classes = adr_onnx::optim::wrong_classes_by_likelihood(&clean.y.row(0).to_vec(), *label);
+    let mut searched: Option<(adr_onnx::goal::Goal, adr_onnx::optim::Outcome)> = None;
+    for class in classes {
+        let goal = adr_onnx::goal::parse(path, &with_target(text, true, Some(class)), model)?;
+        let mut outcome = optimise(engine, std::slice::from_ref(&goal), settings, bar, None)?;
+        if let Some((_, before)) = &searched {
+            let mut phases = before.phases.clone();
+            phases.append(&mut outcome.phases);
+            outcome.phases = phases;
+            outcome.iterations += before.iterations;
+            outcome.seconds += before.seconds;
+        }
+        let reached = outcome.best[0].assessment.achieved;
+        searched = Some((goal, outcome));
+        if reached {
+            break;
+        }
+    }
+    searched.ok_or_else(|| anyhow::anyhow!("{}: the model has no class but the label", path.display()))
 }
 
 /// One line on what a run found: achieved or not, by which stage, the

@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::goal::schema::{Algorithm, Loss, Norm, Preset, StepRule};
+use crate::goal::schema::{Algorithm, Loss, Preset, StepRule};
 use crate::goal::{Criterion, Goal, Start};
 use crate::objective::Objective;
 use crate::surrogate::normalisers::NormaliserStats;
@@ -357,7 +357,6 @@ impl Stage {
     /// The stages `settings.algorithm` runs on `goals`, in order.
     pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
         let classification = all_classification(goals);
-        let l2 = any_l2_ball(goals);
         match settings.algorithm {
             Algorithm::Adr => vec![Stage::Adr],
             Algorithm::Gd => vec![Stage::Gd],
@@ -376,10 +375,7 @@ impl Stage {
                     plan.push(Stage::Apgd(Loss::Dlr));
                 }
                 plan.push(Stage::ApgdT);
-                // Square is the L-infinity attack (ATTACKS.md).
-                if !l2 {
-                    plan.push(Stage::Square);
-                }
+                plan.push(Stage::Square);
                 plan.push(Stage::Adr);
                 plan
             }
@@ -389,6 +385,8 @@ impl Stage {
 
 /// Start points: restart 0 at the goal's start (unless `all_random` or the
 /// goal asks for a random start), the others random in the feasible set.
+/// A given start off the goal's ball centre is a warm start (an audit's
+/// bisection): restart 0 starts there even when `all_random`.
 pub fn starts(goals: &[Goal], rows: &[Row], rngs: &mut [ChaCha8Rng], all_random: bool) -> Array2<f32> {
     let n = goals.first().map_or(0, |g| g.feasible.len());
     let mut x = Array2::zeros((rows.len(), n));
@@ -400,7 +398,8 @@ pub fn starts(goals: &[Goal], rows: &[Row], rngs: &mut [ChaCha8Rng], all_random:
                 g.feasible.lower.iter().zip(&g.feasible.upper).map(|(l, u)| 0.0f32.clamp(*l, *u)).collect()
             }
         };
-        let point = match (&g.start, row.restart, all_random) {
+        let warm = matches!((&g.start, &g.feasible.ball), (Start::Given(s), Some(b)) if *s != b.center);
+        let point = match (&g.start, row.restart, all_random && !warm) {
             (Start::Given(s), 0, false) => s.clone(),
             _ => g.feasible.random_point(&centre, &mut rngs[r]),
         };
@@ -445,9 +444,6 @@ pub fn optimise(
                 stage.name()
             )));
         }
-    }
-    if plan.contains(&Stage::Square) && any_l2_ball(goals) {
-        return Err(Error::Invalid("square attacks L-infinity balls and boxes, not L2 balls".into()));
     }
     let restarts = settings.restarts.max(1);
     let total = goals.len().saturating_mul(restarts);
@@ -596,11 +592,6 @@ fn all_classification(goals: &[Goal]) -> bool {
     goals.iter().all(|g| matches!(g.criterion, Criterion::Class { .. }))
 }
 
-/// Whether any goal searches an L2 ball.
-fn any_l2_ball(goals: &[Goal]) -> bool {
-    goals.iter().any(|g| g.feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
-}
-
 /// APGD-T: APGD on the targeted DLR loss toward each of the
 /// `apgd_targets` most likely wrong classes at the centre, one after the
 /// other, on the rows still searching (a targeted goal: toward its target,
@@ -627,10 +618,7 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
                 Criterion::Class { label, .. } => label,
                 _ => 0,
             };
-            let y = clean.y.row(r);
-            let mut order: Vec<usize> = (0..m).filter(|&c| c != label).collect();
-            order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
-            order
+            wrong_classes_by_likelihood(&clean.y.row(r).to_vec(), label)
         })
         .collect();
     let mut done = 0;
@@ -655,6 +643,14 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
         stop = s;
     }
     Ok((done, stop))
+}
+
+/// The classes other than `label`, most likely first by the outputs `y`
+/// (ties: the lower class first).
+pub fn wrong_classes_by_likelihood(y: &[f32], label: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..y.len()).filter(|&c| c != label).collect();
+    order.sort_by(|&a, &b| y[b].partial_cmp(&y[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    order
 }
 
 /// The seed of one row's random stream: the run's seed, the goal's stream

@@ -1,18 +1,22 @@
-//! The Square attack (Andriushchenko et al., ECCV 2020; ATTACKS.md), for
-//! L-infinity balls: score-based, forward passes of the true network only,
-//! so it finds what gradient masking hides. Each row starts from vertical
-//! stripes (every column of every channel at `+-eps`), then each query
-//! sets a random square window of every channel to `x0 +- eps` (one sign
-//! per channel) and keeps the change when the classification margin
-//! decreases. The window covers a share `p` of the image that starts at
-//! `square_p_init` and halves on AutoAttack's schedule (not rescaled to the
-//! budget, as AutoAttack's standard run).
+//! The Square attack (Andriushchenko et al., ECCV 2020; ATTACKS.md):
+//! score-based, forward passes of the true network only, so it finds what
+//! gradient masking hides. For L-infinity balls and boxes each row starts
+//! from vertical stripes (every column of every channel at `+-eps`), then
+//! each query sets a random square window of every channel to `x0 +- eps`
+//! (one sign per channel); for L2 balls the start and the queries are the
+//! paper's Algorithm 3 (`l2`). A query's change is kept when the
+//! classification margin decreases. The window covers a share `p` of the
+//! image that starts at `square_p_init` and halves on AutoAttack's schedule
+//! (not rescaled to the budget, as AutoAttack's standard run).
+
+mod l2;
 
 use ndarray::Array2;
 use rand::Rng;
 
 use super::{Ctx, StopReason};
 use crate::error::Result;
+use crate::goal::schema::Norm;
 
 /// The layout of one sample's input as an image: channels, height and
 /// width, channels first (NCHW) or last (NHWC). A vector is one channel of
@@ -80,18 +84,17 @@ pub fn run(ctx: &mut Ctx, queries: usize) -> Result<(usize, StopReason)> {
     let n = ctx.free.ncols();
     let centres: Vec<Vec<f32>> = (0..rows).map(|r| ctx.centre(r)).collect();
     let radius: Vec<f32> = (0..rows).map(|r| ctx.goals[ctx.rows[r].task].feasible.radius()).collect();
+    let l2: Vec<bool> = (0..rows)
+        .map(|r| ctx.goals[ctx.rows[r].task].feasible.ball.as_ref().is_some_and(|b| b.norm == Norm::L2))
+        .collect();
     let mut x = Array2::zeros((rows, n));
     for r in 0..rows {
-        let mut v = centres[r].clone();
-        for c in 0..geometry.channels {
-            for w in 0..geometry.width {
-                let sign = if ctx.rngs[r].random::<bool>() { 1.0 } else { -1.0 };
-                for h in 0..geometry.height {
-                    let i = geometry.index(c, h, w);
-                    v[i] += sign * radius[r];
-                }
-            }
-        }
+        let mut v = if l2[r] {
+            let free = ctx.free.row(r).to_vec();
+            l2::start(&geometry, &centres[r], &free, radius[r], &mut ctx.rngs[r])
+        } else {
+            stripes(&geometry, &centres[r], radius[r], &mut ctx.rngs[r])
+        };
         keep_fixed(ctx, r, &centres[r], &mut v);
         ctx.project_point(r, &mut v);
         x.row_mut(r).assign(&ndarray::ArrayView1::from(&v));
@@ -119,21 +122,15 @@ pub fn run(ctx: &mut Ctx, queries: usize) -> Result<(usize, StopReason)> {
             break;
         }
         let p = share(ctx.settings.square_p_init, i - 1);
-        let (wh, ww) = geometry.window(p);
         let mut candidate = x.clone();
         for &r in &moving {
-            let top = ctx.rngs[r].random_range(0..=geometry.height - wh);
-            let left = ctx.rngs[r].random_range(0..=geometry.width - ww);
-            let mut v = x.row(r).to_vec();
-            for c in 0..geometry.channels {
-                let sign = if ctx.rngs[r].random::<bool>() { 1.0 } else { -1.0 };
-                for h in top..top + wh {
-                    for w in left..left + ww {
-                        let i = geometry.index(c, h, w);
-                        v[i] = centres[r][i] + sign * radius[r];
-                    }
-                }
-            }
+            let best = x.row(r).to_vec();
+            let mut v = if l2[r] {
+                let free = ctx.free.row(r).to_vec();
+                l2::query(&geometry, &centres[r], &best, &free, radius[r], p, &mut ctx.rngs[r])
+            } else {
+                linf_query(&geometry, &centres[r], best, radius[r], p, &mut ctx.rngs[r])
+            };
             keep_fixed(ctx, r, &centres[r], &mut v);
             ctx.project_point(r, &mut v);
             candidate.row_mut(r).assign(&ndarray::ArrayView1::from(&v));
@@ -154,6 +151,47 @@ pub fn run(ctx: &mut Ctx, queries: usize) -> Result<(usize, StopReason)> {
     }
     ctx.progress.end();
     Ok((done, stop))
+}
+
+/// The L-infinity start: every column of every channel shifted by `+-eps`
+/// (one random sign per column and channel).
+fn stripes(geometry: &Geometry, centre: &[f32], eps: f32, rng: &mut impl Rng) -> Vec<f32> {
+    let mut v = centre.to_vec();
+    for c in 0..geometry.channels {
+        for w in 0..geometry.width {
+            let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+            for h in 0..geometry.height {
+                v[geometry.index(c, h, w)] += sign * eps;
+            }
+        }
+    }
+    v
+}
+
+/// One L-infinity query from the row's best point `best`: a random square
+/// window of share `p`, every channel of it set to `centre +- eps` (one
+/// random sign per channel).
+fn linf_query(
+    geometry: &Geometry,
+    centre: &[f32],
+    mut best: Vec<f32>,
+    eps: f32,
+    p: f64,
+    rng: &mut impl Rng,
+) -> Vec<f32> {
+    let (wh, ww) = geometry.window(p);
+    let top = rng.random_range(0..=geometry.height - wh);
+    let left = rng.random_range(0..=geometry.width - ww);
+    for c in 0..geometry.channels {
+        let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+        for h in top..top + wh {
+            for w in left..left + ww {
+                let i = geometry.index(c, h, w);
+                best[i] = centre[i] + sign * eps;
+            }
+        }
+    }
+    best
 }
 
 /// Elements the goal fixes keep their centre value.
