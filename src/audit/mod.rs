@@ -2,9 +2,15 @@
 //! dataset (or of one shard of it) in batches, reported as robust accuracy
 //! with per-sample results, a per-class table and the worst examples.
 //! Shards merge into exactly the report of an unsharded run: each sample's
-//! search depends only on its own index, and the report holds no timings.
+//! search depends only on its own index, and the report holds no timings
+//! outside its `provenance` block, which the merge does not compare.
 
+pub mod export;
 pub mod page;
+pub mod progress;
+pub mod provenance;
+pub mod resume;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +26,7 @@ use crate::goal::{self, argmax, Goal};
 use crate::memory::{MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
-use crate::optim::{optimise, Progress, Settings};
+use crate::optim::{optimise, Settings, Silent};
 use crate::report::{distances, sha256_hex, ToolInfo};
 use crate::runtime::Backend;
 
@@ -30,7 +36,8 @@ use crate::runtime::Backend;
 /// repeated and relabelled samples; `summary.found_by` (successes per
 /// stage); with `--epsilons`, `epsilons`, `curve` and each sample's
 /// `min_epsilon`.
-pub const AUDIT_SCHEMA_VERSION: u32 = 3;
+/// 4: `provenance` (backend, model file, date, duration).
+pub const AUDIT_SCHEMA_VERSION: u32 = 4;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +229,9 @@ pub struct AuditReport {
     /// The robustness curve over `epsilons` (empty without them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub curve: Vec<CurvePoint>,
+    /// Where and when it ran: the one block in which two runs of the same
+    /// audit differ (kept last, see [`provenance`]).
+    pub provenance: provenance::Provenance,
 }
 
 const WORST: usize = 10;
@@ -446,7 +456,7 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
     Ok(count)
 }
 
-pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
+pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport> {
     check_template(a)?;
     let whole = check_dataset(a)?;
     let count = a.limit.map_or(whole, |limit| limit.min(whole));
@@ -526,14 +536,19 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             SampleResult { target, ..SampleResult::unattacked(i, label, p, skip_reason) }
         })
         .collect();
+    let settings_value = serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?;
+    let identity = identity(a, &settings_value, count, &session.origin);
+    let mut running = session.start(&identity, samples.len())?;
+    running.report(&samples);
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
+    let last_radius = radii.len() - 1;
     let mut engine =
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
             .batch_invariant()
             .with_max_rows(wave);
-    for epsilon in radii {
+    for (r, epsilon) in radii.into_iter().enumerate() {
         // The settings of this radius (default step sizes follow it).
         let at = match epsilon {
             None => settings.clone(),
@@ -545,7 +560,9 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
             }
         };
         for chunk in pending.chunks(batch) {
-            attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
+            running.settle(&mut samples, chunk, epsilon, r == last_radius, |samples, todo| {
+                attack_batch(a, &mut engine, &at, samples, todo, epsilon)
+            })?;
         }
         pending.retain(|&s| !samples[s].success);
     }
@@ -558,7 +575,7 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         dataset_sha256: a.dataset_sha256.clone(),
         images_sha256: a.images_sha256.clone(),
         goal: a.template.clone(),
-        settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
+        settings: settings_value,
         shard: a.shard,
         epsilons: a.epsilons.clone(),
         dataset_samples: count,
@@ -566,6 +583,24 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         samples,
         summary,
         curve,
+        provenance: running.provenance(),
+    })
+}
+
+/// What an audit computes, for its partial file: a resume must compute the
+/// same on the same backend.
+fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance::Origin) -> Value {
+    serde_json::json!({
+        "tool": ToolRecord::current(),
+        "model_sha256": a.model_sha256,
+        "dataset_sha256": a.dataset_sha256,
+        "images_sha256": a.images_sha256,
+        "goal": a.template,
+        "settings": settings,
+        "shard": a.shard,
+        "epsilons": a.epsilons,
+        "dataset_samples": count,
+        "backend": [&origin.backend, &origin.backend_version, &origin.device],
     })
 }
 
@@ -578,13 +613,12 @@ fn attack_batch(
     samples: &mut [SampleResult],
     chunk: &[usize],
     epsilon: Option<f64>,
-    progress: &mut dyn Progress,
 ) -> Result<()> {
     let goals: Vec<Goal> = chunk
         .iter()
         .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
         .collect::<Result<_>>()?;
-    let outcome = optimise(engine, &goals, settings, progress, None)?;
+    let outcome = optimise(engine, &goals, settings, &mut Silent, None)?;
     for (k, &s) in chunk.iter().enumerate() {
         let best = &outcome.best[k];
         let x0 = match &goals[k].start {
@@ -702,7 +736,11 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         let k = (0..n).find(|k| !given.contains_key(k)).unwrap_or(0);
         return Err(Error::Invalid(format!("shard {k}/{n} is missing ({} of {n} given)", given.len())));
     }
-    let first = first.clone();
+    let mut first = first.clone();
+    let mut by_shard: Vec<&AuditReport> = reports.iter().map(|(_, r)| r).collect();
+    by_shard.sort_by_key(|r| r.shard.k);
+    let shards = by_shard.iter().map(|r| r.provenance.clone()).collect();
+    first.provenance = provenance::Provenance::merged(shards).unwrap_or(first.provenance);
     let mut samples: Vec<SampleResult> = reports.into_iter().flat_map(|(_, r)| r.samples).collect();
     samples.sort_by_key(|s| s.index);
     let summary = summarise(&samples);
@@ -838,8 +876,18 @@ mod tests {
             summary: summarise(&samples),
             curve: curve(&samples, &[0.1, 0.2]),
             samples,
+            provenance: provenance::Provenance::new(&origin(), format!("2025-01-0{}T00:00:00Z", k + 1), 1.0),
         };
         (PathBuf::from(format!("shard{k}.json")), r)
+    }
+
+    fn origin() -> provenance::Origin {
+        provenance::Origin {
+            backend: "tract".into(),
+            backend_version: "0.23.9".into(),
+            device: "cpu".into(),
+            model_file: "m.onnx".into(),
+        }
     }
 
     fn merge_error(reports: Vec<(PathBuf, AuditReport)>) -> String {
@@ -850,7 +898,14 @@ mod tests {
     fn shards_merge_into_the_whole_summary() {
         let whole = report(0, 1).1;
         let merged = merge(vec![report(2, 3), report(0, 3), report(1, 3)]).unwrap();
-        assert_eq!(merged, whole);
+        // All but the provenance, which lists the shards' own.
+        let shards: Vec<String> = merged.provenance.shards.iter().map(|p| p.started_utc.clone()).collect();
+        assert_eq!(shards, ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z", "2025-01-03T00:00:00Z"]);
+        assert_eq!(
+            (merged.provenance.started_utc.as_str(), merged.provenance.duration_s),
+            ("2025-01-01T00:00:00Z", 3.0)
+        );
+        assert_eq!(AuditReport { provenance: whole.provenance.clone(), ..merged }, whole);
         // A report survives its JSON round trip (the tool info included).
         let json = serde_json::to_string(&whole).unwrap();
         assert_eq!(serde_json::from_str::<AuditReport>(&json).unwrap(), whole);

@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::audit::provenance::Origin;
+use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
 use adr_onnx::goal::data::read_npy;
@@ -12,10 +14,11 @@ use adr_onnx::memory;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
+use super::audit_export::{file_name, ExportArgs};
+use super::audit_status::AuditWatcher;
 use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
 use super::method::MethodArgs;
-use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
@@ -64,10 +67,42 @@ pub struct AuditArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Off a terminal: seconds between status lines (0: after every batch).
+    #[arg(long, default_value_t = 30.0, value_parser = seconds)]
+    status_every: f64,
+    /// Continue an interrupted audit from its partial file (`OUT.partial`)
+    /// without attacking its finished samples again; without one, start.
+    #[arg(long)]
+    resume: bool,
+    /// Stop (exit 2) once this run attacked N samples, keeping the partial
+    /// file, as an interruption would: for testing --resume.
+    #[arg(long, hide = true)]
+    stop_after: Option<usize>,
+    /// Also write the successful adversarial examples as one `.npy` stack
+    /// (float32, the images' shape past the first axis), in sample order.
+    #[arg(long)]
+    adversarials: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
     #[command(flatten)]
     backend: BackendArgs,
     #[command(flatten)]
     memory: MemoryArgs,
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a non-negative number of seconds")),
+    }
+}
+
+/// The partial file of the audit writing `out`.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
 }
 
 #[derive(clap::Args, Debug)]
@@ -88,6 +123,8 @@ pub struct MergeArgs {
     /// (and, with --images, the reports' dataset_sha256).
     #[arg(long)]
     labels: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
@@ -118,10 +155,17 @@ fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let mut inputs = vec![&args.model, &args.images, &args.labels, &args.goal];
     inputs.extend(&args.targets);
+    let partial = partial_path(&args.out);
+    let outputs = [&args.out, &partial].into_iter().chain(&args.page).chain(&args.curve).chain(&args.adversarials);
     adr_onnx::output::refuse_clobber(
         &inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
-        &std::iter::once(&args.out).chain(&args.page).chain(&args.curve).map(PathBuf::as_path).collect::<Vec<_>>(),
+        &outputs.chain(args.export.outputs()).map(PathBuf::as_path).collect::<Vec<_>>(),
     )?;
+    anyhow::ensure!(
+        args.resume || !partial.exists(),
+        "{}: the partial file of an interrupted audit: continue it with --resume, or delete it",
+        partial.display()
+    );
     let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
@@ -175,9 +219,29 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         runtime: memory::Runtime::named(&selected.info.name),
     };
     let started = std::time::Instant::now();
-    let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let report = audit::run(&input, &mut bar)?;
+    let every = std::time::Duration::from_secs_f64(args.status_every);
+    let mut watcher = AuditWatcher::new(args.quiet, std::io::stderr().is_terminal(), every);
+    let origin = Origin {
+        backend: selected.info.name.clone(),
+        backend_version: selected.info.version.clone().unwrap_or_default(),
+        device: selected.info.device.clone(),
+        model_file: file_name(&args.model),
+    };
+    let mut session = Session {
+        progress: &mut watcher,
+        partial: Some((partial.clone(), args.resume)),
+        stop_after: args.stop_after,
+        origin,
+    };
+    let report = audit::run(&input, &mut session);
+    watcher.finish();
+    let report = report?;
     write_json(&args.out, &report)?;
+    if let Some(p) = &args.adversarials {
+        let stack = audit::export::adversarial_stack(&args.out, &report, images.shape().get(1..).unwrap_or_default())?;
+        adr_onnx::report::artifacts::write_npy(p, &stack)?;
+    }
+    args.export.write(&report, &file_name(&args.model))?;
     if let Some(p) = &args.page {
         page::write_html(p, &report, &images, &args.model.display().to_string())?;
     }
@@ -195,7 +259,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
     );
-    Ok(ExitCode::from(super::EXIT_OK))
+    // The report holds every result now.
+    std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
+    Ok(args.export.verdict(&report))
 }
 
 /// `--epsilons` values: positive numbers, finite in f32.
@@ -235,7 +301,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
     let inputs: Vec<&Path> =
         args.reports.iter().chain(&args.images).chain(&args.labels).map(PathBuf::as_path).collect();
-    let outputs: Vec<&Path> = std::iter::once(&args.out).chain(&args.page).map(PathBuf::as_path).collect();
+    let outputs: Vec<&Path> =
+        std::iter::once(&args.out).chain(&args.page).chain(args.export.outputs()).map(PathBuf::as_path).collect();
     adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
     let reports = args
         .reports
@@ -281,5 +348,6 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if let (Some(p), Some(images)) = (&args.page, &images) {
         page::write_html(p, &merged, images, "the merged audit")?;
     }
-    Ok(ExitCode::from(super::EXIT_OK))
+    args.export.write(&merged, &merged.provenance.model_file)?;
+    Ok(args.export.verdict(&merged))
 }

@@ -2,6 +2,8 @@
 //! command's configuration, dispatched.
 
 mod audit;
+mod audit_export;
+mod audit_status;
 mod backend;
 mod bench;
 mod derive;
