@@ -546,3 +546,57 @@ fn an_audit_exports_csv_junit_the_adversarials_and_gates_ci() {
     assert_eq!(code, 2);
     assert!(err.contains("50 is not a fraction between 0 and 1"), "{err}");
 }
+
+#[test]
+fn epsilon_on_the_command_line_overrides_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick: &[&str] = &["--method", "pgd", "--set", "pgd_steps=5", "--restarts", "1", "--limit", "4"];
+    let t = dir.path().join("t.json");
+    let mut template = read(&root().join("testdata/templates/mnist_pgd_eps025.json"));
+    template["epsilon"] = 0.05.into();
+    std::fs::write(&t, template.to_string()).unwrap();
+    let (code, err) = audit_on(&images(), &labels(), &t, dir.path(), "file.json", quick);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = audit(dir.path(), "flag.json", &[quick, &["--epsilon", "0.05"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(report_bytes(&dir.path().join("flag.json")) == report_bytes(&dir.path().join("file.json")));
+    let (code, err) = audit(dir.path(), "x.json", &[quick, &["--epsilon", "0.05", "--epsilons", "0.1"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// A `.npz` holding `images` and `labels` (as `np.savez_compressed`
+/// writes) audits like the two `.npy` files it was made of.
+#[test]
+fn an_npz_archive_is_a_dataset() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("mnist.npz");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, path) in [("images.npy", images()), ("labels.npy", labels())] {
+        z.start_file(name, deflated).unwrap();
+        z.write_all(&std::fs::read(path).unwrap()).unwrap();
+    }
+    z.finish().unwrap();
+    let quick: &[&str] = &["--method", "pgd", "--set", "pgd_steps=5", "--restarts", "1", "--limit", "4"];
+    let (code, err) = audit(dir.path(), "npy.json", quick);
+    assert_eq!(code, 0, "{err}");
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--images")
+        .arg(&npz)
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--quiet", "--backend", "tract", "--batch", "4", "--out"])
+        .arg(dir.path().join("npz.json"))
+        .args(quick)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (read(&dir.path().join("npy.json")), read(&dir.path().join("npz.json")));
+    assert_eq!((&a["samples"], &a["summary"]), (&b["samples"], &b["summary"]));
+    assert_ne!(a["images_sha256"], b["images_sha256"], "the archive is the dataset's file");
+}

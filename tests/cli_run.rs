@@ -453,3 +453,25 @@ fn a_deep_chain_in_segments_reports_as_loaded_whole() {
         assert_eq!(reports[0], reports[2], "{depth} layers, {method}: whole against segments of 97 nodes");
     }
 }
+
+#[test]
+fn epsilon_on_the_command_line_overrides_the_goal_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let goal = root().join("testdata/goals/untargeted_npy.json");
+    let r = run(dir.path(), &model, &goal, &["--epsilon", "0.02", "--method", "pgd", "--iterations", "10", "--quiet"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert_eq!(r.report["goal"]["epsilon"], 0.02, "{}", r.report["goal"]);
+    let linf = r.report["best"]["distance_linf"].as_f64().unwrap();
+    assert!(linf <= 0.02 + 1e-6, "L-inf {linf} beyond --epsilon 0.02");
+    // Only a target_class goal has a radius.
+    let r = run(dir.path(), &model, &root().join("testdata/goals/output_bound.json"), &["--epsilon", "0.1"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("output_bound.json: at /kind: --epsilon sets the radius of a target_class goal"),
+        "{}",
+        r.stderr
+    );
+    let r = run(dir.path(), &model, &goal, &["--epsilon", "-1"]);
+    assert_eq!(r.code, 2);
+}

@@ -251,7 +251,11 @@ pub fn rows_sha256(samples: &[SampleResult]) -> String {
 
 /// Reads a `.npy` of labels: non-negative integers, one per sample.
 pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
-    let a = goal::data::read_npy(path)?;
+    labels_of(path, &goal::data::read_npy(path)?)
+}
+
+/// The class indices in `a` (read from `path`): non-negative integers.
+pub fn labels_of(path: &Path, a: &ArrayD<f32>) -> Result<Vec<usize>> {
     a.iter()
         .enumerate()
         .map(|(i, &v)| {

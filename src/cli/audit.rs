@@ -9,7 +9,6 @@ use adr_onnx::audit::provenance::Origin;
 use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
-use adr_onnx::goal::data::read_npy;
 use adr_onnx::memory;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
@@ -24,12 +23,13 @@ use super::method::MethodArgs;
 pub struct AuditArgs {
     /// The ONNX classifier.
     model: PathBuf,
-    /// The images, `.npy` with the samples along the first axis.
+    /// The images, `.npy` with the samples along the first axis, or a
+    /// `.npz` archive holding the arrays `images` and `labels`.
     #[arg(long)]
     images: PathBuf,
-    /// Their labels, `.npy` of integers.
+    /// Their labels, `.npy` of integers (not with a `.npz` that holds them).
     #[arg(long)]
-    labels: PathBuf,
+    labels: Option<PathBuf>,
     /// The goal template: a target_class goal without `input` and `label`
     /// (with `target`: a targeted audit).
     #[arg(long)]
@@ -48,6 +48,9 @@ pub struct AuditArgs {
     /// template's epsilon; each sample gets its `min_epsilon`.
     #[arg(long, value_delimiter = ',', value_parser = positive_radius)]
     epsilons: Vec<f64>,
+    /// Attack at this radius instead of the template's epsilon.
+    #[arg(long, value_parser = positive_radius, conflicts_with = "epsilons")]
+    epsilon: Option<f64>,
     /// A targeted audit with one target class per sample (`.npy` of
     /// integers, one per label); the template then gives no `target`.
     #[arg(long)]
@@ -116,10 +119,12 @@ pub struct MergeArgs {
     /// Also write the HTML page (needs the images).
     #[arg(long, requires = "images")]
     page: Option<PathBuf>,
-    /// The audited images (for the page; checked against the reports).
+    /// The audited images, `.npy` or `.npz` (for the page; checked against
+    /// the reports).
     #[arg(long)]
     images: Option<PathBuf>,
-    /// The audited labels: every shard's labels are checked against them
+    /// The audited labels (`.npy`, or the `.npz` of the audit): every
+    /// shard's labels are checked against them
     /// (and, with --images, the reports' dataset_sha256).
     #[arg(long)]
     labels: Option<PathBuf>,
@@ -153,8 +158,8 @@ fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let mut inputs = vec![&args.model, &args.images, &args.labels, &args.goal];
-    inputs.extend(&args.targets);
+    let mut inputs = vec![&args.model, &args.images, &args.goal];
+    inputs.extend(args.labels.iter().chain(&args.targets));
     let partial = partial_path(&args.out);
     let outputs = [&args.out, &partial].into_iter().chain(&args.page).chain(&args.curve).chain(&args.adversarials);
     adr_onnx::output::refuse_clobber(
@@ -171,8 +176,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     model.require_relu()?;
     limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
-    let images = read_npy(&args.images)?;
-    let labels = audit::read_labels(&args.labels)?;
+    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref())?;
+    let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
         Some(p) => Some((p.as_path(), audit::read_labels(p)?)),
         None => None,
@@ -185,27 +190,29 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         count == labels.len(),
         "{} holds {count} images but {} holds {} labels",
         args.images.display(),
-        args.labels.display(),
+        dataset.labels_path.display(),
         labels.len()
     );
     anyhow::ensure!(args.limit != Some(0), "--limit 0: the dataset holds no sample");
     let audited = args.limit.map_or(count, |limit| limit.min(count));
-    let images_sha256 = sha256_hex(&read_bytes(&args.images)?);
-    let labels_sha256 = sha256_hex(&read_bytes(&args.labels)?);
+    let (images_sha256, labels_sha256) = (dataset.images_sha256.clone(), &dataset.labels_sha256);
     let text = read_json_document(&args.goal, Some("a goal template"))?;
-    let template: serde_json::Value =
+    let mut template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
+    if let Some(e) = args.epsilon {
+        template = adr_onnx::goal::with_epsilon(&args.goal, &template, e)?;
+    }
     let cli = args.method.block()?;
     let selected = adr_onnx::runtime::select::select(&args.backend.request())?;
     let input = AuditInput {
         model: &model,
         model_sha256: sha256_hex(&model_bytes),
-        images: &images,
+        images,
         images_path: &args.images,
-        dataset_sha256: audit::dataset_sha256(&images_sha256, &labels_sha256, audited),
+        dataset_sha256: audit::dataset_sha256(&images_sha256, labels_sha256, audited),
         images_sha256,
-        labels: &labels,
-        labels_path: &args.labels,
+        labels,
+        labels_path: &dataset.labels_path,
         limit: args.limit,
         template_path: &args.goal,
         template,
@@ -243,7 +250,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     args.export.write(&report, &file_name(&args.model))?;
     if let Some(p) = &args.page {
-        page::write_html(p, &report, &images, &args.model.display().to_string())?;
+        page::write_html(p, &report, images, &args.model.display().to_string())?;
     }
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
@@ -265,7 +272,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--epsilons` values: positive numbers, finite in f32.
-fn positive_radius(s: &str) -> Result<f64, String> {
+pub(super) fn positive_radius(s: &str) -> Result<f64, String> {
     let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (v as f32).is_finite() && v as f32 > 0.0 {
         Ok(v)
@@ -316,7 +323,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(labels_path) = &args.labels {
-        let labels = audit::read_labels(labels_path)?;
+        let labels = adr_onnx::dataset::read_labels(labels_path)?;
         for (path, report) in &reports {
             audit::check_labels(path, report, labels_path, &labels)?;
         }
@@ -340,7 +347,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
                     labels_path.display()
                 );
             }
-            Some(read_npy(path)?)
+            Some(adr_onnx::dataset::read_images(path)?)
         }
         _ => None,
     };

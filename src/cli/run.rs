@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// The goal file (JSON, see docs/goals.md).
     #[arg(long)]
     goal: PathBuf,
+    /// The radius of a target_class goal, instead of the goal file's epsilon.
+    #[arg(long, value_parser = super::audit::positive_radius)]
+    epsilon: Option<f64>,
     #[command(flatten)]
     method: MethodArgs,
     /// Write the JSON report here instead of standard output.
@@ -76,7 +79,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Before the goal, whose bounds and start are sized by the model's input.
     limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     refuse_clobber(&args, &dir, Some(&model.graph))?;
-    let goal = adr_onnx::goal::load(&args.goal, &model)?;
+    let goal = adr_onnx::goal::load_at(&args.goal, &model, args.epsilon)?;
     let cli = args.method.block()?;
     let neurons = total_neurons(&model.graph);
     let settings = Settings::resolve(&goal, &cli, neurons);

@@ -90,6 +90,31 @@ pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
     parse(path, &text, model)
 }
 
+/// Reads and validates a goal file against the model, its `epsilon`
+/// replaced by `epsilon` when given (`--epsilon`; target_class goals only).
+pub fn load_at(path: &Path, model: &ImportedModel, epsilon: Option<f64>) -> Result<Goal> {
+    let text = crate::input::read_document(path, "a goal file")?;
+    let goal = parse(path, &text, model)?;
+    match epsilon {
+        None => Ok(goal),
+        Some(e) => parse(path, &with_epsilon(path, &goal.echo, e)?.to_string(), model),
+    }
+}
+
+/// The goal (or audit template) JSON `goal` with its `epsilon` set to
+/// `epsilon`; only a target_class goal has one. `path` names it in errors.
+pub fn with_epsilon(path: &Path, goal: &Value, epsilon: f64) -> Result<Value> {
+    let place = Place { file: path, pointer: String::new() };
+    let mut goal = goal.clone();
+    match goal.as_object_mut() {
+        Some(obj) if obj.get("kind").and_then(Value::as_str) == Some("target_class") => {
+            obj.insert("epsilon".into(), Value::from(epsilon));
+            Ok(goal)
+        }
+        _ => Err(place.child("kind").error("--epsilon sets the radius of a target_class goal; this goal has none")),
+    }
+}
+
 /// Validates goal JSON text; `path` names it and anchors relative paths.
 pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
     let root = Place { file: path, pointer: String::new() };
