@@ -62,7 +62,7 @@ enum Command {
     /// Search the model's input for a goal (ADR-GD, PGD, GD or a portfolio).
     Run(run::RunArgs),
     /// Attack every sample of a dataset: robust accuracy, shardable.
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
     /// Merge the reports of audit shards into one.
     AuditMerge(audit::MergeArgs),
     /// Which backends and devices this machine can use, and why not.
@@ -78,7 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(a),
         Command::Derive(a) => derive::run(a),
         Command::Run(a) => run::run(a),
-        Command::Audit(a) => audit::run(a),
+        Command::Audit(a) => audit::run(*a),
         Command::AuditMerge(a) => audit::merge(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Bench(a) => bench::run(a),
