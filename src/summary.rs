@@ -50,16 +50,24 @@ pub struct ModelSummary {
     pub relu_sites: Vec<ReluSite>,
     pub total_relu_neurons: usize,
     pub parameters: usize,
-    /// Whether activation descent can run on the model (it needs a ReLU
-    /// site; a model whose ops cannot be imported never gets a summary).
+    /// Whether adr-onnx can search the model: true for every model that
+    /// imports (one whose ops cannot be imported never gets a summary).
     pub supported: bool,
-    /// Why not, when `supported` is false.
+    /// Whether activation descent (ADR) applies: it needs a ReLU site.
+    pub activation_descent: bool,
+    /// Why not, when `activation_descent` is false.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unsupported_reason: Option<String>,
+    pub activation_descent_reason: Option<String>,
+    /// The methods that can search the model (`--method`).
+    pub methods: Vec<&'static str>,
 }
 
-/// The reason a model that imports is still unsupported.
+/// Why activation descent does not apply to a model without ReLU.
 pub const NO_RELU_REASON: &str = "no ReLU: nothing for activation descent to relax";
+
+/// The methods that search any model; `adr` needs a ReLU as well, and
+/// `auto` leaves its ADR stage out without one.
+const METHODS_WITHOUT_RELU: [&str; 6] = ["auto", "gd", "pgd", "apgd", "apgd-t", "square"];
 
 impl ModelSummary {
     pub fn of(model: &ImportedModel) -> Self {
@@ -100,8 +108,14 @@ impl ModelSummary {
             total_relu_neurons: sites.iter().map(|s| s.neurons).sum(),
             parameters: layers.iter().map(|l| l.parameters).sum(),
             layers,
-            supported: !sites.is_empty(),
-            unsupported_reason: sites.is_empty().then(|| NO_RELU_REASON.to_string()),
+            supported: true,
+            activation_descent: !sites.is_empty(),
+            activation_descent_reason: sites.is_empty().then(|| NO_RELU_REASON.to_string()),
+            methods: if sites.is_empty() {
+                METHODS_WITHOUT_RELU.to_vec()
+            } else {
+                std::iter::once("adr").chain(METHODS_WITHOUT_RELU).collect()
+            },
             relu_sites: sites,
         }
     }
@@ -153,17 +167,15 @@ impl ModelSummary {
         }
         let _ = writeln!(s, "total relu neurons: {}", self.total_relu_neurons);
         let _ = writeln!(s, "parameters: {}", self.parameters);
-        match &self.unsupported_reason {
-            _ if self.supported => {
+        match &self.activation_descent_reason {
+            None => {
                 let _ = writeln!(s, "supported for activation descent: yes");
             }
             Some(reason) => {
-                let _ = writeln!(s, "supported for activation descent: no ({reason})");
-            }
-            None => {
-                let _ = writeln!(s, "supported for activation descent: no");
+                let _ = writeln!(s, "supported for activation descent: no ({reason}; auto runs without its adr stage)");
             }
         }
+        let _ = writeln!(s, "methods: {}", self.methods.join(", "));
         s
     }
 }

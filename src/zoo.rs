@@ -405,6 +405,39 @@ fn more_ops() -> OnnxGraph {
     m.finish(&p, "probabilities")
 }
 
+/// An ERAN-style network without ReLU: input normalisation by Sub and
+/// Div, Sigmoid and Tanh hidden layers (activation descent has nothing to
+/// relax; the gradient methods search it).
+fn sigmoid_mlp() -> OnnxGraph {
+    let mut m = Maker::new("sigmoid_mlp", 13);
+    let x = m.b.input("x", vec![B, 6]);
+    let mean = m.weight(&[6], 1);
+    let std = m.positive(&[6]);
+    let h = m.op("Sub", &[&x, &mean], vec![], vec![B, 6]);
+    let h = m.op("Div", &[&h, &std], vec![], vec![B, 6]);
+    let h = m.gemm(&h, 12);
+    let h = m.op("Sigmoid", &[&h], vec![], vec![B, 12]);
+    let h = m.gemm(&h, 10);
+    let h = m.op("Tanh", &[&h], vec![], vec![B, 10]);
+    let y = m.gemm(&h, 4);
+    m.finish(&y, "y")
+}
+
+/// A convolutional network without ReLU: Conv, Tanh, MaxPool, Flatten,
+/// Gemm, a Softmax head.
+fn tanh_cnn() -> OnnxGraph {
+    let mut m = Maker::new("tanh_cnn", 14);
+    let x = m.b.input("input", vec![B, 1, 6, 6]);
+    let h = m.conv(&x, 3, 3, vec![attr_ints("pads", &[1, 1, 1, 1])], 6);
+    let h = m.op("Tanh", &[&h], vec![], vec![B, 3, 6, 6]);
+    let pool = vec![attr_ints("kernel_shape", &[2, 2]), attr_ints("strides", &[2, 2])];
+    let p = m.op("MaxPool", &[&h], pool, vec![B, 3, 3, 3]);
+    let f = m.op("Flatten", &[&p], vec![], vec![B, 27]);
+    let l = m.gemm(&f, 4);
+    let y = m.op("Softmax", &[&l], vec![attr_int("axis", 1)], vec![B, 4]);
+    m.finish(&y, "probabilities")
+}
+
 /// Every model of the zoo.
 pub fn all() -> Vec<ZooModel> {
     vec![
@@ -460,6 +493,12 @@ pub fn all() -> Vec<ZooModel> {
             ops: &["Unsqueeze", "Squeeze", "Clip", "Relu", "MatMul", "Softmax"],
         },
         ZooModel { name: "q_network", graph: q_network(), ops: &["Concat", "Gemm", "Relu"] },
+        ZooModel { name: "sigmoid_mlp", graph: sigmoid_mlp(), ops: &["Sub", "Div", "Gemm", "Sigmoid", "Tanh"] },
+        ZooModel {
+            name: "tanh_cnn",
+            graph: tanh_cnn(),
+            ops: &["Conv", "Tanh", "MaxPool", "Flatten", "Gemm", "Softmax"],
+        },
         ZooModel {
             name: "rare_ops",
             graph: rare_ops(),

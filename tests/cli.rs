@@ -72,7 +72,9 @@ fn inspect_json_has_the_stable_fields() {
     assert_eq!(sites[0]["shape"], serde_json::json!([8, 19, 19]));
     assert_eq!(v["total_relu_neurons"], 8396);
     assert_eq!(v["supported"], true);
-    assert!(v.get("unsupported_reason").is_none(), "{v}");
+    assert_eq!(v["activation_descent"], true);
+    assert!(v.get("activation_descent_reason").is_none(), "{v}");
+    assert_eq!(v["methods"][0], "adr", "{v}");
 }
 
 #[test]
@@ -140,7 +142,7 @@ fn a_corrupted_weight_is_an_error() {
 }
 
 #[test]
-fn a_graph_without_relu_is_an_error() {
+fn a_graph_without_relu_is_searched_by_the_methods_that_apply() {
     let dir = tempfile::tempdir().unwrap();
     let mut b = GraphBuilder::new("m", Precision::F32);
     let x = b.input("x", vec![1, 3]);
@@ -149,21 +151,33 @@ fn a_graph_without_relu_is_an_error() {
     let y = b.node("Sigmoid", &[&h], vec![], vec![1, 2]);
     b.output(&y, "y");
     let p = write_model(dir.path(), "smooth.onnx", &b.finish());
-    expect_error(adr().arg("inspect").arg(&p), &["smooth.onnx", "no ReLU", "MatMul", "Sigmoid"]);
-    // The summary is still printed, marked unsupported, before the error.
     let out = adr().arg("inspect").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("relu sites (0)"), "{text}");
     assert!(
-        text.contains("supported for activation descent: no (no ReLU: nothing for activation descent to relax)"),
+        text.contains("supported for activation descent: no (no ReLU: nothing for activation descent to relax"),
         "{text}"
     );
+    assert!(text.contains("methods: auto, gd, pgd, apgd, apgd-t, square\n"), "{text}");
     let out = adr().args(["inspect", "--json"]).arg(&p).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["supported"], false);
-    assert_eq!(v["unsupported_reason"], "no ReLU: nothing for activation descent to relax");
+    assert_eq!(v["supported"], true);
+    assert_eq!(v["activation_descent"], false);
+    assert_eq!(v["activation_descent_reason"], "no ReLU: nothing for activation descent to relax");
     assert_eq!(v["layers"].as_array().unwrap().len(), 2, "{v}");
+    // ADR itself is refused, naming the file and the ops.
+    let goal = dir.path().join("goal.json");
+    std::fs::write(
+        &goal,
+        r#"{"kind": "output_bound", "output": 0, "direction": "maximize", "input": {"lower": -1.0, "upper": 1.0}}"#,
+    )
+    .unwrap();
+    expect_error(
+        adr().arg("run").arg(&p).arg("--goal").arg(&goal).args(["--method", "adr"]),
+        &["smooth.onnx", "no ReLU", "MatMul", "Sigmoid"],
+    );
 }
 
 #[cfg(unix)]

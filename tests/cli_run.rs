@@ -237,6 +237,67 @@ fn a_q_network_keeps_its_state_fixed() {
     assert!(r.report["best"]["objective"].as_f64().unwrap() >= r.report["initial"]["objective"].as_f64().unwrap());
 }
 
+/// A zoo model written to `dir`.
+fn zoo_model(dir: &Path, name: &str) -> PathBuf {
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == name).unwrap();
+    let model = dir.join(format!("{name}.onnx"));
+    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    model
+}
+
+fn phase_names(r: &Run) -> Vec<String> {
+    r.report["phases"].as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_network_without_relu_is_searched_by_the_gradient_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sigmoid and Tanh hidden layers, as in the ERAN benchmark.
+    let model = zoo_model(dir.path(), "sigmoid_mlp");
+    let goal = write_goal(
+        dir.path(),
+        "max.json",
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize",
+                            "input": {"lower": -1.0, "upper": 1.0, "start": 0.0}}),
+    );
+    let pgd = run(dir.path(), &model, &goal, &["--method", "pgd", "--iterations", "100", "--restarts", "2"]);
+    check_common(&pgd);
+    assert_eq!(phase_names(&pgd), ["pgd"]);
+    assert_eq!(pgd.report["left_out"], serde_json::json!([]));
+    let (y0, y1) =
+        (pgd.report["initial"]["objective"].as_f64().unwrap(), pgd.report["best"]["objective"].as_f64().unwrap());
+    assert!(y1 > y0 + 0.05, "PGD climbs a sigmoid network: {y0} -> {y1}");
+    let x = npy(pgd.report["best"]["input_npy"].as_str().unwrap());
+    assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert!((original(&model, &[x])[0] - y1 as f32).abs() < 1e-4, "the reported objective is the network's");
+
+    // `auto` runs without its ADR stage, and says so.
+    let auto = run(dir.path(), &model, &goal, &["--iterations", "100", "--restarts", "2"]);
+    check_common(&auto);
+    assert_eq!(phase_names(&auto), ["pgd"]);
+    assert_eq!(auto.report["left_out"][0]["stage"], "adr", "{}", auto.report["left_out"]);
+    assert!(auto.report["left_out"][0]["reason"].as_str().unwrap().contains("no ReLU"));
+    assert!(auto.stderr.contains("note: adr left out: the model has no ReLU"), "{}", auto.stderr);
+
+    // A classifier with Conv, Tanh, MaxPool and a Softmax head: the
+    // classification stages run, Square included, ADR does not.
+    let cnn = zoo_model(dir.path(), "tanh_cnn");
+    let image: Vec<f32> = (0..36).map(|i| ((i * 7) % 11) as f32 / 10.0).collect();
+    let clean = original(&cnn, &[ArrayD::from_shape_vec(vec![1, 1, 6, 6], image.clone()).unwrap()]);
+    let label = (0..4).max_by(|&a, &b| clean[a].total_cmp(&clean[b])).unwrap();
+    let goal = write_goal(
+        dir.path(),
+        "attack.json",
+        &serde_json::json!({"kind": "target_class", "label": label, "epsilon": 0.02, "bounds": [0.0, 1.0],
+                            "input": image}),
+    );
+    let r = run(dir.path(), &cnn, &goal, &["--restarts", "1", "--set", "square_queries=50"]);
+    check_common(&r);
+    assert_eq!(r.report["left_out"][0]["stage"], "adr");
+    let phases = phase_names(&r);
+    assert!(!phases.contains(&"adr".to_string()) && phases[0] == "apgd-ce", "{phases:?}");
+}
+
 fn without_timings(mut v: Value) -> Value {
     v["timing"] = Value::Null;
     if let Some(phases) = v["phases"].as_array_mut() {

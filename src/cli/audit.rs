@@ -173,7 +173,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     );
     let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
-    model.require_relu()?;
+    if !args.quiet && adr_onnx::surrogate::relu_sites(&model.graph).is_empty() {
+        eprintln!(
+            "adr-onnx: note: {}: {}; `auto` runs without its adr stage",
+            args.model.display(),
+            adr_onnx::optim::NO_RELU_LEFT_OUT
+        );
+    }
     limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
     let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref())?;

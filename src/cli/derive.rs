@@ -62,9 +62,12 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
             p.report = Some(goal.output);
             match args.method {
                 Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
-                Algorithm::Gd | Algorithm::Pgd | Algorithm::Apgd | Algorithm::ApgdT | Algorithm::Square => {
-                    gradient_graph(&p, args.batch)
-                }
+                Algorithm::Gd
+                | Algorithm::Pgd
+                | Algorithm::Apgd
+                | Algorithm::ApgdT
+                | Algorithm::Square
+                | Algorithm::Adam => gradient_graph(&p, args.batch),
             }
         }
         _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),

@@ -121,7 +121,6 @@ fn falsify_instance(
     let property = files::read_property(property_path)?;
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
-    model.require_relu()?;
     common.memory.check("falsify", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
         let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
@@ -195,6 +194,9 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(why) = &rt.checker_missing {
         eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
+    }
+    for l in run.outcome.left_out.iter().filter(|_| !args.quiet) {
+        eprintln!("adr-onnx: note: {} left out: {}", l.stage, l.reason);
     }
     if let (Verdict::Unknown, Some(reason)) = (run.outcome.verdict, &run.outcome.reason) {
         if !run.outcome.disjuncts_without_f32_point.is_empty() && run.outcome.rounds == 0 {

@@ -75,7 +75,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     refuse_clobber(&args, &dir, None)?;
     let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
-    model.require_relu()?;
     // Before the goal, whose bounds and start are sized by the model's input.
     limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     refuse_clobber(&args, &dir, Some(&model.graph))?;
@@ -112,6 +111,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => println!("{json}"),
     }
     if !args.quiet {
+        for l in &report.left_out {
+            eprintln!("adr-onnx: note: {} left out: {}", l.stage, l.reason);
+        }
         eprintln!("{}", summary_line(&report, args.out.as_deref()));
     }
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))

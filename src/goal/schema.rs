@@ -38,6 +38,10 @@ pub enum Algorithm {
     /// The Square attack (Andriushchenko et al. 2020): random square
     /// updates, forward passes only (classification goals).
     Square,
+    /// Adam on the true objective with many random restarts, each at its
+    /// own step size, decaying: the attack stage of verifiers
+    /// (alpha-beta-CROWN); `falsify`'s `auto` runs it first.
+    Adam,
     /// The ensemble: for classification goals APGD-CE, APGD-T, Square, then
     /// ADR from the best point (by `preset`); otherwise PGD, then ADR.
     Auto,
@@ -52,6 +56,7 @@ impl Algorithm {
             Algorithm::Apgd => "apgd",
             Algorithm::ApgdT => "apgd-t",
             Algorithm::Square => "square",
+            Algorithm::Adam => "adam",
             Algorithm::Auto => "auto",
         }
     }
@@ -159,6 +164,11 @@ pub struct MethodBlock {
     pub square_p_init: Option<f64>,
     /// `auto`'s budgets on classification goals.
     pub preset: Option<Preset>,
+    /// Adam steps per restart.
+    pub adam_steps: Option<usize>,
+    /// Scale of Adam's portfolio of first step sizes (fractions of the
+    /// feasible set's radius).
+    pub adam_lr: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

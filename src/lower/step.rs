@@ -141,7 +141,10 @@ fn site_gates(b: &mut GraphBuilder, p: &Problem, etas: &[Sym], batch: usize, der
 }
 
 /// Emits the true output and the sites' pre-activations as outputs.
-fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass) {
+/// Outputs the true network's `y`, the reported output, and with `pre`
+/// each site's pre-activation (only the evaluation graph needs them: ADR
+/// syncs its pattern from them; elsewhere they would be copied for nothing).
+fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass, pre: bool) {
     let y = pass.value(p.target).clone();
     let y = flat(b, &y);
     b.output(&y, names::Y);
@@ -150,7 +153,7 @@ fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass) {
         let o = flat(b, &o);
         b.output(&o, names::OUTPUT);
     }
-    for s in &p.sites {
+    for s in p.sites.iter().filter(|_| pre) {
         let z = pass.value(s.pre).clone();
         let z = flat(b, &z);
         b.output(&z, &pre_name(s.index));
@@ -163,7 +166,7 @@ fn output_truth(b: &mut GraphBuilder, p: &Problem, pass: &Pass) {
 /// `c [B]`, then per site `eta.k [B,N_k]` and `inv_norm.k [B,N_k]`
 /// (`1 / max(||J_k||, 1)`), then the objective's parameters.
 /// Outputs: `loss`, `objective`, `consistency` `[B]`, `grad_x [B,n]`,
-/// `grad_eta.k`, `y [B,m]` (true output) and `pre.k` (true pre-activations).
+/// `grad_eta.k` and `y [B,m]` (true output).
 pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
     let g = p.graph();
     let mut b = GraphBuilder::new("adr_step", p.precision);
@@ -241,14 +244,14 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
         let ge = b.add(eo, ec);
         b.output(&ge, &names::grad_eta(s.index));
     }
-    output_truth(&mut b, p, &truth);
+    output_truth(&mut b, p, &truth, false);
     b.finish()
 }
 
 /// The true network's objective and input gradient (GD and PGD).
 ///
 /// Inputs: `x [B,n]`, `free [B,n]`, the objective's parameters. Outputs:
-/// `objective [B]`, `grad_x [B,n]`, `y [B,m]`, `pre.k`.
+/// `objective [B]`, `grad_x [B,n]`, `y [B,m]`.
 pub fn gradient_graph(p: &Problem, batch: usize) -> OnnxGraph {
     let g = p.graph();
     let mut b = GraphBuilder::new("true_gradient", p.precision);
@@ -266,7 +269,7 @@ pub fn gradient_graph(p: &Problem, batch: usize) -> OnnxGraph {
     let gx = b.mul(&gx, &free);
     b.output(&obj.value, names::OBJECTIVE);
     b.output(&gx, names::GRAD_X);
-    output_truth(&mut b, p, &truth);
+    output_truth(&mut b, p, &truth, false);
     b.finish()
 }
 
@@ -277,7 +280,7 @@ pub fn eval_graph(p: &Problem, batch: usize) -> OnnxGraph {
     let x = b.input(names::X, vec![batch, p.input_size()]);
     let inputs = split_inputs(&mut b, g, &x);
     let truth = network::true_forward(&mut b, g, &p.sites, &inputs);
-    output_truth(&mut b, p, &truth);
+    output_truth(&mut b, p, &truth, true);
     b.finish()
 }
 

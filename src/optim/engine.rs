@@ -37,7 +37,8 @@ pub struct Truth {
     pub y: Array2<f32>,
     /// The reported output `[B, m']` (equals `y` unless a softmax head).
     pub output: Array2<f32>,
-    /// Pre-activations per site `[B, N_k]`.
+    /// Pre-activations per site `[B, N_k]`: from [`Engine::eval`] only
+    /// (empty from the step and gradient graphs, which do not output them).
     pub pre: Vec<Array2<f32>>,
 }
 
@@ -129,6 +130,11 @@ impl<'a> Engine<'a> {
             load_seconds: 0.0,
             calls: CallCounts::default(),
         }
+    }
+
+    /// Whether the network has an activation site (ADR needs one).
+    pub fn has_relu(&self) -> bool {
+        self.sites > 0
     }
 
     /// Makes every call run as calls of [`INVARIANT_ROWS`] rows, so that a
@@ -232,7 +238,7 @@ impl<'a> Engine<'a> {
     fn truth(&self, out: &HashMap<String, HostTensor>) -> Truth {
         let y = to2(&out[names::Y]);
         let output = out.get(names::OUTPUT).map_or_else(|| y.clone(), to2);
-        let pre = (0..self.sites).map(|k| to2(&out[&pre_name(k)])).collect();
+        let pre = (0..self.sites).map_while(|k| out.get(&pre_name(k)).map(to2)).collect();
         Truth { y, output, pre }
     }
 

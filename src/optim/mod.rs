@@ -5,6 +5,7 @@
 //! last two share `descent`, the loop on the true gradient), `apgd` and
 //! `square`; `auto`, the ensemble of stages, is `optimise` here.
 
+pub mod adam;
 mod adr;
 pub mod apgd;
 mod descent;
@@ -91,11 +92,23 @@ pub struct AdrStats {
     pub normalisers: NormaliserStats,
 }
 
+/// A stage of the method's plan that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    pub stage: &'static str,
+    pub reason: &'static str,
+}
+
+/// Why `auto` leaves its ADR stage out on a network without ReLU.
+pub const NO_RELU_LEFT_OUT: &str = "the model has no ReLU: nothing for activation descent to relax";
+
 pub struct Outcome {
     pub best: Vec<Best>,
     pub initial: Vec<(crate::goal::Assessment, Vec<f32>)>,
     pub trace: Vec<TracePoint>,
     pub phases: Vec<Phase>,
+    /// Stages of the plan that did not run (ADR on a network without ReLU).
+    pub left_out: Vec<LeftOut>,
     pub stopped: StopReason,
     /// Iterations run, all phases together.
     pub iterations: usize,
@@ -295,6 +308,7 @@ pub enum Stage {
     Apgd(Loss),
     ApgdT,
     Square,
+    Adam,
 }
 
 impl Stage {
@@ -309,6 +323,7 @@ impl Stage {
             Stage::Apgd(Loss::Margin) => "apgd-margin",
             Stage::ApgdT => "apgd-t",
             Stage::Square => "square",
+            Stage::Adam => "adam",
         }
     }
 
@@ -326,6 +341,19 @@ impl Stage {
         matches!(self, Stage::ApgdT | Stage::Square)
     }
 
+    /// The stages `settings.algorithm` runs on `goals`, in order, and the
+    /// stages left out: on a network without ReLU (`relu` false) `auto`
+    /// runs without its ADR stage.
+    pub fn plan_for(settings: &Settings, goals: &[Goal], relu: bool) -> (Vec<Stage>, Vec<LeftOut>) {
+        let mut plan = Self::plan(settings, goals);
+        let mut left_out = Vec::new();
+        if !relu && settings.algorithm == Algorithm::Auto && plan.contains(&Stage::Adr) {
+            plan.retain(|s| *s != Stage::Adr);
+            left_out.push(LeftOut { stage: Stage::Adr.name(), reason: NO_RELU_LEFT_OUT });
+        }
+        (plan, left_out)
+    }
+
     /// The stages `settings.algorithm` runs on `goals`, in order.
     pub fn plan(settings: &Settings, goals: &[Goal]) -> Vec<Stage> {
         let classification = all_classification(goals);
@@ -337,6 +365,7 @@ impl Stage {
             Algorithm::Apgd => vec![Stage::Apgd(settings.loss)],
             Algorithm::ApgdT => vec![Stage::ApgdT],
             Algorithm::Square => vec![Stage::Square],
+            Algorithm::Adam => vec![Stage::Adam],
             Algorithm::Auto if !classification => vec![Stage::Pgd, Stage::Adr],
             Algorithm::Auto => {
                 let mut plan = vec![Stage::Apgd(Loss::Ce)];
@@ -405,7 +434,10 @@ pub fn optimise(
     deadline: Option<Instant>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let plan = Stage::plan(settings, goals);
+    if settings.algorithm == Algorithm::Adr {
+        engine.model.require_relu()?;
+    }
+    let (plan, left_out) = Stage::plan_for(settings, goals, engine.has_relu());
     if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
         if !all_classification(goals) {
             return Err(Error::Invalid(format!(
@@ -498,6 +530,7 @@ pub fn optimise(
         initial,
         trace: tracker.trace,
         phases,
+        left_out,
         stopped,
         iterations,
         adr: adr_stats,
@@ -548,6 +581,11 @@ fn run_stage(ctx: &mut Ctx, stage: Stage, after: bool) -> Result<(usize, StopRea
         }
         Stage::Square => {
             let (it, stop) = square::run(ctx, ctx.settings.square_queries)?;
+            Ok((it, stop, None))
+        }
+        Stage::Adam => {
+            let x = starts(goals, rows, &mut ctx.rngs, true);
+            let (it, stop) = adam::run(ctx, x, ctx.settings.adam_steps)?;
             Ok((it, stop, None))
         }
     }

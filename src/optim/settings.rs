@@ -50,6 +50,10 @@ pub struct Settings {
     pub square_p_init: f64,
     /// `auto`'s budgets on classification goals.
     pub preset: Preset,
+    /// Adam steps per restart.
+    pub adam_steps: usize,
+    /// Scale of Adam's portfolio of first step sizes.
+    pub adam_lr: f64,
 }
 
 /// AutoAttack's budgets (ATTACKS.md): APGD 100 steps, APGD-T over 9
@@ -58,6 +62,8 @@ pub const APGD_STEPS: usize = 100;
 pub const APGD_TARGETS: usize = 9;
 pub const SQUARE_QUERIES: usize = 5000;
 pub const SQUARE_P_INIT: f64 = 0.8;
+/// The attack stage of verifiers: 100 Adam steps per restart.
+pub const ADAM_STEPS: usize = 100;
 /// Restarts of the `strong` preset (AutoAttack's "plus").
 pub const STRONG_RESTARTS: usize = 5;
 
@@ -121,7 +127,10 @@ impl Settings {
         // run alone, whichever it is (its own field wins over it). `auto`'s
         // stages keep their own budgets (the preset's), and `iterations` is
         // its ADR stage's.
-        let algorithm = pick!(cli, g, d, algorithm, Algorithm::Adr);
+        // ADR by default; on a network without ReLU, where it does not
+        // apply, `auto` (which then leaves its ADR stage out).
+        let default_algorithm = if relu_neurons == 0 { Algorithm::Auto } else { Algorithm::Adr };
+        let algorithm = pick!(cli, g, d, algorithm, default_algorithm);
         let given = if algorithm == Algorithm::Auto { None } else { cli.iterations.or(g.iterations) };
         let steps = |own: Option<usize>, default: Option<usize>, fallback: usize| {
             own.or(given).or(default).unwrap_or(fallback).max(1)
@@ -173,14 +182,21 @@ impl Settings {
             apgd_targets: pick!(cli, g, d, apgd_targets, APGD_TARGETS),
             square_queries: steps(cli.square_queries.or(g.square_queries), None, SQUARE_QUERIES),
             square_p_init: pick!(cli, g, d, square_p_init, SQUARE_P_INIT),
+            adam_steps: steps(cli.adam_steps.or(g.adam_steps), None, ADAM_STEPS),
+            adam_lr: pick!(cli, g, d, adam_lr, 1.0),
             preset,
         }
     }
 
     /// Checks ranges; the message names the setting.
     pub fn validate(&self) -> Result<(), String> {
-        let positive =
-            [("lr", self.lr), ("lr_eta", self.lr_eta), ("alpha", self.alpha), ("pgd_step_size", self.pgd_step_size)];
+        let positive = [
+            ("lr", self.lr),
+            ("lr_eta", self.lr_eta),
+            ("alpha", self.alpha),
+            ("pgd_step_size", self.pgd_step_size),
+            ("adam_lr", self.adam_lr),
+        ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("{name} must be a positive number, got {v}"));

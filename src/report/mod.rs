@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::goal::{Assessment, Goal, GoalKind};
 use crate::optim::track::TracePoint;
-use crate::optim::{AdrStats, Outcome, Phase, Settings, StopReason};
+use crate::optim::{AdrStats, LeftOut, Outcome, Phase, Settings, StopReason};
 
 /// Why an image or a plot could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +139,9 @@ pub struct RunReport {
     pub initial: Point,
     pub best: BestPoint,
     pub phases: Vec<Phase>,
+    /// Stages of the method that did not run, and why (`auto`'s ADR stage
+    /// on a network without ReLU).
+    pub left_out: Vec<LeftOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adr: Option<AdrStats>,
     /// At most [`TRACE_POINTS`] points of the first goal's trace.
@@ -218,6 +221,7 @@ impl RunReport {
                 distance_l2: l2,
             },
             phases: o.phases.clone(),
+            left_out: o.left_out.clone(),
             adr: o.adr.clone(),
             trace: subsample(&o.trace, TRACE_POINTS),
             timing: Timing {

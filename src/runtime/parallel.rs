@@ -107,10 +107,12 @@ pub fn take_rows(t: &HostTensor, from: usize, len: usize, batch: usize) -> HostT
     fn take<T: Clone>(a: &ndarray::ArrayD<T>, from: usize, len: usize, batch: usize) -> ndarray::ArrayD<T> {
         let lead = a.shape().first().copied().unwrap_or(1);
         let per_row = (lead / batch.max(1)).max(1);
-        let idx: Vec<usize> = (from..from + len)
-            .map(|r| r.min(batch - 1))
-            .flat_map(|r| (r * per_row..(r + 1) * per_row).collect::<Vec<_>>())
-            .collect();
+        if from + len <= batch {
+            // No padding: a contiguous block of rows.
+            return a.slice_axis(Axis(0), Slice::from(from * per_row..(from + len) * per_row)).to_owned();
+        }
+        let idx: Vec<usize> =
+            (from..from + len).map(|r| r.min(batch - 1)).flat_map(|r| r * per_row..(r + 1) * per_row).collect();
         a.select(Axis(0), &idx)
     }
     match t {

@@ -23,7 +23,7 @@ use crate::goal::{Criterion, Goal, GoalKind, Start};
 use crate::memory::{self, Estimate, MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
-use crate::optim::{optimise, Progress, Settings};
+use crate::optim::{optimise, LeftOut, Progress, Settings, Stage};
 use crate::runtime::Backend;
 
 /// The verdict a falsifier may give: it never claims `unsat`.
@@ -87,6 +87,10 @@ impl fmt::Display for NoF32Point {
 pub struct SettingsGroup {
     pub disjuncts: Vec<usize>,
     pub settings: Settings,
+    /// Restarts per disjunct of the Adam pass that opens each round of
+    /// `auto` (absent for other methods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adam_restarts: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,6 +114,9 @@ pub struct FalsifyOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
     pub settings: Vec<SettingsGroup>,
+    /// Stages of the method that did not run, and why (`auto`'s ADR stage
+    /// on a network without ReLU).
+    pub left_out: Vec<LeftOut>,
 }
 
 pub struct FalsifyConfig {
@@ -236,8 +243,41 @@ struct Batch<'a> {
     /// Indices into the property's goals.
     members: Vec<usize>,
     goals: Vec<Goal>,
-    settings: Settings,
+    /// The passes of a round, in order: `auto`'s Adam pass, then the method.
+    passes: Vec<Settings>,
     engine: Engine<'a>,
+}
+
+/// Rows times parameters an Adam pass may hold: about 16 M multiply-adds
+/// per forward pass, which keeps a pass of 100 steps near a second on one
+/// core (ACAS Xu: 1,024 restarts a disjunct).
+const ADAM_ROW_PARAMETERS: usize = 1 << 24;
+const ADAM_RESTARTS: std::ops::RangeInclusive<usize> = 8..=1024;
+
+/// Restarts per disjunct of `auto`'s Adam pass on `goals` disjuncts of
+/// `model`: many for a small network, as verifiers' attack stages run
+/// (alpha-beta-CROWN runs 10,000 on ACAS Xu), fewer for a large one; a
+/// power of two.
+fn adam_restarts(model: &ImportedModel, goals: usize) -> usize {
+    let parameters: usize = model.graph.nodes().iter().map(|n| n.op.parameter_count()).sum();
+    let fit = ADAM_ROW_PARAMETERS / parameters.max(1).saturating_mul(goals.max(1));
+    let restarts = fit.clamp(*ADAM_RESTARTS.start(), *ADAM_RESTARTS.end());
+    1 << restarts.ilog2()
+}
+
+/// The passes of one round of a batch of `goals` disjuncts: `auto` opens
+/// each round with an Adam pass of many restarts (the falsifiers' attack
+/// stage) before its own stages (PGD, then ADR).
+fn passes(model: &ImportedModel, settings: &Settings, goals: usize) -> Vec<Settings> {
+    if settings.algorithm != crate::goal::schema::Algorithm::Auto {
+        return vec![settings.clone()];
+    }
+    let adam = Settings {
+        algorithm: crate::goal::schema::Algorithm::Adam,
+        restarts: adam_restarts(model, goals),
+        ..settings.clone()
+    };
+    vec![adam, settings.clone()]
 }
 
 /// Refuses a search whose batches, all held at once, would need more than
@@ -253,7 +293,9 @@ fn check_memory(
         for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
             let batch: Vec<Goal> = chunk.iter().map(|&g| goals[g].clone()).collect();
             let goals_flag = (batch.len(), Some("the disjuncts (64 a batch)"));
-            let e = memory::estimate(&Workload::of(&model.graph, config.runtime, settings, &batch, goals_flag));
+            let rows = passes(model, settings, batch.len()).iter().map(|p| p.restarts).max().unwrap_or(1);
+            let largest = Settings { restarts: rows, ..settings.clone() };
+            let e = memory::estimate(&Workload::of(&model.graph, config.runtime, &largest, &batch, goals_flag));
             total = Some(match total {
                 None => e,
                 Some(t) if e.bytes > t.bytes => Estimate { bytes: e.bytes.saturating_add(t.bytes), ..e },
@@ -307,15 +349,10 @@ pub fn falsify(
         for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
             let goals: Vec<Goal> = chunk.iter().map(|&g| planned.goals[g].clone()).collect();
             let Some(first) = goals.first() else { continue };
-            let engine = Engine::new(
-                model,
-                backend,
-                first.target,
-                first.output,
-                goals.len() * settings.restarts,
-                settings.alpha,
-            );
-            batches.push(Batch { members: chunk.to_vec(), goals, settings: settings.clone(), engine });
+            let passes = passes(model, settings, goals.len());
+            let rows = passes.iter().map(|p| p.restarts).max().unwrap_or(1);
+            let engine = Engine::new(model, backend, first.target, first.output, goals.len() * rows, settings.alpha);
+            batches.push(Batch { members: chunk.to_vec(), goals, passes, engine });
         }
     }
     let settings_report: Vec<SettingsGroup> = groups
@@ -323,6 +360,8 @@ pub fn falsify(
         .map(|(settings, members)| SettingsGroup {
             disjuncts: members.iter().map(|&g| planned.disjuncts[g]).collect(),
             settings: settings.clone(),
+            adam_restarts: (settings.algorithm == crate::goal::schema::Algorithm::Auto)
+                .then(|| adam_restarts(model, members.len().min(DISJUNCTS_PER_BATCH))),
         })
         .collect();
     let mut search = Search {
@@ -331,8 +370,16 @@ pub fn falsify(
         rounds: 0,
         without_f32_point: planned.without_f32_point.clone(),
         settings: settings_report,
+        left_out: Vec::new(),
         started,
     };
+    // The stages left out are known before any runs (a pass that finds a
+    // counterexample ends the search before the next one's plan is made).
+    for batch in &batches {
+        for pass in &batch.passes {
+            search.note_left_out(Stage::plan_for(pass, &batch.goals, batch.engine.has_relu()).1);
+        }
+    }
     if batches.is_empty() {
         let reason = format!(
             "no disjunct's box holds a float32 input, so no counterexample can be written ({})",
@@ -342,24 +389,15 @@ pub fn falsify(
     }
     loop {
         for batch in batches.iter_mut() {
-            let mut settings = batch.settings.clone();
-            settings.seed = batch.settings.seed.wrapping_add(search.rounds as u64);
-            let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
-            for (i, best) in outcome.best.iter().enumerate() {
-                let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
-                let k = planned.disjuncts[g];
-                if let Some(m) = search.best_margins.get_mut(k) {
-                    *m = m.min(best.assessment.score);
+            for pass in &batch.passes {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
                 }
-                if !best.assessment.achieved {
-                    continue;
-                }
-                match confirmed(property, k, &best.x, &goal.feasible, confirm)? {
-                    Some(counterexample) => {
-                        search.rounds += 1;
-                        return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
-                    }
-                    None => search.unconfirmed += 1,
+                let settings = Settings { seed: pass.seed.wrapping_add(search.rounds as u64), ..pass.clone() };
+                let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
+                if let Some(counterexample) = search.judge(outcome, batch, &planned, property, confirm)? {
+                    search.rounds += 1;
+                    return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
                 }
             }
         }
@@ -402,10 +440,47 @@ struct Search {
     rounds: usize,
     without_f32_point: Vec<NoF32Point>,
     settings: Vec<SettingsGroup>,
+    left_out: Vec<LeftOut>,
     started: Instant,
 }
 
 impl Search {
+    fn note_left_out(&mut self, left_out: Vec<LeftOut>) {
+        for l in left_out {
+            if !self.left_out.contains(&l) {
+                self.left_out.push(l);
+            }
+        }
+    }
+
+    /// Records a pass's outcome on `batch`: the best margins, the stages
+    /// left out, and the first candidate that the original file confirms.
+    fn judge(
+        &mut self,
+        outcome: crate::optim::Outcome,
+        batch: &Batch,
+        planned: &PropertyGoals,
+        property: &Property,
+        confirm: OriginalRunner,
+    ) -> Result<Option<Counterexample>> {
+        self.note_left_out(outcome.left_out);
+        for (i, best) in outcome.best.iter().enumerate() {
+            let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
+            let k = planned.disjuncts[g];
+            if let Some(m) = self.best_margins.get_mut(k) {
+                *m = m.min(best.assessment.score);
+            }
+            if !best.assessment.achieved {
+                continue;
+            }
+            match confirmed(property, k, &best.x, &goal.feasible, confirm)? {
+                Some(counterexample) => return Ok(Some(counterexample)),
+                None => self.unconfirmed += 1,
+            }
+        }
+        Ok(None)
+    }
+
     fn finish(
         self,
         verdict: Verdict,
@@ -423,6 +498,7 @@ impl Search {
             disjuncts_without_f32_point: self.without_f32_point,
             counterexample,
             settings: self.settings,
+            left_out: self.left_out,
         }
     }
 }
