@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod document;
 pub mod error;
 pub mod goal;
 pub mod input;

@@ -403,3 +403,40 @@ fn bench_measures_memory_only_for_backends_it_could_select() {
     assert_eq!(printed["cases"], serde_json::json!([]), "{printed}");
     assert_eq!(printed["rss"], serde_json::json!([]), "{printed}");
 }
+
+#[test]
+fn bench_prints_each_row_once() {
+    let o = adr()
+        .arg("bench")
+        .arg("--fixtures")
+        .arg(fixtures())
+        .args([
+            "--backends",
+            "tract",
+            "--threads",
+            "1",
+            "--only",
+            "vae_decoder",
+            "--batches",
+            "1,2",
+            "--iterations",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let rows = out.lines().chain(err.lines()).filter(|l| l.starts_with("vae_decoder")).count();
+    assert_eq!(rows, 2, "one row per batch, printed once: {out}{err}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("model")).count(), 1, "{out}");
+}
+
+#[test]
+fn bench_outside_the_checkout_says_where_the_fixtures_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = adr().current_dir(dir.path()).args(["bench", "--backends", "tract", "--threads", "1"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("rand_large_s1.onnx") && err.contains("--fixtures DIR"), "{err}");
+}

@@ -61,7 +61,7 @@ pub struct AuditArgs {
     /// Also write a self-contained HTML page with the worst examples.
     #[arg(long)]
     page: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar and no summary line.
     #[arg(long)]
     quiet: bool,
     #[command(flatten)]
@@ -88,6 +88,9 @@ pub struct MergeArgs {
     /// (and, with --images, the reports' dataset_sha256).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// No summary line on standard error.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
@@ -184,18 +187,27 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
     }
-    let s = &report.summary;
-    eprintln!(
-        "audited {} samples in {:.1} s: clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
-        s.samples,
-        started.elapsed().as_secs_f64(),
+    if !args.quiet {
+        eprintln!(
+            "audited {} samples in {:.1} s: {}",
+            report.summary.samples,
+            started.elapsed().as_secs_f64(),
+            accuracy_words(&report.summary)
+        );
+    }
+    Ok(ExitCode::from(super::EXIT_OK))
+}
+
+/// The figures of a summary line: clean accuracy, attack success, robust accuracy.
+fn accuracy_words(s: &audit::Summary) -> String {
+    format!(
+        "clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
         100.0 * s.clean_accuracy,
         s.successes,
         s.attacked,
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
-    );
-    Ok(ExitCode::from(super::EXIT_OK))
+    )
 }
 
 /// `--epsilons` values: positive numbers, finite in f32.
@@ -280,6 +292,15 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     write_json(&args.out, &merged)?;
     if let (Some(p), Some(images)) = (&args.page, &images) {
         page::write_html(p, &merged, images, "the merged audit")?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "merged {} shard reports, {} samples: {}; report {}",
+            args.reports.len(),
+            merged.summary.samples,
+            accuracy_words(&merged.summary),
+            args.out.display()
+        );
     }
     Ok(ExitCode::from(super::EXIT_OK))
 }
