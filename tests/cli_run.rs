@@ -80,7 +80,7 @@ fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
 
 fn check_common(r: &Run) {
     let rep = &r.report;
-    assert_eq!(rep["schema_version"], 1, "{}", r.stderr);
+    assert_eq!((rep["schema_version"].as_u64(), rep["kind"].as_str()), (Some(2), Some("run_report")), "{}", r.stderr);
     assert_eq!(rep["achieved"].as_bool().unwrap(), r.code == 0, "exit code {} vs achieved", r.code);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     for key in ["method", "iterations", "settings", "backend", "seed", "initial", "trace", "timing", "model", "goal"] {

@@ -207,6 +207,8 @@ impl ToolRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
     pub schema_version: u32,
+    /// `audit_report` (crate::document::AUDIT_REPORT).
+    pub kind: String,
     pub tool: ToolRecord,
     pub model_sha256: String,
     /// See [`dataset_sha256`].
@@ -574,6 +576,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     let curve = curve(&samples, &a.epsilons);
     Ok(AuditReport {
         schema_version: AUDIT_SCHEMA_VERSION,
+        kind: crate::document::AUDIT_REPORT.kind.into(),
         tool: ToolRecord::current(),
         model_sha256: a.model_sha256.clone(),
         dataset_sha256: a.dataset_sha256.clone(),
@@ -702,6 +705,9 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     let mut given: BTreeMap<usize, &Path> = BTreeMap::new();
     for (path, r) in &reports {
         let fail = |message: String| Err(Error::data(path, message));
+        if r.kind != crate::document::AUDIT_REPORT.kind {
+            return fail(format!("a document of kind `{}`, not an audit report", r.kind));
+        }
         if r.schema_version != AUDIT_SCHEMA_VERSION {
             return fail(format!(
                 "audit schema version {}; this adr-onnx merges version {AUDIT_SCHEMA_VERSION}",
@@ -867,6 +873,7 @@ mod tests {
             (0..6).filter(|i| i % n == k).map(|i| sample(i, i % 3, i != 4, i % 2 == 0 && i != 4)).collect();
         let r = AuditReport {
             schema_version: AUDIT_SCHEMA_VERSION,
+            kind: crate::document::AUDIT_REPORT.kind.into(),
             tool: ToolRecord::current(),
             model_sha256: "m".into(),
             dataset_sha256: dataset_sha256("i", "l", 6),

@@ -67,7 +67,7 @@ pub struct AuditArgs {
     /// Also write a self-contained HTML page with the worst examples.
     #[arg(long)]
     page: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar and no summary line.
     #[arg(long)]
     quiet: bool,
     /// Off a terminal: seconds between status lines (0: after every batch).
@@ -130,6 +130,9 @@ pub struct MergeArgs {
     labels: Option<PathBuf>,
     #[command(flatten)]
     export: ExportArgs,
+    /// No summary line on standard error.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
@@ -261,20 +264,29 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
     }
-    let s = &report.summary;
-    eprintln!(
-        "audited {} samples in {:.1} s: clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
-        s.samples,
-        started.elapsed().as_secs_f64(),
+    if !args.quiet {
+        eprintln!(
+            "audited {} samples in {:.1} s: {}",
+            report.summary.samples,
+            started.elapsed().as_secs_f64(),
+            accuracy_words(&report.summary)
+        );
+    }
+    // The report holds every result now.
+    std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
+    Ok(args.export.verdict(&report))
+}
+
+/// The figures of a summary line: clean accuracy, attack success, robust accuracy.
+fn accuracy_words(s: &audit::Summary) -> String {
+    format!(
+        "clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
         100.0 * s.clean_accuracy,
         s.successes,
         s.attacked,
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
-    );
-    // The report holds every result now.
-    std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
-    Ok(args.export.verdict(&report))
+    )
 }
 
 /// `--epsilons` values: positive numbers, finite in f32.
@@ -362,5 +374,14 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         page::write_html(p, &merged, images, "the merged audit")?;
     }
     args.export.write(&merged, &merged.provenance.model_file)?;
+    if !args.quiet {
+        eprintln!(
+            "merged {} shard reports, {} samples: {}; report {}",
+            args.reports.len(),
+            merged.summary.samples,
+            accuracy_words(&merged.summary),
+            args.out.display()
+        );
+    }
     Ok(args.export.verdict(&merged))
 }

@@ -14,6 +14,7 @@ mod memory;
 mod method;
 mod progress;
 mod run;
+mod shell;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Search a VNN-LIB property for a counterexample (sat, or timeout/unknown).
     Falsify(falsify::FalsifyArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(shell::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -83,5 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(a) => doctor::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Falsify(a) => falsify::run(a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     }
 }
