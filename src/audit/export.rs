@@ -209,7 +209,7 @@ mod tests {
             SampleResult::unattacked(3, 4, 4, Some(SKIP_LABEL_IS_TARGET)),
         ];
         let json = serde_json::json!({
-            "schema_version": 4, "tool": {"name": "", "version": "", "commit": ""},
+            "schema_version": 4, "kind": "audit_report", "tool": {"name": "", "version": "", "commit": ""},
             "model_sha256": "", "dataset_sha256": "", "images_sha256": "", "goal": {}, "settings": {},
             "shard": {"k": 0, "n": 1}, "dataset_samples": 4, "samples": samples, "rows_sha256": "",
             "summary": summarise(&samples),
