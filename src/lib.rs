@@ -10,6 +10,8 @@
 
 pub mod audit;
 pub mod bench;
+pub mod dataset;
+pub mod document;
 pub mod error;
 pub mod goal;
 pub mod input;

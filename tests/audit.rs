@@ -52,6 +52,20 @@ fn merge(args: &[&std::ffi::OsStr]) -> (i32, String) {
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// A report's bytes without its `provenance` block (the last key), where
+/// two runs of the same audit differ (backend, date, duration).
+fn without_provenance(bytes: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let at = text.rfind(",\n  \"provenance\": {").expect("a provenance block");
+    assert!(text.ends_with("\n  }\n}\n"), "provenance is the last key");
+    format!("{}\n}}\n", &text[..at]).into_bytes()
+}
+
+/// The report at `p` without its provenance.
+fn report_bytes(p: &Path) -> Vec<u8> {
+    without_provenance(&std::fs::read(p).unwrap())
+}
+
 fn read(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -77,7 +91,7 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
     let page = dir.path().join("audit.html");
     let (code, err) = audit(dir.path(), "a.json", &[&["--page", page.to_str().unwrap()][..], QUICK_ADR].concat());
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("robust accuracy"), "{err}");
+    assert_eq!(err, "", "--quiet: no summary line");
     let r = read(&dir.path().join("a.json"));
     let s = &r["summary"];
     assert_eq!(s["samples"], 12);
@@ -92,7 +106,7 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
     assert_eq!(per_class, 12);
     for x in samples.iter().filter(|x| x["success"] == true) {
         assert_ne!(x["adversarial_prediction"], x["label"]);
-        assert!(x["distance_linf"].as_f64().unwrap() <= 0.25 + 1e-6);
+        assert!(x["distance_linf"].as_f64().unwrap() <= 0.25, "within epsilon exactly, as stored");
         // The stored adversarial input decodes and stays in the valid box.
         let adv = adr_onnx::audit::decode_base64_f32(x["adversarial_f32le"].as_str().unwrap()).unwrap();
         assert_eq!(adv.len(), 784);
@@ -126,8 +140,24 @@ fn shards_merge_into_exactly_the_unsharded_report() {
         merged.as_os_str(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let whole = std::fs::read(dir.path().join("whole.json")).unwrap();
-    assert!(whole == std::fs::read(&merged).unwrap(), "the merged report differs from the unsharded one");
+    assert_eq!(err.lines().count(), 1, "one summary line: {err}");
+    assert!(err.starts_with("merged 3 shard reports, 12 samples: clean accuracy "), "{err}");
+    assert!(err.contains("robust accuracy") && err.trim_end().ends_with("merged.json"), "{err}");
+    let whole = report_bytes(&dir.path().join("whole.json"));
+    assert!(whole == report_bytes(&merged), "the merged report differs from the unsharded one");
+    let shard_starts: Vec<Value> = shards.iter().map(|p| read(p)["provenance"]["started_utc"].clone()).collect();
+    let merged_shards = read(&merged)["provenance"]["shards"].as_array().unwrap().clone();
+    assert_eq!(merged_shards.iter().map(|p| p["started_utc"].clone()).collect::<Vec<_>>(), shard_starts);
+    let quiet = dir.path().join("quiet.json");
+    let (code, err) = merge(&[
+        shards[0].as_os_str(),
+        shards[1].as_os_str(),
+        shards[2].as_os_str(),
+        "--quiet".as_ref(),
+        "--out".as_ref(),
+        quiet.as_os_str(),
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""), "--quiet: no summary line");
 
     // A missing or repeated shard is refused.
     let (code, err) = merge(&[shards[0].as_os_str(), shards[0].as_os_str(), "--out".as_ref(), out.as_os_str()]);
@@ -153,7 +183,7 @@ fn a_sample_s_result_depends_on_neither_batch_threads_nor_shard() {
             let base = ["--method", method, "--iterations", "12", "--limit", "8"];
             let (code, err) = audit(dir.path(), name, &[&base[..], more, extra].concat());
             assert_eq!(code, 0, "{err}");
-            std::fs::read(dir.path().join(name)).unwrap()
+            report_bytes(&dir.path().join(name))
         };
         let whole = run("whole.json", &["--batch", "8"]);
         for (name, extra) in [("b1.json", &["--batch", "1"][..]), ("b3t1.json", &["--batch", "3", "--threads", "1"])] {
@@ -171,7 +201,7 @@ fn a_sample_s_result_depends_on_neither_batch_threads_nor_shard() {
         args.extend(["--out".as_ref(), merged.as_os_str()]);
         let (code, err) = merge(&args);
         assert_eq!(code, 0, "{err}");
-        assert!(std::fs::read(&merged).unwrap() == whole, "{tag}: 3 shards at --batch 2 differ from the whole");
+        assert!(report_bytes(&merged) == whole, "{tag}: 3 shards at --batch 2 differ from the whole");
         std::fs::remove_file(&merged).unwrap();
     }
 }
@@ -328,7 +358,263 @@ fn the_merge_page_needs_the_audited_images() {
     let (code, err) = with_page(&images());
     assert_eq!(code, 0, "{err}");
     assert!(page.exists());
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&whole).unwrap());
+    assert_eq!(report_bytes(&out), report_bytes(&whole));
+}
+
+/// A quick PGD audit over two radii of the first 12 samples.
+const CURVE_PGD: &[&str] = &["--method", "pgd", "--set", "pgd_steps=10", "--restarts", "1", "--epsilons", "0.05,0.25"];
+
+fn partial(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.partial", out.display()))
+}
+
+/// Lines of `out`'s partial file (its header included).
+fn partial_lines(out: &Path) -> usize {
+    std::fs::read_to_string(partial(out)).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn an_interrupted_audit_resumes_to_the_uninterrupted_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = audit(dir.path(), "whole.json", CURVE_PGD);
+    assert_eq!(code, 0, "{err}");
+    assert!(!partial(&dir.path().join("whole.json")).exists(), "a finished audit leaves no partial file");
+    let out = dir.path().join("resumed.json");
+    // Interrupted twice: after 3 attacks (a batch and a half at the first
+    // radius), then after 4 more; then finished, at another batch size.
+    let (code, err) = audit(dir.path(), "resumed.json", &[CURVE_PGD, &["--batch", "2", "--stop-after", "3"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("stopped after attacking 4 samples"), "{err}");
+    assert!(!out.exists());
+    assert_eq!(partial_lines(&out), 1 + 4);
+    // Without --resume the partial file is kept, not overwritten.
+    let (code, err) = audit(dir.path(), "resumed.json", CURVE_PGD);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("resumed.json.partial: the partial file of an interrupted audit: continue it with --resume"),
+        "{err}"
+    );
+    let (code, err) =
+        audit(dir.path(), "resumed.json", &[CURVE_PGD, &["--batch", "2", "--resume", "--stop-after", "4"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(partial_lines(&out), 1 + 8);
+    let (code, err) = audit(dir.path(), "resumed.json", &[CURVE_PGD, &["--resume", "--batch", "3"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(report_bytes(&out) == report_bytes(&dir.path().join("whole.json")), "the resumed report differs");
+    assert!(!partial(&out).exists());
+    let p = &read(&out)["provenance"];
+    assert_eq!((p["backend"].as_str(), p["model_file"].as_str()), (Some("tract"), Some("mnist_cnn_pgd.onnx")));
+    assert!(p["duration_s"].as_f64().unwrap() > 0.0 && p["started_utc"].as_str().unwrap().ends_with('Z'), "{p}");
+}
+
+#[test]
+fn a_partial_file_of_another_audit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = audit(dir.path(), "a.json", &[CURVE_PGD, &["--stop-after", "1"]].concat());
+    assert_eq!(code, 2, "{err}");
+    let (code, err) = audit(dir.path(), "a.json", &[CURVE_PGD, &["--resume", "--set", "pgd_steps=11"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("a.json.partial: written by an audit with a different settings"), "{err}");
+    // --resume without a partial file starts the audit.
+    let (code, err) =
+        audit(dir.path(), "b.json", &["--resume", "--limit", "2", "--method", "pgd", "--set", "pgd_steps=2"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A killed audit (its partial file perhaps ending in half a line) resumes
+/// to the report of an uninterrupted run.
+#[test]
+fn a_killed_audit_resumes_to_the_uninterrupted_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow: &[&str] = &["--method", "pgd", "--set", "pgd_steps=100", "--restarts", "2", "--batch", "1"];
+    let out = dir.path().join("killed.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("adr-onnx"))
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .args(["--images".as_ref(), images().as_os_str(), "--labels".as_ref(), labels().as_os_str()])
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--limit", "12", "--quiet", "--backend", "tract", "--out"])
+        .arg(&out)
+        .args(slow)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while partial_lines(&out) < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "the audit finished before it was killed: give it more work");
+    let done = partial_lines(&out);
+    assert!(done >= 3, "{done} lines");
+    let (code, err) = audit(dir.path(), "killed.json", &[slow, &["--resume"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = audit(dir.path(), "whole.json", slow);
+    assert_eq!(code, 0, "{err}");
+    assert!(report_bytes(&out) == report_bytes(&dir.path().join("whole.json")), "the resumed report differs");
+}
+
+#[test]
+fn off_a_terminal_an_audit_logs_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .args(["--images".as_ref(), images().as_os_str(), "--labels".as_ref(), labels().as_os_str()])
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--limit", "6", "--batch", "2", "--method", "pgd", "--set", "pgd_steps=5", "--backend", "tract"])
+        .args(["--status-every", "0", "--out"])
+        .arg(dir.path().join("a.json"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("audit: ")).collect();
+    // One after the clean pass and one per batch of the attacked samples.
+    let attacked = read(&dir.path().join("a.json"))["summary"]["attacked"].as_u64().unwrap() as usize;
+    assert_eq!(lines.len(), 1 + attacked.div_ceil(2), "{err}");
+    let robust = (read(&dir.path().join("a.json"))["summary"]["robust_accuracy"].as_f64().unwrap() * 6.0).round();
+    assert!(
+        lines.last().unwrap().starts_with(&format!("audit: 6/6 samples finished, robust {robust} of 6 finished")),
+        "{err}"
+    );
+    assert!(lines.iter().all(|l| l.contains(", ETA ")), "{err}");
+}
+
+#[test]
+fn an_audit_exports_csv_junit_the_adversarials_and_gates_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let exports = |prefix: &str| {
+        [
+            "--csv".to_string(),
+            d(&format!("{prefix}.csv")).display().to_string(),
+            "--junit".into(),
+            d(&format!("{prefix}.xml")).display().to_string(),
+            "--adversarials".into(),
+            d(&format!("{prefix}.npy")).display().to_string(),
+        ]
+    };
+    let quick = ["--method", "pgd", "--set", "pgd_steps=10", "--restarts", "1"];
+    let gate = |min: &str, prefix: &str| {
+        let extra: Vec<String> =
+            exports(prefix).into_iter().chain(["--min-robust-accuracy".into(), min.into()]).collect();
+        let extra: Vec<&str> = quick.iter().copied().chain(extra.iter().map(String::as_str)).collect();
+        audit(dir.path(), &format!("{prefix}.json"), &extra)
+    };
+    let (code, err) = gate("0", "pass");
+    assert_eq!(code, 0, "{err}");
+    let r = read(&d("pass.json"));
+    let robust = r["summary"]["robust_accuracy"].as_f64().unwrap();
+    assert!(robust < 1.0, "some samples flip at 0.25");
+    // Below the threshold: exit 1, every output still written.
+    let (code, err) = gate("1", "fail");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("robust accuracy {:.2}% is below --min-robust-accuracy 1 (100.00%)", 100.0 * robust)),
+        "{err}"
+    );
+    assert!(report_bytes(&d("fail.json")) == report_bytes(&d("pass.json")));
+
+    let samples = r["samples"].as_array().unwrap();
+    let csv = std::fs::read_to_string(d("fail.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 1 + samples.len());
+    assert!(rows[0].starts_with("index,label,clean_prediction,clean_correct,attacked,skip_reason,success,"));
+    for (row, s) in rows[1..].iter().zip(samples) {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(
+            (fields[0], fields[1], fields[6]),
+            (&*s["index"].to_string(), &*s["label"].to_string(), &*s["success"].to_string())
+        );
+    }
+    let successes: Vec<&Value> = samples.iter().filter(|s| s["success"] == true).collect();
+    let xml = std::fs::read_to_string(d("fail.xml")).unwrap();
+    let not_robust = samples.iter().filter(|s| s["success"] == true || s["clean_correct"] == false).count();
+    assert!(xml.contains(&format!("tests=\"{}\" failures=\"{not_robust}\"", samples.len())), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), samples.len());
+
+    let stack: ndarray::ArrayD<f32> = ndarray_npy::read_npy(d("fail.npy")).unwrap();
+    assert_eq!(stack.shape(), &[successes.len(), 1, 28, 28]);
+    for (row, s) in stack.outer_iter().zip(&successes) {
+        let adv = adr_onnx::audit::decode_base64_f32(s["adversarial_f32le"].as_str().unwrap()).unwrap();
+        assert_eq!(row.iter().copied().collect::<Vec<f32>>(), adv);
+    }
+
+    // audit-merge writes the same CSV and applies the same gate.
+    let (csv, merged) = (d("merged.csv"), d("merged.json"));
+    let (code, err) = merge(&[
+        d("pass.json").as_os_str(),
+        "--out".as_ref(),
+        merged.as_os_str(),
+        "--csv".as_ref(),
+        csv.as_os_str(),
+        "--min-robust-accuracy".as_ref(),
+        "0.999".as_ref(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(d("pass.csv")).unwrap());
+    let (code, err) = audit(dir.path(), "x.json", &["--min-robust-accuracy", "50"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("50 is not a fraction between 0 and 1"), "{err}");
+}
+
+#[test]
+fn epsilon_on_the_command_line_overrides_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick: &[&str] = &["--method", "pgd", "--set", "pgd_steps=5", "--restarts", "1", "--limit", "4"];
+    let t = dir.path().join("t.json");
+    let mut template = read(&root().join("testdata/templates/mnist_pgd_eps025.json"));
+    template["epsilon"] = 0.05.into();
+    std::fs::write(&t, template.to_string()).unwrap();
+    let (code, err) = audit_on(&images(), &labels(), &t, dir.path(), "file.json", quick);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = audit(dir.path(), "flag.json", &[quick, &["--epsilon", "0.05"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(report_bytes(&dir.path().join("flag.json")) == report_bytes(&dir.path().join("file.json")));
+    let (code, err) = audit(dir.path(), "x.json", &[quick, &["--epsilon", "0.05", "--epsilons", "0.1"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// A `.npz` holding `images` and `labels` (as `np.savez_compressed`
+/// writes) audits like the two `.npy` files it was made of.
+#[test]
+fn an_npz_archive_is_a_dataset() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("mnist.npz");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, path) in [("images.npy", images()), ("labels.npy", labels())] {
+        z.start_file(name, deflated).unwrap();
+        z.write_all(&std::fs::read(path).unwrap()).unwrap();
+    }
+    z.finish().unwrap();
+    let quick: &[&str] = &["--method", "pgd", "--set", "pgd_steps=5", "--restarts", "1", "--limit", "4"];
+    let (code, err) = audit(dir.path(), "npy.json", quick);
+    assert_eq!(code, 0, "{err}");
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .arg("audit")
+        .arg(root().join("models/mnist_cnn_pgd.onnx"))
+        .arg("--images")
+        .arg(&npz)
+        .arg("--goal")
+        .arg(root().join("testdata/templates/mnist_pgd_eps025.json"))
+        .args(["--quiet", "--backend", "tract", "--batch", "4", "--out"])
+        .arg(dir.path().join("npz.json"))
+        .args(quick)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (read(&dir.path().join("npy.json")), read(&dir.path().join("npz.json")));
+    assert_eq!((&a["samples"], &a["summary"]), (&b["samples"], &b["summary"]));
+    assert_ne!(a["images_sha256"], b["images_sha256"], "the archive is the dataset's file");
 }
 
 /// The logits of the original model file at `x`: in tract, and in ONNX

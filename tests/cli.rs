@@ -309,6 +309,11 @@ fn derive_writes_the_surrogate_and_the_step_graph() {
     let out = dir.path().join("s.onnx");
     let o = adr().arg("derive").arg(&model).arg("-o").arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // `--out` like every other command, and the same file.
+    let long = dir.path().join("long.onnx");
+    let o = adr().arg("derive").arg(&model).arg("--out").arg(&long).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(&long).unwrap() == std::fs::read(&out).unwrap(), "--out and -o write the same surrogate");
     let proto = adr_onnx::onnx::proto::read_model(&out).unwrap();
     let g = proto.graph.unwrap();
     let inputs: Vec<&str> = g.input.iter().map(|i| i.name.as_str()).collect();
@@ -416,4 +421,64 @@ fn bench_measures_memory_only_for_backends_it_could_select() {
     let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(printed["cases"], serde_json::json!([]), "{printed}");
     assert_eq!(printed["rss"], serde_json::json!([]), "{printed}");
+}
+
+#[test]
+fn bench_prints_each_row_once() {
+    let o = adr()
+        .arg("bench")
+        .arg("--fixtures")
+        .arg(fixtures())
+        .args([
+            "--backends",
+            "tract",
+            "--threads",
+            "1",
+            "--only",
+            "vae_decoder",
+            "--batches",
+            "1,2",
+            "--iterations",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let rows = out.lines().chain(err.lines()).filter(|l| l.starts_with("vae_decoder")).count();
+    assert_eq!(rows, 2, "one row per batch, printed once: {out}{err}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("model")).count(), 1, "{out}");
+}
+
+#[test]
+fn bench_outside_the_checkout_says_where_the_fixtures_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = adr().current_dir(dir.path()).args(["bench", "--backends", "tract", "--threads", "1"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("rand_large_s1.onnx") && err.contains("--fixtures DIR"), "{err}");
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_commands() {
+    let o = adr().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let bash = String::from_utf8_lossy(&o.stdout);
+    assert!(bash.contains("complete -F _adr-onnx") || bash.contains("_adr__onnx"), "{bash}");
+    assert!(
+        bash.contains("audit-merge") && bash.contains("--fixtures") && bash.contains("--quiet"),
+        "every command and flag"
+    );
+    for shell in ["zsh", "fish"] {
+        let o = adr().args(["completions", shell]).output().unwrap();
+        assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("falsify"), "{shell}");
+    }
+    let o = adr().args(["completions", "cmd.exe"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid value 'cmd.exe'"));
+    let o = adr().arg("man").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&o.stdout);
+    assert!(man.starts_with(".ie") && man.contains(".TH adr-onnx 1") && man.contains("audit\\-merge"), "{man}");
 }

@@ -178,3 +178,19 @@ fn doctor_keeps_the_library_path_as_given() {
     assert_eq!(checks[0]["usable"], true, "{d}");
     assert_eq!(checks[1]["usable"], false, "{d}");
 }
+
+#[test]
+fn doctor_without_a_library_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-libonnxruntime.so");
+    let o = Command::cargo_bin("adr-onnx").unwrap().args(["doctor", "--ort-lib"]).arg(&missing).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.matches("pip install onnxruntime==").count(), 1, "the search's advice once: {text}");
+    assert!(text.contains("ort    cuda  NOT usable  no ONNX Runtime library (see the library search)"), "{text}");
+    let o =
+        Command::cargo_bin("adr-onnx").unwrap().args(["doctor", "--json", "--ort-lib"]).arg(&missing).output().unwrap();
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((d["schema_version"].as_u64(), d["kind"].as_str()), (Some(1), Some("doctor_report")), "{d}");
+    assert_eq!(d["checks"][1]["usable"], false, "{d}");
+}

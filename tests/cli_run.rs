@@ -80,7 +80,7 @@ fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
 
 fn check_common(r: &Run) {
     let rep = &r.report;
-    assert_eq!(rep["schema_version"], 1, "{}", r.stderr);
+    assert_eq!((rep["schema_version"].as_u64(), rep["kind"].as_str()), (Some(2), Some("run_report")), "{}", r.stderr);
     assert_eq!(rep["achieved"].as_bool().unwrap(), r.code == 0, "exit code {} vs achieved", r.code);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     for key in ["method", "iterations", "settings", "backend", "seed", "initial", "trace", "timing", "model", "goal"] {
@@ -513,4 +513,26 @@ fn a_deep_chain_in_segments_reports_as_loaded_whole() {
         assert_eq!(reports[0], reports[1], "{depth} layers, {method}: whole against segments of 150 nodes");
         assert_eq!(reports[0], reports[2], "{depth} layers, {method}: whole against segments of 97 nodes");
     }
+}
+
+#[test]
+fn epsilon_on_the_command_line_overrides_the_goal_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let goal = root().join("testdata/goals/untargeted_npy.json");
+    let r = run(dir.path(), &model, &goal, &["--epsilon", "0.02", "--method", "pgd", "--iterations", "10", "--quiet"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert_eq!(r.report["goal"]["epsilon"], 0.02, "{}", r.report["goal"]);
+    let linf = r.report["best"]["distance_linf"].as_f64().unwrap();
+    assert!(linf <= 0.02 + 1e-6, "L-inf {linf} beyond --epsilon 0.02");
+    // Only a target_class goal has a radius.
+    let r = run(dir.path(), &model, &root().join("testdata/goals/output_bound.json"), &["--epsilon", "0.1"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("output_bound.json: at /kind: --epsilon sets the radius of a target_class goal"),
+        "{}",
+        r.stderr
+    );
+    let r = run(dir.path(), &model, &goal, &["--epsilon", "-1"]);
+    assert_eq!(r.code, 2);
 }

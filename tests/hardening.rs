@@ -274,7 +274,7 @@ fn symlinks_in_the_artifacts_folder_are_replaced_not_followed() {
     for p in [art.join("best_input.npy"), art.join("objective.png"), report.clone()] {
         assert!(std::fs::symlink_metadata(&p).unwrap().file_type().is_file(), "{}", p.display());
     }
-    assert_eq!(read_json(&report)["schema_version"], 1);
+    assert_eq!(read_json(&report)["schema_version"], 2);
     // Nothing but the outputs is left behind (no temporary files).
     let mut names: Vec<String> =
         std::fs::read_dir(&art).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

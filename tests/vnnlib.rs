@@ -16,15 +16,13 @@ fn vnncomp() -> PathBuf {
 }
 
 fn falsify(model: &Path, property: &Path, args: &[&str]) -> (i32, String, String) {
-    let o = Command::cargo_bin("adr-onnx")
-        .unwrap()
-        .arg("falsify")
-        .arg(model)
-        .arg(property)
-        .args(["--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
+    falsify_speaking(model, property, &[&["--quiet"], args].concat())
+}
+
+/// `falsify` without `--quiet`: with its notes.
+fn falsify_speaking(model: &Path, property: &Path, args: &[&str]) -> (i32, String, String) {
+    let o =
+        Command::cargo_bin("adr-onnx").unwrap().arg("falsify").arg(model).arg(property).args(args).output().unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -92,7 +90,7 @@ fn without_onnx_runtime_tract_alone_confirms_and_says_so() {
     let missing = dir.path().join("no-such-libonnxruntime.so");
     let report_arg = report.to_str().unwrap();
     let missing_arg = missing.to_str().unwrap();
-    let (code, out, err) = falsify(
+    let (code, out, err) = falsify_speaking(
         &vnncomp().join("test/test_sat.onnx"),
         &vnncomp().join("test/test_prop.vnnlib"),
         &["--timeout", "60", "--backend", "tract", "--ort-lib", missing_arg, "--report", report_arg],
@@ -108,6 +106,24 @@ fn without_onnx_runtime_tract_alone_confirms_and_says_so() {
     assert_eq!(confirmations.len(), 1, "{r}");
     assert!(r["outcome"]["seconds"].as_f64().unwrap() > 0.0);
     assert!(r["outcome"].get("seconds_to_counterexample").is_none(), "{r}");
+}
+
+#[test]
+fn quiet_silences_the_notes_and_nothing_found_confirms_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-libonnxruntime.so");
+    let t = vnncomp().join("test");
+    let flags = ["--timeout", "60", "--backend", "tract", "--ort-lib", missing.to_str().unwrap()];
+    let (code, out, err) = falsify(&t.join("test_sat.onnx"), &t.join("test_prop.vnnlib"), &flags);
+    assert_eq!((code, out.lines().next()), (0, Some("sat")), "{err}");
+    assert_eq!(err, "", "--quiet prints nothing on standard error");
+    let (_, out, err) = falsify_speaking(
+        &t.join("test_unsat.onnx"),
+        &t.join("test_prop.vnnlib"),
+        &[&flags[..], &["--rounds", "1"]].concat(),
+    );
+    assert!(!out.starts_with("sat"), "{out}");
+    assert!(!err.contains("tract alone"), "no counterexample, so nothing was confirmed: {err}");
 }
 
 #[test]
@@ -272,11 +288,12 @@ fn a_box_without_a_float32_value_is_unknown_never_a_rounded_sat() {
         let out = dir.path().join("result.txt");
         let report = dir.path().join("report.json");
         let args = ["--timeout", "20", "--out", out.to_str().unwrap(), "--report", report.to_str().unwrap()];
-        let (code, stdout, err) = falsify(&model, &prop, &args);
+        let (code, stdout, err) = falsify_speaking(&model, &prop, &args);
         assert_eq!(code, 1, "{name}: {err}");
         assert!(stdout.is_empty());
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "unknown\n", "{name}");
         assert!(err.contains("no float32 value of X_0"), "{name}: {err}");
+        assert_eq!(falsify(&model, &prop, &args).2, "", "{name}: --quiet silences the note");
         let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         assert!(r["outcome"]["reason"].as_str().unwrap().contains("no disjunct's box holds a float32 input"), "{r}");
         assert_eq!(r["outcome"]["disjuncts_without_f32_point"][0]["input"], 0, "{r}");

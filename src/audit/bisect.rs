@@ -13,7 +13,7 @@ use super::{attack_goals, decode_base64_f32, goal_for, AuditInput, SampleResult}
 use crate::error::Result;
 use crate::goal::{Goal, Start};
 use crate::optim::engine::Engine;
-use crate::optim::{Progress, Settings};
+use crate::optim::Settings;
 
 /// `--epsilon-tolerance` unless given: the bracket's width as a fraction of
 /// the listed radius that flipped the sample (at most 5 attacks per sample).
@@ -69,7 +69,6 @@ pub(super) fn refine(
     settings_at: &dyn Fn(f64) -> Result<Settings>,
     samples: &mut [SampleResult],
     batch: usize,
-    progress: &mut dyn Progress,
 ) -> Result<()> {
     let largest = a.epsilons.last().copied();
     let mut brackets: Vec<(usize, Bracket)> = Vec::new();
@@ -101,7 +100,7 @@ pub(super) fn refine(
                 let goals = members.iter().map(|&s| warm_goal(a, &samples[s], radius)).collect::<Result<Vec<_>>>()?;
                 let mut tried: Vec<SampleResult> = members.iter().map(|&s| samples[s].clone()).collect();
                 let rows: Vec<usize> = (0..tried.len()).collect();
-                attack_goals(engine, &settings, &goals, &mut tried, &rows, Some(radius), progress)?;
+                attack_goals(engine, &settings, &goals, &mut tried, &rows, Some(radius))?;
                 for ((&b, &s), result) in chunk.iter().zip(&members).zip(tried) {
                     brackets[b].1.record(radius, result.success);
                     // A failure keeps the adversarial of the smaller flipping radius.

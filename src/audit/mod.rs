@@ -2,10 +2,16 @@
 //! dataset (or of one shard of it) in batches, reported as robust accuracy
 //! with per-sample results, a per-class table and the worst examples.
 //! Shards merge into exactly the report of an unsharded run: each sample's
-//! search depends only on its own index, and the report holds no timings.
+//! search depends only on its own index, and the report holds no timings
+//! outside its `provenance` block, which the merge does not compare.
 
 pub mod bisect;
+pub mod export;
 pub mod page;
+pub mod progress;
+pub mod provenance;
+pub mod resume;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +27,7 @@ use crate::goal::{self, argmax, Goal};
 use crate::memory::{MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
-use crate::optim::{optimise, Progress, Settings};
+use crate::optim::{optimise, Settings, Silent};
 use crate::report::{distances, sha256_hex, ToolInfo};
 use crate::runtime::Backend;
 
@@ -31,9 +37,11 @@ use crate::runtime::Backend;
 /// repeated and relabelled samples; `summary.found_by` (successes per
 /// stage); with `--epsilons`, `epsilons`, `curve` and each sample's
 /// `min_epsilon`.
-/// 4: with `--epsilons`, `min_epsilon` refined by bisection (see
-/// [`bisect`]), each sample's `max_robust_epsilon`, the report's
-/// `epsilon_tolerance`, and curve points at the refined radii too.
+/// 4: `kind`; `provenance` (backend, model file, date, duration), the one
+/// block two runs of the same audit differ in; with `--epsilons`,
+/// `min_epsilon` refined by bisection (see [`bisect`]), each sample's
+/// `max_robust_epsilon`, the report's `epsilon_tolerance`, and curve points
+/// at the refined radii too.
 pub const AUDIT_SCHEMA_VERSION: u32 = 4;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
@@ -222,6 +230,8 @@ impl ToolRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
     pub schema_version: u32,
+    /// `audit_report` (crate::document::AUDIT_REPORT).
+    pub kind: String,
     pub tool: ToolRecord,
     pub model_sha256: String,
     /// See [`dataset_sha256`].
@@ -248,6 +258,9 @@ pub struct AuditReport {
     /// The robustness curve over `epsilons` (empty without them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub curve: Vec<CurvePoint>,
+    /// Where and when it ran: the one block in which two runs of the same
+    /// audit differ (kept last, see [`provenance`]).
+    pub provenance: provenance::Provenance,
 }
 
 const WORST: usize = 10;
@@ -267,7 +280,11 @@ pub fn rows_sha256(samples: &[SampleResult]) -> String {
 
 /// Reads a `.npy` of labels: non-negative integers, one per sample.
 pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
-    let a = goal::data::read_npy(path)?;
+    labels_of(path, &goal::data::read_npy(path)?)
+}
+
+/// The class indices in `a` (read from `path`): non-negative integers.
+pub fn labels_of(path: &Path, a: &ArrayD<f32>) -> Result<Vec<usize>> {
     a.iter()
         .enumerate()
         .map(|(i, &v)| {
@@ -492,7 +509,7 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
     Ok(count)
 }
 
-pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
+pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport> {
     check_template(a)?;
     let whole = check_dataset(a)?;
     let count = a.limit.map_or(whole, |limit| limit.min(whole));
@@ -576,9 +593,14 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         })
         .collect();
     let rounds = targets.iter().map(Vec::len).max().unwrap_or(1);
+    let settings_value = serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?;
+    let identity = identity(a, &settings_value, count, &session.origin);
+    let mut running = session.start(&identity, samples.len())?;
+    running.report(&samples);
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
+    let last_radius = radii.len() - 1;
     let mut engine =
         Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
             .batch_invariant()
@@ -590,37 +612,46 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
         Ok(s)
     };
-    for epsilon in radii {
+    for (r, epsilon) in radii.into_iter().enumerate() {
         let at = match epsilon {
             None => settings.clone(),
             Some(e) => settings_at(e)?,
         };
-        let mut searching = pending.clone();
-        for round in 0..rounds {
-            searching.retain(|&s| round < targets[s].len());
-            for &s in &searching {
-                samples[s].target = targets[s][round];
-            }
-            for chunk in searching.chunks(batch) {
-                attack_batch(a, &mut engine, &at, &mut samples, chunk, epsilon, progress)?;
-            }
-            searching.retain(|&s| !samples[s].success);
+        // A sample settles at a radius once every target it has (one, or
+        // with `"target": "all"` each wrong class in turn until one is
+        // reached) was searched; the partial file records that result.
+        for chunk in pending.chunks(batch) {
+            running.settle(&mut samples, chunk, epsilon, r == last_radius, |samples, todo| {
+                let mut searching = todo.to_vec();
+                for round in 0..rounds {
+                    searching.retain(|&s| round < targets[s].len());
+                    for &s in &searching {
+                        samples[s].target = targets[s][round];
+                    }
+                    if !searching.is_empty() {
+                        attack_batch(a, &mut engine, &at, samples, &searching, epsilon)?;
+                    }
+                    searching.retain(|&s| !samples[s].success);
+                }
+                Ok(())
+            })?;
         }
         pending.retain(|&s| !samples[s].success);
     }
     if !a.epsilons.is_empty() {
-        bisect::refine(a, &mut engine, &settings_at, &mut samples, batch, progress)?;
+        bisect::refine(a, &mut engine, &settings_at, &mut samples, batch)?;
     }
     let summary = summarise(&samples);
     let curve = curve(&samples, &a.epsilons);
     Ok(AuditReport {
         schema_version: AUDIT_SCHEMA_VERSION,
+        kind: crate::document::AUDIT_REPORT.kind.into(),
         tool: ToolRecord::current(),
         model_sha256: a.model_sha256.clone(),
         dataset_sha256: a.dataset_sha256.clone(),
         images_sha256: a.images_sha256.clone(),
         goal: a.template.clone(),
-        settings: serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?,
+        settings: settings_value,
         shard: a.shard,
         epsilons: a.epsilons.clone(),
         epsilon_tolerance: (!a.epsilons.is_empty()).then_some(a.epsilon_tolerance),
@@ -629,6 +660,24 @@ pub fn run(a: &AuditInput, progress: &mut dyn Progress) -> Result<AuditReport> {
         samples,
         summary,
         curve,
+        provenance: running.provenance(),
+    })
+}
+
+/// What an audit computes, for its partial file: a resume must compute the
+/// same on the same backend.
+fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance::Origin) -> Value {
+    serde_json::json!({
+        "tool": ToolRecord::current(),
+        "model_sha256": a.model_sha256,
+        "dataset_sha256": a.dataset_sha256,
+        "images_sha256": a.images_sha256,
+        "goal": a.template,
+        "settings": settings,
+        "shard": a.shard,
+        "epsilons": a.epsilons,
+        "dataset_samples": count,
+        "backend": [&origin.backend, &origin.backend_version, &origin.device],
     })
 }
 
@@ -641,13 +690,12 @@ fn attack_batch(
     samples: &mut [SampleResult],
     chunk: &[usize],
     epsilon: Option<f64>,
-    progress: &mut dyn Progress,
 ) -> Result<()> {
     let goals: Vec<Goal> = chunk
         .iter()
         .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
         .collect::<Result<_>>()?;
-    attack_goals(engine, settings, &goals, samples, chunk, epsilon, progress)
+    attack_goals(engine, settings, &goals, samples, chunk, epsilon)
 }
 
 /// Attacks `goals` (those of the samples `chunk`, indices into `samples`)
@@ -659,9 +707,8 @@ fn attack_goals(
     samples: &mut [SampleResult],
     chunk: &[usize],
     epsilon: Option<f64>,
-    progress: &mut dyn Progress,
 ) -> Result<()> {
-    let outcome = optimise(engine, goals, settings, progress, None)?;
+    let outcome = optimise(engine, goals, settings, &mut Silent, None)?;
     for (k, &s) in chunk.iter().enumerate() {
         let best = &outcome.best[k];
         // The clean image: the ball's centre (a warm start lies off it).
@@ -743,6 +790,9 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     let mut given: BTreeMap<usize, &Path> = BTreeMap::new();
     for (path, r) in &reports {
         let fail = |message: String| Err(Error::data(path, message));
+        if r.kind != crate::document::AUDIT_REPORT.kind {
+            return fail(format!("a document of kind `{}`, not an audit report", r.kind));
+        }
         if r.schema_version != AUDIT_SCHEMA_VERSION {
             return fail(format!(
                 "audit schema version {}; this adr-onnx merges version {AUDIT_SCHEMA_VERSION}",
@@ -785,7 +835,11 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         let k = (0..n).find(|k| !given.contains_key(k)).unwrap_or(0);
         return Err(Error::Invalid(format!("shard {k}/{n} is missing ({} of {n} given)", given.len())));
     }
-    let first = first.clone();
+    let mut first = first.clone();
+    let mut by_shard: Vec<&AuditReport> = reports.iter().map(|(_, r)| r).collect();
+    by_shard.sort_by_key(|r| r.shard.k);
+    let shards = by_shard.iter().map(|r| r.provenance.clone()).collect();
+    first.provenance = provenance::Provenance::merged(shards).unwrap_or(first.provenance);
     let mut samples: Vec<SampleResult> = reports.into_iter().flat_map(|(_, r)| r.samples).collect();
     samples.sort_by_key(|s| s.index);
     let summary = summarise(&samples);
@@ -908,6 +962,7 @@ mod tests {
             (0..6).filter(|i| i % n == k).map(|i| sample(i, i % 3, i != 4, i % 2 == 0 && i != 4)).collect();
         let r = AuditReport {
             schema_version: AUDIT_SCHEMA_VERSION,
+            kind: crate::document::AUDIT_REPORT.kind.into(),
             tool: ToolRecord::current(),
             model_sha256: "m".into(),
             dataset_sha256: dataset_sha256("i", "l", 6),
@@ -922,8 +977,18 @@ mod tests {
             summary: summarise(&samples),
             curve: curve(&samples, &[0.1, 0.2]),
             samples,
+            provenance: provenance::Provenance::new(&origin(), format!("2025-01-0{}T00:00:00Z", k + 1), 1.0),
         };
         (PathBuf::from(format!("shard{k}.json")), r)
+    }
+
+    fn origin() -> provenance::Origin {
+        provenance::Origin {
+            backend: "tract".into(),
+            backend_version: "0.23.9".into(),
+            device: "cpu".into(),
+            model_file: "m.onnx".into(),
+        }
     }
 
     fn merge_error(reports: Vec<(PathBuf, AuditReport)>) -> String {
@@ -934,7 +999,14 @@ mod tests {
     fn shards_merge_into_the_whole_summary() {
         let whole = report(0, 1).1;
         let merged = merge(vec![report(2, 3), report(0, 3), report(1, 3)]).unwrap();
-        assert_eq!(merged, whole);
+        // All but the provenance, which lists the shards' own.
+        let shards: Vec<String> = merged.provenance.shards.iter().map(|p| p.started_utc.clone()).collect();
+        assert_eq!(shards, ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z", "2025-01-03T00:00:00Z"]);
+        assert_eq!(
+            (merged.provenance.started_utc.as_str(), merged.provenance.duration_s),
+            ("2025-01-01T00:00:00Z", 3.0)
+        );
+        assert_eq!(AuditReport { provenance: whole.provenance.clone(), ..merged }, whole);
         // A report survives its JSON round trip (the tool info included).
         let json = serde_json::to_string(&whole).unwrap();
         assert_eq!(serde_json::from_str::<AuditReport>(&json).unwrap(), whole);

@@ -5,28 +5,31 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::audit::provenance::Origin;
+use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
-use adr_onnx::goal::data::read_npy;
 use adr_onnx::memory;
 use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
+use super::audit_export::{file_name, ExportArgs};
+use super::audit_status::AuditWatcher;
 use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
 use super::method::MethodArgs;
-use super::progress::Bar;
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
     /// The ONNX classifier.
     model: PathBuf,
-    /// The images, `.npy` with the samples along the first axis.
+    /// The images, `.npy` with the samples along the first axis, or a
+    /// `.npz` archive holding the arrays `images` and `labels`.
     #[arg(long)]
     images: PathBuf,
-    /// Their labels, `.npy` of integers.
+    /// Their labels, `.npy` of integers (not with a `.npz` that holds them).
     #[arg(long)]
-    labels: PathBuf,
+    labels: Option<PathBuf>,
     /// The goal template: a target_class goal without `input` and `label`
     /// (with `target`: a targeted audit).
     #[arg(long)]
@@ -51,6 +54,9 @@ pub struct AuditArgs {
     /// it, in (0, 1]; 1: the listed radii only [default: 0.05].
     #[arg(long, requires = "epsilons", value_parser = tolerance_fraction)]
     epsilon_tolerance: Option<f64>,
+    /// Attack at this radius instead of the template's epsilon.
+    #[arg(long, value_parser = positive_radius, conflicts_with = "epsilons")]
+    epsilon: Option<f64>,
     /// A targeted audit with one target class per sample (`.npy` of
     /// integers, one per label); the template then gives no `target`.
     #[arg(long)]
@@ -67,13 +73,45 @@ pub struct AuditArgs {
     /// Also write a self-contained HTML page with the worst examples.
     #[arg(long)]
     page: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar and no summary line.
     #[arg(long)]
     quiet: bool,
+    /// Off a terminal: seconds between status lines (0: after every batch).
+    #[arg(long, default_value_t = 30.0, value_parser = seconds)]
+    status_every: f64,
+    /// Continue an interrupted audit from its partial file (`OUT.partial`)
+    /// without attacking its finished samples again; without one, start.
+    #[arg(long)]
+    resume: bool,
+    /// Stop (exit 2) once this run attacked N samples, keeping the partial
+    /// file, as an interruption would: for testing --resume.
+    #[arg(long, hide = true)]
+    stop_after: Option<usize>,
+    /// Also write the successful adversarial examples as one `.npy` stack
+    /// (float32, the images' shape past the first axis), in sample order.
+    #[arg(long)]
+    adversarials: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
     #[command(flatten)]
     backend: BackendArgs,
     #[command(flatten)]
     memory: MemoryArgs,
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a non-negative number of seconds")),
+    }
+}
+
+/// The partial file of the audit writing `out`.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,13 +125,20 @@ pub struct MergeArgs {
     /// Also write the HTML page (needs the images).
     #[arg(long, requires = "images")]
     page: Option<PathBuf>,
-    /// The audited images (for the page; checked against the reports).
+    /// The audited images, `.npy` or `.npz` (for the page; checked against
+    /// the reports).
     #[arg(long)]
     images: Option<PathBuf>,
-    /// The audited labels: every shard's labels are checked against them
+    /// The audited labels (`.npy`, or the `.npz` of the audit): every
+    /// shard's labels are checked against them
     /// (and, with --images, the reports' dataset_sha256).
     #[arg(long)]
     labels: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
+    /// No summary line on standard error.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn write_json(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
@@ -122,12 +167,19 @@ fn read_json_document(path: &Path, what: Option<&'static str>) -> anyhow::Result
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let mut inputs = vec![&args.model, &args.images, &args.labels, &args.goal];
-    inputs.extend(&args.targets);
+    let mut inputs = vec![&args.model, &args.images, &args.goal];
+    inputs.extend(args.labels.iter().chain(&args.targets));
+    let partial = partial_path(&args.out);
+    let outputs = [&args.out, &partial].into_iter().chain(&args.page).chain(&args.curve).chain(&args.adversarials);
     adr_onnx::output::refuse_clobber(
         &inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
-        &std::iter::once(&args.out).chain(&args.page).chain(&args.curve).map(PathBuf::as_path).collect::<Vec<_>>(),
+        &outputs.chain(args.export.outputs()).map(PathBuf::as_path).collect::<Vec<_>>(),
     )?;
+    anyhow::ensure!(
+        args.resume || !partial.exists(),
+        "{}: the partial file of an interrupted audit: continue it with --resume, or delete it",
+        partial.display()
+    );
     let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
     if !args.quiet && adr_onnx::surrogate::relu_sites(&model.graph).is_empty() {
@@ -139,8 +191,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
-    let images = read_npy(&args.images)?;
-    let labels = audit::read_labels(&args.labels)?;
+    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref())?;
+    let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
         Some(p) => Some((p.as_path(), audit::read_labels(p)?)),
         None => None,
@@ -153,27 +205,29 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         count == labels.len(),
         "{} holds {count} images but {} holds {} labels",
         args.images.display(),
-        args.labels.display(),
+        dataset.labels_path.display(),
         labels.len()
     );
     anyhow::ensure!(args.limit != Some(0), "--limit 0: the dataset holds no sample");
     let audited = args.limit.map_or(count, |limit| limit.min(count));
-    let images_sha256 = sha256_hex(&read_bytes(&args.images)?);
-    let labels_sha256 = sha256_hex(&read_bytes(&args.labels)?);
+    let (images_sha256, labels_sha256) = (dataset.images_sha256.clone(), &dataset.labels_sha256);
     let text = read_json_document(&args.goal, Some("a goal template"))?;
-    let template: serde_json::Value =
+    let mut template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
+    if let Some(e) = args.epsilon {
+        template = adr_onnx::goal::with_epsilon(&args.goal, &template, e)?;
+    }
     let cli = args.method.block()?;
     let selected = adr_onnx::runtime::select::select(&args.backend.request())?;
     let input = AuditInput {
         model: &model,
         model_sha256: sha256_hex(&model_bytes),
-        images: &images,
+        images,
         images_path: &args.images,
-        dataset_sha256: audit::dataset_sha256(&images_sha256, &labels_sha256, audited),
+        dataset_sha256: audit::dataset_sha256(&images_sha256, labels_sha256, audited),
         images_sha256,
-        labels: &labels,
-        labels_path: &args.labels,
+        labels,
+        labels_path: &dataset.labels_path,
         limit: args.limit,
         template_path: &args.goal,
         template,
@@ -188,31 +242,62 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         runtime: memory::Runtime::named(&selected.info.name),
     };
     let started = std::time::Instant::now();
-    let mut bar = Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let report = audit::run(&input, &mut bar)?;
+    let every = std::time::Duration::from_secs_f64(args.status_every);
+    let mut watcher = AuditWatcher::new(args.quiet, std::io::stderr().is_terminal(), every);
+    let origin = Origin {
+        backend: selected.info.name.clone(),
+        backend_version: selected.info.version.clone().unwrap_or_default(),
+        device: selected.info.device.clone(),
+        model_file: file_name(&args.model),
+    };
+    let mut session = Session {
+        progress: &mut watcher,
+        partial: Some((partial.clone(), args.resume)),
+        stop_after: args.stop_after,
+        origin,
+    };
+    let report = audit::run(&input, &mut session);
+    watcher.finish();
+    let report = report?;
     write_json(&args.out, &report)?;
+    if let Some(p) = &args.adversarials {
+        let stack = audit::export::adversarial_stack(&args.out, &report, images.shape().get(1..).unwrap_or_default())?;
+        adr_onnx::report::artifacts::write_npy(p, &stack)?;
+    }
+    args.export.write(&report, &file_name(&args.model))?;
     if let Some(p) = &args.page {
-        page::write_html(p, &report, &images, &args.model.display().to_string())?;
+        page::write_html(p, &report, images, &args.model.display().to_string())?;
     }
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
     }
-    let s = &report.summary;
-    eprintln!(
-        "audited {} samples in {:.1} s: clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
-        s.samples,
-        started.elapsed().as_secs_f64(),
+    if !args.quiet {
+        eprintln!(
+            "audited {} samples in {:.1} s: {}",
+            report.summary.samples,
+            started.elapsed().as_secs_f64(),
+            accuracy_words(&report.summary)
+        );
+    }
+    // The report holds every result now.
+    std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
+    Ok(args.export.verdict(&report))
+}
+
+/// The figures of a summary line: clean accuracy, attack success, robust accuracy.
+fn accuracy_words(s: &audit::Summary) -> String {
+    format!(
+        "clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
         100.0 * s.clean_accuracy,
         s.successes,
         s.attacked,
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
-    );
-    Ok(ExitCode::from(super::EXIT_OK))
+    )
 }
 
 /// `--epsilons` values: positive numbers, finite in f32.
-fn positive_radius(s: &str) -> Result<f64, String> {
+pub(super) fn positive_radius(s: &str) -> Result<f64, String> {
     let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (v as f32).is_finite() && v as f32 > 0.0 {
         Ok(v)
@@ -258,7 +343,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
     let inputs: Vec<&Path> =
         args.reports.iter().chain(&args.images).chain(&args.labels).map(PathBuf::as_path).collect();
-    let outputs: Vec<&Path> = std::iter::once(&args.out).chain(&args.page).map(PathBuf::as_path).collect();
+    let outputs: Vec<&Path> =
+        std::iter::once(&args.out).chain(&args.page).chain(args.export.outputs()).map(PathBuf::as_path).collect();
     adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
     let reports = args
         .reports
@@ -272,7 +358,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(labels_path) = &args.labels {
-        let labels = audit::read_labels(labels_path)?;
+        let labels = adr_onnx::dataset::read_labels(labels_path)?;
         for (path, report) in &reports {
             audit::check_labels(path, report, labels_path, &labels)?;
         }
@@ -296,7 +382,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
                     labels_path.display()
                 );
             }
-            Some(read_npy(path)?)
+            Some(adr_onnx::dataset::read_images(path)?)
         }
         _ => None,
     };
@@ -304,5 +390,15 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if let (Some(p), Some(images)) = (&args.page, &images) {
         page::write_html(p, &merged, images, "the merged audit")?;
     }
-    Ok(ExitCode::from(super::EXIT_OK))
+    args.export.write(&merged, &merged.provenance.model_file)?;
+    if !args.quiet {
+        eprintln!(
+            "merged {} shard reports, {} samples: {}; report {}",
+            args.reports.len(),
+            merged.summary.samples,
+            accuracy_words(&merged.summary),
+            args.out.display()
+        );
+    }
+    Ok(args.export.verdict(&merged))
 }

@@ -85,6 +85,19 @@ fn project_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Fails with one line saying where the fixtures were looked for and how
+/// to point at them, when a workload's model is not there.
+fn require_fixture(model: &Path, fixtures: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        model.is_file(),
+        "bench needs {}, which is not there: pass --fixtures DIR (the shared fixtures folder, now {}) \
+         and --project DIR (the adr-onnx source folder), or --only the workloads you have (docs/benchmarks.md)",
+        model.display(),
+        fixtures.display()
+    );
+    Ok(())
+}
+
 /// A scratch folder removed when dropped, whichever way the run ends.
 struct ScratchDir(PathBuf);
 
@@ -190,10 +203,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.batches.contains(&0) {
         anyhow::bail!("--batches: a batch size must be at least 1");
     }
+    let workloads: Vec<_> =
+        workloads.into_iter().filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w.name)).collect();
+    for w in &workloads {
+        require_fixture(&w.model, &args.fixtures)?;
+    }
+    if !args.json {
+        print!("{}", table(&[]));
+    }
     for w in workloads {
-        if !args.only.is_empty() && !args.only.iter().any(|o| o == w.name) {
-            continue;
-        }
         let batches = if args.batches.is_empty() { &w.batches } else { &args.batches };
         let model = adr_onnx::onnx::import(&w.model)?;
         limit.check("bench", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
@@ -239,14 +257,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     };
                     let case = measure(&spec).with_context(|| format!("{} batch {batch}", w.name))?;
                     if !args.json {
-                        eprint!(
-                            "{}",
-                            table(std::slice::from_ref(&case))
-                                .lines()
-                                .nth(1)
-                                .map(|l| format!("{l}\n"))
-                                .unwrap_or_default()
-                        );
+                        // The table grows a row at a time; it is not printed again at the end.
+                        print!("{}", table(std::slice::from_ref(&case)).lines().nth(1).unwrap_or_default());
+                        println!();
                     }
                     cases.push(case);
                 }
@@ -262,14 +275,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let report = BenchReport { version: super::version_line().to_string(), cpus, cases, rss };
-    let json = serde_json::to_string_pretty(&report)?;
+    let json = adr_onnx::document::to_json(adr_onnx::document::BENCH_REPORT, &report)?;
     if let Some(p) = &args.out {
         adr_onnx::output::write(p, json.as_bytes())?;
     }
     if args.json {
-        println!("{json}");
+        print!("{json}");
     } else {
-        print!("{}", table(&report.cases));
         for r in &report.rss {
             println!(
                 "peak RSS of a run: {} batch {} ({}): {:.1} MiB",

@@ -15,8 +15,8 @@ use adr_onnx::surrogate::total_neurons;
 pub struct DeriveArgs {
     /// The ONNX model.
     model: PathBuf,
-    /// Where to write the surrogate.
-    #[arg(short, long)]
+    /// Where to write the surrogate (`-o` or `--out`; `--output` too).
+    #[arg(short = 'o', long = "out", visible_alias = "output")]
     output: PathBuf,
     /// Sharpness of the gates, g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6))
     /// (default 2000, or the goal's `method.alpha` with --step).

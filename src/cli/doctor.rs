@@ -77,9 +77,17 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         Err(ort_library::NotFound { tried: vec!["nothing: this build cannot load ONNX Runtime".into()] })
     };
     let mut checks = vec![check(BackendChoice::Tract, "cpu", &args.ort_lib)];
-    if built {
-        checks.push(check(BackendChoice::Ort, "cpu", &args.ort_lib));
-        checks.push(check(BackendChoice::Ort, "cuda", &args.ort_lib));
+    for device in ["cpu", "cuda"].into_iter().filter(|_| built) {
+        // Without a library each check would repeat the search's paragraph.
+        checks.push(match &found {
+            Ok(_) => check(BackendChoice::Ort, device, &args.ort_lib),
+            Err(_) => Check {
+                backend: "ort".into(),
+                device: device.into(),
+                usable: false,
+                detail: "no ONNX Runtime library (see the library search)".into(),
+            },
+        });
     }
     let d = Diagnosis {
         version: super::version_line().to_string(),
@@ -92,7 +100,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         checks,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        print!("{}", adr_onnx::document::to_json(adr_onnx::document::DOCTOR_REPORT, &d)?);
     } else {
         println!("adr-onnx {}", d.version);
         println!(

@@ -55,7 +55,7 @@ pub struct FalsifyArgs {
     /// says otherwise; restarts are per disjunct and round (default 8).
     #[command(flatten)]
     method: MethodArgs,
-    /// No progress bar.
+    /// No progress bar and no notes on standard error.
     #[arg(long)]
     quiet: bool,
     #[command(flatten)]
@@ -141,7 +141,8 @@ fn falsify_instance(
     let confirmed_by: Vec<&str> =
         [Some(TRACT_CHECK), rt.checker.as_ref().map(|_| ORT_CHECK)].into_iter().flatten().collect();
     let report = serde_json::json!({
-        "schema_version": 2,
+        "schema_version": adr_onnx::document::FALSIFY_REPORT.schema_version,
+        "kind": adr_onnx::document::FALSIFY_REPORT.kind,
         "tool": adr_onnx::report::ToolInfo::current(),
         "model": model_path.display().to_string(),
         "property": property_path.display().to_string(),
@@ -192,15 +193,19 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
             return Err(e);
         }
     };
-    if let Some(why) = &rt.checker_missing {
-        eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
-    }
-    for l in run.outcome.left_out.iter().filter(|_| !args.quiet) {
-        eprintln!("adr-onnx: note: {} left out: {}", l.stage, l.reason);
-    }
-    if let (Verdict::Unknown, Some(reason)) = (run.outcome.verdict, &run.outcome.reason) {
-        if !run.outcome.disjuncts_without_f32_point.is_empty() && run.outcome.rounds == 0 {
-            eprintln!("adr-onnx: note: {reason}");
+    if !common.quiet {
+        if let (Some(why), Verdict::Sat) = (&rt.checker_missing, run.outcome.verdict) {
+            eprintln!(
+                "adr-onnx: note: counterexample confirmed by tract alone; ONNX Runtime could not check it: {why}"
+            );
+        }
+        for l in &run.outcome.left_out {
+            eprintln!("adr-onnx: note: {} left out: {}", l.stage, l.reason);
+        }
+        if let (Verdict::Unknown, Some(reason)) = (run.outcome.verdict, &run.outcome.reason) {
+            if !run.outcome.disjuncts_without_f32_point.is_empty() && run.outcome.rounds == 0 {
+                eprintln!("adr-onnx: note: {reason}");
+            }
         }
     }
     let text = vnncomp_text(&run.outcome);
@@ -271,7 +276,7 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
     let rows = read_instances(csv)?;
     std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
     let rt = runtimes(backend)?;
-    if let Some(why) = &rt.checker_missing {
+    if let (Some(why), false) = (&rt.checker_missing, common.quiet) {
         eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
     }
     println!("{:>5}  {:<8}  {:>8}  {:<40}  {:<40}  result file", "line", "result", "seconds", "model", "property");

@@ -21,7 +21,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let model = adr_onnx::onnx::import(&args.model)?;
     let summary = ModelSummary::of(&model);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        print!("{}", adr_onnx::document::to_json(adr_onnx::document::INSPECT_REPORT, &summary)?);
     } else {
         print!("{}", summary.render_text());
     }

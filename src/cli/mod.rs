@@ -2,6 +2,8 @@
 //! command's configuration, dispatched.
 
 mod audit;
+mod audit_export;
+mod audit_status;
 mod backend;
 mod bench;
 mod derive;
@@ -12,6 +14,7 @@ mod memory;
 mod method;
 mod progress;
 mod run;
+mod shell;
 
 use std::process::ExitCode;
 
@@ -60,7 +63,7 @@ enum Command {
     /// Search the model's input for a goal (ADR-GD, PGD, GD or a portfolio).
     Run(run::RunArgs),
     /// Attack every sample of a dataset: robust accuracy, shardable.
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
     /// Merge the reports of audit shards into one.
     AuditMerge(audit::MergeArgs),
     /// Which backends and devices this machine can use, and why not.
@@ -69,6 +72,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Search a VNN-LIB property for a counterexample (sat, or timeout/unknown).
     Falsify(falsify::FalsifyArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(shell::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -76,10 +83,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(a),
         Command::Derive(a) => derive::run(a),
         Command::Run(a) => run::run(a),
-        Command::Audit(a) => audit::run(a),
+        Command::Audit(a) => audit::run(*a),
         Command::AuditMerge(a) => audit::merge(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Falsify(a) => falsify::run(a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     }
 }

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// The goal file (JSON, see docs/goals.md).
     #[arg(long)]
     goal: PathBuf,
+    /// The radius of a target_class goal, instead of the goal file's epsilon.
+    #[arg(long, value_parser = super::audit::positive_radius)]
+    epsilon: Option<f64>,
     #[command(flatten)]
     method: MethodArgs,
     /// Write the JSON report here instead of standard output.
@@ -75,8 +78,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Before the goal, whose bounds and start are sized by the model's input.
     limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
     refuse_clobber(&args, &dir, Some(&model.graph))?;
-    let text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
+    let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
     let all_targets = asks_all_targets(&text);
+    if let Some(e) = args.epsilon {
+        // Checked as written first (a repeated key, a bad field), then
+        // given the command line's radius.
+        adr_onnx::goal::parse(&args.goal, &with_target(&text, all_targets, None), &model)?;
+        let written: serde_json::Value = serde_json::from_str(&text)?;
+        text = adr_onnx::goal::with_epsilon(&args.goal, &written, e)?.to_string();
+    }
     // With `"target": "all"`, the goal without a target sizes everything;
     // each search then gets its own target.
     let goal = adr_onnx::goal::parse(&args.goal, &with_target(&text, all_targets, None), &model)?;

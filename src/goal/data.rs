@@ -96,13 +96,17 @@ const NPY_ATTEMPTS: [NpyAttempt; 5] = [
 
 /// Reads a `.npy` of f32, f64, integers or bytes, as f32.
 pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
-    let bytes = crate::input::read(path)?;
-    check_npy_length(path, &bytes)?;
+    parse_npy(path, &crate::input::read(path)?)
+}
+
+/// Parses the bytes of a `.npy` (see [`read_npy`]); `path` names it in errors.
+pub fn parse_npy(path: &Path, bytes: &[u8]) -> Result<ArrayD<f32>> {
+    check_npy_length(path, bytes)?;
     // An attempt failing for any reason but the element type says what is
     // wrong with the file; `WrongDescriptor` only that it is another type.
     let mut wrong_type = None;
     for attempt in NPY_ATTEMPTS {
-        match attempt(&bytes) {
+        match attempt(bytes) {
             Ok(a) => return Ok(a),
             Err(e @ ReadNpyError::WrongDescriptor(_)) => wrong_type = Some(e),
             Err(e) => return Err(Error::data(path, npy_problem(&e))),

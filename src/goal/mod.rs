@@ -90,6 +90,20 @@ pub fn load(path: &Path, model: &ImportedModel) -> Result<Goal> {
     parse(path, &text, model)
 }
 
+/// The goal (or audit template) JSON `goal` with its `epsilon` set to
+/// `epsilon`; only a target_class goal has one. `path` names it in errors.
+pub fn with_epsilon(path: &Path, goal: &Value, epsilon: f64) -> Result<Value> {
+    let place = Place { file: path, pointer: String::new() };
+    let mut goal = goal.clone();
+    match goal.as_object_mut() {
+        Some(obj) if obj.get("kind").and_then(Value::as_str) == Some("target_class") => {
+            obj.insert("epsilon".into(), Value::from(epsilon));
+            Ok(goal)
+        }
+        _ => Err(place.child("kind").error("--epsilon sets the radius of a target_class goal; this goal has none")),
+    }
+}
+
 /// Validates goal JSON text; `path` names it and anchors relative paths.
 pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
     let root = Place { file: path, pointer: String::new() };
@@ -274,7 +288,9 @@ impl Resolver<'_> {
         let eps = spec.epsilon as f32;
         let (lo, hi) = bounds.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
         let (lower, upper): (Vec<f32>, Vec<f32>) = match spec.norm {
-            Norm::Linf => x0.iter().map(|v| ((v - eps).max(lo), (v + eps).min(hi))).unzip(),
+            Norm::Linf => {
+                x0.iter().map(|&v| (linf_lower(v, spec.epsilon).max(lo), linf_upper(v, spec.epsilon).min(hi))).unzip()
+            }
             Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
         };
         let feasible =
@@ -675,4 +691,46 @@ pub fn cross_entropy(y: &[f64], c: usize) -> f64 {
     let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lse = m + y.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
     lse - y[c]
+}
+
+/// The smallest f32 at or above `v - eps` (exactly, not as rounded): every
+/// stored input at or above it lies within the goal's `eps` of `v`.
+fn linf_lower(v: f32, eps: f64) -> f32 {
+    let exact = f64::from(v) - eps;
+    let b = exact as f32;
+    if f64::from(b) < exact {
+        b.next_up()
+    } else {
+        b
+    }
+}
+
+/// The largest f32 at or below `v + eps` (exactly).
+fn linf_upper(v: f32, eps: f64) -> f32 {
+    let exact = f64::from(v) + eps;
+    let b = exact as f32;
+    if f64::from(b) > exact {
+        b.next_down()
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+mod linf_box_tests {
+    use super::*;
+
+    #[test]
+    fn the_box_holds_every_stored_input_within_epsilon() {
+        for eps in [0.25, 0.1, 0.3, 8.0 / 255.0, 1e-3] {
+            for i in 0..=255 {
+                let v = i as f32 / 255.0;
+                let (lo, hi) = (linf_lower(v, eps), linf_upper(v, eps));
+                assert!(f64::from(v) - f64::from(lo) <= eps && f64::from(hi) - f64::from(v) <= eps, "{v} {eps}");
+                // And as wide as f32 allows.
+                assert!(f64::from(v) - f64::from(lo.next_down()) > eps, "{v} {eps}");
+                assert!(f64::from(hi.next_up()) - f64::from(v) > eps, "{v} {eps}");
+            }
+        }
+    }
 }

@@ -42,8 +42,9 @@ pub enum PictureError {
     Plot(String),
 }
 
-/// Bumped when a stable field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The run report's `schema_version` (bumped when a stable field changes
+/// meaning or disappears; history in docs/report.md).
+pub const SCHEMA_VERSION: u32 = crate::document::RUN_REPORT.schema_version;
 
 /// The tool that wrote a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,14 +121,40 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// One stage of the run as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    pub method: &'static str,
+    pub iterations: usize,
+    pub seconds: f64,
+    /// Whether the goal was achieved at the end of the stage.
+    pub achieved: bool,
+    pub best_objective: Option<f64>,
+}
+
+impl PhaseRow {
+    /// `goals`: how many goals the run searched (a phase counts those achieved).
+    fn new(p: &Phase, goals: usize) -> Self {
+        PhaseRow {
+            method: p.method,
+            iterations: p.iterations,
+            seconds: p.seconds,
+            achieved: p.achieved >= goals.max(1),
+            best_objective: p.best_objective,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub schema_version: u32,
+    /// `run_report` (the document type; the goal's kind is `goal_kind`).
+    pub kind: &'static str,
     pub tool: ToolInfo,
     pub model: ModelInfo,
     pub goal_file: String,
     pub goal: Value,
-    pub kind: GoalKind,
+    pub goal_kind: GoalKind,
     pub criterion: String,
     pub method: &'static str,
     pub settings: Settings,
@@ -138,7 +165,7 @@ pub struct RunReport {
     pub iterations: usize,
     pub initial: Point,
     pub best: BestPoint,
-    pub phases: Vec<Phase>,
+    pub phases: Vec<PhaseRow>,
     /// Stages of the method that did not run, and why (`auto`'s ADR stage
     /// on a network without ReLU).
     pub left_out: Vec<LeftOut>,
@@ -167,11 +194,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Distances between two points: L-infinity and L2.
+/// Distances between two points: L-infinity and L2, of the values as
+/// stored (differences taken in f64, where those of two f32s are exact).
 pub fn distances(a: &[f32], b: &[f32]) -> (f64, f64) {
-    let linf = a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).fold(0.0, f64::max);
-    let l2 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt();
+    let diff = |(x, y): (&f32, &f32)| f64::from(*x) - f64::from(*y);
+    let linf = a.iter().zip(b).map(|p| diff(p).abs()).fold(0.0, f64::max);
+    let l2 = a.iter().zip(b).map(|p| diff(p).powi(2)).sum::<f64>().sqrt();
     (linf, l2)
+}
+
+/// The settings as they acted: PGD always starts at random, whatever
+/// `random_start` (which ADR and GD read) says.
+fn effective_settings(s: &Settings) -> Settings {
+    let mut s = s.clone();
+    s.random_start |= s.algorithm == crate::goal::schema::Algorithm::Pgd;
+    s
 }
 
 /// What the report is built from.
@@ -197,14 +234,15 @@ impl RunReport {
         let evaluated: usize = o.phases.iter().map(|p| p.iterations).sum::<usize>().max(1);
         RunReport {
             schema_version: SCHEMA_VERSION,
+            kind: crate::document::RUN_REPORT.kind,
             tool: ToolInfo::current(),
             model: f.model,
             goal_file: f.goal.file.display().to_string(),
             goal: f.goal.echo.clone(),
-            kind: f.goal.kind,
+            goal_kind: f.goal.kind,
             criterion: f.goal.criterion_text(),
             method: f.settings.algorithm.name(),
-            settings: f.settings.clone(),
+            settings: effective_settings(f.settings),
             backend: f.backend,
             seed: f.settings.seed,
             achieved: best.assessment.achieved,
@@ -220,7 +258,7 @@ impl RunReport {
                 distance_linf: linf,
                 distance_l2: l2,
             },
-            phases: o.phases.clone(),
+            phases: o.phases.iter().map(|p| PhaseRow::new(p, o.best.len())).collect(),
             left_out: o.left_out.clone(),
             adr: o.adr.clone(),
             trace: subsample(&o.trace, TRACE_POINTS),

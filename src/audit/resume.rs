@@ -1,0 +1,179 @@
+//! The partial file of an audit, which makes it resumable: JSON Lines, a
+//! header naming the audit (model, dataset, goal, settings, shard, radii,
+//! build, backend) and when it started, then one line per sample attacked
+//! at a radius, appended after each batch. `--resume` replays those lines
+//! instead of attacking again: a sample's result depends on the sample
+//! alone, so the report equals an uninterrupted run's.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::SampleResult;
+use crate::error::{Error, Result};
+
+/// The first line.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    /// What the audit computes: a resume must compute the same.
+    partial_audit: Value,
+    /// When the first run of the audit started (RFC 3339, UTC).
+    started_utc: String,
+}
+
+/// One sample's result after its attack at `epsilon` (none: the template's).
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    epsilon: Option<f64>,
+    /// Seconds spent on the audit so far, all runs together.
+    duration_s: f64,
+    sample: SampleResult,
+}
+
+/// The partial file, open for appending, with the results it held.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    started_utc: String,
+    /// Seconds spent by the runs before this one.
+    earlier_s: f64,
+    recorded: HashMap<(Option<u64>, usize), SampleResult>,
+}
+
+fn radius_key(epsilon: Option<f64>) -> Option<u64> {
+    epsilon.map(f64::to_bits)
+}
+
+impl Journal {
+    /// Starts a new partial file at `path` (replacing any) for the audit
+    /// `identity`, started at `started_utc`.
+    pub fn create(path: &Path, identity: &Value, started_utc: &str) -> Result<Journal> {
+        let header = Header { partial_audit: identity.clone(), started_utc: started_utc.into() };
+        let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let line = serde_json::to_string(&header).map_err(|e| Error::data(path, e.to_string()))?;
+        file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
+        Ok(Journal {
+            path: path.into(),
+            file,
+            started_utc: started_utc.into(),
+            earlier_s: 0.0,
+            recorded: HashMap::new(),
+        })
+    }
+
+    /// Reopens the partial file at `path` of an interrupted run of the audit
+    /// `identity`. A last line cut short by the interruption is dropped.
+    pub fn resume(path: &Path, identity: &Value) -> Result<Journal> {
+        let fail = |message: String| Error::data(path, message);
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+        let text = std::str::from_utf8(&bytes[..complete]).map_err(|_| fail("not UTF-8 text".into()))?;
+        let mut lines = text.lines();
+        let header: Header = lines
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| fail("not the partial file of an audit (line 1)".into()))?;
+        if let Some(field) = first_difference(&header.partial_audit, identity) {
+            return Err(fail(format!(
+                "written by an audit with a different {field}: run the same audit to resume it, or delete this file"
+            )));
+        }
+        let mut recorded = HashMap::new();
+        let mut earlier_s = 0.0;
+        for (n, l) in lines.enumerate() {
+            let line: Line =
+                serde_json::from_str(l).map_err(|e| fail(format!("line {}: not a sample's result ({e})", n + 2)))?;
+            earlier_s = line.duration_s;
+            recorded.insert((radius_key(line.epsilon), line.sample.index), line.sample);
+        }
+        let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+        file.set_len(complete as u64).map_err(|e| Error::io(path, e))?;
+        let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))?;
+        Ok(Journal { path: path.into(), file, started_utc: header.started_utc, earlier_s, recorded })
+    }
+
+    /// The result of sample `index` at `epsilon`, if an earlier run recorded it.
+    pub fn recorded(&self, epsilon: Option<f64>, index: usize) -> Option<&SampleResult> {
+        self.recorded.get(&(radius_key(epsilon), index))
+    }
+
+    /// Appends the results of a batch at `epsilon`, `elapsed_s` into this run.
+    pub fn record(&mut self, epsilon: Option<f64>, elapsed_s: f64, samples: &[&SampleResult]) -> Result<()> {
+        let mut text = String::new();
+        for &sample in samples {
+            let line = Line { epsilon, duration_s: self.earlier_s + elapsed_s, sample: sample.clone() };
+            text += &serde_json::to_string(&line).map_err(|e| Error::data(&self.path, e.to_string()))?;
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes()).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// When the first run started.
+    pub fn started_utc(&self) -> &str {
+        &self.started_utc
+    }
+
+    /// Seconds spent by the earlier runs.
+    pub fn earlier_s(&self) -> f64 {
+        self.earlier_s
+    }
+}
+
+/// The first top-level field in which two identities differ.
+fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let keys = a.keys().chain(b.keys());
+            keys.into_iter().find(|k| a.get(*k) != b.get(*k)).map(|k| k.replace('_', " "))
+        }
+        _ => (a != b).then(|| "kind of audit".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_resumed_journal_replays_its_lines_and_drops_a_cut_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.partial");
+        let id = json!({"model_sha256": "m", "settings": {"seed": 1}});
+        let mut j = Journal::create(&path, &id, "2025-01-02T03:04:05Z").unwrap();
+        let mut s = SampleResult::unattacked(3, 1, 1, None);
+        s.margin = Some(0.1 + 0.2);
+        j.record(Some(0.1), 2.5, &[&s]).unwrap();
+        drop(j);
+        // An interrupted write leaves half a line.
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"epsilon\": 0.2, \"dur").unwrap();
+        let mut j = Journal::resume(&path, &id).unwrap();
+        assert_eq!(j.recorded(Some(0.1), 3), Some(&s));
+        assert_eq!(j.recorded(Some(0.2), 3), None);
+        assert_eq!((j.started_utc(), j.earlier_s()), ("2025-01-02T03:04:05Z", 2.5));
+        j.record(None, 1.0, &[&s]).unwrap();
+        let j = Journal::resume(&path, &id).unwrap();
+        assert_eq!((j.recorded(None, 3), j.earlier_s()), (Some(&s), 3.5));
+    }
+
+    #[test]
+    fn a_journal_of_another_audit_or_a_broken_line_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.partial");
+        let id = json!({"model_sha256": "m", "settings": {"seed": 1}});
+        drop(Journal::create(&path, &id, "t").unwrap());
+        let other = json!({"model_sha256": "m", "settings": {"seed": 2}});
+        let err = Journal::resume(&path, &other).err().unwrap().to_string();
+        assert!(err.ends_with("a.json.partial: written by an audit with a different settings: run the same audit to resume it, or delete this file"), "{err}");
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{}\n").unwrap();
+        let err = Journal::resume(&path, &id).err().unwrap().to_string();
+        assert!(err.contains("a.json.partial: line 2: not a sample's result"), "{err}");
+        std::fs::write(&path, "hello\n").unwrap();
+        let err = Journal::resume(&path, &id).err().unwrap().to_string();
+        assert!(err.ends_with("not the partial file of an audit (line 1)"), "{err}");
+    }
+}

@@ -1,0 +1,2 @@
+//! The JSON Schema checker of tests/schemas.rs.
+pub mod checker;
