@@ -698,3 +698,51 @@ fn the_epsilon_tolerance_is_a_fraction_and_needs_epsilons() {
     assert_eq!(code, 2);
     assert!(err.contains("--epsilons"), "{err}");
 }
+
+/// A classifier without ReLU is audited by the methods that apply (with a
+/// note that `auto` leaves ADR out); `--method adr` is refused before any
+/// file is written, so the corrected command is not refused for a partial
+/// file.
+#[test]
+fn a_model_without_relu_is_audited_and_adr_is_refused_before_any_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "tanh_cnn").unwrap();
+    let model = dir.path().join("tanh_cnn.onnx");
+    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    let images =
+        ndarray::Array4::<f32>::from_shape_fn((4, 1, 6, 6), |(n, _, i, j)| ((n * 7 + i * 3 + j) % 10) as f32 / 10.0);
+    let (x, y) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+    ndarray_npy::write_npy(&x, &images).unwrap();
+    ndarray_npy::write_npy(&y, &ndarray::arr1(&[0i64, 1, 2, 3])).unwrap();
+    let template = dir.path().join("t.json");
+    std::fs::write(&template, r#"{"kind": "target_class", "epsilon": 0.05}"#).unwrap();
+    let out = dir.path().join("audit.json");
+    let run = |method: &str| {
+        Command::cargo_bin("adr-onnx")
+            .unwrap()
+            .arg("audit")
+            .arg(&model)
+            .arg("--images")
+            .arg(&x)
+            .arg("--labels")
+            .arg(&y)
+            .arg("--goal")
+            .arg(&template)
+            .args(["--method", method, "--set", "square_queries=20", "--backend", "tract", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run("adr");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("tanh_cnn.onnx") && err.contains("no ReLU"), "{err}");
+    assert!(!dir.path().join("audit.json.partial").exists(), "no partial file is left behind");
+    let o = run("auto");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("no ReLU") && err.contains("`auto` runs without its adr stage"), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let stages: Vec<&String> = r["summary"]["found_by"].as_object().unwrap().keys().collect();
+    assert!(!stages.iter().any(|s| *s == "adr"), "{stages:?}");
+}

@@ -11,7 +11,7 @@ use super::{decode_base64_f32, AuditReport, SampleResult};
 use crate::error::{Error, Result};
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 16] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "index",
     "label",
     "clean_prediction",
@@ -27,6 +27,7 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "found_by",
     "target",
     "min_epsilon",
+    "max_robust_epsilon",
     "adversarial_row",
 ];
 
@@ -71,6 +72,7 @@ pub fn csv(report: &AuditReport) -> String {
             field(s.found_by.as_deref().unwrap_or("")),
             opt(s.target),
             opt(s.min_epsilon),
+            opt(s.max_robust_epsilon),
             opt(stacked),
         ];
         out += &fields.join(",");
@@ -225,8 +227,8 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5);
         assert_eq!(lines[0].split(',').count(), CSV_COLUMNS.len());
-        assert_eq!(lines[1], "0,7,1,false,false,misclassified clean,false,,,,,,,,,");
-        assert_eq!(lines[2], "1,3,3,true,true,,true,5,-0.5,,0.25,,apgd-ce,,,0");
+        assert_eq!(lines[1], "0,7,1,false,false,misclassified clean,false,,,,,,,,,,");
+        assert_eq!(lines[2], "1,3,3,true,true,,true,5,-0.5,,0.25,,apgd-ce,,,,0");
         assert_eq!(field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 

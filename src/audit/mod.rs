@@ -554,6 +554,9 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     let neurons = crate::surrogate::total_neurons(&a.model.graph);
     let settings = Settings::resolve(&probe, &a.cli, neurons);
     settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
+    if settings.algorithm == crate::goal::schema::Algorithm::Adr {
+        a.model.require_relu()?;
+    }
     let batch = a.batch.max(1);
     // Every radius batches the same rows; the first one's settings size them.
     // A batch holds no more goals than there are samples (none is padded).
@@ -678,6 +681,10 @@ fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance:
         "epsilons": a.epsilons,
         "dataset_samples": count,
         "backend": [&origin.backend, &origin.backend_version, &origin.device],
+        // `--targets`: the classes, not the file's name.
+        "targets_sha256": a.targets.as_ref().map(|(_, t)| {
+            sha256_hex(t.iter().map(|c| format!("{c}\n")).collect::<String>().as_bytes())
+        }),
     })
 }
 

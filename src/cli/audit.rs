@@ -258,6 +258,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let report = audit::run(&input, &mut session);
     watcher.finish();
+    if report.is_err() {
+        forget_empty_partial(&partial);
+    }
     let report = report?;
     write_json(&args.out, &report)?;
     if let Some(p) = &args.adversarials {
@@ -282,6 +285,16 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     // The report holds every result now.
     std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
     Ok(args.export.verdict(&report))
+}
+
+/// Removes a partial file that holds no result (its header alone): an audit
+/// that failed before its first batch finished leaves nothing to resume,
+/// and a corrected command must not be refused for it.
+fn forget_empty_partial(partial: &Path) {
+    let lines = std::fs::read_to_string(partial).map(|t| t.lines().filter(|l| !l.trim().is_empty()).count());
+    if lines.is_ok_and(|n| n <= 1) {
+        let _ = std::fs::remove_file(partial);
+    }
 }
 
 /// The figures of a summary line: clean accuracy, attack success, robust accuracy.

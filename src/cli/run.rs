@@ -80,6 +80,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     refuse_clobber(&args, &dir, Some(&model.graph))?;
     let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
     let all_targets = asks_all_targets(&text);
+    // `with_target` rewrites the text, which would hide a repeated key.
+    if let Some(r) = adr_onnx::goal::strict_json::first_repeated_key(&text) {
+        anyhow::bail!(
+            "{}: at {}: key `{}` appears twice in this object",
+            args.goal.display(),
+            r.pointer,
+            adr_onnx::error::clip(&r.key)
+        );
+    }
     if let Some(e) = args.epsilon {
         // Checked as written first (a repeated key, a bad field), then
         // given the command line's radius.

@@ -293,7 +293,8 @@ fn check_memory(
         for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
             let batch: Vec<Goal> = chunk.iter().map(|&g| goals[g].clone()).collect();
             let goals_flag = (batch.len(), Some("the disjuncts (64 a batch)"));
-            let rows = passes(model, settings, batch.len()).iter().map(|p| p.restarts).max().unwrap_or(1);
+            let group = members.len().min(DISJUNCTS_PER_BATCH);
+            let rows = passes(model, settings, group).iter().map(|p| p.restarts).max().unwrap_or(1);
             let largest = Settings { restarts: rows, ..settings.clone() };
             let e = memory::estimate(&Workload::of(&model.graph, config.runtime, &largest, &batch, goals_flag));
             total = Some(match total {
@@ -349,7 +350,8 @@ pub fn falsify(
         for chunk in members.chunks(DISJUNCTS_PER_BATCH) {
             let goals: Vec<Goal> = chunk.iter().map(|&g| planned.goals[g].clone()).collect();
             let Some(first) = goals.first() else { continue };
-            let passes = passes(model, settings, goals.len());
+            // Every batch of a group gets the Adam restarts of its first.
+            let passes = passes(model, settings, members.len().min(DISJUNCTS_PER_BATCH));
             let rows = passes.iter().map(|p| p.restarts).max().unwrap_or(1);
             let engine = Engine::new(model, backend, first.target, first.output, goals.len() * rows, settings.alpha);
             batches.push(Batch { members: chunk.to_vec(), goals, passes, engine });

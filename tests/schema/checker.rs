@@ -58,6 +58,7 @@ fn check(root: &Value, schema: &Value, doc: &Value, at: &str, out: &mut Vec<Stri
             "const" if doc != rule => fail(format!("expected {rule}, got {doc}")),
             "enum" if !rule.as_array().unwrap().contains(doc) => fail(format!("{doc} is not one of {rule}")),
             "minimum" if doc.as_f64().is_some_and(|v| v < rule.as_f64().unwrap()) => fail(format!("{doc} < {rule}")),
+            "maximum" if doc.as_f64().is_some_and(|v| v > rule.as_f64().unwrap()) => fail(format!("{doc} > {rule}")),
             "exclusiveMinimum" if doc.as_f64().is_some_and(|v| v <= rule.as_f64().unwrap()) => {
                 fail(format!("{doc} <= {rule}"))
             }
@@ -67,7 +68,7 @@ fn check(root: &Value, schema: &Value, doc: &Value, at: &str, out: &mut Vec<Stri
             "maxItems" if doc.as_array().is_some_and(|a| a.len() > rule.as_u64().unwrap() as usize) => {
                 fail(format!("more than {rule} items"))
             }
-            "const" | "enum" | "minimum" | "exclusiveMinimum" | "minItems" | "maxItems" => {}
+            "const" | "enum" | "minimum" | "maximum" | "exclusiveMinimum" | "minItems" | "maxItems" => {}
             "required" => {
                 if let Some(o) = doc.as_object() {
                     for name in rule.as_array().unwrap().iter().map(|n| n.as_str().unwrap()) {
