@@ -11,7 +11,7 @@
 
 use ndarray::Array2;
 
-use super::{Ctx, StopReason};
+use super::{descent, Ctx, StopReason};
 use crate::error::Result;
 use crate::goal::schema::Algorithm;
 
@@ -62,44 +62,15 @@ impl Moments {
 }
 
 /// Runs `steps` Adam steps from `x` on every row still searching.
-pub fn run(ctx: &mut Ctx, mut x: Array2<f32>, steps: usize) -> Result<(usize, StopReason)> {
-    let classes = ctx.engine.model.graph.value(ctx.engine.target).size();
-    let objective = ctx.goals[0].objective_with(Algorithm::Adam, false, ctx.settings.loss, classes);
+pub fn run(ctx: &mut Ctx, x: Array2<f32>, steps: usize) -> Result<(usize, StopReason)> {
     let firsts: Vec<f32> = (0..ctx.rows.len()).map(|r| start_step(ctx, r)).collect();
     let factor = decay(steps);
     let mut moments = Moments { m: Array2::zeros(x.raw_dim()), v: Array2::zeros(x.raw_dim()) };
-    ctx.progress.begin(Algorithm::Adam.name(), steps);
-    let params = ctx.params.clone();
-    let mut done = 0;
-    let mut stop = StopReason::Iterations;
-    for it in 0..steps {
-        let moving = ctx.moving_rows();
-        if moving.is_empty() {
-            stop = StopReason::Achieved;
-            done = it;
-            break;
-        }
-        let r = ctx.gradient_rows(objective, &params, &x, &moving, it)?;
-        ctx.progress.tick(it + 1, ctx.best_objective());
-        if let Some(reason) = ctx.should_stop() {
-            stop = reason;
-            done = it;
-            break;
-        }
-        let shrink = factor.powi(it as i32);
-        for (k, &row) in moving.iter().enumerate() {
-            if ctx.frozen(row) {
-                continue;
-            }
-            let d = moments.direction(row, it + 1, r.grad_x.row(k));
-            let size = firsts[row] * shrink;
-            x.row_mut(row).iter_mut().zip(&d).for_each(|(x, d)| *x -= size * d);
-            ctx.project(&mut x, row);
-        }
-        done = it + 1;
-    }
-    ctx.finish(&x, done, stop)?;
-    Ok((done, stop))
+    descent::descend(ctx, x, Algorithm::Adam, steps, |_, x, row, it, g| {
+        let d = moments.direction(row, it + 1, g);
+        let size = firsts[row] * factor.powi(it as i32);
+        x.row_mut(row).iter_mut().zip(&d).for_each(|(x, d)| *x -= size * d);
+    })
 }
 
 #[cfg(test)]

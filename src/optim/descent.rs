@@ -1,8 +1,8 @@
 //! The loop of the methods that descend the TRUE network's gradient (GD,
-//! PGD): evaluate the objective and its gradient at the rows still moving,
-//! judge them, stop or step each, and judge the final point.
+//! PGD, Adam): evaluate the objective and its gradient at the rows still
+//! moving, judge them, stop or step each, and judge the final point.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1};
 
 use super::{Ctx, StopReason};
 use crate::error::Result;
@@ -12,11 +12,26 @@ use crate::goal::schema::{Algorithm, StepRule};
 /// direction `rule(ctx, row)` makes of its gradient, then is projected.
 pub fn run(
     ctx: &mut Ctx,
-    mut x: Array2<f32>,
+    x: Array2<f32>,
     method: Algorithm,
     steps: usize,
     size: f32,
     rule: impl Fn(&Ctx, usize) -> StepRule,
+) -> Result<(usize, StopReason)> {
+    descend(ctx, x, method, steps, |ctx, x, row, _, g| {
+        super::step_row(x, row, g, rule(ctx, row), size);
+    })
+}
+
+/// Runs `steps` steps of `method` on the loss `method` descends: at step
+/// `it`, `update(ctx, x, row, it, gradient)` moves each moving row, which is
+/// then projected into its feasible set.
+pub fn descend(
+    ctx: &mut Ctx,
+    mut x: Array2<f32>,
+    method: Algorithm,
+    steps: usize,
+    mut update: impl FnMut(&Ctx, &mut Array2<f32>, usize, usize, ArrayView1<f32>),
 ) -> Result<(usize, StopReason)> {
     let classes = ctx.engine.model.graph.value(ctx.engine.target).size();
     let objective = ctx.goals[0].objective_with(method, ctx.settings.normalised_objective, ctx.settings.loss, classes);
@@ -44,7 +59,7 @@ pub fn run(
             if ctx.frozen(row) {
                 continue;
             }
-            super::step_row(&mut x, row, r.grad_x.row(k), rule(ctx, row), size);
+            update(ctx, &mut x, row, it, r.grad_x.row(k));
             ctx.project(&mut x, row);
         }
         done = it + 1;
