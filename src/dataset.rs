@@ -1,6 +1,11 @@
-//! The datasets `audit` reads: images and labels as two `.npy` files, or
-//! one `.npz` archive (NumPy's `np.savez` or `np.savez_compressed`) holding
-//! the arrays `images` and `labels`.
+//! The datasets `audit` reads: images and labels as two `.npy` files, one
+//! `.npz` archive (NumPy's `np.savez` or `np.savez_compressed`) holding the
+//! arrays `images` and `labels`, an image folder with one subfolder per
+//! class ([`image_folder`]), or a CSV of features and a `label` column
+//! ([`table`]).
+
+pub mod image_folder;
+pub mod table;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -41,9 +46,64 @@ fn npz_array(path: &Path, bytes: &[u8], name: &str) -> Result<Option<ArrayD<f32>
     parse_npy(&PathBuf::from(format!("{}, array `{name}`", path.display())), &data).map(Some)
 }
 
+/// The kind of dataset `path` names: a folder is an image folder.
+enum Kind {
+    Arrays,
+    ImageFolder,
+    Csv,
+}
+
+fn kind_of(path: &Path) -> Kind {
+    if path.is_dir() {
+        Kind::ImageFolder
+    } else if table::is_csv(path) {
+        Kind::Csv
+    } else {
+        Kind::Arrays
+    }
+}
+
+/// The dataset `images` names, for a model input of per-sample shape
+/// `shape`: `.npy` images with `labels` (a `.npy`), a `.npz` holding both,
+/// an image folder, or a CSV (the last two hold their labels).
+pub fn load(images: &Path, labels: Option<&Path>, shape: &[usize]) -> Result<Dataset> {
+    let (array, labels_of_images, sha256) = match kind_of(images) {
+        Kind::Arrays => return load_arrays(images, labels),
+        Kind::ImageFolder => {
+            let listing = image_folder::Listing::read(images)?;
+            let (array, sha256) = listing.decode(images, shape)?;
+            (array, listing.labels(), sha256)
+        }
+        Kind::Csv => {
+            let (t, sha256) = table::read(images, Some(shape))?;
+            (t.features, t.labels, sha256)
+        }
+    };
+    if let Some(l) = labels {
+        return Err(Error::data(images, format!("holds its labels: leave out --labels {}", l.display())));
+    }
+    Ok(Dataset {
+        images: array,
+        labels: labels_of_images,
+        images_path: images.to_path_buf(),
+        labels_path: images.to_path_buf(),
+        labels_sha256: sha256.clone(),
+        images_sha256: sha256,
+    })
+}
+
+/// The SHA-256 that identifies a dataset file, or an image folder (see
+/// [`image_folder::Listing::sha256`]).
+pub fn sha256(path: &Path) -> Result<String> {
+    match kind_of(path) {
+        Kind::ImageFolder => image_folder::Listing::read(path)?.sha256(),
+        Kind::Arrays | Kind::Csv => Ok(sha256_hex(&crate::input::read(path)?)),
+    }
+}
+
 /// The images (`.npy`, or a `.npz` holding `images`) and the labels
 /// (`labels`, a `.npy`; else the archive's `labels`).
-pub fn load(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
+fn load_arrays(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let images_bytes = crate::input::read(images)?;
     let images_sha256 = sha256_hex(&images_bytes);
     let (array, archived_labels) = if is_npz(images) {
@@ -74,8 +134,16 @@ pub fn load(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     Ok(Dataset { images: array, labels, images_path: images.to_path_buf(), labels_path, images_sha256, labels_sha256 })
 }
 
-/// Just the images of a dataset file (`.npy`, or a `.npz`'s `images`).
-pub fn read_images(path: &Path) -> Result<ArrayD<f32>> {
+/// Just the images of a dataset (`.npy`, a `.npz`'s `images`, an image
+/// folder or a CSV, the last two for a model input of per-sample shape
+/// `shape`; a CSV without it: flat rows).
+pub fn read_images(path: &Path, shape: Option<&[usize]>) -> Result<ArrayD<f32>> {
+    match (kind_of(path), shape) {
+        (Kind::Arrays, _) => {}
+        (Kind::Csv, None) => return table::read(path, None).map(|(t, _)| t.features),
+        (Kind::ImageFolder, None) => return Err(Error::data(path, "an image folder needs the model's input shape")),
+        (_, Some(shape)) => return load(path, None, shape).map(|d| d.images),
+    }
     if !is_npz(path) {
         return read_npy(path);
     }
@@ -83,8 +151,14 @@ pub fn read_images(path: &Path) -> Result<ArrayD<f32>> {
     npz_array(path, &bytes, "images")?.ok_or_else(|| Error::data(path, "the archive holds no array `images`"))
 }
 
-/// Just the labels of a dataset file (`.npy`, or a `.npz`'s `labels`).
+/// Just the labels of a dataset (`.npy`, a `.npz`'s `labels`, an image
+/// folder's classes, or a CSV's `label` column).
 pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
+    match kind_of(path) {
+        Kind::ImageFolder => return Ok(image_folder::Listing::read(path)?.labels()),
+        Kind::Csv => return table::read(path, None).map(|(t, _)| t.labels),
+        Kind::Arrays => {}
+    }
     if !is_npz(path) {
         return crate::audit::read_labels(path);
     }
@@ -124,10 +198,10 @@ mod tests {
         for deflated in [false, true] {
             let p = dir.path().join("d.npz");
             npz(&p, &[("images.npy", npy_bytes(&x)), ("labels.npy", npy_bytes(&ndarray::arr1(&[3i64, 1])))], deflated);
-            let d = load(&p, None).unwrap();
+            let d = load(&p, None, &[2]).unwrap();
             assert_eq!((d.images.into_dimensionality().unwrap(), d.labels), (x.clone(), vec![3, 1]));
             assert_eq!((d.labels_path, d.labels_sha256), (p.clone(), d.images_sha256));
-            assert_eq!(read_images(&p).unwrap().shape(), &[2, 2]);
+            assert_eq!(read_images(&p, None).unwrap().shape(), &[2, 2]);
         }
     }
 
@@ -135,7 +209,7 @@ mod tests {
     fn npz_problems_name_the_archive_and_the_array() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.npz");
-        let err = |p: &Path, labels: Option<&Path>| load(p, labels).err().unwrap().to_string();
+        let err = |p: &Path, labels: Option<&Path>| load(p, labels, &[1]).err().unwrap().to_string();
         npz(&p, &[("images.npy", npy_bytes(&ndarray::arr1(&[1.0f32])))], true);
         assert!(err(&p, None).ends_with("d.npz: the archive holds no array `labels`: add it, or give --labels"));
         npz(&p, &[("labels.npy", npy_bytes(&ndarray::arr1(&[1i64])))], false);

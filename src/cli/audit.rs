@@ -23,11 +23,13 @@ use super::method::MethodArgs;
 pub struct AuditArgs {
     /// The ONNX classifier.
     model: PathBuf,
-    /// The images, `.npy` with the samples along the first axis, or a
-    /// `.npz` archive holding the arrays `images` and `labels`.
+    /// The images: `.npy` with the samples along the first axis, a `.npz`
+    /// archive holding the arrays `images` and `labels`, an image folder
+    /// (one subfolder of PNG/JPEG files per class), or a `.csv` of features
+    /// and a `label` column.
     #[arg(long)]
     images: PathBuf,
-    /// Their labels, `.npy` of integers (not with a `.npz` that holds them).
+    /// Their labels, `.npy` of integers (only with a `.npy` of images).
     #[arg(long)]
     labels: Option<PathBuf>,
     /// The goal template: a target_class goal without `input` and `label`
@@ -125,10 +127,14 @@ pub struct MergeArgs {
     /// Also write the HTML page (needs the images).
     #[arg(long, requires = "images")]
     page: Option<PathBuf>,
-    /// The audited images, `.npy` or `.npz` (for the page; checked against
-    /// the reports).
+    /// The audited images, `.npy`, `.npz`, image folder or `.csv` (for the
+    /// page; checked against the reports).
     #[arg(long)]
     images: Option<PathBuf>,
+    /// The audited model (checked against the reports): its input shape
+    /// decodes an image folder given as --images.
+    #[arg(long, requires = "images")]
+    model: Option<PathBuf>,
     /// The audited labels (`.npy`, or the `.npz` of the audit): every
     /// shard's labels are checked against them
     /// (and, with --images, the reports' dataset_sha256).
@@ -191,7 +197,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
-    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref())?;
+    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &input_shape(&model))?;
     let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
         Some(p) => Some((p.as_path(), audit::read_labels(p)?)),
@@ -287,6 +293,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(args.export.verdict(&report))
 }
 
+/// The per-sample shape of the model's (first) input.
+fn input_shape(model: &adr_onnx::onnx::ImportedModel) -> Vec<usize> {
+    model.graph.inputs.first().map(|&i| model.graph.value(i).shape.clone()).unwrap_or_default()
+}
+
 /// Removes a partial file that holds no result (its header alone): an audit
 /// that failed before its first batch finished leaves nothing to resume,
 /// and a corrected command must not be refused for it.
@@ -352,10 +363,22 @@ fn write_curve(path: &Path, report: &AuditReport) -> anyhow::Result<()> {
     write_line_plot(path, &plot).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The input shape of the model `path`, refused unless its SHA-256 is
+/// `model_sha256` (the reports').
+fn audited_input_shape(path: &Path, model_sha256: &str) -> anyhow::Result<Vec<usize>> {
+    let sha = sha256_hex(&read_bytes(path)?);
+    anyhow::ensure!(
+        sha == model_sha256,
+        "{}: not the audited model (SHA-256 {sha}, the reports' model_sha256 is {model_sha256})",
+        path.display()
+    );
+    Ok(input_shape(&adr_onnx::onnx::import(path)?))
+}
+
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
     let inputs: Vec<&Path> =
-        args.reports.iter().chain(&args.images).chain(&args.labels).map(PathBuf::as_path).collect();
+        args.reports.iter().chain(&args.images).chain(&args.labels).chain(&args.model).map(PathBuf::as_path).collect();
     let outputs: Vec<&Path> =
         std::iter::once(&args.out).chain(&args.page).chain(args.export.outputs()).map(PathBuf::as_path).collect();
     adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
@@ -380,7 +403,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     // Checked before anything is written.
     let images = match (&args.page, &args.images) {
         (Some(_), Some(path)) => {
-            let sha = sha256_hex(&read_bytes(path)?);
+            let sha = adr_onnx::dataset::sha256(path)?;
             anyhow::ensure!(
                 sha == merged.images_sha256,
                 "{}: not the audited images (SHA-256 {sha}, the reports' images_sha256 is {})",
@@ -388,14 +411,21 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 merged.images_sha256
             );
             if let Some(labels_path) = &args.labels {
-                let labels_sha = sha256_hex(&read_bytes(labels_path)?);
+                let labels_sha = adr_onnx::dataset::sha256(labels_path)?;
                 anyhow::ensure!(
                     audit::dataset_sha256(&sha, &labels_sha, merged.dataset_samples) == merged.dataset_sha256,
                     "{}: not the audited labels (the reports' dataset_sha256 differs)",
                     labels_path.display()
                 );
             }
-            Some(adr_onnx::dataset::read_images(path)?)
+            let shape = match &args.model {
+                Some(m) => Some(audited_input_shape(m, &merged.model_sha256)?),
+                None if path.is_dir() => {
+                    anyhow::bail!("{}: an image folder needs --model (the audited model)", path.display())
+                }
+                None => None,
+            };
+            Some(adr_onnx::dataset::read_images(path, shape.as_deref())?)
         }
         _ => None,
     };

@@ -73,6 +73,12 @@ pub fn read_png(path: &Path, image: ImageShape) -> Result<ArrayD<f32>> {
     let img = image::ImageReader::with_format(file, image::ImageFormat::Png)
         .decode()
         .map_err(|e| Error::data(path, format!("cannot read the PNG: {e}")))?;
+    image_values(path, &img, image)
+}
+
+/// A decoded image as floats in [0, 1] (8 bits per channel, alpha dropped),
+/// `[C, H, W]` or `[H, W, C]`; `path` names it in errors.
+pub fn image_values(path: &Path, img: &image::DynamicImage, image: ImageShape) -> Result<ArrayD<f32>> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (c, values): (usize, Vec<f32>) = if image.channels == 1 {
         (1, img.to_luma8().into_raw().into_iter().map(|v| f32::from(v) / 255.0).collect())
