@@ -1,13 +1,14 @@
 //! Line plots as PNG files: draws named series of (x, y) points with plotters
-//! on an in-memory bitmap and encodes it with `image`. Owns the built-in font
-//! (DejaVu Sans, registered once per process) used for all plot text.
+//! on an in-memory bitmap and encodes it with `image`; and labelled colour
+//! bars beside a picture. Owns the built-in font (DejaVu Sans, registered
+//! once per process) used for all plot and picture text.
 
 use std::io::Cursor;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use image::{ImageFormat, RgbImage};
+use image::{imageops, ImageFormat, Rgb, RgbImage};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -81,6 +82,69 @@ pub fn write_line_plot(path: &Path, plot: &LinePlot) -> Result<(), PictureError>
     image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)?;
     crate::output::write_atomically(path, |w| w.write_all(&bytes))
         .map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
+}
+
+/// Smallest height of a picture with a colour bar, so that its three labels
+/// never overlap.
+pub const COLOUR_BAR_MIN_HEIGHT: u32 = 96;
+/// Width of the bar, its distance from the picture and from its labels.
+const COLOUR_BAR_WIDTH: u32 = 14;
+const COLOUR_BAR_GAP: u32 = 8;
+const COLOUR_BAR_LABEL_WIDTH: u32 = 72;
+const COLOUR_BAR_FONT_SIZE: u32 = 13;
+
+/// A vertical colour bar for values from `+saturation` (top) to
+/// `-saturation` (bottom): `colours` in that order, labelled `+s`, 0, `-s`.
+pub struct ColourBar {
+    pub saturation: f64,
+    pub colours: Vec<[u8; 3]>,
+}
+
+/// `picture` at the top left of a white canvas with `bar` to its right, as
+/// tall as the picture (at least [`COLOUR_BAR_MIN_HEIGHT`]).
+pub fn beside_colour_bar(picture: &RgbImage, bar: &ColourBar) -> Result<RgbImage, PictureError> {
+    register_font_once()?;
+    let left = picture.width() + COLOUR_BAR_GAP;
+    let width = left + COLOUR_BAR_WIDTH + COLOUR_BAR_GAP + COLOUR_BAR_LABEL_WIDTH;
+    let height = picture.height().max(COLOUR_BAR_MIN_HEIGHT);
+    let mut canvas = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    imageops::replace(&mut canvas, picture, 0, 0);
+    let mut pixels = canvas.into_raw();
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw_colour_bar(&root, bar, left as i32, height as i32)?;
+        root.present().map_err(plot_error)?;
+    }
+    RgbImage::from_raw(width, height, pixels)
+        .ok_or_else(|| PictureError::Plot("bitmap does not match the colour bar's size".to_string()))
+}
+
+fn draw_colour_bar(
+    root: &DrawingArea<BitMapBackend, Shift>,
+    bar: &ColourBar,
+    left: i32,
+    height: i32,
+) -> Result<(), PictureError> {
+    let margin = COLOUR_BAR_FONT_SIZE as i32 / 2 + 1;
+    let (top, bottom) = (margin, height - margin);
+    let right = left + COLOUR_BAR_WIDTH as i32;
+    let steps = bar.colours.len().max(1) as i32;
+    for (i, &[r, g, b]) in bar.colours.iter().enumerate() {
+        let row = |k: i32| top + (bottom - top) * k / steps;
+        let (y0, y1) = (row(i as i32), row(i as i32 + 1));
+        root.draw(&Rectangle::new([(left, y0), (right, y1)], RGBColor(r, g, b).filled())).map_err(plot_error)?;
+    }
+    root.draw(&Rectangle::new([(left, top), (right, bottom)], BLACK.stroke_width(1))).map_err(plot_error)?;
+    let labels = TickLabels::linear(&(-bar.saturation..bar.saturation));
+    let text = (FONT_FAMILY, COLOUR_BAR_FONT_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+    let x = right + COLOUR_BAR_GAP as i32;
+    let middle = (top + bottom) / 2;
+    if bar.saturation > 0.0 && bar.saturation.is_finite() {
+        let s = labels.label(bar.saturation);
+        root.draw_text(&format!("+{s}"), &text, (x, top)).map_err(plot_error)?;
+        root.draw_text(&format!("-{s}"), &text, (x, bottom)).map_err(plot_error)?;
+    }
+    root.draw_text("0", &text, (x, middle)).map_err(plot_error)
 }
 
 fn register_font_once() -> Result<(), PictureError> {
@@ -574,6 +638,31 @@ mod tests {
         let path = dir.path().join("missing").join("plot.png");
         let plot = plot_of(vec![series("x", curve(5, |x| x))], false, false);
         assert!(matches!(write_line_plot(&path, &plot), Err(PictureError::Write { .. })));
+    }
+
+    #[test]
+    fn colour_bar_stands_right_of_the_picture_with_labels() {
+        let picture = RgbImage::from_pixel(40, 30, image::Rgb([0, 255, 0]));
+        let colours = vec![[255, 0, 0], [255, 255, 255], [0, 0, 255]];
+        let out = beside_colour_bar(&picture, &ColourBar { saturation: 0.25, colours }).unwrap();
+        assert_eq!(out.height(), COLOUR_BAR_MIN_HEIGHT);
+        assert_eq!(out.get_pixel(39, 29).0, [0, 255, 0], "picture at the top left");
+        assert_eq!(out.get_pixel(10, 60).0, WHITE_PIXEL, "white below a short picture");
+        let bar_x = 40 + COLOUR_BAR_GAP + COLOUR_BAR_WIDTH / 2;
+        assert_eq!(out.get_pixel(bar_x, 20).0, [255, 0, 0], "+s at the top");
+        assert_eq!(out.get_pixel(bar_x, 80).0, [0, 0, 255], "-s at the bottom");
+        let labels = imageops::crop_imm(&out, bar_x + COLOUR_BAR_WIDTH, 0, COLOUR_BAR_LABEL_WIDTH, 96).to_image();
+        assert!(count_ink(&labels) > 40, "labels drawn");
+    }
+
+    #[test]
+    fn colour_bar_of_nothing_is_labelled_zero_only() {
+        let picture = RgbImage::from_pixel(4, 4, image::Rgb([255, 255, 255]));
+        let plain =
+            beside_colour_bar(&picture, &ColourBar { saturation: 0.0, colours: vec![[255, 255, 255]] }).unwrap();
+        let labelled =
+            beside_colour_bar(&picture, &ColourBar { saturation: 1.0, colours: vec![[255, 255, 255]] }).unwrap();
+        assert!(count_ink(&plain) < count_ink(&labelled));
     }
 
     #[test]
