@@ -127,6 +127,32 @@ fn untargeted_attack_on_a_png_digit() {
     assert_eq!(perturbation.height(), 224, "28 pixels enlarged 8 times");
     assert!(perturbation.width() > 224 + 50, "a colour bar beside the perturbation");
     assert!(rep["artifacts"]["reconstruction_png"].is_null(), "an attack has no reconstruction");
+    // The plot shows the margin, which the trace records, and its threshold 0.
+    let trace = rep["trace"].as_array().unwrap();
+    let last = trace.last().unwrap();
+    assert!(last["best_score"].as_f64().unwrap() < 0.0, "achieved: the margin is below 0");
+    assert_eq!(last["best_score"].as_f64(), rep["best"]["score"].as_f64());
+    let plot = image::open(rep["artifacts"]["objective_plot_png"].as_str().unwrap()).unwrap().to_rgb8();
+    let threshold = plot.pixels().filter(|p| p.0 == [214, 39, 40]).count();
+    assert!(threshold > 200, "a dashed red threshold line: {threshold} pixels");
+}
+
+#[test]
+fn auto_marks_where_each_stage_begins_on_the_objective_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let goal = root().join("testdata/goals/untargeted_png.json");
+    let fast = ["--epsilon", "0.02", "--iterations", "10", "--set", "apgd_steps=10", "--set", "square_queries=20"];
+    let r = run(dir.path(), &model, &goal, &[&["--method", "auto"], &fast[..]].concat());
+    check_common(&r);
+    let phases: std::collections::BTreeSet<&str> =
+        r.report["trace"].as_array().unwrap().iter().map(|t| t["phase"].as_str().unwrap()).collect();
+    assert!(phases.len() > 1, "auto ran several stages: {phases:?}");
+    let plot = image::open(r.report["artifacts"]["objective_plot_png"].as_str().unwrap()).unwrap().to_rgb8();
+    let columns_with_marks = (0..plot.width())
+        .filter(|&x| (0..plot.height()).filter(|&y| plot.get_pixel(x, y).0 == [110, 110, 110]).count() > 50)
+        .count();
+    assert!(columns_with_marks >= 2 * (phases.len() - 1), "a dashed grey line per stage: {columns_with_marks} columns");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
 
 use super::picture::{image_layout, write_image_png, write_perturbation_png, write_side_by_side_png};
-use super::plot::{write_line_plot, LinePlot, Series};
+use super::plot::{write_annotated_plot, Annotations, LinePlot, Series};
 use crate::error::{Error, Result};
 use crate::goal::{Criterion, Goal, GoalKind, Start};
 use crate::ir::Graph;
@@ -93,11 +93,11 @@ pub fn remove_stale(dir: &Path) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         // A link is removed, never followed.
-        let kind = entry.file_type().map_err(|e| Error::io(&entry.path(), e))?;
+        let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
         let is_file = kind.is_file() || kind.is_symlink();
         let is_ours = entry.file_name().to_str().is_some_and(is_artifact_name);
         if is_file && is_ours {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
         }
     }
     Ok(())
@@ -192,7 +192,8 @@ pub fn write_all(
     }
     if !trace.is_empty() {
         let p = dir.join("objective.png");
-        write_line_plot(&p, &objective_plot(goal, trace)).map_err(|e| Error::data(&p, e.to_string()))?;
+        let (plot, notes) = objective_plot(goal, trace);
+        write_annotated_plot(&p, &plot, &notes).map_err(|e| Error::data(&p, e.to_string()))?;
         out.objective_plot_png = Some(display(&p));
     }
     Ok(out)
@@ -243,25 +244,67 @@ fn image_range(goal: &Goal, x: &[f32]) -> (f32, f32) {
     value_range(x.iter())
 }
 
-fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> LinePlot {
-    let label = match goal.kind {
-        GoalKind::TargetClass => "cross-entropy of the true label",
-        GoalKind::Reconstruction => "mean squared error",
-        GoalKind::OutputBound => "output",
-        GoalKind::Property => "largest constraint margin",
+/// The plot of the success criterion per iteration: what is plotted, with
+/// its threshold and the iterations where each stage begins.
+fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> (LinePlot, Annotations) {
+    let attack_label = match &goal.criterion {
+        Criterion::Class { target: Some(_), .. } => "margin: largest other logit - target's",
+        _ => "margin: true logit - largest other",
+    };
+    let (y_label, by_score) = match goal.kind {
+        GoalKind::TargetClass => (attack_label, true),
+        GoalKind::Reconstruction => ("mean squared error", false),
+        GoalKind::OutputBound => ("output", false),
+        GoalKind::Property => ("largest constraint margin", false),
     };
     let points = |f: &dyn Fn(&TracePoint) -> f64| trace.iter().map(|t| (t.iteration as f64, f(t))).collect();
-    LinePlot {
-        title: format!("{} ({})", goal.criterion_text(), trace.last().map_or("", |t| t.phase)),
+    let (now, best): (Vec<_>, Vec<_>) = if by_score {
+        (points(&|t| t.score), points(&|t| t.best_score))
+    } else {
+        (points(&|t| t.objective), points(&|t| t.best_objective))
+    };
+    let stages = stage_starts(trace);
+    let plot = LinePlot {
+        title: format!(
+            "{} ({})",
+            goal.criterion_text(),
+            stages.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
+        ),
         x_label: "iteration".into(),
-        y_label: format!("true {label}"),
+        y_label: format!("true {y_label}"),
         series: vec![
-            Series { name: "this iteration (best restart)".into(), points: points(&|t| t.objective) },
-            Series { name: "best so far".into(), points: points(&|t| t.best_objective) },
+            Series { name: "this iteration (best restart)".into(), points: now },
+            Series { name: "best so far".into(), points: best },
         ],
         log_x: false,
         log_y: goal.kind == GoalKind::Reconstruction,
+    };
+    let marks = if stages.len() > 1 { stages } else { Vec::new() };
+    (plot, Annotations { threshold: threshold(goal), marks, point_markers: false })
+}
+
+/// The value the plotted criterion must pass, named by the side that succeeds.
+fn threshold(goal: &Goal) -> Option<(f64, String)> {
+    match &goal.criterion {
+        Criterion::Class { .. } => Some((0.0, "success below 0".into())),
+        Criterion::Reconstruction { tolerance, .. } => tolerance.map(|t| (t, format!("success at or below {t}"))),
+        Criterion::Bound { direction, bound, .. } => bound.map(|b| {
+            let side = if *direction == crate::goal::schema::Direction::Maximize { "above" } else { "below" };
+            (b, format!("success {side} {b}"))
+        }),
+        Criterion::Constraints { .. } => Some((0.0, "success at or below 0".into())),
     }
+}
+
+/// The iteration where each stage of the trace begins, with its name.
+fn stage_starts(trace: &[TracePoint]) -> Vec<(f64, String)> {
+    let mut starts: Vec<(f64, String)> = Vec::new();
+    for t in trace {
+        if starts.last().is_none_or(|(_, phase)| phase != t.phase) {
+            starts.push((t.iteration as f64, t.phase.to_string()));
+        }
+    }
+    starts
 }
 
 #[cfg(test)]
