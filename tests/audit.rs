@@ -116,6 +116,14 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("data:image/png;base64,").count(), s["worst"].as_array().unwrap().len());
     assert!(html.contains("Robustness audit"));
+    // What ran, and each class's robust accuracy.
+    assert!(html.contains(&format!("method <b>{}</b>", r["settings"]["algorithm"].as_str().unwrap())), "{html}");
+    assert!(html.contains(&format!("backend {}", r["provenance"]["backend"].as_str().unwrap())));
+    assert!(html.contains("<summary>settings</summary>") && html.contains("<th>iterations</th><td>15</td>"));
+    assert!(html.contains("<th>robust accuracy</th>"));
+    let class = &s["per_class"].as_array().unwrap()[0];
+    let accuracy = 100.0 * class["robust"].as_f64().unwrap() / class["samples"].as_f64().unwrap();
+    assert!(html.contains(&format!("<td>{accuracy:.2}%</td></tr>")), "class {}: {accuracy:.2}%", class["class"]);
 }
 
 #[test]
@@ -358,6 +366,9 @@ fn the_merge_page_needs_the_audited_images() {
     let (code, err) = with_page(&images());
     assert_eq!(code, 0, "{err}");
     assert!(page.exists());
+    let html = std::fs::read_to_string(&page).unwrap();
+    let model_file = read(&whole)["provenance"]["model_file"].as_str().unwrap().to_string();
+    assert!(html.contains(&format!("Robustness audit of {model_file}")), "the model's name kept after a merge");
     assert_eq!(report_bytes(&out), report_bytes(&whole));
 }
 

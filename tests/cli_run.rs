@@ -123,6 +123,92 @@ fn untargeted_attack_on_a_png_digit() {
         let p = rep["artifacts"][key].as_str().unwrap();
         image::open(p).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
+    let perturbation = image::open(rep["artifacts"]["perturbation_png"].as_str().unwrap()).unwrap().to_rgb8();
+    assert_eq!(perturbation.height(), 224, "28 pixels enlarged 8 times");
+    assert!(perturbation.width() > 224 + 50, "a colour bar beside the perturbation");
+    assert!(rep["artifacts"]["reconstruction_png"].is_null(), "an attack has no reconstruction");
+    // The plot shows the margin, which the trace records, and its threshold 0.
+    let trace = rep["trace"].as_array().unwrap();
+    let last = trace.last().unwrap();
+    assert!(last["best_score"].as_f64().unwrap() < 0.0, "achieved: the margin is below 0");
+    assert_eq!(last["best_score"].as_f64(), rep["best"]["score"].as_f64());
+    let plot = image::open(rep["artifacts"]["objective_plot_png"].as_str().unwrap()).unwrap().to_rgb8();
+    let threshold = plot.pixels().filter(|p| p.0 == [214, 39, 40]).count();
+    assert!(threshold > 200, "a dashed red threshold line: {threshold} pixels");
+}
+
+#[test]
+fn auto_marks_where_each_stage_begins_on_the_objective_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("models/mnist_cnn_pgd.onnx");
+    let goal = root().join("testdata/goals/untargeted_png.json");
+    let fast = ["--epsilon", "0.02", "--iterations", "10", "--set", "apgd_steps=10", "--set", "square_queries=20"];
+    let r = run(dir.path(), &model, &goal, &[&["--method", "auto"], &fast[..]].concat());
+    check_common(&r);
+    let phases: std::collections::BTreeSet<&str> =
+        r.report["trace"].as_array().unwrap().iter().map(|t| t["phase"].as_str().unwrap()).collect();
+    assert!(phases.len() > 1, "auto ran several stages: {phases:?}");
+    let plot = image::open(r.report["artifacts"]["objective_plot_png"].as_str().unwrap()).unwrap().to_rgb8();
+    let columns_with_marks = (0..plot.width())
+        .filter(|&x| (0..plot.height()).filter(|&y| plot.get_pixel(x, y).0 == [110, 110, 110]).count() > 50)
+        .count();
+    assert!(columns_with_marks >= 2 * (phases.len() - 1), "a dashed grey line per stage: {columns_with_marks} columns");
+}
+
+#[test]
+fn reconstruction_draws_the_target_beside_the_decoded_output_and_clears_stale_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("artifacts");
+    std::fs::create_dir(&artifacts).unwrap();
+    for stale in ["perturbation.png", "best_input.png", "best_input.old_input.npy", "notes.txt"] {
+        std::fs::write(artifacts.join(stale), b"from an earlier run").unwrap();
+    }
+    let goal = root().join("testdata/goals/reconstruction.json");
+    let model = fixtures().join("models/mnist_vae_decoder.onnx");
+    let r = run(dir.path(), &model, &goal, &["--method", "gd", "--iterations", "60"]);
+    check_common(&r);
+    let path = r.report["artifacts"]["reconstruction_png"].as_str().unwrap();
+    assert_eq!(Path::new(path), artifacts.join("reconstruction.png"));
+    let picture = image::open(path).unwrap().to_rgb8();
+    assert_eq!(picture.dimensions(), (2 * 224 + 8, 224), "target | decoded, 28 pixels enlarged 8 times");
+    // The left panel is the target: dark where the target is 0, light where it is near 1.
+    let target = npy(root().join("testdata/generator/vae_targets_first4.npy").to_str().unwrap());
+    let target = target.index_axis(Axis(0), 0);
+    let flat: Vec<f32> = target.iter().copied().collect();
+    let (lightest, darkest) = (
+        (0..784).max_by(|&a, &b| flat[a].total_cmp(&flat[b])).unwrap(),
+        (0..784).min_by(|&a, &b| flat[a].total_cmp(&flat[b])).unwrap(),
+    );
+    let shade = |i: usize| picture.get_pixel((i % 28) as u32 * 8 + 4, (i / 28) as u32 * 8 + 4).0[0];
+    assert!(shade(lightest) > 200 && shade(darkest) < 50, "{} {}", shade(lightest), shade(darkest));
+    for stale in ["perturbation.png", "best_input.png", "best_input.old_input.npy"] {
+        assert!(!artifacts.join(stale).exists(), "{stale} of an earlier run left beside this run's");
+    }
+    assert!(artifacts.join("notes.txt").exists(), "a file the tool does not write is kept");
+}
+
+#[test]
+fn without_out_each_run_gets_a_fresh_artifact_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("adr-onnx-artifacts-1")).unwrap();
+    std::fs::write(dir.path().join("adr-onnx-artifacts-1").join("best_input.npy"), b"someone else's").unwrap();
+    let model = root().join("models/rand_small_s1.onnx");
+    let goal = root().join("testdata/goals/output_bound.json");
+    for expected in ["adr-onnx-artifacts-2", "adr-onnx-artifacts-3"] {
+        let o = adr()
+            .current_dir(dir.path())
+            .args(["run", "--iterations", "5", "--quiet", "--goal"])
+            .arg(&goal)
+            .arg(&model)
+            .output()
+            .unwrap();
+        assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["artifacts"]["directory"], expected);
+        assert!(dir.path().join(expected).join("best_input.npy").exists());
+    }
+    let kept = std::fs::read(dir.path().join("adr-onnx-artifacts-1").join("best_input.npy")).unwrap();
+    assert_eq!(kept, b"someone else's", "an earlier folder is never reused");
 }
 
 #[test]

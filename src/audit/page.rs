@@ -1,6 +1,7 @@
-//! The audit's self-contained HTML page: the summary, the per-class table,
-//! and the worst examples as original | adversarial | perturbation images
-//! embedded in the page.
+//! The audit's self-contained HTML page: what ran (model, method, backend,
+//! settings), the summary, the per-class table with each class's robust
+//! accuracy, and the worst examples as original | adversarial | perturbation
+//! images embedded in the page.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,8 +16,55 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Writes the page; `images` is the audited dataset (originals).
+/// The name the page gives the model: the report's own (its provenance
+/// keeps the model file through a merge), else `fallback`.
+fn model_name<'a>(report: &'a AuditReport, fallback: &'a str) -> &'a str {
+    let own = report.provenance.model_file.as_str();
+    if own.is_empty() {
+        fallback
+    } else {
+        own
+    }
+}
+
+/// `value` as the page shows it: strings bare, everything else as JSON.
+fn plain(value: &serde_json::Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_string)
+}
+
+/// Method, backend and every setting of the run.
+fn what_ran(report: &AuditReport) -> String {
+    let p = &report.provenance;
+    let mut h = format!(
+        "<p>method <b>{method}</b>; backend {backend} {version} on {device}</p>\
+         <details><summary>settings</summary><table>",
+        method = escape(&plain(&report.settings["algorithm"])),
+        backend = escape(&p.backend),
+        version = escape(&p.backend_version),
+        device = escape(&p.device),
+    );
+    if let Some(settings) = report.settings.as_object() {
+        for (key, value) in settings {
+            let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(key), escape(&plain(value)));
+        }
+    }
+    h.push_str("</table></details>");
+    h
+}
+
+/// A share as a percentage; `-` for no samples.
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", 100.0 * part as f64 / whole as f64)
+    }
+}
+
+/// Writes the page; `images` is the audited dataset (originals);
+/// `model_name` names the model when the report does not.
 pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model_name: &str) -> Result<()> {
+    let model_name = self::model_name(report, model_name);
     let s = &report.summary;
     let mut h = String::new();
     let _ = write!(
@@ -32,6 +80,7 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
         commit = report.tool.commit,
         goal = escape(&report.goal.to_string()),
     );
+    h.push_str(&what_ran(report));
     let _ = write!(
         h,
         "<table><tr><th>samples</th><th>clean accuracy</th><th>attacked</th><th>attack success</th><th>robust accuracy</th></tr>\
@@ -43,12 +92,19 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
     );
-    h.push_str("<h2>Per class</h2><table><tr><th>class</th><th>samples</th><th>clean correct</th><th>robust</th></tr>");
+    h.push_str(
+        "<h2>Per class</h2><table><tr><th>class</th><th>samples</th><th>clean correct</th><th>robust</th>\
+         <th>robust accuracy</th></tr>",
+    );
     for c in &s.per_class {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            c.class, c.samples, c.clean_correct, c.robust
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.class,
+            c.samples,
+            c.clean_correct,
+            c.robust,
+            percent(c.robust, c.samples)
         );
     }
     h.push_str("</table><h2>Worst examples</h2><p>original | adversarial | perturbation (red up, blue down)</p>");
@@ -81,4 +137,21 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
     }
     h.push_str("</body></html>\n");
     crate::output::write(path, h.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_of_nothing_are_a_dash() {
+        assert_eq!(percent(1, 4), "25.00%");
+        assert_eq!(percent(0, 0), "-");
+    }
+
+    #[test]
+    fn settings_show_strings_bare() {
+        assert_eq!(plain(&serde_json::json!("adr")), "adr");
+        assert_eq!(plain(&serde_json::json!(0.5)), "0.5");
+    }
 }

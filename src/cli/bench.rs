@@ -9,7 +9,7 @@ use adr_onnx::bench::{measure, suite, table, Case, CaseSpec};
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::memory::{self, Workload};
 use adr_onnx::optim::Settings;
-use adr_onnx::report::plot::{write_line_plot, LinePlot, Series};
+use adr_onnx::report::plot::{write_annotated_plot, Annotations, LinePlot, Series};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::surrogate::total_neurons;
 use anyhow::Context;
@@ -293,9 +293,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(p) = &args.plot {
-        write_line_plot(p, &scaling_plot(&report.cases)).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        // Few points per line: each measured batch gets a marker.
+        let notes = Annotations { point_markers: true, ..Annotations::default() };
+        write_annotated_plot(p, &scaling_plot(&report.cases), &notes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     }
     Ok(ExitCode::from(super::EXIT_OK))
+}
+
+/// `1 thread`, `4 threads`.
+fn thread_count(n: usize) -> String {
+    if n == 1 {
+        "1 thread".into()
+    } else {
+        format!("{n} threads")
+    }
 }
 
 /// Milliseconds per sample of an ADR iteration against batch size, per
@@ -313,11 +325,22 @@ fn scaling_plot(cases: &[Case]) -> LinePlot {
         }
     }
     LinePlot {
-        title: format!("ADR iteration per sample against batch ({most} threads)"),
+        title: format!("ADR iteration per sample against batch ({})", thread_count(most)),
         x_label: "batch".into(),
         y_label: "ms per sample".into(),
         series,
         log_x: true,
         log_y: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_read_as_english() {
+        assert_eq!(thread_count(1), "1 thread");
+        assert_eq!(thread_count(2), "2 threads");
     }
 }

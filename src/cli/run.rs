@@ -33,7 +33,8 @@ pub struct RunArgs {
     /// Write the JSON report here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Folder for the artifacts (default: beside --out, else ./adr-onnx-artifacts).
+    /// Folder for the artifacts (default: beside --out as <report>.artifacts, else a fresh
+    /// ./adr-onnx-artifacts-<n>); files of an earlier run there are removed.
     #[arg(long)]
     artifacts: Option<PathBuf>,
     /// No progress bar.
@@ -45,14 +46,16 @@ pub struct RunArgs {
     memory: MemoryArgs,
 }
 
-fn artifact_dir(args: &RunArgs) -> PathBuf {
+/// The artifact folder named by the arguments; `None`: a fresh default
+/// folder, claimed when the artifacts are written.
+fn artifact_dir(args: &RunArgs) -> Option<PathBuf> {
     match (&args.artifacts, &args.out) {
-        (Some(d), _) => d.clone(),
+        (Some(d), _) => Some(d.clone()),
         (None, Some(out)) => {
             let stem = out.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
-            out.with_file_name(format!("{stem}.artifacts"))
+            Some(out.with_file_name(format!("{stem}.artifacts")))
         }
-        (None, None) => PathBuf::from("adr-onnx-artifacts"),
+        (None, None) => None,
     }
 }
 
@@ -63,8 +66,8 @@ fn model_info(path: &Path, output: &str) -> anyhow::Result<ModelInfo> {
 
 /// Refuses outputs (the report and the artifacts, those of every model
 /// input once `graph` is known) that would replace an input.
-fn refuse_clobber(args: &RunArgs, dir: &Path, graph: Option<&Graph>) -> anyhow::Result<()> {
-    let mut outputs = artifacts::planned(dir, graph);
+fn refuse_clobber(args: &RunArgs, dir: Option<&Path>, graph: Option<&Graph>) -> anyhow::Result<()> {
+    let mut outputs = dir.map(|dir| artifacts::planned(dir, graph)).unwrap_or_default();
     outputs.extend(args.out.clone());
     let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
     Ok(adr_onnx::output::refuse_clobber(&[&args.model, &args.goal], &outputs)?)
@@ -72,12 +75,12 @@ fn refuse_clobber(args: &RunArgs, dir: &Path, graph: Option<&Graph>) -> anyhow::
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
-    refuse_clobber(&args, &dir, None)?;
+    refuse_clobber(&args, dir.as_deref(), None)?;
     let limit = args.memory.limit();
     let model = adr_onnx::onnx::import(&args.model)?;
     // Before the goal, whose bounds and start are sized by the model's input.
     limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
-    refuse_clobber(&args, &dir, Some(&model.graph))?;
+    refuse_clobber(&args, dir.as_deref(), Some(&model.graph))?;
     let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
     let all_targets = asks_all_targets(&text);
     // `with_target` rewrites the text, which would hide a repeated key.
@@ -121,7 +124,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
         (goal, outcome)
     };
-    let written = artifacts::write_all(&dir, &model.graph, model.batched, &goal, &outcome.best[0].x, &outcome.trace)?;
+    let dir = match dir {
+        Some(dir) => dir,
+        None => artifacts::claim_fresh_dir(Path::new(""))?,
+    };
+    let best = &outcome.best[0];
+    let written =
+        artifacts::write_all(&dir, &model.graph, model.batched, &goal, (&best.x, &best.output), &outcome.trace)?;
     let report = RunReport::build(RunFacts {
         model: model_info(&args.model, &goal.output_name)?,
         goal: &goal,

@@ -34,6 +34,10 @@ pub struct TracePoint {
     pub objective: f64,
     /// Best true objective so far.
     pub best_objective: f64,
+    /// The criterion's score of this iteration's best restart (attacks: the
+    /// margin, achieved below 0) and of the best so far.
+    pub score: f64,
+    pub best_score: f64,
     /// Surrogate loss, consistency loss and multiplier of restart 0 (ADR).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
@@ -112,6 +116,8 @@ impl Tracker {
                 phase: self.phase,
                 objective: now.objective,
                 best_objective: best.assessment.objective,
+                score: now.score,
+                best_score: best.assessment.score,
                 loss: pick(adr.as_ref().map(|a| a.loss)),
                 consistency: pick(adr.as_ref().map(|a| a.consistency)),
                 c: pick(adr.as_ref().map(|a| a.c)),

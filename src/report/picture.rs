@@ -1,7 +1,8 @@
 //! Pictures of input samples: turns one sample of a float tensor into a PNG a
 //! person can look at — the sample itself (grayscale or RGB), a perturbation
-//! as a red/white/blue diverging map, and original | adversarial | perturbation
-//! side by side. Owns guessing whether a tensor shape is an image at all.
+//! as a red/white/blue diverging map with its colour bar, samples side by
+//! side (target | decoded output), and original | adversarial | perturbation.
+//! Owns guessing whether a tensor shape is an image at all.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -9,11 +10,16 @@ use std::path::Path;
 use image::{imageops, DynamicImage, ImageBuffer, ImageFormat, Luma, Pixel, Rgb, RgbImage};
 use ndarray::{s, ArrayView1, ArrayView3, ArrayViewD, Axis, Ix2, Ix3};
 
+use super::plot::{beside_colour_bar, ColourBar};
 use super::PictureError;
 
 /// Smallest height or width that `image_layout` takes for an image.
 const MIN_SIDE: usize = 4;
 const TRIPTYCH_GAP: u32 = 2;
+/// White pixels between the panels of [`write_side_by_side_png`].
+const PANEL_GAP: u32 = 8;
+/// Colours in the colour bar of a perturbation, from `+saturation` down.
+const COLOUR_BAR_STEPS: usize = 101;
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
 
 /// How a sample's shape maps to an image (the batch axis already removed).
@@ -81,15 +87,45 @@ pub fn image_png_bytes(
 
 /// Writes a perturbation of one sample as an RGB PNG: 0 is white, positive
 /// red, negative blue, saturating at the largest magnitude present so that a
-/// tiny perturbation is still visible. Channels are averaged per pixel.
+/// tiny perturbation is still visible. Channels are averaged per pixel. The
+/// image sits top left; a colour bar labelled with the saturation (`+s`, 0,
+/// `-s`) stands to its right.
 pub fn write_perturbation_png(
     path: &Path,
     delta: ArrayViewD<f32>,
     layout: Layout,
     scale: u32,
 ) -> Result<(), PictureError> {
-    let image = perturbation_image(hwc_view(delta, layout)?, scale)?;
-    write_file(path, &png_bytes(&DynamicImage::ImageRgb8(image))?)
+    let hwc = hwc_view(delta, layout)?;
+    let saturation = largest_magnitude(hwc);
+    let image = perturbation_image(hwc, scale)?;
+    let bar = ColourBar { saturation: f64::from(saturation), colours: colour_bar_colours(saturation) };
+    write_file(path, &png_bytes(&DynamicImage::ImageRgb8(beside_colour_bar(&image, &bar)?))?)
+}
+
+/// The colours of `diverging_colour` from `+saturation` down to `-saturation`.
+fn colour_bar_colours(saturation: f32) -> Vec<[u8; 3]> {
+    let step = |i: usize| 1.0 - 2.0 * i as f32 / (COLOUR_BAR_STEPS - 1) as f32;
+    (0..COLOUR_BAR_STEPS).map(|i| diverging_colour(step(i) * saturation, saturation).0).collect()
+}
+
+/// Writes samples of one shape side by side, left to right, 8 white pixels
+/// apart, all drawn over the same `[lo, hi]` (e.g. a reconstruction's target
+/// beside the decoded output), as one RGB PNG.
+pub fn write_side_by_side_png(
+    path: &Path,
+    samples: &[ArrayViewD<f32>],
+    layout: Layout,
+    lo: f32,
+    hi: f32,
+    scale: u32,
+) -> Result<(), PictureError> {
+    let range = IntensityRange::new(lo, hi)?;
+    let panels = samples
+        .iter()
+        .map(|sample| Ok(intensity_image(hwc_view(sample.view(), layout)?, &range, scale)?.to_rgb8()))
+        .collect::<Result<Vec<_>, PictureError>>()?;
+    write_file(path, &png_bytes(&DynamicImage::ImageRgb8(side_by_side(&panels, PANEL_GAP)?))?)
 }
 
 /// Original | adversarial | perturbation (adversarial - original) side by
@@ -366,7 +402,8 @@ mod tests {
         write_perturbation_png(&path, delta.view(), Layout::Chw, 2).unwrap();
 
         let image = image::open(&path).unwrap();
-        assert_eq!(image.dimensions(), (56, 56));
+        assert_eq!(image.dimensions().1, 56.max(crate::report::plot::COLOUR_BAR_MIN_HEIGHT));
+        assert!(image.dimensions().0 > 56, "room for the colour bar");
         assert_eq!(rgb_at(&image, 1, 1), RED);
         assert_eq!(rgb_at(&image, 2, 0), BLUE);
         assert_eq!(rgb_at(&image, 4, 0), Rgb([255, 128, 128]));
@@ -397,7 +434,39 @@ mod tests {
         write_perturbation_png(&path, zeros(&[5, 5]).view(), Layout::Hw, 1).unwrap();
 
         let image = image::open(&path).unwrap().to_rgb8();
-        assert!(image.pixels().all(|pixel| *pixel == WHITE));
+        let sample = imageops::crop_imm(&image, 0, 0, 5, 5).to_image();
+        assert!(sample.pixels().all(|pixel| *pixel == WHITE));
+    }
+
+    /// The colour bar's column: the first column right of the sample that
+    /// holds pure red.
+    fn colour_bar_column(image: &RgbImage, sample_width: u32) -> Vec<Rgb<u8>> {
+        let x = (sample_width..image.width())
+            .find(|&x| (0..image.height()).any(|y| *image.get_pixel(x, y) == RED))
+            .expect("a colour bar with pure red");
+        (0..image.height()).map(|y| *image.get_pixel(x, y)).collect()
+    }
+
+    #[test]
+    fn perturbation_has_a_colour_bar_from_red_through_white_to_blue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("delta.png");
+        let mut delta = zeros(&[1, 28, 28]);
+        delta[[0, 3, 3]] = 0.25;
+        delta[[0, 4, 4]] = -0.1;
+        write_perturbation_png(&path, delta.view(), Layout::Chw, 8).unwrap();
+
+        let image = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(image.height(), 224);
+        let column = colour_bar_column(&image, 224);
+        let first_from =
+            |from: usize, colour: Rgb<u8>| from + column[from..].iter().position(|&c| c == colour).unwrap();
+        let red = first_from(0, RED);
+        let white = first_from(red, WHITE);
+        let blue = first_from(white, BLUE);
+        assert!(red < white && white < blue, "red {red}, white {white}, blue {blue}");
+        let labels = imageops::crop_imm(&image, 224 + 30, 0, image.width() - 254, 224).to_image();
+        assert!(labels.pixels().filter(|p| p.0[0] < 100).count() > 50, "labels +s, 0, -s");
     }
 
     #[test]
@@ -422,6 +491,23 @@ mod tests {
         assert_eq!(rgb_at(&image, perturbation_left, 0), Rgb([255, 128, 128]));
         assert_eq!(rgb_at(&image, perturbation_left + 4, 0), BLUE);
         assert_eq!(rgb_at(&image, perturbation_left + 50, 50), WHITE);
+    }
+
+    #[test]
+    fn side_by_side_draws_each_sample_over_one_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pair.png");
+        let target = zeros(&[1, 28, 28]);
+        let mut decoded = zeros(&[1, 28, 28]);
+        decoded[[0, 0, 0]] = 1.0;
+        write_side_by_side_png(&path, &[target.view(), decoded.view()], Layout::Chw, 0.0, 1.0, 2).unwrap();
+
+        let image = image::open(&path).unwrap();
+        assert_eq!(image.dimensions(), (2 * 56 + PANEL_GAP, 56));
+        assert_eq!(rgb_at(&image, 0, 0), BLACK, "target");
+        assert_eq!(rgb_at(&image, 56, 0), WHITE, "gap");
+        assert_eq!(rgb_at(&image, 56 + PANEL_GAP, 0), WHITE, "decoded at 1.0");
+        assert_eq!(rgb_at(&image, 56 + PANEL_GAP + 2, 0), BLACK, "decoded at 0");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Line plots as PNG files: draws named series of (x, y) points with plotters
-//! on an in-memory bitmap and encodes it with `image`. Owns the built-in font
-//! (DejaVu Sans, registered once per process) used for all plot text.
+//! on an in-memory bitmap and encodes it with `image`; and labelled colour
+//! bars beside a picture. Owns the built-in font (DejaVu Sans, registered
+//! once per process) used for all plot and picture text.
 
 use std::io::Cursor;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use image::{ImageFormat, RgbImage};
+use image::{imageops, ImageFormat, Rgb, RgbImage};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -66,21 +67,115 @@ pub struct LinePlot {
     pub log_y: bool,
 }
 
+/// What a plot marks beside its series: a horizontal threshold line and
+/// vertical lines where a stage begins. Each is named in the legend (the
+/// marks by a label at their top), and points are drawn as markers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Annotations {
+    /// `(y, name)`: e.g. `(0, "success below 0")`.
+    pub threshold: Option<(f64, String)>,
+    /// `(x, name)`: e.g. where `auto` switches stage.
+    pub marks: Vec<(f64, String)>,
+    /// Draw a dot at every point (for few points, e.g. a benchmark).
+    pub point_markers: bool,
+}
+
+/// Height of the legend strip below the chart, per row of entries.
+const LEGEND_ROW_HEIGHT: u32 = 22;
+const LEGEND_ENTRY_WIDTH: u32 = 260;
+const MARKER_RADIUS: u32 = 4;
+/// Pixels between the staggered names of stage marks, and how many rows.
+const MARK_LABEL_STEP: i32 = 15;
+const MARK_LABEL_ROWS: i32 = 3;
+/// Ticks plotters is asked for on a log axis (it places fewer when a
+/// decade has no room).
+const LOG_TICKS: usize = 12;
+
 /// Draws the plot as an 800x500 PNG: white background, axis labels, one
-/// colour per series and a legend when there is more than one series.
+/// colour per series and a legend below the chart (off the data) when there
+/// is more than one series.
 /// Points that cannot be placed are skipped and break the line: non-finite
 /// ones, |value| > 1e300 on a linear axis, and outside [1e-150, 1e150]
 /// (non-positive included) on a log axis. A plot with nothing left to draw
 /// says "no data".
 pub fn write_line_plot(path: &Path, plot: &LinePlot) -> Result<(), PictureError> {
+    write_annotated_plot(path, plot, &Annotations::default())
+}
+
+/// As [`write_line_plot`], with `notes` drawn over the series' axes (a
+/// threshold outside the data widens the axis to show it).
+pub fn write_annotated_plot(path: &Path, plot: &LinePlot, notes: &Annotations) -> Result<(), PictureError> {
     register_font_once()?;
-    let pixels = render(plot)?;
+    let pixels = render(plot, notes)?;
     let image = RgbImage::from_raw(WIDTH, HEIGHT, pixels)
         .ok_or_else(|| PictureError::Plot("bitmap does not match the plot size".to_string()))?;
     let mut bytes = Vec::new();
     image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)?;
     crate::output::write_atomically(path, |w| w.write_all(&bytes))
         .map_err(|source| PictureError::Write { path: path.to_path_buf(), source })
+}
+
+/// Smallest height of a picture with a colour bar, so that its three labels
+/// never overlap.
+pub const COLOUR_BAR_MIN_HEIGHT: u32 = 96;
+/// Width of the bar, its distance from the picture and from its labels.
+const COLOUR_BAR_WIDTH: u32 = 14;
+const COLOUR_BAR_GAP: u32 = 8;
+const COLOUR_BAR_LABEL_WIDTH: u32 = 72;
+const COLOUR_BAR_FONT_SIZE: u32 = 13;
+
+/// A vertical colour bar for values from `+saturation` (top) to
+/// `-saturation` (bottom): `colours` in that order, labelled `+s`, 0, `-s`.
+pub struct ColourBar {
+    pub saturation: f64,
+    pub colours: Vec<[u8; 3]>,
+}
+
+/// `picture` at the top left of a white canvas with `bar` to its right, as
+/// tall as the picture (at least [`COLOUR_BAR_MIN_HEIGHT`]).
+pub fn beside_colour_bar(picture: &RgbImage, bar: &ColourBar) -> Result<RgbImage, PictureError> {
+    register_font_once()?;
+    let left = picture.width() + COLOUR_BAR_GAP;
+    let width = left + COLOUR_BAR_WIDTH + COLOUR_BAR_GAP + COLOUR_BAR_LABEL_WIDTH;
+    let height = picture.height().max(COLOUR_BAR_MIN_HEIGHT);
+    let mut canvas = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    imageops::replace(&mut canvas, picture, 0, 0);
+    let mut pixels = canvas.into_raw();
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw_colour_bar(&root, bar, left as i32, height as i32)?;
+        root.present().map_err(plot_error)?;
+    }
+    RgbImage::from_raw(width, height, pixels)
+        .ok_or_else(|| PictureError::Plot("bitmap does not match the colour bar's size".to_string()))
+}
+
+fn draw_colour_bar(
+    root: &DrawingArea<BitMapBackend, Shift>,
+    bar: &ColourBar,
+    left: i32,
+    height: i32,
+) -> Result<(), PictureError> {
+    let margin = COLOUR_BAR_FONT_SIZE as i32 / 2 + 1;
+    let (top, bottom) = (margin, height - margin);
+    let right = left + COLOUR_BAR_WIDTH as i32;
+    let steps = bar.colours.len().max(1) as i32;
+    for (i, &[r, g, b]) in bar.colours.iter().enumerate() {
+        let row = |k: i32| top + (bottom - top) * k / steps;
+        let (y0, y1) = (row(i as i32), row(i as i32 + 1));
+        root.draw(&Rectangle::new([(left, y0), (right, y1)], RGBColor(r, g, b).filled())).map_err(plot_error)?;
+    }
+    root.draw(&Rectangle::new([(left, top), (right, bottom)], BLACK.stroke_width(1))).map_err(plot_error)?;
+    let labels = TickLabels::linear(&(-bar.saturation..bar.saturation));
+    let text = (FONT_FAMILY, COLOUR_BAR_FONT_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+    let x = right + COLOUR_BAR_GAP as i32;
+    let middle = (top + bottom) / 2;
+    if bar.saturation > 0.0 && bar.saturation.is_finite() {
+        let s = labels.label(bar.saturation);
+        root.draw_text(&format!("+{s}"), &text, (x, top)).map_err(plot_error)?;
+        root.draw_text(&format!("-{s}"), &text, (x, bottom)).map_err(plot_error)?;
+    }
+    root.draw_text("0", &text, (x, middle)).map_err(plot_error)
 }
 
 fn register_font_once() -> Result<(), PictureError> {
@@ -98,14 +193,23 @@ fn plot_error(error: impl std::fmt::Display) -> PictureError {
 }
 
 /// The plot as RGB bytes, row by row.
-fn render(plot: &LinePlot) -> Result<Vec<u8>, PictureError> {
+fn render(plot: &LinePlot, notes: &Annotations) -> Result<Vec<u8>, PictureError> {
     let mut pixels = vec![255u8; WIDTH as usize * HEIGHT as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let lines = drawable_lines(plot);
         match data_bounds(&lines) {
-            Some(bounds) => draw_chart(&root, plot, &lines, &bounds)?,
+            Some(bounds) => {
+                let entries = legend_entries(&lines, notes);
+                let rows = if entries.len() > 1 { entries.len().div_ceil(legend_columns()) as u32 } else { 0 };
+                let (chart_area, legend_area) = root.split_vertically(HEIGHT - rows * LEGEND_ROW_HEIGHT);
+                let bounds = with_threshold(bounds, notes, plot.log_y);
+                draw_chart(&chart_area, plot, &lines, &bounds, notes)?;
+                if rows > 0 {
+                    draw_legend(&legend_area, &entries)?;
+                }
+            }
             None => draw_no_data(&root, &plot.title)?,
         }
         root.present().map_err(plot_error)?;
@@ -164,6 +268,63 @@ fn data_bounds(lines: &[Line]) -> Option<Bounds> {
     }))
 }
 
+/// The y bounds widened to show a drawable threshold.
+fn with_threshold(bounds: Bounds, notes: &Annotations, log_y: bool) -> Bounds {
+    match &notes.threshold {
+        Some((y, _)) if is_drawable(*y, log_y) => Bounds { x: bounds.x, y: (bounds.y.0.min(*y), bounds.y.1.max(*y)) },
+        _ => bounds,
+    }
+}
+
+/// How a legend entry is drawn.
+enum LegendKey {
+    Line(RGBColor),
+    Dashed(RGBColor),
+}
+
+const THRESHOLD_COLOUR: RGBColor = RGBColor(214, 39, 40);
+const MARK_COLOUR: RGBColor = RGBColor(110, 110, 110);
+
+fn legend_entries<'a>(lines: &'a [Line], notes: &'a Annotations) -> Vec<(&'a str, LegendKey)> {
+    let mut entries: Vec<(&str, LegendKey)> = lines.iter().map(|l| (l.name, LegendKey::Line(l.colour))).collect();
+    if let Some((_, name)) = &notes.threshold {
+        entries.push((name, LegendKey::Dashed(THRESHOLD_COLOUR)));
+    }
+    if !notes.marks.is_empty() {
+        entries.push(("stage begins", LegendKey::Dashed(MARK_COLOUR)));
+    }
+    entries
+}
+
+fn legend_columns() -> usize {
+    (WIDTH / LEGEND_ENTRY_WIDTH).max(1) as usize
+}
+
+/// The legend in its own strip, entries left to right in rows.
+fn draw_legend(area: &DrawingArea<BitMapBackend, Shift>, entries: &[(&str, LegendKey)]) -> Result<(), PictureError> {
+    let text = (FONT_FAMILY, 14).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (name, key)) in entries.iter().enumerate() {
+        let (row, column) = (i / legend_columns(), i % legend_columns());
+        let x = 20 + (column as u32 * LEGEND_ENTRY_WIDTH) as i32;
+        let y = (row as u32 * LEGEND_ROW_HEIGHT + LEGEND_ROW_HEIGHT / 2) as i32;
+        match key {
+            LegendKey::Line(colour) => {
+                area.draw(&PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(LINE_WIDTH)))
+                    .map_err(plot_error)?;
+            }
+            LegendKey::Dashed(colour) => {
+                for dash in 0..3 {
+                    let x0 = x + dash * 9;
+                    area.draw(&PathElement::new([(x0, y), (x0 + 5, y)], colour.stroke_width(LINE_WIDTH)))
+                        .map_err(plot_error)?;
+                }
+            }
+        }
+        area.draw_text(name, &text, (x + 32, y)).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
 /// One axis as plotters sees it: the padded range, and how data values and
 /// ticks map to it.
 struct Axis {
@@ -202,6 +363,9 @@ impl Axis {
         Axis { range, log: false, divisor: 1.0, labels }
     }
 
+    /// Decades below which a log axis is widened down to a power of ten.
+    const SHORTEST_UNSNAPPED_LOG_SPAN: f64 = 2.0;
+
     /// As `linear`, in decades, within `LARGEST_LOG_SPAN`.
     fn logarithmic((lo, hi): (f64, f64)) -> Self {
         let (lo_decade, hi_decade) = (lo.log10(), hi.log10());
@@ -209,7 +373,12 @@ impl Axis {
         let pad =
             if span < 1e-9 { CONSTANT_LOG_PADDING } else { (span * PADDING).min((LARGEST_LOG_SPAN - span) / 2.0) };
         let shift = lo_decade.floor();
-        let (start, end) = (lo_decade - pad - shift, hi_decade + pad - shift);
+        let (mut start, end) = (lo_decade - pad - shift, hi_decade + pad - shift);
+        // plotters places log ticks from the first power of ten in the range
+        // up; a short axis starts at one, or its lower part has no ticks.
+        if start > 0.0 && end - start < Self::SHORTEST_UNSNAPPED_LOG_SPAN {
+            start = 0.0;
+        }
         Axis {
             range: 10f64.powf(start)..10f64.powf(end),
             log: true,
@@ -228,23 +397,24 @@ fn draw_chart(
     plot: &LinePlot,
     lines: &[Line],
     bounds: &Bounds,
+    notes: &Annotations,
 ) -> Result<(), PictureError> {
     let x = Axis::new(bounds.x, plot.log_x);
     let y = Axis::new(bounds.y, plot.log_y);
     let (x_range, y_range) = (x.range.clone(), y.range.clone());
     let axes = (&x, &y);
+    let what = (plot, lines, notes);
     match (x.log, y.log) {
-        (false, false) => draw_on_axes(root, plot, lines, (x_range, y_range), axes),
-        (true, false) => draw_on_axes(root, plot, lines, (x_range.log_scale(), y_range), axes),
-        (false, true) => draw_on_axes(root, plot, lines, (x_range, y_range.log_scale()), axes),
-        (true, true) => draw_on_axes(root, plot, lines, (x_range.log_scale(), y_range.log_scale()), axes),
+        (false, false) => draw_on_axes(root, what, (x_range, y_range), axes),
+        (true, false) => draw_on_axes(root, what, (x_range.log_scale(), y_range), axes),
+        (false, true) => draw_on_axes(root, what, (x_range, y_range.log_scale()), axes),
+        (true, true) => draw_on_axes(root, what, (x_range.log_scale(), y_range.log_scale()), axes),
     }
 }
 
 fn draw_on_axes<X, Y>(
     root: &DrawingArea<BitMapBackend, Shift>,
-    plot: &LinePlot,
-    lines: &[Line],
+    (plot, lines, notes): (&LinePlot, &[Line], &Annotations),
     (x_spec, y_spec): (X, Y),
     (x, y): (&Axis, &Axis),
 ) -> Result<(), PictureError>
@@ -261,8 +431,11 @@ where
         .y_label_area_size(90)
         .build_cartesian_2d(x_spec, y_spec)
         .map_err(plot_error)?;
+    let ticks = |axis: &Axis| if axis.log { LOG_TICKS } else { 10 };
     chart
         .configure_mesh()
+        .x_labels(ticks(x))
+        .y_labels(ticks(y))
         .x_desc(&plot.x_label)
         .y_desc(&plot.y_label)
         .x_label_formatter(&|value| x.labels.label(*value))
@@ -271,32 +444,57 @@ where
         .axis_desc_style((FONT_FAMILY, 16))
         .draw()
         .map_err(plot_error)?;
+    let (x_lo, x_hi) = (x.range.start, x.range.end);
+    let (y_lo, y_hi) = (y.range.start, y.range.end);
+    if let Some((value, _)) = notes.threshold.as_ref().filter(|(v, _)| is_drawable(*v, y.log)) {
+        let at = y.plotted(*value);
+        chart.draw_series(dashed((x_lo, at), (x_hi, at), x, y, THRESHOLD_COLOUR)).map_err(plot_error)?;
+    }
+    let label = (FONT_FAMILY, 13).into_font().color(&MARK_COLOUR).pos(Pos::new(HPos::Left, VPos::Top));
+    for (i, (value, name)) in notes.marks.iter().filter(|(v, _)| is_drawable(*v, x.log)).enumerate() {
+        let at = x.plotted(*value);
+        chart.draw_series(dashed((at, y_lo), (at, y_hi), x, y, MARK_COLOUR)).map_err(plot_error)?;
+        // Staggered down, so that the names of close stages do not overlap.
+        let down = 2 + MARK_LABEL_STEP * (i as i32 % MARK_LABEL_ROWS);
+        let name = EmptyElement::at((at, y_hi)) + Text::new(name.clone(), (3, down), label.clone());
+        chart.draw_series(std::iter::once(name)).map_err(plot_error)?;
+    }
     for line in lines {
         let style = line.colour.stroke_width(LINE_WIDTH);
-        let colour = line.colour;
-        chart
-            .draw_series(LineSeries::new(Vec::new(), style))
-            .map_err(plot_error)?
-            .label(line.name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(LINE_WIDTH)));
         for run in &line.runs {
             let plotted = run.iter().map(|&(px, py)| (x.plotted(px), y.plotted(py)));
-            let lone_point_radius = if run.len() == 1 { LONE_POINT_RADIUS } else { 0 };
-            let series = LineSeries::new(plotted, style).point_size(lone_point_radius);
+            let radius = if notes.point_markers {
+                MARKER_RADIUS
+            } else if run.len() == 1 {
+                LONE_POINT_RADIUS
+            } else {
+                0
+            };
+            let series = LineSeries::new(plotted, style).point_size(radius);
             chart.draw_series(series).map_err(plot_error)?;
         }
     }
-    if lines.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT_FAMILY, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-    }
     Ok(())
+}
+
+/// A dashed line from `a` to `b` (plotted values), as short segments even
+/// spaced in the axis' own scale.
+fn dashed(a: (f64, f64), b: (f64, f64), x: &Axis, y: &Axis, colour: RGBColor) -> Vec<PathElement<(f64, f64)>> {
+    const DASHES: usize = 60;
+    let along = |axis: &Axis, from: f64, to: f64, t: f64| {
+        if axis.log {
+            10f64.powf(from.log10() + (to.log10() - from.log10()) * t)
+        } else {
+            from + (to - from) * t
+        }
+    };
+    (0..DASHES)
+        .map(|i| {
+            let (t0, t1) = (i as f64 / DASHES as f64, (i as f64 + 0.5) / DASHES as f64);
+            let point = |t| (along(x, a.0, b.0, t), along(y, a.1, b.1, t));
+            PathElement::new([point(t0), point(t1)], colour.stroke_width(LINE_WIDTH))
+        })
+        .collect()
 }
 
 /// How tick values are written on an axis.
@@ -308,7 +506,7 @@ enum TickLabels {
     /// Powers of ten, plus 2x and 5x multiples on a short axis; the other
     /// ticks stay unlabelled so the labels never crowd. Plotted values are
     /// `decade_shift` decades below the data.
-    Log { with_twos_and_fives: bool, decade_shift: i32 },
+    Log { with_twos_and_fives: bool, every_tick: bool, decade_shift: i32 },
 }
 
 impl TickLabels {
@@ -318,6 +516,9 @@ impl TickLabels {
     const SMALLEST_FIXED: f64 = 1e-3;
     /// Longest log axis, in decades, whose 2x and 5x ticks are labelled.
     const MOST_DECADES_WITH_TWOS_AND_FIVES: f64 = 3.0;
+    /// Longest log axis, in decades, whose every tick is labelled (a shorter
+    /// one may hold no power of ten, 2x or 5x at all).
+    const MOST_DECADES_WITH_EVERY_TICK: f64 = 2.0;
 
     fn linear(range: &Range<f64>) -> Self {
         let span = range.end - range.start;
@@ -334,15 +535,25 @@ impl TickLabels {
     }
 
     fn log(decades: f64, decade_shift: i32) -> Self {
-        TickLabels::Log { with_twos_and_fives: decades <= Self::MOST_DECADES_WITH_TWOS_AND_FIVES, decade_shift }
+        TickLabels::Log {
+            with_twos_and_fives: decades <= Self::MOST_DECADES_WITH_TWOS_AND_FIVES,
+            every_tick: decades <= Self::MOST_DECADES_WITH_EVERY_TICK,
+            decade_shift,
+        }
     }
 
     fn label(&self, value: f64) -> String {
         match *self {
             TickLabels::Fixed { decimals } => fixed_label(value, decimals),
             TickLabels::Scientific { digits } => scientific_label(value, digits),
-            TickLabels::Log { with_twos_and_fives, decade_shift } => {
-                log_label(value.log10() + f64::from(decade_shift), with_twos_and_fives)
+            TickLabels::Log { with_twos_and_fives, every_tick, decade_shift } => {
+                let decade = value.log10() + f64::from(decade_shift);
+                let label = log_label(decade, with_twos_and_fives);
+                if label.is_empty() && every_tick {
+                    two_digit_label(10f64.powf(decade))
+                } else {
+                    label
+                }
             }
         }
     }
@@ -362,6 +573,17 @@ fn scientific_label(value: f64, digits: usize) -> String {
     match label.split_once('e') {
         Some((mantissa, exponent)) => format!("{}e{exponent}", without_trailing_zeros(mantissa)),
         None => label,
+    }
+}
+
+/// `value` to two significant digits: `0.034`, `1.5`, `3.4e-7`.
+fn two_digit_label(value: f64) -> String {
+    let magnitude = value.abs();
+    if (TickLabels::SMALLEST_FIXED..TickLabels::LARGEST_FIXED).contains(&magnitude) {
+        let decimals = (1.0 - magnitude.log10().floor()).clamp(0.0, 15.0) as usize;
+        fixed_label(value, decimals)
+    } else {
+        scientific_label(value, 1)
     }
 }
 
@@ -577,6 +799,83 @@ mod tests {
     }
 
     #[test]
+    fn colour_bar_stands_right_of_the_picture_with_labels() {
+        let picture = RgbImage::from_pixel(40, 30, image::Rgb([0, 255, 0]));
+        let colours = vec![[255, 0, 0], [255, 255, 255], [0, 0, 255]];
+        let out = beside_colour_bar(&picture, &ColourBar { saturation: 0.25, colours }).unwrap();
+        assert_eq!(out.height(), COLOUR_BAR_MIN_HEIGHT);
+        assert_eq!(out.get_pixel(39, 29).0, [0, 255, 0], "picture at the top left");
+        assert_eq!(out.get_pixel(10, 60).0, WHITE_PIXEL, "white below a short picture");
+        let bar_x = 40 + COLOUR_BAR_GAP + COLOUR_BAR_WIDTH / 2;
+        assert_eq!(out.get_pixel(bar_x, 20).0, [255, 0, 0], "+s at the top");
+        assert_eq!(out.get_pixel(bar_x, 80).0, [0, 0, 255], "-s at the bottom");
+        let labels = imageops::crop_imm(&out, bar_x + COLOUR_BAR_WIDTH, 0, COLOUR_BAR_LABEL_WIDTH, 96).to_image();
+        assert!(count_ink(&labels) > 40, "labels drawn");
+    }
+
+    #[test]
+    fn colour_bar_of_nothing_is_labelled_zero_only() {
+        let picture = RgbImage::from_pixel(4, 4, image::Rgb([255, 255, 255]));
+        let plain =
+            beside_colour_bar(&picture, &ColourBar { saturation: 0.0, colours: vec![[255, 255, 255]] }).unwrap();
+        let labelled =
+            beside_colour_bar(&picture, &ColourBar { saturation: 1.0, colours: vec![[255, 255, 255]] }).unwrap();
+        assert!(count_ink(&plain) < count_ink(&labelled));
+    }
+
+    fn colour_columns(image: &RgbImage, colour: RGBColor) -> Vec<u32> {
+        let wanted = [colour.0, colour.1, colour.2];
+        (0..image.width()).filter(|&x| (0..image.height()).any(|y| image.get_pixel(x, y).0 == wanted)).collect()
+    }
+
+    #[test]
+    fn threshold_and_marks_are_drawn_and_the_legend_stays_below_the_chart() {
+        let series = vec![series("now", curve(40, |x| 5.0 - x / 4.0)), series("best", curve(40, |x| 5.0 - x / 5.0))];
+        let plain = drawn(&plot_of(series.clone(), false, false));
+        let notes = Annotations {
+            threshold: Some((-8.0, "success below -8".into())),
+            marks: vec![(20.0, "apgd-t".into())],
+            point_markers: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("annotated.png");
+        write_annotated_plot(&path, &plot_of(series, false, false), &notes).unwrap();
+        let annotated = image::open(&path).unwrap().to_rgb8();
+        assert!(count_colour(&annotated, THRESHOLD_COLOUR) > 200, "threshold line, below the data yet shown");
+        assert!(count_colour(&annotated, MARK_COLOUR) > 100, "stage mark");
+        // The legend strip: the series' colours appear below the chart's
+        // x axis labels, and not in the plain plot's data corner.
+        let strip =
+            imageops::crop_imm(&annotated, 0, HEIGHT - 2 * LEGEND_ROW_HEIGHT, WIDTH, 2 * LEGEND_ROW_HEIGHT).to_image();
+        assert!(count_colour(&strip, PALETTE[0]) > 10 && count_colour(&strip, PALETTE[1]) > 10);
+        let corner = imageops::crop_imm(&plain, 560, 40, 220, 60).to_image();
+        assert!(count_pixels(&corner, BLACK_PIXEL) < 20, "no legend box over the data");
+        let columns = colour_columns(&annotated, MARK_COLOUR);
+        assert!(columns.iter().any(|&x| (350..500).contains(&x)), "mark near the middle: {columns:?}");
+    }
+
+    #[test]
+    fn a_short_log_axis_starts_at_a_power_of_ten() {
+        let axis = Axis::logarithmic((0.014, 0.16));
+        assert!((axis.range.start - 1.0).abs() < 1e-12, "0.01 after the shift of -2 decades: {:?}", axis.range);
+        assert!((axis.divisor - 0.01).abs() < 1e-15);
+        let long = Axis::logarithmic((0.014, 160.0));
+        assert!((long.range.start - 1.0).abs() > 0.01, "a long axis keeps its padding: {:?}", long.range);
+    }
+
+    #[test]
+    fn point_markers_draw_dots() {
+        let points = vec![(1.0, 1.0), (2.0, 2.0), (4.0, 3.0)];
+        let plain = drawn(&plot_of(vec![series("few", points.clone())], true, false));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dots.png");
+        let notes = Annotations { point_markers: true, ..Annotations::default() };
+        write_annotated_plot(&path, &plot_of(vec![series("few", points)], true, false), &notes).unwrap();
+        let dotted = image::open(&path).unwrap().to_rgb8();
+        assert!(count_colour(&dotted, PALETTE[0]) > count_colour(&plain, PALETTE[0]) + 30);
+    }
+
+    #[test]
     fn linear_ticks_are_short_decimals() {
         let labels = TickLabels::linear(&(0.225..0.275));
         assert_eq!(labels.label(0.23500000000000001), "0.235");
@@ -593,12 +892,16 @@ mod tests {
 
     #[test]
     fn log_ticks_label_powers_and_short_axis_multiples() {
-        let short = TickLabels::log(2.0, 0);
+        let short = TickLabels::log(2.5, 0);
         assert_eq!(short.label(1.0), "1");
         assert_eq!(short.label(9.999999999e-5), "1e-4");
         assert_eq!(short.label(0.02), "0.02");
         assert_eq!(short.label(500.0), "500");
         assert_eq!(short.label(3.0), "");
+        let within_a_decade = TickLabels::log(0.4, -2);
+        assert_eq!(within_a_decade.label(3.4), "0.034", "every tick of a short axis labelled");
+        assert_eq!(within_a_decade.label(1.0), "0.01");
+        assert_eq!(TickLabels::log(0.4, -9).label(3.4), "3.4e-9");
         let long = TickLabels::log(20.0, -12);
         assert_eq!(long.label(1.0), "1e-12");
         assert_eq!(long.label(1e12), "1");
