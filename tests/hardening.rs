@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+#[allow(dead_code)]
+#[path = "common/reproducers.rs"]
+mod reproducers;
+
 use adr_onnx::lower::builder::{GraphBuilder, OnnxGraph, Precision};
 use assert_cmd::Command;
 use ndarray::{ArrayD, IxDyn};
@@ -324,15 +328,10 @@ fn weight(shape: &[usize]) -> ArrayD<f32> {
     ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
 }
 
-/// x [1, 3] -> MatMul -> Relu -> y, then `edit` on the model.
+/// x [1, 3] -> MatMul -> Relu -> y (the corpus's model), then `edit` on
+/// the model.
 fn small_model(dir: &Path, name: &str, edit: impl FnOnce(&mut OnnxGraph)) -> PathBuf {
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let w = b.constant("w", &weight(&[3, 2]));
-    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
-    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
-    b.output(&y, "y");
-    let mut g = b.finish();
+    let mut g = reproducers::small_model();
     edit(&mut g);
     let p = dir.join(name);
     std::fs::write(&p, g.to_bytes()).unwrap();
