@@ -14,7 +14,7 @@ use ndarray::ArrayD;
 
 use crate::error::{Error, Result};
 use crate::goal::data::{parse_npy, read_npy};
-use crate::report::sha256_hex;
+use crate::input::sha256_hex;
 
 /// Images and their labels, with the files they came from.
 pub struct Dataset {
@@ -130,7 +130,7 @@ fn load_arrays(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
         }
         (None, None) => return Err(Error::data(images, "--labels is needed with a .npy of images")),
     };
-    let labels = crate::audit::labels_of(&labels_path, &labels_array)?;
+    let labels = labels_of(&labels_path, &labels_array)?;
     Ok(Dataset { images: array, labels, images_path: images.to_path_buf(), labels_path, images_sha256, labels_sha256 })
 }
 
@@ -160,12 +160,26 @@ pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
         Kind::Arrays => {}
     }
     if !is_npz(path) {
-        return crate::audit::read_labels(path);
+        return labels_of(path, &read_npy(path)?);
     }
     let bytes = crate::input::read(path)?;
     let a =
         npz_array(path, &bytes, "labels")?.ok_or_else(|| Error::data(path, "the archive holds no array `labels`"))?;
-    crate::audit::labels_of(path, &a)
+    labels_of(path, &a)
+}
+
+/// The class indices in `a` (read from `path`): non-negative integers.
+pub fn labels_of(path: &Path, a: &ArrayD<f32>) -> Result<Vec<usize>> {
+    a.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v >= 0.0 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                Err(Error::data(path, format!("sample {i}: label {v} is not a class index (a non-negative integer)")))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -230,5 +244,18 @@ mod tests {
         assert!(err(&p, Some(&y)).contains("the archive holds `labels`: leave out --labels"));
         std::fs::write(&p, b"PK garbage").unwrap();
         assert!(err(&p, None).contains("d.npz: not a readable .npz archive"), "{}", err(&p, None));
+    }
+
+    #[test]
+    fn labels_must_be_class_indices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("y.npy");
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0, -1])).unwrap();
+        let err = read_labels(&path).unwrap_err().to_string();
+        assert!(err.ends_with("y.npy: sample 2: label -1 is not a class index (a non-negative integer)"), "{err}");
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3.0f32, 0.5])).unwrap();
+        assert!(read_labels(&path).unwrap_err().to_string().contains("sample 1: label 0.5"));
+        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0])).unwrap();
+        assert_eq!(read_labels(&path).unwrap(), vec![3, 0]);
     }
 }

@@ -15,8 +15,7 @@ pub struct DocumentType {
 /// `run --out`.
 pub const RUN_REPORT: DocumentType = DocumentType { kind: "run_report", schema_version: 2 };
 /// `audit --out`, `audit-merge --out`.
-pub const AUDIT_REPORT: DocumentType =
-    DocumentType { kind: "audit_report", schema_version: crate::audit::AUDIT_SCHEMA_VERSION };
+pub const AUDIT_REPORT: DocumentType = DocumentType { kind: "audit_report", schema_version: 4 };
 /// `falsify --report`.
 pub const FALSIFY_REPORT: DocumentType = DocumentType { kind: "falsify_report", schema_version: 2 };
 /// `inspect --json`.

@@ -58,9 +58,10 @@ pub enum Error {
     NpyTooShort { path: PathBuf, shape: Vec<usize>, need: String, have: u64 },
 
     /// A command whose estimated memory exceeds `--max-memory`
-    /// (`crate::memory`); `setting` is what to lower.
+    /// (`crate::memory`): the estimate, the limit and its origin, and the
+    /// setting to lower, as one sentence.
     #[error("{0}")]
-    MemoryLimit(Box<crate::memory::Exceeded>),
+    MemoryLimit(String),
 
     #[error("lowering {graph}: node '{node}' ({op}): {message}")]
     Lowering { graph: String, node: String, op: String, message: String },

@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod summary;
 pub mod surrogate;
 pub mod vnnlib;
+pub mod writer;
 pub mod zoo;
 
 pub use error::{Error, Result};

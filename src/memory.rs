@@ -10,8 +10,8 @@ use std::fmt;
 use crate::error::{Error, Result};
 use crate::goal::Goal;
 use crate::ir::Graph;
+use crate::optim::normalisers::{self, NormaliserMethod};
 use crate::optim::{Settings, Stage};
-use crate::surrogate::normalisers::{self, NormaliserMethod};
 
 /// The share of the machine's memory a command may use by default, in
 /// percent: the rest is left to the system and to the other programs.
@@ -167,11 +167,8 @@ impl MemoryLimit {
         if estimate.bytes <= self.bytes {
             return Ok(());
         }
-        Err(Error::MemoryLimit(Box::new(Exceeded {
-            command: command.to_string(),
-            estimate: estimate.clone(),
-            limit: self.clone(),
-        })))
+        let exceeded = Exceeded { command, estimate, limit: self };
+        Err(Error::MemoryLimit(exceeded.to_string()))
     }
 }
 
@@ -200,15 +197,14 @@ impl MemoryLimit {
 
 /// A command's estimate beyond its limit, as [`Error::MemoryLimit`] says
 /// it: the estimate, the limit and its origin, the setting to lower.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exceeded {
+struct Exceeded<'a> {
     /// `run`, `audit`, `bench` or `falsify`.
-    pub command: String,
-    pub estimate: Estimate,
-    pub limit: MemoryLimit,
+    command: &'a str,
+    estimate: &'a Estimate,
+    limit: &'a MemoryLimit,
 }
 
-impl fmt::Display for Exceeded {
+impl fmt::Display for Exceeded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (e, l) = (&self.estimate, &self.limit);
         write!(

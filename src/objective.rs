@@ -5,7 +5,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::lower::builder::{GraphBuilder, Sym};
+use crate::writer::builder::{GraphBuilder, Sym};
 
 /// What is minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -235,7 +235,7 @@ fn cross_entropy(b: &mut GraphBuilder, y: &Sym, class: &Sym, sign: &Sym, scaled:
     } else {
         (y.clone(), None)
     };
-    let log_p = b.node("LogSoftmax", &[&z], vec![crate::lower::builder::attr_int("axis", 1)], z.shape.clone());
+    let log_p = b.node("LogSoftmax", &[&z], vec![crate::writer::builder::attr_int("axis", 1)], z.shape.clone());
     let picked = b.mul(&log_p, class);
     let ce = b.sum_per_sample(&picked);
     let ce = b.neg(&ce);
@@ -274,8 +274,8 @@ fn squared_error(b: &mut GraphBuilder, y: &Sym, target: &Sym) -> EmittedObjectiv
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::builder::Precision;
     use crate::runtime::{tract::TractBackend, Backend, HostTensor};
+    use crate::writer::builder::Precision;
     use ndarray::{arr1, arr2, Array2};
 
     /// Runs one objective on `y` in f64: (value, seed).

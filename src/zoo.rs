@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tract_onnx::pb::NodeProto;
 
-use crate::lower::builder::{attr_float, attr_int, attr_ints, attr_string, GraphBuilder, OnnxGraph, Precision, Sym};
+use crate::writer::builder::{attr_float, attr_int, attr_ints, attr_string, GraphBuilder, OnnxGraph, Precision, Sym};
 
 /// A model of the zoo.
 pub struct ZooModel {
@@ -321,7 +321,7 @@ fn classifier_head() -> OnnxGraph {
         attribute: vec![attr_int("axis", 1), attr_int("keepdims", 0)],
         ..Default::default()
     });
-    m.b.output_typed(&label, "label", crate::lower::builder::ElemType::Int64);
+    m.b.output_typed(&label, "label", crate::writer::builder::ElemType::Int64);
     m.finish(&p, "probabilities")
 }
 
@@ -401,7 +401,7 @@ fn more_ops() -> OnnxGraph {
         attribute: vec![attr_int("to", tract_onnx::pb::tensor_proto::DataType::Int64 as i64)],
         ..Default::default()
     });
-    m.b.output_typed(&label, "rounded_logits", crate::lower::builder::ElemType::Int64);
+    m.b.output_typed(&label, "rounded_logits", crate::writer::builder::ElemType::Int64);
     m.finish(&p, "probabilities")
 }
 

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, names, normaliser_graph, step_graph, surrogate_graph, Problem};
-use adr_onnx::lower::{OnnxGraph, Precision};
 use adr_onnx::onnx::ImportedModel;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings, Silent};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::runtime::{run_named, tract::TractBackend, Backend, HostTensor};
+use adr_onnx::writer::{OnnxGraph, Precision};
 use ndarray::{ArrayD, IxDyn};
 
 use common::*;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use adr_onnx::lower::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
+use adr_onnx::writer::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
 use assert_cmd::Command;
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;

@@ -548,8 +548,8 @@ fn a_goal_that_is_not_json_is_an_error() {
 
 /// A width-8 chain of `depth` Gemm+ReLU layers, written to `dir`.
 fn write_chain(dir: &Path, depth: usize) -> PathBuf {
-    use adr_onnx::lower::builder::{attr_int, GraphBuilder};
-    use adr_onnx::lower::Precision;
+    use adr_onnx::writer::builder::{attr_int, GraphBuilder};
+    use adr_onnx::writer::Precision;
     let mut b = GraphBuilder::new("chain", Precision::F32);
     let mut h = b.input("x", vec![1, 8]);
     for i in 0..depth {

@@ -266,7 +266,7 @@ fn a_csv_audits_as_its_npy_does() {
     let (a, b) = (read(&from_csv), read(&from_npy));
     assert_eq!(a["samples"].as_array().unwrap().len(), 10);
     assert_eq!((&a["samples"], &a["summary"]), (&b["samples"], &b["summary"]));
-    assert_eq!(a["images_sha256"].as_str().unwrap(), adr_onnx::report::sha256_hex(&std::fs::read(&csv).unwrap()));
+    assert_eq!(a["images_sha256"].as_str().unwrap(), adr_onnx::input::sha256_hex(&std::fs::read(&csv).unwrap()));
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn relu_net(n: usize, m: usize) -> &'static ImportedModel {
         let mut v = Vec::new();
         for n in 1..=4 {
             for m in 1..=4 {
-                use adr_onnx::lower::builder::{GraphBuilder, Precision};
+                use adr_onnx::writer::builder::{GraphBuilder, Precision};
                 let mut b = GraphBuilder::new("m", Precision::F32);
                 let x = b.input("x", vec![1, n]);
                 let w = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[n, m]), |i| (i[0] + 2 * i[1]) as f32 * 0.25);
@@ -166,7 +166,7 @@ fn check_npy(path: &Path) -> Result<bool, String> {
         Ok(_) => true,
         Err(e) => one_line(&e).map(|()| false)?,
     };
-    if let Err(e) = adr_onnx::audit::read_labels(path) {
+    if let Err(e) = adr_onnx::dataset::read_labels(path) {
         one_line(&e)?;
     }
     Ok(accepted)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 #[path = "common/reproducers.rs"]
 mod reproducers;
 
-use adr_onnx::lower::builder::{GraphBuilder, OnnxGraph, Precision};
+use adr_onnx::writer::builder::{GraphBuilder, OnnxGraph, Precision};
 use assert_cmd::Command;
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
@@ -560,7 +560,7 @@ fn padded_conv(dir: &Path, name: &str, pad: usize) -> PathBuf {
     let x = b.input("x", vec![1, 1, 4, 4]);
     let w = b.constant("w", &weight(&[1, 1, 1, 1]));
     let side = 4 + 2 * pad;
-    let attrs = vec![adr_onnx::lower::builder::attr_ints("pads", &[pad; 4])];
+    let attrs = vec![adr_onnx::writer::builder::attr_ints("pads", &[pad; 4])];
     let h = b.node("Conv", &[&x, &w], attrs, vec![1, 1, side, side]);
     let y = b.node("Relu", &[&h], vec![], vec![1, 1, side, side]);
     b.output(&y, "y");

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use adr_onnx::lower::{forward_graph, Precision};
+use adr_onnx::lower::forward_graph;
 use adr_onnx::onnx::{import, import_proto, ImportedModel};
 use adr_onnx::runtime::{tract::TractBackend, Backend, HostTensor};
+use adr_onnx::writer::Precision;
 use ndarray::{ArrayD, Axis, IxDyn};
 use rand::{Rng, SeedableRng};
 use tract_onnx::pb::ModelProto;

@@ -7,12 +7,13 @@ mod common;
 
 use std::collections::HashMap;
 
+use adr_onnx::lower::pre_name;
 use adr_onnx::lower::step::{eval_graph, gradient_graph, names, step_graph, surrogate_graph, Problem};
-use adr_onnx::lower::{pre_name, Precision};
 use adr_onnx::objective::{self, Objective};
 use adr_onnx::onnx::ImportedModel;
 use adr_onnx::runtime::{run_named, tract::TractBackend, Backend, HostTensor};
 use adr_onnx::surrogate::activation::synced_eta;
+use adr_onnx::writer::Precision;
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use tract_onnx::prelude::*;
 
@@ -136,7 +137,7 @@ fn objective_params(obj: Objective, m: usize, seed: u64) -> HashMap<String, Host
 
 struct StepCase {
     exe: Box<dyn adr_onnx::runtime::Executable>,
-    graph: adr_onnx::lower::OnnxGraph,
+    graph: adr_onnx::writer::OnnxGraph,
     inputs: HashMap<String, HostTensor>,
 }
 
@@ -333,7 +334,7 @@ fn the_true_gradient_matches_central_differences() {
 /// raise the output.
 #[test]
 fn eta_gradient_sees_past_a_flat_region() {
-    use adr_onnx::lower::builder::{attr_int, GraphBuilder};
+    use adr_onnx::writer::builder::{attr_int, GraphBuilder};
     let mut b = GraphBuilder::new("flat", Precision::F32);
     let x = b.input("x", vec![1, 1]);
     let w1 = b.constant("w1", &ndarray::arr2(&[[1.0f32], [1.0], [-1.0]]).into_dyn());
@@ -425,8 +426,8 @@ fn jacobian_row_norms(p: &Problem, x: &Array2<f64>, free: &Array2<f32>) -> Vec<V
 /// second sample has every other input fixed: only free inputs count.
 #[test]
 fn normalisers_are_the_jacobian_row_norms_over_the_free_inputs() {
+    use adr_onnx::optim::normalisers::{NormaliserCache, NormaliserMethod};
     use adr_onnx::surrogate::activation::ActivationVars;
-    use adr_onnx::surrogate::normalisers::{NormaliserCache, NormaliserMethod};
     let wanted = ["rand_small_s1", "test_small", "ACASXU", "mnist_vae_decoder", "conv_net", "rare_ops", "q_network"];
     // Norms below 1 are clamped to 1 on both sides: count those that are not.
     let mut above_one = 0;

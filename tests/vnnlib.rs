@@ -260,7 +260,7 @@ fn a_malformed_property_is_an_error_with_its_position() {
 
 /// `y = relu(x)` on one input: every reproducer of a wrong `sat` fits it.
 fn relu_model(dir: &Path) -> PathBuf {
-    use adr_onnx::lower::builder::{GraphBuilder, Precision};
+    use adr_onnx::writer::builder::{GraphBuilder, Precision};
     let mut b = GraphBuilder::new("relu1", Precision::F32);
     let x = b.input("x", vec![1, 1]);
     let y = b.node("Relu", &[&x], vec![], vec![1, 1]);

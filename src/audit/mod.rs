@@ -24,11 +24,12 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::goal::schema::MethodBlock;
 use crate::goal::{self, argmax, Goal};
+use crate::input::sha256_hex;
 use crate::memory::{MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
-use crate::report::{distances, sha256_hex, ToolInfo};
+use crate::report::{distances, ToolInfo};
 use crate::runtime::Backend;
 
 /// 2: `dataset_sha256` (images, labels and sample count) replaced the
@@ -42,7 +43,7 @@ use crate::runtime::Backend;
 /// `min_epsilon` refined by bisection (see [`bisect`]), each sample's
 /// `max_robust_epsilon`, the report's `epsilon_tolerance`, and curve points
 /// at the refined radii too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 4;
+pub const AUDIT_SCHEMA_VERSION: u32 = crate::document::AUDIT_REPORT.schema_version;
 
 /// Every `n`-th sample starting at `k` (`k` in `0..n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,25 +277,6 @@ pub fn dataset_sha256(images_sha256: &str, labels_sha256: &str, samples: usize) 
 pub fn rows_sha256(samples: &[SampleResult]) -> String {
     let text: String = samples.iter().map(|s| format!("{} {}\n", s.index, s.label)).collect();
     sha256_hex(text.as_bytes())
-}
-
-/// Reads a `.npy` of labels: non-negative integers, one per sample.
-pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
-    labels_of(path, &goal::data::read_npy(path)?)
-}
-
-/// The class indices in `a` (read from `path`): non-negative integers.
-pub fn labels_of(path: &Path, a: &ArrayD<f32>) -> Result<Vec<usize>> {
-    a.iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v >= 0.0 && v.fract() == 0.0 {
-                Ok(v as usize)
-            } else {
-                Err(Error::data(path, format!("sample {i}: label {v} is not a class index (a non-negative integer)")))
-            }
-        })
-        .collect()
 }
 
 /// What an audit runs on.
@@ -1142,19 +1124,6 @@ mod tests {
             ]
         );
         assert_eq!((s.attacked, s.successes, s.worst.clone()), (2, 1, vec![0]));
-    }
-
-    #[test]
-    fn labels_must_be_class_indices() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("y.npy");
-        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0, -1])).unwrap();
-        let err = read_labels(&path).unwrap_err().to_string();
-        assert!(err.ends_with("y.npy: sample 2: label -1 is not a class index (a non-negative integer)"), "{err}");
-        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3.0f32, 0.5])).unwrap();
-        assert!(read_labels(&path).unwrap_err().to_string().contains("sample 1: label 0.5"));
-        ndarray_npy::write_npy(&path, &ndarray::arr1(&[3i64, 0])).unwrap();
-        assert_eq!(read_labels(&path).unwrap(), vec![3, 0]);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use adr_onnx::audit::provenance::Origin;
 use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
+use adr_onnx::input::sha256_hex;
 use adr_onnx::memory;
-use adr_onnx::report::sha256_hex;
 use anyhow::Context;
 
 use super::audit_export::{file_name, ExportArgs};
@@ -200,7 +200,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &input_shape(&model))?;
     let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
-        Some(p) => Some((p.as_path(), audit::read_labels(p)?)),
+        Some(p) => Some((p.as_path(), adr_onnx::dataset::read_labels(p)?)),
         None => None,
     };
     let Some(&count) = images.shape().first() else {

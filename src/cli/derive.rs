@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, step_graph, surrogate_graph, Problem};
-use adr_onnx::lower::Precision;
 use adr_onnx::optim::Settings;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
 use adr_onnx::surrogate::total_neurons;
+use adr_onnx::writer::Precision;
 
 #[derive(clap::Args, Debug)]
 pub struct DeriveArgs {

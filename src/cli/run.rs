@@ -5,11 +5,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::input::sha256_hex;
 use adr_onnx::ir::Graph;
 use adr_onnx::memory::{self, Runtime, Workload};
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
-use adr_onnx::report::{artifacts, sha256_hex, ModelInfo, RunFacts, RunReport};
+use adr_onnx::report::{artifacts, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
 use adr_onnx::surrogate::total_neurons;
 

@@ -9,7 +9,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::goal::data::{image_values, ImageShape};
-use crate::report::sha256_hex;
+use crate::input::sha256_hex;
 
 /// The extensions read (compared without case).
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];

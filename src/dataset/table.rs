@@ -30,7 +30,7 @@ pub fn read(path: &Path, shape: Option<&[usize]>) -> Result<(Table, String)> {
     let text = std::str::from_utf8(&bytes).map_err(|e| Error::data(path, format!("not UTF-8 text: {e}")))?;
     let features = text.lines().find(|l| !l.trim().is_empty()).map_or(0, |h| h.split(',').count().saturating_sub(1));
     let table = parse(path, text, shape.unwrap_or(&[features]))?;
-    Ok((table, crate::report::sha256_hex(&bytes)))
+    Ok((table, crate::input::sha256_hex(&bytes)))
 }
 
 /// A header cell without its blanks and quotes.

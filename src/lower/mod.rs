@@ -1,15 +1,14 @@
-//! Lowering: turns the IR, its surrogate and the goal's objective into ONNX
-//! graphs built with tract's protobuf types (`step` assembles the graphs
-//! the optimisers run). Every later computation runs such a graph, on tract
-//! or ONNX Runtime.
+//! Lowering: turns the IR, its surrogate and the goal's objective into the
+//! ONNX graphs the optimisers run, written with [`crate::writer`]: each op's
+//! rules (`rules`), the true and gated passes (`network`) and the assembled
+//! step, gradient, evaluation and normaliser graphs (`step`). Every later
+//! computation runs such a graph, on tract or ONNX Runtime.
 
-pub mod builder;
 pub mod network;
 pub mod rules;
 pub mod step;
-mod vocab;
 
-pub use builder::{GraphBuilder, IoSpec, OnnxGraph, Precision, Sym};
+use crate::writer::{GraphBuilder, OnnxGraph, Precision, Sym};
 
 use crate::onnx::ImportedModel;
 use crate::surrogate::relu_sites;

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::builder::{GraphBuilder, Sym};
-use super::rules::{rule, EmitCx, Gate, Mode};
+use super::rules::{rule, EmitCx, Mode};
 use crate::ir::{Graph, Op, ValueId};
+use crate::surrogate::gate::Gate;
 use crate::surrogate::ReluSite;
+use crate::writer::builder::{GraphBuilder, Sym};
 
 /// The tensors of one forward pass, per IR value, with what its backward
 /// and tangent passes need.

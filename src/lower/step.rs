@@ -14,16 +14,16 @@
 //! The optimisation variable `x` is every model input, flattened per sample
 //! and concatenated in input order: `[B, n]`.
 
-use super::builder::{ElemType, GraphBuilder, OnnxGraph, Precision, Sym};
 use super::network::{self, Pass};
 use super::pre_name;
-use super::rules::Gate;
 use crate::ir::{Graph, ValueId};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
 use crate::surrogate::consistency::emit_site_consistency;
 use crate::surrogate::gate::emit_gate;
+use crate::surrogate::gate::Gate;
 use crate::surrogate::{relu_sites, ReluSite};
+use crate::writer::builder::{ElemType, GraphBuilder, OnnxGraph, Precision, Sym};
 
 /// Input and output names of the emitted graphs.
 pub mod names {

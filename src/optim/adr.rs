@@ -13,8 +13,8 @@ use super::track::AdrSignals;
 use super::{step_direction, AdrStats, Ctx, StopReason};
 use crate::error::Result;
 use crate::goal::schema::Algorithm;
+use crate::optim::normalisers::NormaliserCache;
 use crate::surrogate::activation::ActivationVars;
-use crate::surrogate::normalisers::NormaliserCache;
 
 /// Bounds of the multiplier c.
 pub const C_MIN: f32 = 0.2;

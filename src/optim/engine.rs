@@ -17,12 +17,13 @@ use ndarray::{Array1, Array2, ArrayD, Axis};
 
 use crate::error::Result;
 use crate::ir::ValueId;
+use crate::lower::pre_name;
 use crate::lower::step::{eval_graph, gradient_graph, names, step_graph, Problem};
-use crate::lower::{pre_name, OnnxGraph, Precision};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
 use crate::runtime::parallel::INVARIANT_ROWS;
 use crate::runtime::{run_named, Backend, Executable, HostTensor};
+use crate::writer::{OnnxGraph, Precision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum GraphKey {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::goal::schema::{Algorithm, Loss, MethodBlock, NormaliserChoice, Preset, StepRule};
 use crate::goal::{Goal, GoalKind};
-use crate::surrogate::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
+use crate::optim::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {

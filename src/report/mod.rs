@@ -189,11 +189,6 @@ pub fn subsample<T: Clone>(v: &[T], max: usize) -> Vec<T> {
     (0..max).map(|i| v[i * last / (max - 1)].clone()).collect()
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Distances between two points: L-infinity and L2, of the values as
 /// stored (differences taken in f64, where those of two f32s are exact).
 pub fn distances(a: &[f32], b: &[f32]) -> (f64, f64) {

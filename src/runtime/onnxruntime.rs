@@ -16,10 +16,10 @@ use ort::value::Tensor;
 
 use super::ort_library::{FoundLibrary, INSTALL_HINT, MIN_MINOR_VERSION};
 use super::parallel::{ChunkPlan, SplitBatch};
-pub use super::select::Device;
+pub use super::Device;
 use super::{Backend, Executable, HostTensor};
 use crate::error::{Error, Result};
-use crate::lower::builder::OnnxGraph;
+use crate::writer::builder::OnnxGraph;
 
 /// What ran: for reports and `doctor`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -120,7 +120,7 @@ impl OrtBackend {
     /// Builds a session for a one-node graph, so that a CUDA provider that
     /// cannot start fails here with its reason.
     fn probe(&self) -> Result<()> {
-        let mut b = crate::lower::GraphBuilder::new("cuda_probe", crate::lower::Precision::F32);
+        let mut b = crate::writer::GraphBuilder::new("cuda_probe", crate::writer::Precision::F32);
         let x = b.input("x", vec![1, 4]);
         let y = b.relu(&x);
         b.output(&y, "y");

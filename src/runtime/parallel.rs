@@ -9,7 +9,7 @@ use ndarray::{Axis, Slice};
 
 use super::{Executable, HostTensor};
 use crate::error::{Error, Result};
-use crate::lower::builder::OnnxGraph;
+use crate::writer::builder::OnnxGraph;
 
 /// Activation floats one call should touch at most: about a third of a 1 MiB
 /// L2 cache, leaving room for the tangents and gradients the step graph keeps

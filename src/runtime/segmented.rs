@@ -24,7 +24,7 @@ use tract_onnx::pb::{
 
 use super::{Executable, HostTensor};
 use crate::error::{Error, Result};
-use crate::lower::builder::{ElemType, IoSpec, OnnxGraph};
+use crate::writer::builder::{ElemType, IoSpec, OnnxGraph};
 
 /// Graphs of more nodes than this run in segments of at most
 /// [`SEGMENT_NODES`] nodes (or this many, if fewer). Measured on ADR's step graph of a 200-layer width-8 chain (one
@@ -109,7 +109,7 @@ struct Segment {
 /// A graph cut into segments.
 struct Plan {
     name: String,
-    precision: crate::lower::Precision,
+    precision: crate::writer::Precision,
     opset: Vec<tract_onnx::pb::OperatorSetIdProto>,
     inputs: Vec<String>,
     outputs: Vec<String>,
@@ -418,11 +418,11 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::lower::builder::{attr_int, GraphBuilder};
     use crate::lower::step::{gradient_graph, step_graph, Problem};
-    use crate::lower::Precision;
     use crate::objective::Objective;
     use crate::runtime::tract::TractBackend;
+    use crate::writer::builder::{attr_int, GraphBuilder};
+    use crate::writer::Precision;
 
     /// A width-8 chain of `depth` Gemm+ReLU layers (the last without ReLU).
     fn chain(depth: usize, seed: u64) -> OnnxGraph {

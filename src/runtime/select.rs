@@ -4,49 +4,16 @@
 //! explicit library (`--ort-lib`) or a CUDA device means ONNX Runtime, and
 //! failing to load it is then an error, never a silent fall-back.
 
-use std::path::PathBuf;
-use std::str::FromStr;
-
 use serde::Serialize;
+use std::path::PathBuf;
 
 use super::tract::TractBackend;
-use super::{Backend, Threaded};
+use super::{Backend, Device, Threaded};
 use crate::error::{Error, Result};
 
 /// The tract-onnx version built in (pinned in Cargo.toml), as reports and
 /// `doctor` name it.
 pub const TRACT_VERSION: &str = "0.23.9";
-
-/// Where the graphs run: `cpu`, `cuda` (device 0) or `cuda:N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Device {
-    Cpu,
-    Cuda(u32),
-}
-
-impl FromStr for Device {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda(0)),
-            other => match other.strip_prefix("cuda:").map(str::parse::<u32>) {
-                Some(Ok(n)) => Ok(Device::Cuda(n)),
-                _ => Err(format!("unknown device '{s}': expected cpu, cuda or cuda:N")),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for Device {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Device::Cpu => f.write_str("cpu"),
-            Device::Cuda(n) => write!(f, "cuda:{n}"),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -6,7 +6,7 @@ use tract_onnx::prelude::*;
 
 use super::{Backend, Executable, HostTensor};
 use crate::error::{Error, Result};
-use crate::lower::builder::OnnxGraph;
+use crate::writer::builder::OnnxGraph;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TractBackend;

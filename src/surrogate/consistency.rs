@@ -12,7 +12,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::lower::builder::{GraphBuilder, Sym};
+use crate::writer::builder::{GraphBuilder, Sym};
 
 /// One site's consistency term with its gradients.
 pub struct SiteConsistency {

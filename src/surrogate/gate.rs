@@ -3,8 +3,7 @@
 //! no eta overflows, with its derivative `-alpha sigmoid(a) sigmoid(-a)`
 //! computed from two sigmoids (never `1 - g`, which rounds to 0 in f32).
 
-use crate::lower::builder::{GraphBuilder, Sym};
-use crate::lower::rules::Gate;
+use crate::writer::builder::{GraphBuilder, Sym};
 
 /// The paper's sharpness.
 pub const DEFAULT_ALPHA: f64 = 2000.0;
@@ -12,6 +11,14 @@ pub const DEFAULT_ALPHA: f64 = 2000.0;
 /// Offset that makes `eta = 0.5` (a neuron with pre-activation exactly 0)
 /// count as off.
 pub const GATE_OFFSET: f64 = 1e-6;
+
+/// The gate of one activation site, `g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6))`,
+/// and its derivative `dg/deta` where a backward pass needs it.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub g: Sym,
+    pub dg: Option<Sym>,
+}
 
 /// Emits the gate (and with `derivative`, `dg/deta`) of an eta tensor.
 pub fn emit_gate(b: &mut GraphBuilder, eta: &Sym, alpha: f64, derivative: bool) -> Gate {
@@ -59,8 +66,8 @@ mod tests {
     /// the sigmoid's transition and on its saturated tails.
     #[test]
     fn emitted_gate_and_derivative_match_the_reference() {
-        use crate::lower::builder::Precision;
         use crate::runtime::{tract::TractBackend, Backend, HostTensor};
+        use crate::writer::builder::Precision;
         let alpha = 50.0;
         let etas: Vec<f64> = (0..=40).map(|i| 0.3 + 0.01 * i as f64).collect();
         let mut b = GraphBuilder::new("gate", Precision::F64);

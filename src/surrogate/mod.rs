@@ -4,7 +4,6 @@
 pub mod activation;
 pub mod consistency;
 pub mod gate;
-pub mod normalisers;
 pub mod sites;
 
 pub use sites::{relu_sites, total_neurons, ReluSite};

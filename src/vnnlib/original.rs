@@ -8,9 +8,9 @@ use ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::lower::builder::{ElemType, IoSpec, OnnxGraph, Precision};
 use crate::onnx::ImportedModel;
 use crate::runtime::{Backend, HostTensor};
+use crate::writer::builder::{ElemType, IoSpec, OnnxGraph, Precision};
 
 /// The model file as given (plain or gzipped), decoded once.
 pub struct OriginalModel {

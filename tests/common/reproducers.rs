@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use adr_onnx::lower::builder::{attr_ints, GraphBuilder, OnnxGraph, Precision};
+use adr_onnx::writer::builder::{attr_ints, GraphBuilder, OnnxGraph, Precision};
 use ndarray::{ArrayD, IxDyn};
 use tract_onnx::pb::GraphProto;
 

@@ -6,7 +6,7 @@
 
 use super::{EmitCx, Mode, OpRule};
 use crate::ir::{LeakyRelu, Relu};
-use crate::lower::builder::{attr_float, Precision, Sym};
+use crate::writer::builder::{attr_float, Precision, Sym};
 
 /// The shared math of ReLU (`slope = 0`) and LeakyReLU.
 struct Site {

@@ -6,7 +6,7 @@ use tract_onnx::pb::AttributeProto;
 
 use super::{EmitCx, OpRule};
 use crate::ir::{Affine, Conv, ConvTranspose, Dense, Window};
-use crate::lower::builder::{attr_int, attr_ints, Sym};
+use crate::writer::builder::{attr_int, attr_ints, Sym};
 
 pub fn window_attrs(w: &Window) -> Vec<AttributeProto> {
     vec![

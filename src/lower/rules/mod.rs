@@ -10,8 +10,9 @@ mod pool;
 mod smooth;
 mod structural;
 
-use super::builder::{GraphBuilder, Sym};
 use crate::ir::Op;
+use crate::surrogate::gate::Gate;
+use crate::writer::builder::{GraphBuilder, Sym};
 
 /// How activation sites and max pools behave in a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +22,6 @@ pub enum Mode {
     /// The sigmoid surrogate: each activation site multiplied by its gate,
     /// each max pool reading the true network's winners.
     Gated,
-}
-
-/// The gate of one activation site, `g(eta) = 1 - sigmoid(alpha (eta - 0.5 + 1e-6))`,
-/// and its derivative `dg/deta` where a backward pass needs it.
-#[derive(Debug, Clone)]
-pub struct Gate {
-    pub g: Sym,
-    pub dg: Option<Sym>,
 }
 
 /// What a rule needs beyond its inputs: the builder, the pass mode, the

@@ -10,7 +10,7 @@ use ndarray::{ArrayD, IxDyn};
 use super::linear::{output_padding_back, window_attrs};
 use super::{EmitCx, OpRule};
 use crate::ir::{AvgPool, MaxPool, Window};
-use crate::lower::builder::{attr_int, attr_ints, GraphBuilder, Sym};
+use crate::writer::builder::{attr_int, attr_ints, GraphBuilder, Sym};
 
 /// Number of elements of a window.
 fn window_len(w: &Window) -> usize {

@@ -3,7 +3,7 @@
 
 use super::{EmitCx, OpRule};
 use crate::ir::{LogSoftmax, Sigmoid, Softmax, Tanh};
-use crate::lower::builder::{attr_int, Sym};
+use crate::writer::builder::{attr_int, Sym};
 
 impl OpRule for Sigmoid {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {

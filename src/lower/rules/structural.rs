@@ -4,7 +4,7 @@
 
 use super::{unbroadcast, EmitCx, OpRule};
 use crate::ir::{Add, Concat, Pad, Reshape, Transpose};
-use crate::lower::builder::{attr_string, Sym};
+use crate::writer::builder::{attr_string, Sym};
 
 impl Add {
     fn combine(&self, cx: &mut EmitCx, a: &Sym, b: &Sym) -> Sym {

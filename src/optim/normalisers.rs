@@ -20,10 +20,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::activation::ActivationVars;
 use crate::error::Result;
 use crate::lower::step::{normaliser_graph, Problem};
 use crate::runtime::{Backend, Executable, HostTensor};
+use crate::surrogate::activation::ActivationVars;
 
 /// How the normalisers are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
