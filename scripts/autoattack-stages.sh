@@ -53,3 +53,24 @@ for stage in "${list[@]}"; do
   "$root/.venv-bench/bin/python" "$root/scripts/autoattack-compare.py" --model "$model" \
     --images "$images" --reference "$out/ref-$stage.json" "$out/ours-$stage.json"
 done
+# The union over the stages run, each side: what running them one after the
+# other (AutoAttack's sequence, adr-onnx's `auto` without ADR) could at most
+# flip, and the images only one stage flips.
+"$root/.venv-bench/bin/python" - "$out" "${list[@]}" <<'PY'
+import json, sys
+out, stages = sys.argv[1], sys.argv[2:]
+for side in ("ours", "ref"):
+    flips = {}
+    for st in stages:
+        d = json.load(open(f"{out}/{side}-{st}.json"))
+        if side == "ours":
+            flips[st] = {s["index"] for s in d["samples"] if s["success"]}
+        else:
+            flips[st] = {s["index"] for s in d["samples"] if s["flipped_by"]}
+    union = set().union(*flips.values())
+    alone = {st: sorted(f - set().union(*(flips[o] for o in stages if o != st))) for st, f in flips.items()}
+    line = f"{side}: union of {'+'.join(stages)} flips {len(union)}"
+    if len(stages) > 1:
+        line += "; flipped by one stage only: " + "; ".join(f"{st} {len(a)} {a}" for st, a in alone.items())
+    print(line)
+PY
