@@ -4,8 +4,10 @@
 
 Every adversarial of the audit is re-checked with ONNX Runtime on the
 original .onnx file (float32): inside [0, 1], within eps in L-inf (tolerance
-1e-6; the largest excess is printed) and misclassified. Prints one markdown
-row per audit, then the samples each side flips that the other does not.
+1e-6; the largest excess is printed) and misclassified. Prints the
+reference's flips per stage and time, one markdown row per audit (with its
+wall time, the audit's `provenance.duration_s`), then the samples each side
+flips that the other does not.
 
     autoattack-compare.py --model M.onnx --images X.npy --reference REF.json \
         AUDIT.json [AUDIT.json ...]
@@ -43,9 +45,12 @@ def main():
     ref_flipped = {s["index"] for s in ref["samples"] if s["flipped_by"]}
     n = ref["n"]
     print(f"reference: robust {n - len(ref_flipped) - sum(1 for s in ref['samples'] if s['clean_pred'] != s['label'])}"
-          f"/{n}, flipped {len(ref_flipped)}")
-    print("| audit | method | flipped | robust accuracy | per stage | re-check failures | max eps excess |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          f"/{n}, flipped {len(ref_flipped)} ("
+          + ", ".join(f"{r['stage']} {r['flipped']} in {r['seconds']:.0f} s" for r in ref["stages"])
+          + f"), its own re-check failures {ref['recheck']['failures']}")
+    print("| audit | method | flipped | robust accuracy | per stage | re-check failures | max eps excess "
+          "| wall s | only this audit | only the reference |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in args.audits:
         a = json.load(open(path))
         samples = [s for s in a["samples"] if s["index"] < n]
@@ -66,10 +71,11 @@ def main():
         correct = sum(1 for s in samples if s["clean_correct"])
         method = a["settings"].get("algorithm")
         stages = ", ".join(f"{k} {v}" for k, v in sorted(a["summary"].get("found_by", {}).items()))
-        print(f"| {path.split('/')[-1]} | {method} | {len(flipped)} | {(correct - len(flipped)) / len(samples):.1%} "
-              f"| {stages} | {failures} | {excess:.2e} |")
         only_ours = sorted(flipped - ref_flipped)
         only_ref = sorted(ref_flipped - flipped)
+        wall = a.get("provenance", {}).get("duration_s", float("nan"))
+        print(f"| {path.split('/')[-1]} | {method} | {len(flipped)} | {(correct - len(flipped)) / len(samples):.1%} "
+              f"| {stages} | {failures} | {excess:.2e} | {wall:.0f} | {len(only_ours)} | {len(only_ref)} |")
         print(f"  flipped by {path.split('/')[-1]} only: {only_ours}")
         print(f"  flipped by the reference only: {only_ref}")
 
