@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::op::Op;
-use super::shape::{check_sample_values, output_shape, ShapeError};
+use super::shape::{check_sample_values, ShapeError};
 
 /// A tensor of the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,7 +90,7 @@ impl Graph {
     ) -> Result<ValueId, ShapeError> {
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|&i| self.value(i).batched(1)).collect();
         let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
-        let out = output_shape(&op, &refs)?;
+        let out = op.output_shape(&refs)?;
         if out[1..].contains(&0) {
             return Err(format!("the output {:?} would have a zero extent", &out[1..]).into());
         }

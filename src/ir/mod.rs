@@ -5,6 +5,8 @@
 pub mod graph;
 pub mod op;
 pub mod shape;
+pub mod spec;
 
 pub use graph::{Graph, GraphOutput, Node, NodeId, Value, ValueId};
 pub use op::*;
+pub use spec::OpSpec;

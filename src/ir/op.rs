@@ -163,6 +163,37 @@ pub enum Op {
     LogSoftmax(LogSoftmax),
 }
 
+/// `dispatch!(op, o => expr)`: `expr` with `o` bound to the data of `op`,
+/// whatever its kind. The one list of the IR's ops, beside the enum: every
+/// per-op trait (the shape rule and linearity of [`super::spec::OpSpec`],
+/// the lowering's `OpRule`) dispatches through it, so a new op is one line
+/// here and, wherever the trait is implemented, an op that lacks it does
+/// not compile.
+macro_rules! dispatch {
+    ($op:expr, $o:ident => $body:expr) => {
+        match $op {
+            $crate::ir::op::Op::Dense($o) => $body,
+            $crate::ir::op::Op::Conv($o) => $body,
+            $crate::ir::op::Op::ConvTranspose($o) => $body,
+            $crate::ir::op::Op::Affine($o) => $body,
+            $crate::ir::op::Op::Add($o) => $body,
+            $crate::ir::op::Op::Concat($o) => $body,
+            $crate::ir::op::Op::Reshape($o) => $body,
+            $crate::ir::op::Op::Transpose($o) => $body,
+            $crate::ir::op::Op::Pad($o) => $body,
+            $crate::ir::op::Op::MaxPool($o) => $body,
+            $crate::ir::op::Op::AvgPool($o) => $body,
+            $crate::ir::op::Op::Relu($o) => $body,
+            $crate::ir::op::Op::LeakyRelu($o) => $body,
+            $crate::ir::op::Op::Sigmoid($o) => $body,
+            $crate::ir::op::Op::Tanh($o) => $body,
+            $crate::ir::op::Op::Softmax($o) => $body,
+            $crate::ir::op::Op::LogSoftmax($o) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
 impl Op {
     /// The op's name as `inspect` shows it.
     pub fn kind(&self) -> &'static str {

@@ -87,15 +87,11 @@ struct GraphSource<'a> {
 }
 
 /// Whether the sites' Jacobians depend on `x` only through the gate
-/// pattern: no max pool and no smooth op before the last ReLU site.
+/// pattern: every op before the last ReLU site is piecewise linear in the
+/// gates (no max pool, no smooth op).
 fn depends_on_pattern_only(graph: &crate::ir::Graph, sites: &[crate::surrogate::ReluSite]) -> bool {
-    use crate::ir::Op;
     let last_site = sites.iter().map(|s| s.node_id.0).max().unwrap_or(0);
-    graph
-        .nodes()
-        .iter()
-        .take(last_site)
-        .all(|n| !matches!(n.op, Op::MaxPool(_) | Op::Sigmoid(_) | Op::Tanh(_) | Op::Softmax(_) | Op::LogSoftmax(_)))
+    graph.nodes().iter().take(last_site).all(|n| n.op.piecewise_linear_in_gates())
 }
 
 pub struct NormaliserCache<'a> {

@@ -1,11 +1,13 @@
-//! Rules of the activation sites. In the true network a site is
+//! The activation sites, piecewise linear with the piece chosen by the
+//! gate, their shape the input's. In the true network a site is
 //! `max(u, 0)` (or leaky); in the surrogate it is `u * s(g)` with the gate
 //! `g = g(eta)` and `s(g) = a + (1 - a) g` for negative slope `a` (ReLU:
 //! `a = 0`, so `u * g`). The surrogate's backward pass also yields the
 //! gradient to eta: `grad * u * (1 - a) * dg/deta`.
 
 use super::{EmitCx, Mode, OpRule};
-use crate::ir::{LeakyRelu, Relu};
+use crate::ir::shape::ShapeError;
+use crate::ir::{LeakyRelu, OpSpec, Relu};
 use crate::writer::builder::{attr_float, Precision, Sym};
 
 /// The shared math of ReLU (`slope = 0`) and LeakyReLU.
@@ -68,6 +70,16 @@ impl Site {
     }
 }
 
+impl OpSpec for Relu {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        Ok(x.to_vec())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
+    }
+}
+
 impl OpRule for Relu {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {
         Site { slope: 0.0 }.forward(cx, &ins[0])
@@ -77,6 +89,16 @@ impl OpRule for Relu {
     }
     fn jvp(&self, cx: &mut EmitCx, ins: &[Sym], _out: &Sym, t: &[Sym]) -> Sym {
         Site { slope: 0.0 }.jvp(cx, &ins[0], &t[0])
+    }
+}
+
+impl OpSpec for LeakyRelu {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        Ok(x.to_vec())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 

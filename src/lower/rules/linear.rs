@@ -1,11 +1,13 @@
-//! Rules of the affine layers: Dense, Conv, ConvTranspose, Affine. Their
-//! backward pass to the input is the transposed linear map (Conv <->
-//! ConvTranspose with the same weights); their tangent map drops the bias.
+//! The affine layers: Dense, Conv, ConvTranspose, Affine. Each is linear
+//! up to its bias; its backward pass to the input is the transposed linear
+//! map (Conv <-> ConvTranspose with the same weights); its tangent map
+//! drops the bias.
 
 use tract_onnx::pb::AttributeProto;
 
 use super::{EmitCx, OpRule};
-use crate::ir::{Affine, Conv, ConvTranspose, Dense, Window};
+use crate::ir::shape::{broadcast_into, dilated_kernel, sum3, window_output, ShapeError};
+use crate::ir::{Affine, Conv, ConvTranspose, Dense, OpSpec, Window};
 use crate::writer::builder::{attr_int, attr_ints, Sym};
 
 pub fn window_attrs(w: &Window) -> Vec<AttributeProto> {
@@ -30,6 +32,23 @@ fn bias_of(cx: &mut EmitCx, bias: &Option<ndarray::Array1<f32>>) -> Option<Sym> 
     let b = bias.as_ref()?;
     let key = cx.key("bias");
     Some(cx.b.cached_constant(&key, || b.clone().into_dyn()))
+}
+
+impl OpSpec for Dense {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        let (rows, cols) = self.weight.dim();
+        let last = *x.last().ok_or("input has rank 0")?;
+        if x.len() < 2 || last != rows {
+            return Err(format!("input {x:?} does not fit weight [{rows}, {cols}]").into());
+        }
+        let mut out = x.to_vec();
+        *out.last_mut().expect("rank checked above") = cols;
+        Ok(out)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
+    }
 }
 
 impl Dense {
@@ -80,6 +99,44 @@ fn conv_node(
     }
 }
 
+fn divisible_by_groups(channels: usize, groups: usize) -> Result<(), String> {
+    if !channels.is_multiple_of(groups) {
+        return Err(format!("the weight's {channels} channels are not divisible by group {groups}"));
+    }
+    Ok(())
+}
+
+/// The channels of a grouped convolution's weight axis times its groups.
+fn grouped_channels(per_group: usize, groups: usize) -> Result<usize, ShapeError> {
+    per_group
+        .checked_mul(groups)
+        .ok_or_else(|| ShapeError::TooLarge(format!("{per_group} channels times group {groups} overflows")))
+}
+
+fn check_channels(x: &[usize], c_in: usize, w: &Window) -> Result<(), String> {
+    if x.len() != 2 + w.rank() || x[1] != c_in {
+        return Err(format!("input {x:?} does not fit a {}-d kernel over {c_in} input channels", w.rank()));
+    }
+    Ok(())
+}
+
+impl OpSpec for Conv {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        divisible_by_groups(self.weight.shape()[0], self.groups)?;
+        let c_in = grouped_channels(self.weight.shape()[1], self.groups)?;
+        check_channels(x, c_in, &self.window)?;
+        let mut out = vec![x[0], self.weight.shape()[0]];
+        for a in 0..self.window.rank() {
+            out.push(window_output(x[2 + a], &self.window, a)?);
+        }
+        Ok(out)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
+    }
+}
+
 impl Conv {
     fn attrs(&self) -> Vec<AttributeProto> {
         let mut a = window_attrs(&self.window);
@@ -93,9 +150,7 @@ impl Conv {
         let bias = if with_bias { bias_of(cx, &self.bias) } else { None };
         let mut shape = vec![x.shape[0], self.weight.shape()[0]];
         for a in 0..self.window.rank() {
-            shape.push(
-                crate::ir::shape::window_output(x.shape[2 + a], &self.window, a).expect("shape checked at import"),
-            );
+            shape.push(window_output(x.shape[2 + a], &self.window, a).expect("shape checked at import"));
         }
         conv_node(cx, "Conv", x, &w, bias.as_ref(), self.attrs(), shape)
     }
@@ -119,6 +174,30 @@ impl OpRule for Conv {
 
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], _out: &Sym, t: &[Sym]) -> Sym {
         self.apply(cx, &t[0], false)
+    }
+}
+
+impl OpSpec for ConvTranspose {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        divisible_by_groups(self.weight.shape()[0], self.groups)?;
+        check_channels(x, self.weight.shape()[0], &self.window)?;
+        let mut out = vec![x[0], grouped_channels(self.weight.shape()[1], self.groups)?];
+        for a in 0..self.window.rank() {
+            let w = &self.window;
+            let too_large = || ShapeError::TooLarge(format!("the output extent along spatial axis {a} overflows"));
+            let strided = (x[2 + a] - 1).checked_mul(w.strides[a]).ok_or_else(too_large)?;
+            let full = sum3(strided, dilated_kernel(w, a)?, self.output_padding[a], "the output extent")?;
+            let cut = w.pad_begin(a).checked_add(w.pad_end(a)).ok_or_else(too_large)?;
+            if full <= cut {
+                return Err(format!("padding {cut} leaves no output along spatial axis {a}").into());
+            }
+            out.push(full - cut);
+        }
+        Ok(out)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 
@@ -153,6 +232,19 @@ impl OpRule for ConvTranspose {
 
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], out: &Sym, t: &[Sym]) -> Sym {
         self.apply(cx, &t[0], &out.shape, false)
+    }
+}
+
+impl OpSpec for Affine {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        for t in [&self.scale, &self.shift].into_iter().flatten() {
+            broadcast_into(t.shape(), x)?;
+        }
+        Ok(x.to_vec())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 

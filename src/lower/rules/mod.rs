@@ -1,8 +1,11 @@
-//! Each IR op's math, written once as emitted ONNX nodes: its forward
-//! computation, its vector-Jacobian product (backward) and its
-//! Jacobian-vector product (forward mode, for the normalisers). The single
-//! exhaustive match in [`rule`] maps an op to its rules; a new op cannot
-//! compile without all three.
+//! One place per IR op: each family's file (`activation`, `linear`, `pool`,
+//! `smooth`, `structural`) holds, for each of its ops, what the IR asks of
+//! it (`ir::OpSpec`: its output shape and whether it is piecewise linear in
+//! the gates) and its math written once as emitted ONNX nodes ([`OpRule`]:
+//! its forward computation, its vector-Jacobian product (backward) and its
+//! Jacobian-vector product (forward mode, for the normalisers)). Both
+//! traits are reached through the IR's one list of ops (`ir::op::dispatch`)
+//! and have no default methods, so a new op compiles only with all of them.
 
 mod activation;
 mod linear;
@@ -10,6 +13,7 @@ mod pool;
 mod smooth;
 mod structural;
 
+use crate::ir::op::dispatch;
 use crate::ir::Op;
 use crate::surrogate::gate::Gate;
 use crate::writer::builder::{GraphBuilder, Sym};
@@ -88,27 +92,9 @@ pub trait OpRule {
     fn jvp(&self, cx: &mut EmitCx, ins: &[Sym], out: &Sym, tangents: &[Sym]) -> Sym;
 }
 
-/// The rules of an op: the one exhaustive match over the IR.
+/// The rules of an op, through the IR's one list of ops.
 pub fn rule(op: &Op) -> &dyn OpRule {
-    match op {
-        Op::Dense(o) => o,
-        Op::Conv(o) => o,
-        Op::ConvTranspose(o) => o,
-        Op::Affine(o) => o,
-        Op::Add(o) => o,
-        Op::Concat(o) => o,
-        Op::Reshape(o) => o,
-        Op::Transpose(o) => o,
-        Op::Pad(o) => o,
-        Op::MaxPool(o) => o,
-        Op::AvgPool(o) => o,
-        Op::Relu(o) => o,
-        Op::LeakyRelu(o) => o,
-        Op::Sigmoid(o) => o,
-        Op::Tanh(o) => o,
-        Op::Softmax(o) => o,
-        Op::LogSoftmax(o) => o,
-    }
+    dispatch!(op, o => o)
 }
 
 /// Sums `grad` over the axes that broadcasting grew, back to `shape`.

@@ -1,15 +1,17 @@
-//! Rules of the pools. A max pool's winners are a one-hot mask over each
+//! The pools. A max pool's winners are a one-hot mask over each
 //! window, taken from the true network: the surrogate and every backward
 //! pass read values through it (ALGORITHM.md section 3). Windows are
 //! extracted by a depthwise convolution with one-hot kernels, whose
 //! transpose routes gradients back, overlaps summed. Average pooling is a
-//! depthwise convolution with a ones kernel, divided by the window count.
+//! depthwise convolution with a ones kernel, divided by the window count,
+//! and so linear; a max pool's Jacobian moves with its winners.
 
 use ndarray::{ArrayD, IxDyn};
 
 use super::linear::{output_padding_back, window_attrs};
 use super::{EmitCx, OpRule};
-use crate::ir::{AvgPool, MaxPool, Window};
+use crate::ir::shape::{window_output, ShapeError};
+use crate::ir::{AvgPool, MaxPool, OpSpec, Window};
 use crate::writer::builder::{attr_int, attr_ints, GraphBuilder, Sym};
 
 /// Number of elements of a window.
@@ -19,7 +21,7 @@ fn window_len(w: &Window) -> usize {
 
 /// Output extents of the window over the spatial extents `spatial`.
 fn out_spatial(w: &Window, spatial: &[usize]) -> Vec<usize> {
-    (0..w.rank()).map(|a| crate::ir::shape::window_output(spatial[a], w, a).expect("shape checked at import")).collect()
+    (0..w.rank()).map(|a| window_output(spatial[a], w, a).expect("shape checked at import")).collect()
 }
 
 /// Row-major positions of the kernel, one per window element.
@@ -121,6 +123,28 @@ fn padding_penalty(w: &Window, spatial: &[usize]) -> Option<ArrayD<f32>> {
     Some(pen)
 }
 
+/// The batched output shape of a pool with window `w` over `x`.
+fn pool_shape(x: &[usize], w: &Window) -> Result<Vec<usize>, ShapeError> {
+    if x.len() != 2 + w.rank() {
+        return Err(format!("input {x:?} does not fit a {}-d pooling window", w.rank()).into());
+    }
+    let mut out = x[..2].to_vec();
+    for a in 0..w.rank() {
+        out.push(window_output(x[2 + a], w, a)?);
+    }
+    Ok(out)
+}
+
+impl OpSpec for MaxPool {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        pool_shape(x, &self.window)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        false
+    }
+}
+
 impl MaxPool {
     /// The one-hot winner mask `[B, C, window, out...]` of the max pool over
     /// `x`: the first maximum of each window, padding never winning.
@@ -180,6 +204,16 @@ impl OpRule for MaxPool {
         let w = cx.winners().clone();
         let w = cx.per_tangent(&w);
         self.gather(cx, &t[0], &w)
+    }
+}
+
+impl OpSpec for AvgPool {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        pool_shape(x, &self.window)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 

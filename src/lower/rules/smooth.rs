@@ -1,9 +1,21 @@
-//! Rules of the smooth heads: Sigmoid, Tanh, Softmax, LogSoftmax. They are
-//! kept as they are in the surrogate; derivatives use the forward output.
+//! The smooth heads: Sigmoid, Tanh, Softmax, LogSoftmax. They are kept as
+//! they are in the surrogate, so their slope moves with `x`; derivatives use
+//! the forward output.
 
 use super::{EmitCx, OpRule};
-use crate::ir::{LogSoftmax, Sigmoid, Softmax, Tanh};
+use crate::ir::shape::ShapeError;
+use crate::ir::{LogSoftmax, OpSpec, Sigmoid, Softmax, Tanh};
 use crate::writer::builder::{attr_int, Sym};
+
+impl OpSpec for Sigmoid {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        Ok(x.to_vec())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        false
+    }
+}
 
 impl OpRule for Sigmoid {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {
@@ -37,6 +49,16 @@ fn tanh_derivative(cx: &mut EmitCx, y: &Sym) -> Sym {
     cx.b.add_scalar(&n, 1.0)
 }
 
+impl OpSpec for Tanh {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        Ok(x.to_vec())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        false
+    }
+}
+
 impl OpRule for Tanh {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {
         cx.b.unary("Tanh", &ins[0])
@@ -52,6 +74,15 @@ impl OpRule for Tanh {
     }
 }
 
+/// The input's shape, when `axis` is one of its non-batch axes; `what`
+/// names the op in the message.
+fn normalised_axis_shape(x: &[usize], axis: usize, what: &str) -> Result<Vec<usize>, ShapeError> {
+    if axis == 0 || axis >= x.len() {
+        return Err(format!("{what} axis {axis} invalid for {x:?}").into());
+    }
+    Ok(x.to_vec())
+}
+
 /// `y * (v - sum(v * y))` along `axis`: the softmax Jacobian (symmetric)
 /// applied to `v`.
 fn softmax_product(cx: &mut EmitCx, y: &Sym, v: &Sym, axis: usize) -> Sym {
@@ -59,6 +90,16 @@ fn softmax_product(cx: &mut EmitCx, y: &Sym, v: &Sym, axis: usize) -> Sym {
     let s = cx.b.reduce_sum(&vy, &[axis], true);
     let centred = cx.b.sub(v, &s);
     cx.b.mul(y, &centred)
+}
+
+impl OpSpec for Softmax {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        normalised_axis_shape(x, self.axis, "softmax")
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        false
+    }
 }
 
 impl OpRule for Softmax {
@@ -71,6 +112,16 @@ impl OpRule for Softmax {
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], out: &Sym, t: &[Sym]) -> Sym {
         let y = cx.per_tangent(out);
         softmax_product(cx, &y, &t[0], self.axis)
+    }
+}
+
+impl OpSpec for LogSoftmax {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        normalised_axis_shape(x, self.axis, "log-softmax")
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        false
     }
 }
 

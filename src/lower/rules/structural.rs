@@ -1,10 +1,25 @@
-//! Rules of the ops that combine or move values: Add, Concat, Reshape,
-//! Transpose, Pad. Their backward passes reduce broadcasts, split, reshape
+//! The ops that combine or move values: Add, Concat, Reshape, Transpose,
+//! Pad, all linear. Their backward passes reduce broadcasts, split, reshape
 //! back, invert the permutation and crop.
 
 use super::{unbroadcast, EmitCx, OpRule};
-use crate::ir::{Add, Concat, Pad, Reshape, Transpose};
+use crate::ir::shape::{broadcast, check_sample_values, sum3, ShapeError};
+use crate::ir::{Add, Concat, OpSpec, Pad, Reshape, Transpose};
 use crate::writer::builder::{attr_string, Sym};
+
+impl OpSpec for Add {
+    fn output_shape(&self, x: &[usize], others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        let y = *others.first().ok_or("Add needs two inputs")?;
+        if x.len() != y.len() {
+            return Err(format!("operands {x:?} and {y:?} differ in rank").into());
+        }
+        Ok(broadcast(x, y)?)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
+    }
+}
 
 impl Add {
     fn combine(&self, cx: &mut EmitCx, a: &Sym, b: &Sym) -> Sym {
@@ -30,6 +45,29 @@ impl OpRule for Add {
 
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], _out: &Sym, t: &[Sym]) -> Sym {
         self.combine(cx, &t[0], &t[1])
+    }
+}
+
+impl OpSpec for Concat {
+    fn output_shape(&self, x: &[usize], others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        let mut out = x.to_vec();
+        if self.axis == 0 || self.axis >= x.len() {
+            return Err(format!("cannot concatenate along axis {} of {x:?}", self.axis).into());
+        }
+        for y in others {
+            let fits = y.len() == x.len() && (0..x.len()).all(|i| i == self.axis || y[i] == x[i]);
+            if !fits {
+                return Err(format!("cannot concatenate {x:?} with {y:?} on axis {}", self.axis).into());
+            }
+            out[self.axis] = out[self.axis].checked_add(y[self.axis]).ok_or_else(|| {
+                ShapeError::TooLarge(format!("the concatenated extent along axis {} overflows", self.axis))
+            })?;
+        }
+        Ok(out)
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 
@@ -59,6 +97,21 @@ fn with_batch(batch: usize, sample: &[usize]) -> Vec<usize> {
     std::iter::once(batch).chain(sample.iter().copied()).collect()
 }
 
+impl OpSpec for Reshape {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        let have = check_sample_values(&x[1..])?;
+        let want = check_sample_values(&self.shape)?;
+        if have != want {
+            return Err(format!("cannot reshape {:?} to {:?}", &x[1..], self.shape).into());
+        }
+        Ok(std::iter::once(x[0]).chain(self.shape.iter().copied()).collect())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
+    }
+}
+
 impl OpRule for Reshape {
     fn forward(&self, cx: &mut EmitCx, ins: &[Sym], _out: &[usize]) -> Sym {
         cx.b.reshape(&ins[0], &with_batch(ins[0].shape[0], &self.shape))
@@ -70,6 +123,19 @@ impl OpRule for Reshape {
 
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], _out: &Sym, t: &[Sym]) -> Sym {
         cx.b.reshape(&t[0], &with_batch(t[0].shape[0], &self.shape))
+    }
+}
+
+impl OpSpec for Transpose {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        if self.perm.len() != x.len() || self.perm.first() != Some(&0) {
+            return Err(format!("permutation {:?} does not fit {x:?} or moves the batch axis", self.perm).into());
+        }
+        Ok(self.perm.iter().map(|&p| x[p]).collect())
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 
@@ -88,6 +154,21 @@ impl OpRule for Transpose {
 
     fn jvp(&self, cx: &mut EmitCx, _ins: &[Sym], _out: &Sym, t: &[Sym]) -> Sym {
         cx.b.transpose(&t[0], &self.perm)
+    }
+}
+
+impl OpSpec for Pad {
+    fn output_shape(&self, x: &[usize], _others: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
+        if self.pads.len() != 2 * x.len() || self.pads[0] != 0 || self.pads[x.len()] != 0 {
+            return Err(format!("pads {:?} do not fit {x:?} or pad the batch axis", self.pads).into());
+        }
+        (0..x.len())
+            .map(|i| sum3(x[i], self.pads[i], self.pads[i + x.len()], &format!("the padded extent of axis {i}")))
+            .collect()
+    }
+
+    fn piecewise_linear_in_gates(&self) -> bool {
+        true
     }
 }
 
