@@ -717,9 +717,7 @@ fn the_epsilon_tolerance_is_a_fraction_and_needs_epsilons() {
 #[test]
 fn a_model_without_relu_is_audited_and_adr_is_refused_before_any_partial_file() {
     let dir = tempfile::tempdir().unwrap();
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "tanh_cnn").unwrap();
-    let model = dir.path().join("tanh_cnn.onnx");
-    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    let model = common::models::write_model(dir.path(), "tanh_cnn.onnx", &common::models::zoo("tanh_cnn"));
     let images =
         ndarray::Array4::<f32>::from_shape_fn((4, 1, 6, 6), |(n, _, i, j)| ((n * 7 + i * 3 + j) % 10) as f32 / 10.0);
     let (x, y) = (dir.path().join("x.npy"), dir.path().join("y.npy"));

@@ -1,26 +1,19 @@
 //! CLI tests: each command through the binary, checking output, JSON fields
 //! and exit codes, and every bad input's one-line error.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use adr_onnx::writer::builder::{attr_int, GraphBuilder, OnnxGraph, Precision};
+use std::path::Path;
+
+use adr_onnx::writer::builder::{attr_int, GraphBuilder, Precision};
 use assert_cmd::Command;
-use ndarray::{ArrayD, IxDyn};
+use common::fixtures;
+use common::models::{dense, matmul_relu, weight, write_model, zoo};
 use serde_json::Value;
 use tract_onnx::prelude::*;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
-}
-
 fn adr() -> Command {
     Command::cargo_bin("adr-onnx").unwrap()
-}
-
-fn write_model(dir: &Path, name: &str, g: &OnnxGraph) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, g.to_bytes()).unwrap();
-    p
 }
 
 /// Runs the command, expects exit 2 and one error line containing every
@@ -36,11 +29,6 @@ fn expect_error(cmd: &mut Command, needles: &[&str]) {
         assert!(stderr.contains(n), "missing '{n}' in: {stderr}");
     }
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-}
-
-fn weight(shape: &[usize]) -> ArrayD<f32> {
-    let n: usize = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
 }
 
 #[test]
@@ -95,8 +83,7 @@ fn inspect_works_on_every_fixture_model() {
 #[test]
 fn inspect_explains_a_non_differentiable_head() {
     let dir = tempfile::tempdir().unwrap();
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "classifier_head").unwrap();
-    let p = write_model(dir.path(), "clf.onnx", &z.graph);
+    let p = write_model(dir.path(), "clf.onnx", &zoo("classifier_head"));
     let out = adr().arg("inspect").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -128,13 +115,7 @@ fn a_truncated_model_is_an_error() {
 #[test]
 fn a_corrupted_weight_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let w = b.constant("w", &weight(&[3, 2]));
-    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
-    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
-    b.output(&y, "y");
-    let mut g = b.finish();
+    let mut g = matmul_relu();
     let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
     init.raw_data.truncate(5);
     let p = write_model(dir.path(), "bad_weight.onnx", &g);
@@ -144,13 +125,7 @@ fn a_corrupted_weight_is_an_error() {
 #[test]
 fn a_graph_without_relu_is_searched_by_the_methods_that_apply() {
     let dir = tempfile::tempdir().unwrap();
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let w = b.constant("w", &weight(&[3, 2]));
-    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
-    let y = b.node("Sigmoid", &[&h], vec![], vec![1, 2]);
-    b.output(&y, "y");
-    let p = write_model(dir.path(), "smooth.onnx", &b.finish());
+    let p = write_model(dir.path(), "smooth.onnx", &dense(&weight(&[3, 2]), "Sigmoid"));
     let out = adr().arg("inspect").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -286,13 +261,7 @@ fn external_data_outside_the_model_folder_is_refused() {
     let models = dir.path().join("models");
     std::fs::create_dir(&models).unwrap();
     std::fs::write(dir.path().join("secret.bin"), [0u8; 24]).unwrap();
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let w = b.constant("w", &weight(&[3, 2]));
-    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
-    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
-    b.output(&y, "y");
-    let mut g = b.finish();
+    let mut g = matmul_relu();
     let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
     init.raw_data.clear();
     init.data_location = Some(tract_onnx::pb::tensor_proto::DataLocation::External as i32);

@@ -12,6 +12,7 @@ use ndarray::{ArrayD, Axis};
 use serde_json::Value;
 use tract_onnx::prelude::*;
 
+use common::models::{write_model, zoo};
 use common::*;
 
 fn root() -> PathBuf {
@@ -300,9 +301,7 @@ fn output_bound_on_a_random_network() {
 #[test]
 fn a_q_network_keeps_its_state_fixed() {
     let dir = tempfile::tempdir().unwrap();
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "q_network").unwrap();
-    let model = dir.path().join("q.onnx");
-    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    let model = write_model(dir.path(), "q.onnx", &zoo("q_network"));
     let state = [0.3, -0.2, 0.9, 0.1];
     let goal = write_goal(
         dir.path(),
@@ -325,10 +324,7 @@ fn a_q_network_keeps_its_state_fixed() {
 
 /// A zoo model written to `dir`.
 fn zoo_model(dir: &Path, name: &str) -> PathBuf {
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == name).unwrap();
-    let model = dir.join(format!("{name}.onnx"));
-    std::fs::write(&model, z.graph.to_bytes()).unwrap();
-    model
+    write_model(dir, &format!("{name}.onnx"), &zoo(name))
 }
 
 fn phase_names(r: &Run) -> Vec<String> {
@@ -562,9 +558,7 @@ fn write_chain(dir: &Path, depth: usize) -> PathBuf {
         }
     }
     b.output(&h, "y");
-    let path = dir.join(format!("chain{depth}.onnx"));
-    std::fs::write(&path, b.finish().to_bytes()).unwrap();
-    path
+    write_model(dir, &format!("chain{depth}.onnx"), &b.finish())
 }
 
 /// Issue 14 item 5: deep chains load in segments; the report is the one of

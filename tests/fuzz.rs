@@ -12,6 +12,9 @@
 //! `tests/corpus/<target>/found-<digest>.<ext>`, which the replay then runs
 //! on every `cargo test`.
 
+#[allow(dead_code)]
+#[path = "common/models.rs"]
+mod models;
 #[path = "common/mutate.rs"]
 mod mutate;
 #[path = "common/reproducers.rs"]
@@ -83,11 +86,11 @@ fn check_onnx(path: &Path) -> Result<bool, String> {
 fn goal_models() -> &'static [ImportedModel] {
     static MODELS: OnceLock<Vec<ImportedModel>> = OnceLock::new();
     MODELS.get_or_init(|| {
-        let generator = adr_onnx::zoo::all().into_iter().find(|z| z.name == "generator").unwrap();
+        let generator = models::zoo("generator");
         vec![
             adr_onnx::onnx::import(&root().join("models/mnist_cnn_pgd.onnx")).unwrap(),
             adr_onnx::onnx::import(&root().join("models/rand_small_s1.onnx")).unwrap(),
-            adr_onnx::onnx::import_proto(Path::new("generator.onnx"), &generator.graph.model).unwrap(),
+            adr_onnx::onnx::import_proto(Path::new("generator.onnx"), &generator.model).unwrap(),
         ]
     })
 }
@@ -111,15 +114,8 @@ fn relu_net(n: usize, m: usize) -> &'static ImportedModel {
         let mut v = Vec::new();
         for n in 1..=4 {
             for m in 1..=4 {
-                use adr_onnx::writer::builder::{GraphBuilder, Precision};
-                let mut b = GraphBuilder::new("m", Precision::F32);
-                let x = b.input("x", vec![1, n]);
                 let w = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[n, m]), |i| (i[0] + 2 * i[1]) as f32 * 0.25);
-                let w = b.constant("w", &w);
-                let h = b.node("MatMul", &[&x, &w], vec![], vec![1, m]);
-                let y = b.node("Relu", &[&h], vec![], vec![1, m]);
-                b.output(&y, "y");
-                v.push(adr_onnx::onnx::import_proto(Path::new("relu.onnx"), &b.finish().model).unwrap());
+                v.push(adr_onnx::onnx::import_proto(Path::new("relu.onnx"), &models::dense(&w, "Relu").model).unwrap());
             }
         }
         v
@@ -299,7 +295,7 @@ fn random_bytes() -> impl Strategy<Value = Vec<u8>> {
 // ---- the targets ----
 
 fn onnx_seeds() -> Vec<tract_onnx::pb::ModelProto> {
-    let mut v = vec![reproducers::small_model().model];
+    let mut v = vec![models::matmul_relu().model];
     v.extend(adr_onnx::zoo::all().into_iter().map(|z| z.graph.model));
     v
 }

@@ -5,11 +5,15 @@
 use std::path::{Path, PathBuf};
 
 #[allow(dead_code)]
+#[path = "common/models.rs"]
+mod models;
+#[allow(dead_code)]
 #[path = "common/reproducers.rs"]
 mod reproducers;
 
 use adr_onnx::writer::builder::{GraphBuilder, OnnxGraph, Precision};
 use assert_cmd::Command;
+use models::{weight, write_model};
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
@@ -323,19 +327,12 @@ fn devices_directories_and_fifos_are_refused_at_once() {
 
 // ---- invalid ONNX ----
 
-fn weight(shape: &[usize]) -> ArrayD<f32> {
-    let n: usize = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
-}
-
 /// x [1, 3] -> MatMul -> Relu -> y (the corpus's model), then `edit` on
 /// the model.
 fn small_model(dir: &Path, name: &str, edit: impl FnOnce(&mut OnnxGraph)) -> PathBuf {
-    let mut g = reproducers::small_model();
+    let mut g = models::matmul_relu();
     edit(&mut g);
-    let p = dir.join(name);
-    std::fs::write(&p, g.to_bytes()).unwrap();
-    p
+    write_model(dir, name, &g)
 }
 
 fn graph(g: &mut OnnxGraph) -> &mut tract_onnx::pb::GraphProto {
@@ -499,11 +496,7 @@ fn an_alpha_beyond_f32_is_refused_wherever_it_is_set() {
 /// `x [1, dims...] -> Relu -> y`, the input's shape declared as `dims`
 /// (nothing is built at that size).
 fn model_with_input(dir: &Path, name: &str, dims: &[i64]) -> PathBuf {
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let y = b.node("Relu", &[&x], vec![], vec![1, 3]);
-    b.output(&y, "y");
-    let mut g = b.finish();
+    let mut g = models::relu("m", vec![1, 3]);
     {
         let input = &mut graph(&mut g).input[0];
         let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) =
@@ -520,9 +513,7 @@ fn model_with_input(dir: &Path, name: &str, dims: &[i64]) -> PathBuf {
             })
             .collect();
     }
-    let p = dir.join(name);
-    std::fs::write(&p, g.to_bytes()).unwrap();
-    p
+    write_model(dir, name, &g)
 }
 
 fn inspect(model: &Path) -> Command {
@@ -549,9 +540,7 @@ fn padded_model(dir: &Path, name: &str, pad: usize) -> PathBuf {
     let padded = b.node("Pad", &[&x, &pads], vec![], vec![1, 3 + pad]);
     let y = b.node("Relu", &[&padded], vec![], vec![1, 3 + pad]);
     b.output(&y, "y");
-    let p = dir.join(name);
-    std::fs::write(&p, b.finish().to_bytes()).unwrap();
-    p
+    write_model(dir, name, &b.finish())
 }
 
 /// `x [1, 1, 4, 4] -> Conv 1x1 with pads `pad` -> Relu`.
@@ -564,9 +553,7 @@ fn padded_conv(dir: &Path, name: &str, pad: usize) -> PathBuf {
     let h = b.node("Conv", &[&x, &w], attrs, vec![1, 1, side, side]);
     let y = b.node("Relu", &[&h], vec![], vec![1, 1, side, side]);
     b.output(&y, "y");
-    let p = dir.join(name);
-    std::fs::write(&p, b.finish().to_bytes()).unwrap();
-    p
+    write_model(dir, name, &b.finish())
 }
 
 /// An output-bound goal on `y` for the models above (input in [0, 1]).

@@ -2,6 +2,8 @@
 //! tract's own run of the original model on every fixture and zoo model,
 //! and the ReLU neuron counts agree with an independent count.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use adr_onnx::lower::forward_graph;
@@ -13,9 +15,7 @@ use rand::{Rng, SeedableRng};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
-}
+use common::fixtures;
 
 fn fixture_models() -> Vec<PathBuf> {
     let f = fixtures();
@@ -201,8 +201,7 @@ fn fixture_neuron_counts_match_the_fixture_docs() {
 
 #[test]
 fn the_arg_max_head_is_explained_and_its_input_offered() {
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "classifier_head").unwrap();
-    let m = import_proto(Path::new("head.onnx"), &z.graph.model).unwrap();
+    let m = import_proto(Path::new("head.onnx"), &common::models::zoo("classifier_head").model).unwrap();
     let label = m.graph.outputs.iter().find(|o| o.name == "label").unwrap();
     let why = label.value.as_ref().unwrap_err();
     assert!(why.contains("ArgMax") && why.contains("no gradient"), "{why}");
@@ -211,8 +210,7 @@ fn the_arg_max_head_is_explained_and_its_input_offered() {
 
 #[test]
 fn an_integer_cast_head_is_explained_and_its_input_offered() {
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "more_ops").unwrap();
-    let m = import_proto(Path::new("cast_head.onnx"), &z.graph.model).unwrap();
+    let m = import_proto(Path::new("cast_head.onnx"), &common::models::zoo("more_ops").model).unwrap();
     let rounded = m.graph.outputs.iter().find(|o| o.name == "rounded_logits").unwrap();
     let why = rounded.value.as_ref().unwrap_err();
     assert!(why.contains("Cast") && why.contains("no gradient"), "{why}");

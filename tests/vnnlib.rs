@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use assert_cmd::Command;
 
+use common::models::{relu, write_model, zoo};
 use common::*;
 
 fn vnncomp() -> PathBuf {
@@ -260,14 +261,7 @@ fn a_malformed_property_is_an_error_with_its_position() {
 
 /// `y = relu(x)` on one input: every reproducer of a wrong `sat` fits it.
 fn relu_model(dir: &Path) -> PathBuf {
-    use adr_onnx::writer::builder::{GraphBuilder, Precision};
-    let mut b = GraphBuilder::new("relu1", Precision::F32);
-    let x = b.input("x", vec![1, 1]);
-    let y = b.node("Relu", &[&x], vec![], vec![1, 1]);
-    b.output(&y, "y");
-    let p = dir.join("relu1.onnx");
-    std::fs::write(&p, b.finish().to_bytes()).unwrap();
-    p
+    write_model(dir, "relu1.onnx", &relu("relu1", vec![1, 1]))
 }
 
 fn write_property(dir: &Path, name: &str, asserts: &str) -> PathBuf {
@@ -581,9 +575,7 @@ fn outputs_short_of_the_property_by_less_than_1e_4_are_not_confirmed() {
 #[test]
 fn a_network_with_sigmoid_hidden_layers_is_falsified_by_a_gradient_method() {
     let dir = tempfile::tempdir().unwrap();
-    let z = adr_onnx::zoo::all().into_iter().find(|z| z.name == "sigmoid_mlp").unwrap();
-    let model = dir.path().join("sigmoid.onnx");
-    std::fs::write(&model, z.graph.to_bytes()).unwrap();
+    let model = write_model(dir.path(), "sigmoid.onnx", &zoo("sigmoid_mlp"));
     // How high Y_0 gets in the box: PGD's best, from the centre's value.
     let goal = dir.path().join("max.json");
     std::fs::write(

@@ -456,12 +456,12 @@ fn check_template(a: &AuditInput) -> Result<()> {
 fn check_dataset(a: &AuditInput) -> Result<usize> {
     let count = a.images.shape().first().copied().unwrap_or(0);
     if a.labels.len() != count {
-        return Err(Error::Invalid(format!(
-            "{} holds {count} images but {} holds {} labels",
-            a.images_path.display(),
-            a.labels_path.display(),
-            a.labels.len()
-        )));
+        return Err(Error::DatasetMismatch {
+            images: a.images_path.to_path_buf(),
+            image_count: count,
+            labels: a.labels_path.to_path_buf(),
+            label_count: a.labels.len(),
+        });
     }
     if count == 0 {
         return Err(Error::data(a.images_path, "the dataset holds no sample"));
@@ -497,10 +497,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     let count = a.limit.map_or(whole, |limit| limit.min(whole));
     let indices: Vec<usize> = (0..count).filter(|&i| a.shard.contains(i)).collect();
     let Some(&first) = indices.first() else {
-        return Err(Error::Invalid(format!(
-            "shard {}/{} holds no sample: N must not exceed the dataset's {count} samples",
-            a.shard.k, a.shard.n
-        )));
+        return Err(Error::EmptyShard { k: a.shard.k, n: a.shard.n, samples: count });
     };
     // The probe resolves the settings and the class count. Its label is any
     // class but its target, so that it does not depend on the shard.
@@ -535,7 +532,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     }
     let neurons = crate::surrogate::total_neurons(&a.model.graph);
     let settings = Settings::resolve(&probe, &a.cli, neurons);
-    settings.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
+    settings.validate().map_err(|message| Error::Settings { file: a.template_path.to_path_buf(), message })?;
     if settings.algorithm == crate::goal::schema::Algorithm::Adr {
         a.model.require_relu()?;
     }
@@ -578,7 +575,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         })
         .collect();
     let rounds = targets.iter().map(Vec::len).max().unwrap_or(1);
-    let settings_value = serde_json::to_value(&settings).map_err(|e| Error::Invalid(e.to_string()))?;
+    let settings_value = serde_json::to_value(&settings).map_err(|e| Error::internal(e.to_string()))?;
     let identity = identity(a, &settings_value, count, &session.origin);
     let mut running = session.start(&identity, samples.len())?;
     running.report(&samples);
@@ -594,7 +591,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     let settings_at = |epsilon: f64| -> Result<Settings> {
         let g = goal_for(a, first, probe_label, Some(epsilon), probe_target)?;
         let s = Settings::resolve(&g, &a.cli, neurons);
-        s.validate().map_err(|e| Error::Invalid(format!("{}: {e}", a.template_path.display())))?;
+        s.validate().map_err(|message| Error::Settings { file: a.template_path.to_path_buf(), message })?;
         Ok(s)
     };
     for (r, epsilon) in radii.into_iter().enumerate() {
@@ -772,7 +769,7 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
 /// hold exactly its shard's samples, untouched (see [`check_rows`]).
 pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     let Some((first_path, first)) = reports.first() else {
-        return Err(Error::Invalid("no report to merge".into()));
+        return Err(Error::NothingToMerge);
     };
     let now = ToolRecord::current();
     let n = first.shard.n;
@@ -822,7 +819,7 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
     // `given` holds distinct shards in 0..n, so a missing one lies in 0..=len.
     if given.len() != n {
         let k = (0..n).find(|k| !given.contains_key(k)).unwrap_or(0);
-        return Err(Error::Invalid(format!("shard {k}/{n} is missing ({} of {n} given)", given.len())));
+        return Err(Error::MissingShard { k, n, given: given.len() });
     }
     let mut first = first.clone();
     let mut by_shard: Vec<&AuditReport> = reports.iter().map(|(_, r)| r).collect();

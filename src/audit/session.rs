@@ -99,10 +99,7 @@ impl Running<'_, '_> {
         }
         self.report(samples);
         match self.session.stop_after {
-            Some(n) if self.attacked_here >= n => Err(Error::Invalid(format!(
-                "stopped after attacking {} samples, as --stop-after asks (the partial file keeps them)",
-                self.attacked_here
-            ))),
+            Some(n) if self.attacked_here >= n => Err(Error::StoppedAfter { attacked: self.attacked_here }),
             _ => Ok(()),
         }
     }

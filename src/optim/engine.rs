@@ -192,7 +192,7 @@ impl<'a> Engine<'a> {
         mut inputs: HashMap<String, HostTensor>,
     ) -> Result<HashMap<String, HostTensor>> {
         if rows == 0 {
-            return Err(crate::Error::Invalid(format!("a call of the {key:?} graph with no rows")));
+            return Err(crate::Error::internal(format!("a call of the {key:?} graph with no rows")));
         }
         let graph_rows = self.graph_rows(rows);
         if graph_rows != rows {
@@ -313,7 +313,7 @@ pub fn stack_params(rows: &[Vec<ArrayD<f32>>]) -> Result<Vec<ArrayD<f32>>> {
         .map(|i| {
             let views: Vec<_> = rows.iter().map(|r| r[i].view().insert_axis(Axis(0))).collect();
             ndarray::concatenate(Axis(0), &views).map_err(|e| {
-                crate::Error::Invalid(format!(
+                crate::Error::internal(format!(
                     "the goals of one batch have objective parameters of different shapes: {e}"
                 ))
             })

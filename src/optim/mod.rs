@@ -440,10 +440,7 @@ pub fn optimise(
     let (plan, left_out) = Stage::plan_for(settings, goals, engine.has_relu());
     if let Some(stage) = plan.iter().find(|s| s.classification_only()) {
         if !all_classification(goals) {
-            return Err(Error::Invalid(format!(
-                "{} attacks classification goals (kind target_class) only",
-                stage.name()
-            )));
+            return Err(Error::ClassificationOnly { method: stage.name() });
         }
     }
     let restarts = settings.restarts.max(1);
@@ -611,7 +608,7 @@ fn apgd_targeted(ctx: &mut Ctx) -> Result<(usize, StopReason)> {
     let all: Vec<usize> = (0..ctx.rows.len()).collect();
     let centres =
         Array2::from_shape_vec((all.len(), ctx.free.ncols()), all.iter().flat_map(|&r| ctx.centre(r)).collect())
-            .map_err(|e| Error::Invalid(format!("centres: {e}")))?;
+            .map_err(|e| Error::internal(format!("centres: {e}")))?;
     let clean = ctx.engine.eval(&centres)?;
     let ranked: Vec<Vec<usize>> = (0..ctx.rows.len())
         .map(|r| {

@@ -44,7 +44,7 @@ pub struct OrtBackend {
 static LOADED: OnceLock<Mutex<Option<(PathBuf, Environment)>>> = OnceLock::new();
 
 fn failure(message: String) -> Error {
-    Error::Invalid(message.replace('\n', " "))
+    Error::RuntimeLibrary { message: message.replace('\n', " ") }
 }
 
 /// ONNX Runtime's version, from its build information (`git-branch=rel-1.31.1`).

@@ -128,7 +128,7 @@ fn join(parts: Vec<HostTensor>, chunk: usize, batch: usize) -> Result<HostTensor
         let lead = parts.first().and_then(|p| p.shape().first().copied()).unwrap_or(1);
         let per_row = (lead / chunk.max(1)).max(1);
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        let all = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Invalid(format!("joining chunks: {e}")))?;
+        let all = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::internal(format!("joining chunks: {e}")))?;
         Ok(all.slice_axis(Axis(0), Slice::from(0..batch * per_row)).to_owned())
     }
     match parts.first() {
@@ -148,7 +148,7 @@ fn join(parts: Vec<HostTensor>, chunk: usize, batch: usize) -> Result<HostTensor
                 .collect();
             Ok(HostTensor::I64(cat(ints, chunk, batch)?))
         }
-        None => Err(Error::Invalid("no chunk output".into())),
+        None => Err(Error::internal("no chunk output")),
     }
 }
 
@@ -169,7 +169,7 @@ impl Executable for SplitBatch {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("a worker thread panicked".into()))))
+                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a worker thread panicked"))))
                     .collect()
             })
         };

@@ -80,7 +80,7 @@ fn tract(threads: usize, note: Option<String>) -> Selected {
 pub fn select(req: &BackendRequest) -> Result<Selected> {
     let device: Device = match req.device.as_deref() {
         None => Device::Cpu,
-        Some(d) => d.parse().map_err(|e| Error::Invalid(format!("--device: {e}")))?,
+        Some(d) => d.parse().map_err(|message| Error::BadDevice { message })?,
     };
     let cuda = device != Device::Cpu;
     let choice = match req.choice {
@@ -88,10 +88,9 @@ pub fn select(req: &BackendRequest) -> Result<Selected> {
         other => other,
     };
     match choice {
-        BackendChoice::Tract if cuda => Err(Error::Invalid(format!(
-            "--device {} needs --backend ort: tract runs on the CPU only",
-            req.device.as_deref().unwrap_or_default()
-        ))),
+        BackendChoice::Tract if cuda => {
+            Err(Error::DeviceNeedsOrt { device: req.device.as_deref().unwrap_or_default().to_string() })
+        }
         BackendChoice::Tract => Ok(tract(req.threads, None)),
         BackendChoice::Ort => ort(req, device),
         BackendChoice::Auto => match ort(req, device) {
@@ -104,7 +103,8 @@ pub fn select(req: &BackendRequest) -> Result<Selected> {
 #[cfg(feature = "onnxruntime")]
 fn ort(req: &BackendRequest, device: Device) -> Result<Selected> {
     use super::onnxruntime::OrtBackend;
-    let lib = super::ort_library::find(req.ort_lib.as_deref()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let lib = super::ort_library::find(req.ort_lib.as_deref())
+        .map_err(|e| Error::RuntimeLibrary { message: e.to_string() })?;
     let backend = OrtBackend::new(&lib, device, req.threads)?;
     let i = backend.info.clone();
     Ok(Selected {
@@ -123,9 +123,7 @@ fn ort(req: &BackendRequest, device: Device) -> Result<Selected> {
 
 #[cfg(not(feature = "onnxruntime"))]
 fn ort(_: &BackendRequest, _: Device) -> Result<Selected> {
-    Err(Error::Invalid(
-        "this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract".into(),
-    ))
+    Err(Error::NoOrtBackend)
 }
 
 #[cfg(test)]

@@ -169,26 +169,21 @@ pub struct PropertyGoals {
 /// padded to the largest count with rows that never bind.
 pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Result<PropertyGoals> {
     if property.disjuncts.is_empty() {
-        return Err(Error::Invalid(format!("{}: the property has no disjuncts (an empty unsafe set)", file.display())));
+        return Err(Error::EmptyProperty { file: file.to_path_buf() });
     }
     let n = model.graph.input_size();
-    let target =
-        model.default_objective().ok_or_else(|| Error::Invalid("the model has no differentiable output".into()))?;
+    let target = model.default_objective().ok_or(Error::NoDifferentiableOutput)?;
     let m = model.graph.value(target.value).size();
     if property.num_inputs != n {
-        return Err(Error::Invalid(format!(
-            "{}: the property declares {} inputs, the model has {n}",
-            file.display(),
-            property.num_inputs
-        )));
+        return Err(Error::PropertyInputs { file: file.to_path_buf(), declared: property.num_inputs, model: n });
     }
     if property.num_outputs != m {
-        return Err(Error::Invalid(format!(
-            "{}: the property declares {} outputs, output '{}' has {m}",
-            file.display(),
-            property.num_outputs,
-            target.name
-        )));
+        return Err(Error::PropertyOutputs {
+            file: file.to_path_buf(),
+            declared: property.num_outputs,
+            output: target.name.clone(),
+            model: m,
+        });
     }
     let rows = property.disjuncts.iter().map(|d| d.output.len()).max().unwrap_or(0).max(1);
     let mut out = PropertyGoals { goals: Vec::new(), disjuncts: Vec::new(), without_f32_point: Vec::new() };
@@ -336,9 +331,7 @@ pub fn falsify(
     for (g, goal) in planned.goals.iter().enumerate() {
         let mut settings = Settings::resolve(goal, &base, neurons);
         settings.stop_when_achieved = true;
-        settings
-            .validate()
-            .map_err(|e| Error::Invalid(format!("method settings (disjunct {}): {e}", planned.disjuncts[g])))?;
+        settings.validate().map_err(|message| Error::DisjunctSettings { disjunct: planned.disjuncts[g], message })?;
         match groups.iter_mut().find(|(s, _)| *s == settings) {
             Some((_, members)) => members.push(g),
             None => groups.push((settings, vec![g])),

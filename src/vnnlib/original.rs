@@ -41,19 +41,16 @@ fn split(model: &ImportedModel, x: &[f32]) -> Result<Vec<ArrayD<f32>>> {
         .into_iter()
         .map(|shape| {
             let n: usize = shape.iter().product();
-            let part = x.get(offset..offset + n).ok_or_else(|| Error::Invalid("input too short".into()))?.to_vec();
+            let part = x.get(offset..offset + n).ok_or_else(|| Error::internal("input too short"))?.to_vec();
             offset += n;
-            ArrayD::from_shape_vec(IxDyn(&shape), part).map_err(|e| Error::Invalid(e.to_string()))
+            ArrayD::from_shape_vec(IxDyn(&shape), part).map_err(|e| Error::internal(e.to_string()))
         })
         .collect()
 }
 
 /// The tensor the objective reads, the one a property's `Y` names.
 fn output_name(model: &ImportedModel) -> Result<String> {
-    model
-        .default_objective()
-        .map(|c| c.name.clone())
-        .ok_or_else(|| Error::Invalid("the model has no differentiable output".into()))
+    model.default_objective().map(|c| c.name.clone()).ok_or(Error::NoDifferentiableOutput)
 }
 
 /// The output `Y` of the original file run by tract's importer.
@@ -82,7 +79,7 @@ pub fn run_with_tract(original: &OriginalModel, model: &ImportedModel, x: &[f32]
     }
     let plan = m.into_optimized().and_then(|m| m.into_runnable()).map_err(err)?;
     let out = plan.run(inputs.into_iter().map(|a| Tensor::from(a).into_tvalue()).collect()).map_err(err)?;
-    let first = out.into_iter().next().ok_or_else(|| Error::Invalid("the model has no output".into()))?;
+    let first = out.into_iter().next().ok_or_else(|| Error::internal("the model has no output"))?;
     let t = first.into_tensor().cast_to::<f64>().map_err(err)?.into_owned();
     Ok(t.into_plain_array::<f64>().map_err(err)?.iter().copied().collect())
 }
@@ -99,7 +96,7 @@ pub fn run_with(backend: &dyn Backend, original: &OriginalModel, model: &Importe
             g.output.push(tract_onnx::pb::ValueInfoProto { name: wanted.clone(), ..Default::default() });
         }
     }
-    let graph = proto.graph.as_ref().ok_or_else(|| Error::Invalid("no graph".into()))?;
+    let graph = proto.graph.as_ref().ok_or_else(|| Error::internal("no graph"))?;
     let inputs = split(model, x)?;
     let names: Vec<String> = graph
         .input
@@ -124,5 +121,5 @@ pub fn run_with(backend: &dyn Backend, original: &OriginalModel, model: &Importe
     };
     let mut exe = backend.load(&g)?;
     let out = exe.run(inputs.into_iter().map(HostTensor::F32).collect())?;
-    Ok(out.first().ok_or_else(|| Error::Invalid("the model has no output".into()))?.to_f64().iter().copied().collect())
+    Ok(out.first().ok_or_else(|| Error::internal("the model has no output"))?.to_f64().iter().copied().collect())
 }

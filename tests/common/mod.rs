@@ -2,6 +2,8 @@
 //! test on, random arrays.
 #![allow(dead_code)]
 
+pub mod models;
+
 use std::path::{Path, PathBuf};
 
 use adr_onnx::onnx::{import, import_proto, ImportedModel};

@@ -15,6 +15,8 @@ use adr_onnx::writer::builder::{attr_ints, GraphBuilder, OnnxGraph, Precision};
 use ndarray::{ArrayD, IxDyn};
 use tract_onnx::pb::GraphProto;
 
+use crate::models::{matmul_relu, relu, weight};
+
 /// One corpus file: the folder (`onnx`, `goal`, `vnnlib`, `npy`), the
 /// file name and its bytes.
 pub struct Reproducer {
@@ -35,39 +37,19 @@ fn specials(target: &'static str, ext: &str) -> Vec<Reproducer> {
         .collect()
 }
 
-fn weight(shape: &[usize]) -> ArrayD<f32> {
-    let n: usize = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
-}
-
-/// x [1, 3] -> MatMul -> Relu -> y, as tests/hardening.rs builds it.
-pub fn small_model() -> OnnxGraph {
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", vec![1, 3]);
-    let w = b.constant("w", &weight(&[3, 2]));
-    let h = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
-    let y = b.node("Relu", &[&h], vec![], vec![1, 2]);
-    b.output(&y, "y");
-    b.finish()
-}
-
 fn graph(g: &mut OnnxGraph) -> &mut GraphProto {
     g.model.graph.as_mut().unwrap()
 }
 
 fn edited(edit: impl FnOnce(&mut OnnxGraph)) -> Vec<u8> {
-    let mut g = small_model();
+    let mut g = matmul_relu();
     edit(&mut g);
     g.to_bytes()
 }
 
 /// x [shape] -> Relu -> y.
 fn relu_of_shape(shape: Vec<usize>) -> Vec<u8> {
-    let mut b = GraphBuilder::new("m", Precision::F32);
-    let x = b.input("x", shape.clone());
-    let y = b.node("Relu", &[&x], vec![], shape);
-    b.output(&y, "y");
-    b.finish().to_bytes()
+    relu("m", shape).to_bytes()
 }
 
 /// The ONNX reproducers.
