@@ -221,27 +221,13 @@ impl fmt::Display for Exceeded<'_> {
 }
 
 /// Which runtime runs the graphs, for the copies it keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runtime {
-    Tract,
-    OnnxRuntime,
-}
+pub use crate::runtime::select::Runtime;
 
-impl Runtime {
-    /// The runtime of a backend as `runtime::select` names it.
-    pub fn named(name: &str) -> Runtime {
-        if name == "tract" {
-            Runtime::Tract
-        } else {
-            Runtime::OnnxRuntime
-        }
-    }
-
-    fn copies(self) -> u64 {
-        match self {
-            Runtime::Tract => TRACT_COPIES,
-            Runtime::OnnxRuntime => ORT_COPIES,
-        }
+/// The copies of a batch's tensors `runtime` keeps.
+fn copies(runtime: Runtime) -> u64 {
+    match runtime {
+        Runtime::Tract => TRACT_COPIES,
+        Runtime::OnnxRuntime => ORT_COPIES,
     }
 }
 
@@ -296,7 +282,7 @@ pub struct Estimate {
 /// past 2^64 bytes is as refused as one of 2^64.
 pub fn row_bytes(graph: &Graph, runtime: Runtime) -> u64 {
     let floats = (graph.activation_floats() as u64)
-        .saturating_mul(runtime.copies())
+        .saturating_mul(copies(runtime))
         .saturating_add((graph.input_size() as u64).saturating_mul(PER_INPUT_FLOATS))
         .saturating_add((crate::surrogate::total_neurons(graph) as u64).saturating_mul(PER_NEURON_FLOATS));
     floats.saturating_mul(4)
@@ -341,7 +327,7 @@ pub fn estimate(w: &Workload) -> Estimate {
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, rows.max(1));
         let tangent_rows = group.saturating_mul(per_call);
         let tangent_row =
-            (w.graph.activation_floats() as u64).saturating_mul(w.runtime.copies()).saturating_add(n).saturating_mul(4);
+            (w.graph.activation_floats() as u64).saturating_mul(copies(w.runtime)).saturating_add(n).saturating_mul(4);
         let tangent_bytes = tangent_rows.saturating_mul(tangent_row);
         let total = batch_bytes.saturating_add(tangent_bytes);
         best.bytes = total;

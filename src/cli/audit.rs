@@ -245,7 +245,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
         memory: limit,
-        runtime: memory::Runtime::named(&selected.info.name),
+        runtime: selected.runtime,
     };
     let started = std::time::Instant::now();
     let every = std::time::Duration::from_secs_f64(args.status_every);

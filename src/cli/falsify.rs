@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use adr_onnx::goal::schema::MethodBlock;
 use adr_onnx::memory::{self, MemoryLimit, Runtime};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
+use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
 use adr_onnx::vnnlib::original::{self, OriginalModel};
@@ -82,8 +83,7 @@ fn runtimes(backend: &BackendArgs) -> anyhow::Result<Runtimes> {
     let selected = select(&request)?;
     // ONNX Runtime re-checks counterexamples whenever its library (the one
     // the backend flags name) loads; without it tract alone confirms them.
-    let checker_request =
-        BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), threads: 1, ..request };
+    let checker_request = BackendRequest { choice: BackendChoice::Ort, device: Device::Cpu, threads: 1, ..request };
     let (checker, checker_missing) = match select(&checker_request) {
         Ok(c) => (Some(c), None),
         Err(e) => (None, Some(format!("{e}").replace('\n', " "))),
@@ -134,7 +134,7 @@ fn falsify_instance(
         max_rounds: common.rounds,
         method: common.method.clone(),
         memory: common.memory.clone(),
-        runtime: Runtime::named(&rt.selected.info.name),
+        runtime: rt.selected.runtime,
     };
     let mut bar = Bar::new(!common.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, property_path, rt.selected.backend.as_ref(), &config, &confirm, &mut bar)?;
