@@ -506,20 +506,9 @@ fn derive_checks_the_goal_settings_as_run_does() {
 fn bench_checks_its_set_pairs_as_run_does() {
     let fixtures = root().join("../shared/fixtures");
     expect_error(
-        adr().arg("bench").arg("--fixtures").arg(&fixtures).args([
-            "--backends",
-            "tract",
-            "--threads",
-            "1",
-            "--only",
-            "vae_decoder",
-            "--batches",
-            "1",
-            "--iterations",
-            "1",
-            "--set",
-            "alpha=0",
-        ]),
+        adr().arg("bench").arg("--fixtures").arg(&fixtures).args(
+            "--backends tract --threads 1 --only vae_decoder --batches 1 --iterations 1 --set alpha=0".split(' '),
+        ),
         &["reconstruction.json's method block, --set and the defaults): alpha must be a positive number, got 0"],
     );
 }

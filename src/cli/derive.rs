@@ -61,14 +61,12 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
             let objective = goal.objective_with(args.method, settings.normalised_objective, settings.loss, classes);
             let mut p = Problem::new(&model, goal.target, objective, settings.alpha, Precision::F32);
             p.report = Some(goal.output);
-            match args.method {
-                Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
-                Algorithm::Gd
-                | Algorithm::Pgd
-                | Algorithm::Apgd
-                | Algorithm::ApgdT
-                | Algorithm::Square
-                | Algorithm::Adam => gradient_graph(&p, args.batch),
+            // Only ADR (alone or as `auto`'s last stage) searches the
+            // surrogate; every other method reads the true gradient.
+            if matches!(args.method, Algorithm::Adr | Algorithm::Auto) {
+                step_graph(&p, args.batch)
+            } else {
+                gradient_graph(&p, args.batch)
             }
         }
         _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),
