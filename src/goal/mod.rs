@@ -153,7 +153,9 @@ pub struct ClassTemplate<'m> {
 
 impl<'m> ClassTemplate<'m> {
     /// Reads the template `template` (from the file `path`) for `model`:
-    /// its fields as a goal file's, `kind` aside.
+    /// its fields as a goal file's, `kind` aside, and `target`, which an
+    /// audit reads as its rule for each sample's target (a class,
+    /// `"random"`, `"least_likely"` or `"all"`).
     pub fn new(path: &Path, template: &Value, model: &'m ImportedModel) -> Result<Self> {
         let root = Place { file: path, pointer: String::new() };
         let Value::Object(map) = template else {
@@ -161,13 +163,13 @@ impl<'m> ClassTemplate<'m> {
         };
         let mut body = map.clone();
         body.remove("kind");
+        body.remove("target");
         let spec = typed(&root, Value::Object(body))?;
         Ok(ClassTemplate { model, file: path.to_path_buf(), echo: template.clone(), spec })
     }
 
     /// The goal on input `x0` with `label`, at `epsilon` (none: the
-    /// template's) toward `target` (none: untargeted, whatever the
-    /// template's `target`, which an audit reads as its rule).
+    /// template's) toward `target` (none: untargeted).
     pub fn goal(&self, x0: Vec<f32>, label: usize, epsilon: Option<f64>, target: Option<usize>) -> Result<Goal> {
         let dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
         let cx = Resolver { model: self.model, place: Place { file: &self.file, pointer: String::new() }, dir: &dir };
@@ -809,7 +811,7 @@ mod template_tests {
     #[test]
     fn a_template_goal_is_the_goal_file_with_that_input() {
         let model = model();
-        let t = template(r#"{"kind": "target_class", "epsilon": 0.1, "target": 1, "norm": "l2"}"#, &model).unwrap();
+        let t = template(r#"{"kind": "target_class", "epsilon": 0.1, "target": "all", "norm": "l2"}"#, &model).unwrap();
         let made = t.goal(X0.to_vec(), 0, Some(0.25), Some(2)).unwrap();
         let file = r#"{"kind": "target_class", "input": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": 0,
                        "epsilon": 0.25, "target": 2, "norm": "l2"}"#;
