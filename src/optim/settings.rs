@@ -376,7 +376,7 @@ mod tests {
         let s = resolve("{}", &MethodBlock::default()).unwrap();
         assert_eq!(s.with_restarts(0).restarts, 1);
         assert_eq!(s.with_seed(7).seed, 7);
-        assert_eq!(s.with_algorithm(Algorithm::Pgd).as_acted().random_start, true);
+        assert!(s.with_algorithm(Algorithm::Pgd).as_acted().random_start);
         assert_eq!(s.with_algorithm(Algorithm::Gd).as_acted().random_start, s.random_start);
     }
 
