@@ -18,7 +18,12 @@ use crate::runtime::Backend;
 /// Imports the model at `path` and checks that `command` can hold it
 /// within `limit` (before a goal, whose data is sized by the model).
 pub fn import_model(path: &Path, limit: &MemoryLimit, command: &str) -> Result<ImportedModel> {
-    let model = crate::onnx::import(path)?;
+    within_memory(crate::onnx::import(path)?, limit, command)
+}
+
+/// `model` (imported by the command, e.g. from a gzipped file) once
+/// `command` can hold it within `limit`.
+pub fn within_memory(model: ImportedModel, limit: &MemoryLimit, command: &str) -> Result<ImportedModel> {
     limit.check(command, &memory::model_estimate(&model.graph, Runtime::Tract))?;
     Ok(model)
 }

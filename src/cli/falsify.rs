@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use adr_onnx::goal::schema::MethodBlock;
-use adr_onnx::memory::{self, MemoryLimit, Runtime};
+use adr_onnx::memory::MemoryLimit;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
 use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
@@ -121,7 +121,7 @@ fn falsify_instance(
     let property = files::read_property(property_path)?;
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
-    common.memory.check("falsify", &memory::model_estimate(&model.graph, Runtime::Tract))?;
+    let model = adr_onnx::front::within_memory(model, &common.memory, "falsify")?;
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
         let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
         if let Some(c) = &rt.checker {
