@@ -9,11 +9,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::goal::schema::{Algorithm, MethodBlock};
 use crate::goal::Goal;
 use crate::onnx::ImportedModel;
-use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
 use crate::runtime::Backend;
 
@@ -61,7 +60,10 @@ fn ms(seconds: f64, count: usize) -> f64 {
     1e3 * seconds / count.max(1) as f64
 }
 
-fn settings(spec: &CaseSpec, algorithm: Algorithm) -> Settings {
+/// The settings of a timed phase: `algorithm` for `spec.iterations` steps
+/// over the batch, never stopping early, the case's overrides over the
+/// goal's method block.
+fn settings(spec: &CaseSpec, algorithm: Algorithm) -> Result<Settings> {
     let cli = MethodBlock {
         algorithm: Some(algorithm),
         iterations: Some(spec.iterations),
@@ -70,15 +72,15 @@ fn settings(spec: &CaseSpec, algorithm: Algorithm) -> Settings {
         stop_when_achieved: Some(false),
         ..spec.method.clone()
     };
-    let neurons = crate::surrogate::total_neurons(&spec.model.graph);
-    Settings::resolve(spec.goal, &cli, neurons)
+    crate::front::settings(spec.model, spec.goal, &cli)
+        .map_err(|e| Error::BenchSettings { file: spec.goal.file.clone(), message: e.to_string() })
 }
 
 pub fn measure(spec: &CaseSpec) -> Result<Case> {
     let g = spec.goal;
+    let adr = settings(spec, Algorithm::Adr)?;
     // Forward passes: the eval graph at the batch, repeated.
-    let alpha = crate::surrogate::gate::DEFAULT_ALPHA;
-    let mut engine = Engine::new(spec.model, spec.backend, g.target, g.output, spec.batch, alpha);
+    let mut engine = crate::front::engine(spec.model, spec.backend, g, &adr, spec.batch);
     let x = crate::optim::starts(
         std::slice::from_ref(g),
         &(0..spec.batch).map(|r| crate::optim::Row { task: 0, restart: r }).collect::<Vec<_>>(),
@@ -95,11 +97,10 @@ pub fn measure(spec: &CaseSpec) -> Result<Case> {
     }
     let forward_ms = ms(t.elapsed().as_secs_f64(), reps);
 
-    let adr = settings(spec, Algorithm::Adr);
     let (run, iterations, stats) = timed_phase(spec, &adr)?;
     let adr_iter_ms = ms(run, iterations);
     let adr_step_graph_ms = time_steps(spec, &adr, reps)?;
-    let pgd = settings(spec, Algorithm::Pgd);
+    let pgd = settings(spec, Algorithm::Pgd)?;
     let (pgd_run, pgd_steps, _) = timed_phase(spec, &pgd)?;
     let pgd_step_ms = ms(pgd_run, pgd_steps);
 
@@ -123,7 +124,7 @@ pub fn measure(spec: &CaseSpec) -> Result<Case> {
 /// graphs, its iterations and ADR's figures.
 fn timed_phase(spec: &CaseSpec, settings: &Settings) -> Result<(f64, usize, crate::optim::AdrStats)> {
     let g = spec.goal;
-    let mut engine = Engine::new(spec.model, spec.backend, g.target, g.output, spec.batch, settings.alpha);
+    let mut engine = crate::front::engine(spec.model, spec.backend, g, settings, spec.batch);
     // The eval graphs the run loads outside its phase: for the batch, and
     // for the given start, evaluated once per goal.
     let x = ndarray::Array2::from_elem((spec.batch, spec.model.graph.input_size()), 0.0f32);
@@ -142,7 +143,7 @@ fn timed_phase(spec: &CaseSpec, settings: &Settings) -> Result<(f64, usize, crat
 fn time_steps(spec: &CaseSpec, settings: &Settings, steps: usize) -> Result<f64> {
     use ndarray::{Array1, Array2};
     let g = spec.goal;
-    let mut engine = Engine::new(spec.model, spec.backend, g.target, g.output, spec.batch, settings.alpha);
+    let mut engine = crate::front::engine(spec.model, spec.backend, g, settings, spec.batch);
     let objective = g.objective(Algorithm::Adr, settings.normalised_objective);
     let n = spec.model.graph.input_size();
     let m = spec.model.graph.value(g.target).size();

@@ -88,10 +88,6 @@ pub enum Error {
     #[error("this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract")]
     NoOrtBackend,
 
-    /// A `--device` that is not `cpu`, `cuda` or `cuda:N`.
-    #[error("--device: {}", printable(.message))]
-    BadDevice { message: String },
-
     /// A CUDA `--device` with `--backend tract`.
     #[error("--device {} needs --backend ort: tract runs on the CPU only", printable(.device))]
     DeviceNeedsOrt { device: String },
@@ -110,6 +106,11 @@ pub enum Error {
     /// a VNN-LIB property.
     #[error("method settings (disjunct {disjunct}): {}", printable(.message))]
     DisjunctSettings { disjunct: usize, message: String },
+
+    /// A bench case whose settings (from its goal's method block, `--set`
+    /// and the defaults) fail validation.
+    #[error("settings (from {}'s method block, --set and the defaults): {}", printable_path(.file), printable(.message))]
+    BenchSettings { file: PathBuf, message: String },
 
     /// A data file (images, labels, `.npy`, a report to merge) whose
     /// content is wrong.
@@ -288,8 +289,8 @@ mod tests {
                 "this build of adr-onnx has no ONNX Runtime backend (the static build); use --backend tract",
             ),
             (
-                Error::BadDevice { message: "unknown device 'tpu': expected cpu, cuda or cuda:N".into() },
-                "--device: unknown device 'tpu': expected cpu, cuda or cuda:N",
+                Error::BenchSettings { file: "g.json".into(), message: "alpha must be positive".into() },
+                "settings (from g.json's method block, --set and the defaults): alpha must be positive",
             ),
             (
                 Error::DeviceNeedsOrt { device: "cuda:1".into() },

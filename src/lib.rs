@@ -13,6 +13,7 @@ pub mod bench;
 pub mod dataset;
 pub mod document;
 pub mod error;
+pub mod front;
 pub mod goal;
 pub mod input;
 pub mod ir;

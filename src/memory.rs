@@ -20,14 +20,6 @@ pub const DEFAULT_SHARE_PERCENT: u64 = 75;
 /// The default limit where the machine's memory cannot be read.
 pub const FALLBACK_LIMIT: u64 = 8 << 30;
 
-/// Host copies of a row's activation values a batch holds at once, per
-/// runtime. Measured with the peak RSS of `run` on the MNIST CNN (17,602
-/// activation floats a row), 16 against 256 restarts: tract, which runs a
-/// batch in cache-sized chunks, 380 KB a row (5.4 copies); ONNX Runtime,
-/// which runs it whole and keeps its arena, 2.1 MB (30.5 copies).
-pub const TRACT_COPIES: u64 = 8;
-pub const ORT_COPIES: u64 = 32;
-
 /// Floats a row keeps per input element and per ReLU neuron besides the
 /// graphs' activations: the point, its bounds and step state, gradients;
 /// eta, its normalisers, gradient and the pre-activations.
@@ -221,29 +213,7 @@ impl fmt::Display for Exceeded<'_> {
 }
 
 /// Which runtime runs the graphs, for the copies it keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runtime {
-    Tract,
-    OnnxRuntime,
-}
-
-impl Runtime {
-    /// The runtime of a backend as `runtime::select` names it.
-    pub fn named(name: &str) -> Runtime {
-        if name == "tract" {
-            Runtime::Tract
-        } else {
-            Runtime::OnnxRuntime
-        }
-    }
-
-    fn copies(self) -> u64 {
-        match self {
-            Runtime::Tract => TRACT_COPIES,
-            Runtime::OnnxRuntime => ORT_COPIES,
-        }
-    }
-}
+pub use crate::runtime::select::Runtime;
 
 /// What a command will run, for its estimate.
 #[derive(Debug, Clone)]
@@ -296,7 +266,7 @@ pub struct Estimate {
 /// past 2^64 bytes is as refused as one of 2^64.
 pub fn row_bytes(graph: &Graph, runtime: Runtime) -> u64 {
     let floats = (graph.activation_floats() as u64)
-        .saturating_mul(runtime.copies())
+        .saturating_mul(runtime.batch_copies())
         .saturating_add((graph.input_size() as u64).saturating_mul(PER_INPUT_FLOATS))
         .saturating_add((crate::surrogate::total_neurons(graph) as u64).saturating_mul(PER_NEURON_FLOATS));
     floats.saturating_mul(4)
@@ -340,8 +310,10 @@ pub fn estimate(w: &Workload) -> Estimate {
         };
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, rows.max(1));
         let tangent_rows = group.saturating_mul(per_call);
-        let tangent_row =
-            (w.graph.activation_floats() as u64).saturating_mul(w.runtime.copies()).saturating_add(n).saturating_mul(4);
+        let tangent_row = (w.graph.activation_floats() as u64)
+            .saturating_mul(w.runtime.batch_copies())
+            .saturating_add(n)
+            .saturating_mul(4);
         let tangent_bytes = tangent_rows.saturating_mul(tangent_row);
         let total = batch_bytes.saturating_add(tangent_bytes);
         best.bytes = total;

@@ -9,8 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
-use adr_onnx::optim::engine::Engine;
-use adr_onnx::optim::{optimise, Settings, Silent};
+use adr_onnx::optim::{optimise, Silent};
 use adr_onnx::runtime::tract::TractBackend;
 use assert_cmd::Command;
 use serde_json::Value;
@@ -125,9 +124,9 @@ fn square_uses_forward_passes_only() {
             stop_when_achieved: Some(false),
             ..MethodBlock::default()
         };
-        let settings = Settings::resolve(&goal, &cli, adr_onnx::surrogate::total_neurons(&model.graph));
+        let settings = adr_onnx::front::settings(&model, &goal, &cli).unwrap();
         let backend = TractBackend;
-        let mut engine = Engine::new(&model, &backend, goal.target, goal.output, settings.restarts, settings.alpha);
+        let mut engine = adr_onnx::front::engine(&model, &backend, &goal, &settings, settings.restarts);
         let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut Silent, None).unwrap();
         assert_eq!(outcome.phases[0].method, "square");
         assert_eq!(outcome.phases[0].iterations, 30);

@@ -637,7 +637,12 @@ fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
     let mut logits = vec![run_with_tract(&original, &model, x).unwrap()];
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
         use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
-        let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 };
+        let req = BackendRequest {
+            choice: BackendChoice::Ort,
+            device: adr_onnx::runtime::Device::Cpu,
+            ort_lib: None,
+            threads: 1,
+        };
         let ort = select(&req).unwrap();
         logits.push(run_with(ort.backend.as_ref(), &original, &model, x).unwrap());
     }

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, names, normaliser_graph, step_graph, surrogate_graph, Problem};
 use adr_onnx::onnx::ImportedModel;
-use adr_onnx::optim::engine::Engine;
-use adr_onnx::optim::{optimise, Settings, Silent};
+use adr_onnx::optim::{optimise, Silent};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::runtime::{run_named, tract::TractBackend, Backend, HostTensor};
 use adr_onnx::writer::{OnnxGraph, Precision};
@@ -28,7 +27,12 @@ fn root() -> PathBuf {
 
 /// ONNX Runtime on the CPU, when its library is found.
 fn onnxruntime() -> Option<Box<dyn Backend>> {
-    let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 1 };
+    let req = BackendRequest {
+        choice: BackendChoice::Ort,
+        device: adr_onnx::runtime::Device::Cpu,
+        ort_lib: None,
+        threads: 1,
+    };
     match select(&req) {
         Ok(s) => Some(s.backend),
         Err(e) => {
@@ -208,9 +212,8 @@ fn outcome(backend: &dyn Backend, model: &Path, goal: &Path, algorithm: Algorith
         normalisers: Some(adr_onnx::goal::schema::NormaliserChoice::Random),
         ..MethodBlock::default()
     };
-    let neurons = adr_onnx::surrogate::relu_sites(&m.graph).iter().map(|s| s.neurons).sum();
-    let settings = Settings::resolve(&g, &cli, neurons);
-    let mut engine = Engine::new(&m, backend, g.target, g.output, settings.restarts, settings.alpha);
+    let settings = adr_onnx::front::settings(&m, &g, &cli).unwrap();
+    let mut engine = adr_onnx::front::engine(&m, backend, &g, &settings, settings.restarts);
     let o = optimise(&mut engine, std::slice::from_ref(&g), &settings, &mut Silent, None).unwrap();
     (o.best[0].assessment.achieved, o.best[0].assessment.objective)
 }
@@ -232,7 +235,12 @@ test_backend!(runs_reach_the_same_outcome_as_tract, |backend: &dyn Backend| {
 /// tract's single call.
 #[test]
 fn a_batch_split_over_onnxruntime_threads_matches_tract() {
-    let req = BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), ort_lib: None, threads: 2 };
+    let req = BackendRequest {
+        choice: BackendChoice::Ort,
+        device: adr_onnx::runtime::Device::Cpu,
+        ort_lib: None,
+        threads: 2,
+    };
     if onnxruntime().is_none() {
         return;
     }

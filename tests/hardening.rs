@@ -482,6 +482,35 @@ fn derive_refuses_an_alpha_beyond_f32() {
 }
 
 #[test]
+fn derive_checks_the_goal_settings_as_run_does() {
+    // `derive --step` resolves the goal's settings through the same
+    // validation as `run`: a bad alpha in the method block is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("step.onnx");
+    let goal = attack_goal(
+        dir.path(),
+        r#"{"kind": "output_bound", "output": 0, "direction": "maximize",
+            "input": {"lower": -1.0, "upper": 1.0}, "method": {"alpha": 1e308}}"#,
+    );
+    expect_error(
+        adr().arg("derive").arg(rand_small()).arg("-o").arg(&out).arg("--step").arg("--goal").arg(&goal),
+        &["goal.json's method block", "alpha must be finite as a 32-bit number, got 1e308"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn bench_checks_its_set_pairs_as_run_does() {
+    let fixtures = root().join("../shared/fixtures");
+    expect_error(
+        adr().arg("bench").arg("--fixtures").arg(&fixtures).args(
+            "--backends tract --threads 1 --only vae_decoder --batches 1 --iterations 1 --set alpha=0".split(' '),
+        ),
+        &["reconstruction.json's method block, --set and the defaults): alpha must be a positive number, got 0"],
+    );
+}
+
+#[test]
 fn an_alpha_beyond_f32_is_refused_wherever_it_is_set() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["runtime"],
     &["optim"],
     &["memory", "report", "summary"],
+    &["front"],
     &["dataset", "bench", "audit", "vnnlib"],
 ];
 

@@ -71,7 +71,7 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         // Independently: ONNX Runtime on the original file at the printed input.
         let req = adr_onnx::runtime::select::BackendRequest {
             choice: adr_onnx::runtime::select::BackendChoice::Ort,
-            device: Some("cpu".into()),
+            device: adr_onnx::runtime::Device::Cpu,
             ort_lib: None,
             threads: 1,
         };

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::{attack_goals, decode_base64_f32, goal_for, AuditInput, SampleResult};
 use crate::error::Result;
-use crate::goal::{Goal, Start};
+use crate::goal::{ClassTemplate, Goal, Start};
 use crate::optim::engine::Engine;
 use crate::optim::Settings;
 
@@ -65,6 +65,7 @@ impl Bracket {
 /// search sees the settings it would see alone.
 pub(super) fn refine(
     a: &AuditInput,
+    template: &ClassTemplate,
     engine: &mut Engine,
     settings_at: &dyn Fn(f64) -> Result<Settings>,
     samples: &mut [SampleResult],
@@ -97,7 +98,8 @@ pub(super) fn refine(
             let settings = settings_at(radius)?;
             for chunk in group.chunks(batch.max(1)) {
                 let members: Vec<usize> = chunk.iter().map(|&b| brackets[b].0).collect();
-                let goals = members.iter().map(|&s| warm_goal(a, &samples[s], radius)).collect::<Result<Vec<_>>>()?;
+                let goals =
+                    members.iter().map(|&s| warm_goal(a, template, &samples[s], radius)).collect::<Result<Vec<_>>>()?;
                 let mut tried: Vec<SampleResult> = members.iter().map(|&s| samples[s].clone()).collect();
                 let rows: Vec<usize> = (0..tried.len()).collect();
                 attack_goals(engine, &settings, &goals, &mut tried, &rows, Some(radius))?;
@@ -120,8 +122,8 @@ pub(super) fn refine(
 /// Sample `r`'s goal at `radius`, toward the class it reached, starting at
 /// its stored adversarial projected into the ball (restart 0 starts there,
 /// see [`crate::optim::starts`]; without one, at the clean image).
-fn warm_goal(a: &AuditInput, r: &SampleResult, radius: f64) -> Result<Goal> {
-    let mut goal = goal_for(a, r.index, r.label, Some(radius), r.target)?;
+fn warm_goal(a: &AuditInput, template: &ClassTemplate, r: &SampleResult, radius: f64) -> Result<Goal> {
+    let mut goal = goal_for(a, template, r.index, r.label, Some(radius), r.target)?;
     if let Some(mut x) = r.adversarial_f32le.as_deref().and_then(decode_base64_f32) {
         if x.len() == goal.feasible.len() {
             goal.feasible.project(&mut x);

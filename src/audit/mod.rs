@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::front;
 use crate::goal::schema::MethodBlock;
-use crate::goal::{self, argmax, Goal};
+use crate::goal::{self, argmax, ClassTemplate, Goal};
 use crate::input::sha256_hex;
 use crate::memory::{MemoryLimit, Runtime, Workload};
 use crate::onnx::ImportedModel;
@@ -392,27 +393,17 @@ impl TargetRule {
 }
 
 /// The template's goal on sample `i` with label `label`, at `epsilon`
-/// (none: the template's).
-fn goal_for(a: &AuditInput, i: usize, label: usize, epsilon: Option<f64>, target: Option<usize>) -> Result<Goal> {
-    let mut v = a.template.clone();
-    let obj = v.as_object_mut().ok_or_else(|| Error::Goal {
-        file: a.template_path.to_path_buf(),
-        pointer: "/".into(),
-        message: "the template must be an object".into(),
-    })?;
-    obj.insert(
-        "input".into(),
-        Value::from(a.images.index_axis(Axis(0), i).iter().map(|&f| f64::from(f)).collect::<Vec<_>>()),
-    );
-    obj.insert("label".into(), Value::from(label));
-    if let Some(e) = epsilon {
-        obj.insert("epsilon".into(), Value::from(e));
-    }
-    match target {
-        Some(t) => obj.insert("target".into(), Value::from(t)),
-        None => obj.remove("target"),
-    };
-    let mut g = goal::parse(a.template_path, &v.to_string(), a.model).map_err(|e| blame_the_sample(a, i, e))?;
+/// (none: the template's), toward `target` (none: untargeted).
+fn goal_for(
+    a: &AuditInput,
+    template: &ClassTemplate,
+    i: usize,
+    label: usize,
+    epsilon: Option<f64>,
+    target: Option<usize>,
+) -> Result<Goal> {
+    let x0 = a.images.index_axis(Axis(0), i).iter().copied().collect();
+    let mut g = template.goal(x0, label, epsilon, target).map_err(|e| blame_the_sample(a, i, e))?;
     g.stream = i as u64;
     Ok(g)
 }
@@ -508,7 +499,8 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         _ => Some(1),
     };
     let probe_label = usize::from(probe_target == Some(0));
-    let probe = goal_for(a, first, probe_label, None, probe_target)?;
+    let template = ClassTemplate::new(a.template_path, &a.template, a.model)?;
+    let probe = goal_for(a, &template, first, probe_label, None, probe_target)?;
     let classes = a.model.graph.value(probe.target).size();
     if let Some((path, targets)) = &a.targets {
         if targets.len() != a.labels.len() {
@@ -530,9 +522,11 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
             format!("sample {i}: label {l} is not a class of the model (0..{})", classes.saturating_sub(1)),
         ));
     }
-    let neurons = crate::surrogate::total_neurons(&a.model.graph);
-    let settings = Settings::resolve(&probe, &a.cli, neurons);
-    settings.validate().map_err(|message| Error::Settings { file: a.template_path.to_path_buf(), message })?;
+    let settings_of = |goal: &Goal| {
+        front::settings(a.model, goal, &a.cli)
+            .map_err(|e| Error::Settings { file: a.template_path.to_path_buf(), message: e.to_string() })
+    };
+    let settings = settings_of(&probe)?;
     if settings.algorithm == crate::goal::schema::Algorithm::Adr {
         a.model.require_relu()?;
     }
@@ -547,7 +541,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     // Clean outputs, in batches (each row in a call of its own, as in the
     // attack: see `Engine::batch_invariant`).
     let mut clean: Vec<Vec<f32>> = Vec::with_capacity(indices.len());
-    let mut eval = Engine::new(a.model, a.backend, probe.target, probe.output, batch, settings.alpha).batch_invariant();
+    let mut eval = front::engine(a.model, a.backend, &probe, &settings, batch).batch_invariant();
     for chunk in indices.chunks(batch.min(wave)) {
         let x = dataset_rows(a.images, chunk);
         let t = eval.eval(&x)?;
@@ -583,16 +577,12 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     let radii: Vec<Option<f64>> =
         if a.epsilons.is_empty() { vec![None] } else { a.epsilons.iter().map(|&e| Some(e)).collect() };
     let last_radius = radii.len() - 1;
-    let mut engine =
-        Engine::new(a.model, a.backend, probe.target, probe.output, batch * settings.restarts, settings.alpha)
-            .batch_invariant()
-            .with_max_rows(wave);
+    let mut engine = front::engine(a.model, a.backend, &probe, &settings, batch * settings.restarts)
+        .batch_invariant()
+        .with_max_rows(wave);
     // The settings of a radius (default step sizes follow it).
     let settings_at = |epsilon: f64| -> Result<Settings> {
-        let g = goal_for(a, first, probe_label, Some(epsilon), probe_target)?;
-        let s = Settings::resolve(&g, &a.cli, neurons);
-        s.validate().map_err(|message| Error::Settings { file: a.template_path.to_path_buf(), message })?;
-        Ok(s)
+        settings_of(&goal_for(a, &template, first, probe_label, Some(epsilon), probe_target)?)
     };
     for (r, epsilon) in radii.into_iter().enumerate() {
         let at = match epsilon {
@@ -611,7 +601,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
                         samples[s].target = targets[s][round];
                     }
                     if !searching.is_empty() {
-                        attack_batch(a, &mut engine, &at, samples, &searching, epsilon)?;
+                        attack_batch(a, &template, &mut engine, &at, samples, &searching, epsilon)?;
                     }
                     searching.retain(|&s| !samples[s].success);
                 }
@@ -621,7 +611,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         pending.retain(|&s| !samples[s].success);
     }
     if !a.epsilons.is_empty() {
-        bisect::refine(a, &mut engine, &settings_at, &mut samples, batch)?;
+        bisect::refine(a, &template, &mut engine, &settings_at, &mut samples, batch)?;
     }
     let summary = summarise(&samples);
     let curve = curve(&samples, &a.epsilons);
@@ -671,6 +661,7 @@ fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance:
 /// `epsilon` and records their results.
 fn attack_batch(
     a: &AuditInput,
+    template: &ClassTemplate,
     engine: &mut Engine,
     settings: &Settings,
     samples: &mut [SampleResult],
@@ -679,7 +670,7 @@ fn attack_batch(
 ) -> Result<()> {
     let goals: Vec<Goal> = chunk
         .iter()
-        .map(|&s| goal_for(a, samples[s].index, samples[s].label, epsilon, samples[s].target))
+        .map(|&s| goal_for(a, template, samples[s].index, samples[s].label, epsilon, samples[s].target))
         .collect::<Result<_>>()?;
     attack_goals(engine, settings, &goals, samples, chunk, epsilon)
 }

@@ -10,7 +10,6 @@ use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
 use adr_onnx::input::sha256_hex;
-use adr_onnx::memory;
 use anyhow::Context;
 
 use super::audit_export::{file_name, ExportArgs};
@@ -187,7 +186,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         partial.display()
     );
     let limit = args.memory.limit();
-    let model = adr_onnx::onnx::import(&args.model)?;
+    let model = adr_onnx::front::import_model(&args.model, &limit, "audit")?;
     if !args.quiet && adr_onnx::surrogate::relu_sites(&model.graph).is_empty() {
         eprintln!(
             "adr-onnx: note: {}: {}; `auto` runs without its adr stage",
@@ -195,7 +194,6 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             adr_onnx::optim::NO_RELU_LEFT_OUT
         );
     }
-    limit.check("audit", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
     let model_bytes = read_bytes(&args.model)?;
     let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &input_shape(&model))?;
     let (images, labels) = (&dataset.images, &dataset.labels);
@@ -245,7 +243,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
         memory: limit,
-        runtime: memory::Runtime::named(&selected.info.name),
+        runtime: selected.runtime,
     };
     let started = std::time::Instant::now();
     let every = std::time::Duration::from_secs_f64(args.status_every);

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use adr_onnx::runtime::select::{BackendChoice, BackendRequest};
+use adr_onnx::runtime::Device;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BackendArgs {
@@ -11,7 +12,7 @@ pub struct BackendArgs {
     backend: BackendChoice,
     /// Where ONNX Runtime runs: cpu, cuda or cuda:N.
     #[arg(long)]
-    device: Option<String>,
+    device: Option<Device>,
     /// The ONNX Runtime library (else ORT_DYLIB_PATH, the onnxruntime Python package, the system path).
     #[arg(long)]
     ort_lib: Option<PathBuf>,
@@ -24,7 +25,7 @@ impl BackendArgs {
     pub fn request(&self) -> BackendRequest {
         BackendRequest {
             choice: self.backend,
-            device: self.device.clone(),
+            device: self.device.unwrap_or(Device::Cpu),
             ort_lib: self.ort_lib.clone(),
             threads: self.threads.max(1),
         }

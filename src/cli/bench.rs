@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use adr_onnx::bench::{measure, suite, table, Case, CaseSpec};
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::memory::{self, Workload};
-use adr_onnx::optim::Settings;
 use adr_onnx::report::plot::{write_annotated_plot, Annotations, LinePlot, Series};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
-use adr_onnx::surrogate::total_neurons;
+use adr_onnx::runtime::Device;
 use anyhow::Context;
+use clap::ValueEnum;
 use serde::Serialize;
 
 use super::memory::MemoryArgs;
@@ -23,8 +23,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "../shared/fixtures")]
     fixtures: PathBuf,
     /// Backends to time: tract, ort, or both.
-    #[arg(long, value_delimiter = ',', default_value = "tract,ort")]
-    backends: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "tract,ort", value_parser = timed_backend)]
+    backends: Vec<BackendChoice>,
     /// Thread counts (default: 1 and all cores).
     #[arg(long, value_delimiter = ',')]
     threads: Vec<usize>,
@@ -64,6 +64,14 @@ pub struct BenchArgs {
     /// else the folder this binary was built from).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+}
+
+/// A backend `--backends` times: tract or ort (`auto` would time one of them under another name).
+fn timed_backend(s: &str) -> Result<BackendChoice, String> {
+    match BackendChoice::from_str(s, false) {
+        Ok(c) if c != BackendChoice::Auto => Ok(c),
+        _ => Err(format!("unknown backend '{s}' (tract, ort)")),
+    }
 }
 
 /// The model that marks a folder as the adr-onnx source folder.
@@ -213,19 +221,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     for w in workloads {
         let batches = if args.batches.is_empty() { &w.batches } else { &args.batches };
-        let model = adr_onnx::onnx::import(&w.model)?;
-        limit.check("bench", &memory::model_estimate(&model.graph, memory::Runtime::Tract))?;
+        let model = adr_onnx::front::import_model(&w.model, &limit, "bench")?;
         let goal = adr_onnx::goal::load(&w.goal, &model)?;
-        for backend in &args.backends {
-            let choice = match backend.as_str() {
-                "tract" => BackendChoice::Tract,
-                "ort" => BackendChoice::Ort,
-                other => anyhow::bail!("--backends: unknown backend '{other}' (tract, ort)"),
-            };
+        for &choice in &args.backends {
+            let backend = choice.name();
             // --rss measures only the backends that could be selected.
             let mut selected_once = false;
             for &t in &threads {
-                let req = BackendRequest { choice, device: None, ort_lib: args.ort_lib.clone(), threads: t };
+                let req = BackendRequest { choice, device: Device::Cpu, ort_lib: args.ort_lib.clone(), threads: t };
                 let selected = match select(&req) {
                     Ok(s) => s,
                     Err(e) => {
@@ -237,10 +240,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 // The largest batch, as ADR runs it (ADR, with the --set pairs).
                 let largest = batches.iter().copied().max().unwrap_or(1);
                 let adr = MethodBlock { algorithm: Some(Algorithm::Adr), restarts: Some(largest), ..method.clone() };
-                let settings = Settings::resolve(&goal, &adr, total_neurons(&model.graph));
-                let runtime = memory::Runtime::named(&selected.info.name);
+                let settings = adr_onnx::front::settings(&model, &goal, &adr).map_err(|e| {
+                    anyhow::anyhow!("settings (from {}'s method block, --set and the defaults): {e}", w.goal.display())
+                })?;
                 let mut workload =
-                    Workload::of(&model.graph, runtime, &settings, std::slice::from_ref(&goal), (1, None));
+                    Workload::of(&model.graph, selected.runtime, &settings, std::slice::from_ref(&goal), (1, None));
                 workload.restarts.1 = "--batches";
                 limit.check("bench", &memory::estimate(&workload))?;
                 for &batch in batches {
@@ -269,7 +273,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     RssRun { backend, sets: &args.set, ort_lib: args.ort_lib.as_deref(), iterations: args.iterations };
                 for &batch in batches {
                     let peak = rss_of_run(&w.model, &w.goal, batch, &how)?;
-                    rss.push(Rss { model: w.name.to_string(), batch, backend: backend.clone(), peak_rss_mib: peak });
+                    rss.push(Rss {
+                        model: w.name.to_string(),
+                        batch,
+                        backend: backend.to_string(),
+                        peak_rss_mib: peak,
+                    });
                 }
             }
         }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, step_graph, surrogate_graph, Problem};
+use adr_onnx::optim::settings::check_alpha;
 use adr_onnx::optim::Settings;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
 use adr_onnx::surrogate::total_neurons;
@@ -39,11 +40,9 @@ pub struct DeriveArgs {
 
 pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
     if let Some(a) = args.alpha {
-        // The derived graphs hold alpha as a 32-bit float.
-        anyhow::ensure!(
-            (a as f32).is_finite() && a as f32 > 0.0,
-            "--alpha must be a positive, finite 32-bit number, got {a:?}"
-        );
+        // The settings' rule, before any file is read: the derived graphs
+        // hold alpha as a 32-bit float.
+        check_alpha(a).map_err(|_| anyhow::anyhow!("--alpha must be a positive, finite 32-bit number, got {a:?}"))?;
     }
     let inputs: Vec<&Path> = std::iter::once(args.model.as_path()).chain(args.goal.as_deref()).collect();
     adr_onnx::output::refuse_clobber(&inputs, &[&args.output])?;
@@ -55,19 +54,19 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
             let goal = adr_onnx::goal::load(goal, &model)?;
             // The graph `run` would build: the goal's settings, --alpha over them.
             let cli = MethodBlock { alpha: args.alpha, ..MethodBlock::default() };
-            let settings = Settings::resolve(&goal, &cli, total_neurons(&model.graph));
+            let settings = Settings::resolve(&goal, &cli, total_neurons(&model.graph)).map_err(|e| {
+                anyhow::anyhow!("settings (from {}'s method block, --alpha and the defaults): {e}", goal.file.display())
+            })?;
             let classes = model.graph.value(goal.target).size();
             let objective = goal.objective_with(args.method, settings.normalised_objective, settings.loss, classes);
             let mut p = Problem::new(&model, goal.target, objective, settings.alpha, Precision::F32);
             p.report = Some(goal.output);
-            match args.method {
-                Algorithm::Adr | Algorithm::Auto => step_graph(&p, args.batch),
-                Algorithm::Gd
-                | Algorithm::Pgd
-                | Algorithm::Apgd
-                | Algorithm::ApgdT
-                | Algorithm::Square
-                | Algorithm::Adam => gradient_graph(&p, args.batch),
+            // Only ADR (alone or as `auto`'s last stage) searches the
+            // surrogate; every other method reads the true gradient.
+            if matches!(args.method, Algorithm::Adr | Algorithm::Auto) {
+                step_graph(&p, args.batch)
+            } else {
+                gradient_graph(&p, args.batch)
             }
         }
         _ => surrogate_graph(&model, args.alpha.unwrap_or(DEFAULT_ALPHA), Precision::F32),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use adr_onnx::runtime::ort_library;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
+use adr_onnx::runtime::Device;
 use serde::Serialize;
 
 #[derive(clap::Args, Debug)]
@@ -36,8 +37,11 @@ struct Diagnosis {
     checks: Vec<Check>,
 }
 
-fn check(choice: BackendChoice, device: &str, ort_lib: &Option<PathBuf>) -> Check {
-    let req = BackendRequest { choice, device: Some(device.into()), ort_lib: ort_lib.clone(), threads: 1 };
+/// The devices `doctor` checks, as its report names them.
+const DEVICES: [(&str, Device); 2] = [("cpu", Device::Cpu), ("cuda", Device::Cuda(0))];
+
+fn check(choice: BackendChoice, (device, on): (&str, Device), ort_lib: &Option<PathBuf>) -> Check {
+    let req = BackendRequest { choice, device: on, ort_lib: ort_lib.clone(), threads: 1 };
     let backend = format!("{choice:?}").to_lowercase();
     match select(&req) {
         Ok(s) => Check {
@@ -76,14 +80,14 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     } else {
         Err(ort_library::NotFound { tried: vec!["nothing: this build cannot load ONNX Runtime".into()] })
     };
-    let mut checks = vec![check(BackendChoice::Tract, "cpu", &args.ort_lib)];
-    for device in ["cpu", "cuda"].into_iter().filter(|_| built) {
+    let mut checks = vec![check(BackendChoice::Tract, DEVICES[0], &args.ort_lib)];
+    for device in DEVICES.into_iter().filter(|_| built) {
         // Without a library each check would repeat the search's paragraph.
         checks.push(match &found {
             Ok(_) => check(BackendChoice::Ort, device, &args.ort_lib),
             Err(_) => Check {
                 backend: "ort".into(),
-                device: device.into(),
+                device: device.0.into(),
                 usable: false,
                 detail: "no ONNX Runtime library (see the library search)".into(),
             },

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use adr_onnx::goal::schema::MethodBlock;
-use adr_onnx::memory::{self, MemoryLimit, Runtime};
+use adr_onnx::memory::MemoryLimit;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
+use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
 use adr_onnx::vnnlib::original::{self, OriginalModel};
@@ -82,8 +83,7 @@ fn runtimes(backend: &BackendArgs) -> anyhow::Result<Runtimes> {
     let selected = select(&request)?;
     // ONNX Runtime re-checks counterexamples whenever its library (the one
     // the backend flags name) loads; without it tract alone confirms them.
-    let checker_request =
-        BackendRequest { choice: BackendChoice::Ort, device: Some("cpu".into()), threads: 1, ..request };
+    let checker_request = BackendRequest { choice: BackendChoice::Ort, device: Device::Cpu, threads: 1, ..request };
     let (checker, checker_missing) = match select(&checker_request) {
         Ok(c) => (Some(c), None),
         Err(e) => (None, Some(format!("{e}").replace('\n', " "))),
@@ -121,7 +121,7 @@ fn falsify_instance(
     let property = files::read_property(property_path)?;
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
-    common.memory.check("falsify", &memory::model_estimate(&model.graph, Runtime::Tract))?;
+    let model = adr_onnx::front::within_memory(model, &common.memory, "falsify")?;
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
         let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
         if let Some(c) = &rt.checker {
@@ -134,7 +134,7 @@ fn falsify_instance(
         max_rounds: common.rounds,
         method: common.method.clone(),
         memory: common.memory.clone(),
-        runtime: Runtime::named(&rt.selected.info.name),
+        runtime: rt.selected.runtime,
     };
     let mut bar = Bar::new(!common.quiet && std::io::stderr().is_terminal());
     let outcome = falsify(&model, &property, property_path, rt.selected.backend.as_ref(), &config, &confirm, &mut bar)?;

@@ -5,14 +5,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use adr_onnx::front;
 use adr_onnx::input::sha256_hex;
 use adr_onnx::ir::Graph;
-use adr_onnx::memory::{self, Runtime, Workload};
+use adr_onnx::memory::Workload;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
 use adr_onnx::report::{artifacts, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
-use adr_onnx::surrogate::total_neurons;
 
 use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
@@ -78,9 +78,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
     refuse_clobber(&args, dir.as_deref(), None)?;
     let limit = args.memory.limit();
-    let model = adr_onnx::onnx::import(&args.model)?;
-    // Before the goal, whose bounds and start are sized by the model's input.
-    limit.check("run", &memory::model_estimate(&model.graph, Runtime::Tract))?;
+    let model = front::import_model(&args.model, &limit, "run")?;
     refuse_clobber(&args, dir.as_deref(), Some(&model.graph))?;
     let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
     let all_targets = asks_all_targets(&text);
@@ -104,19 +102,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // each search then gets its own target.
     let goal = adr_onnx::goal::parse(&args.goal, &with_target(&text, all_targets, None), &model)?;
     let cli = args.method.block()?;
-    let neurons = total_neurons(&model.graph);
-    let settings = Settings::resolve(&goal, &cli, neurons);
-    settings.validate().map_err(|e| {
+    let settings = front::settings(&model, &goal, &cli).map_err(|e| {
         anyhow::anyhow!("settings (from {}'s method block, the flags and the defaults): {e}", args.goal.display())
     })?;
     let selected = select(&args.backend.request())?;
-    let runtime = Runtime::named(&selected.info.name);
     let goals = std::slice::from_ref(&goal);
     // Restarts beyond what memory holds at once stream through waves.
-    let wave = limit.rows_that_fit("run", &Workload::of(&model.graph, runtime, &settings, goals, (1, None)))?;
+    let wave =
+        limit.rows_that_fit("run", &Workload::of(&model.graph, selected.runtime, &settings, goals, (1, None)))?;
     let mut engine =
-        Engine::new(&model, selected.backend.as_ref(), goal.target, goal.output, settings.restarts, settings.alpha)
-            .with_max_rows(wave);
+        front::engine(&model, selected.backend.as_ref(), &goal, &settings, settings.restarts).with_max_rows(wave);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut bar = Bar::new(show);
     let (goal, outcome) = if all_targets {

@@ -230,6 +230,12 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
         Value::Array(_) | Value::Number(_) => inline_numbers(v, place)?,
         other => return Err(place.error(format!("expected a path, an object or numbers, found {}", kind_of(other)))),
     };
+    check_sample(values, place, shape)
+}
+
+/// `values` as a sample of an input of `shape`: as many values, all finite.
+pub fn check_sample(values: Vec<f32>, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
+    let size: usize = shape.iter().product();
     if values.len() != size {
         return Err(
             place.error(format!("{} values given where the model needs {size} (shape {shape:?})", values.len()))

@@ -140,6 +140,53 @@ pub fn parse(path: &Path, text: &str, model: &ImportedModel) -> Result<Goal> {
     Ok(goal)
 }
 
+/// A target_class goal without its input and label (an audit's template),
+/// its fields checked once; [`ClassTemplate::goal`] makes each sample's
+/// goal from it directly.
+#[derive(Debug, Clone)]
+pub struct ClassTemplate<'m> {
+    model: &'m ImportedModel,
+    file: PathBuf,
+    echo: Value,
+    spec: TargetClassSpec,
+}
+
+impl<'m> ClassTemplate<'m> {
+    /// Reads the template `template` (from the file `path`) for `model`:
+    /// its fields as a goal file's, `kind` aside, and `target`, which an
+    /// audit reads as its rule for each sample's target (a class,
+    /// `"random"`, `"least_likely"` or `"all"`).
+    pub fn new(path: &Path, template: &Value, model: &'m ImportedModel) -> Result<Self> {
+        let root = Place { file: path, pointer: String::new() };
+        let Value::Object(map) = template else {
+            return Err(root.error(format!("expected an object, found {}", kind_of(template))));
+        };
+        let mut body = map.clone();
+        body.remove("kind");
+        body.remove("target");
+        let spec = typed(&root, Value::Object(body))?;
+        Ok(ClassTemplate { model, file: path.to_path_buf(), echo: template.clone(), spec })
+    }
+
+    /// The goal on input `x0` with `label`, at `epsilon` (none: the
+    /// template's) toward `target` (none: untargeted).
+    pub fn goal(&self, x0: Vec<f32>, label: usize, epsilon: Option<f64>, target: Option<usize>) -> Result<Goal> {
+        let dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let cx = Resolver { model: self.model, place: Place { file: &self.file, pointer: String::new() }, dir: &dir };
+        let shape = cx.single_input_shape(&cx.place.child("input"))?;
+        let x0 = data::check_sample(x0, &cx.place.child("input"), &shape)?;
+        let spec = TargetClassSpec {
+            label: Some(label as i64),
+            target: target.map(|t| t as i64),
+            epsilon: epsilon.or(self.spec.epsilon),
+            ..self.spec.clone()
+        };
+        let mut goal = cx.class_goal(spec, x0)?;
+        goal.echo = self.echo.clone();
+        Ok(goal)
+    }
+}
+
 /// Deserialises with the JSON path of any error.
 fn typed<T: serde::de::DeserializeOwned>(place: &Place, body: Value) -> Result<T> {
     serde_path_to_error::deserialize(body).map_err(|e| {
@@ -233,9 +280,22 @@ impl Resolver<'_> {
         }
     }
 
+    /// A field serde would require (as serde reports its absence).
+    fn required<T>(&self, value: Option<T>, key: &str) -> Result<T> {
+        value.ok_or_else(|| self.place.error(format!("missing field `{key}`")))
+    }
+
     fn target_class(&self, spec: TargetClassSpec) -> Result<Goal> {
+        let input = self.required(spec.input.as_ref(), "input")?;
+        self.required(spec.epsilon, "epsilon")?;
         let shape = self.single_input_shape(&self.place.child("input"))?;
-        let x0 = load_sample(&spec.input, &self.place.child("input"), self.dir, &shape)?;
+        let x0 = load_sample(input, &self.place.child("input"), self.dir, &shape)?;
+        self.class_goal(spec, x0)
+    }
+
+    /// The target_class goal of `spec` on the input `x0`.
+    fn class_goal(&self, spec: TargetClassSpec, x0: Vec<f32>) -> Result<Goal> {
+        let epsilon = self.required(spec.epsilon, "epsilon")?;
         let (output, output_name) =
             self.output_tensor(spec.output_name.as_deref(), &self.place.child("output_name"))?;
         let target = logits_of(self.model, output);
@@ -264,13 +324,13 @@ impl Resolver<'_> {
             return Err(self.place.child("target").error("the target class equals the label"));
         }
         // A radius that rounds to 0 in f32 would leave no ball and a PGD step of 0.
-        let eps32 = spec.epsilon as f32;
+        let eps32 = epsilon as f32;
         if !(eps32.is_finite() && eps32 > 0.0) {
-            let rounds = if spec.epsilon > 0.0 && eps32 == 0.0 { ", which is 0 as a 32-bit number" } else { "" };
+            let rounds = if epsilon > 0.0 && eps32 == 0.0 { ", which is 0 as a 32-bit number" } else { "" };
             return Err(self
                 .place
                 .child("epsilon")
-                .error(format!("must be a positive, finite 32-bit number, got {:?}{rounds}", spec.epsilon)));
+                .error(format!("must be a positive, finite 32-bit number, got {:?}{rounds}", epsilon)));
         }
         let bounds = match &spec.bounds {
             None if x0.iter().all(|v| (0.0..=1.0).contains(v)) => Some((0.0, 1.0)),
@@ -285,12 +345,10 @@ impl Resolver<'_> {
                     .error(format!("input element {i} = {} lies outside [{lo}, {hi}]", x0[i])));
             }
         }
-        let eps = spec.epsilon as f32;
+        let eps = epsilon as f32;
         let (lo, hi) = bounds.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
         let (lower, upper): (Vec<f32>, Vec<f32>) = match spec.norm {
-            Norm::Linf => {
-                x0.iter().map(|&v| (linf_lower(v, spec.epsilon).max(lo), linf_upper(v, spec.epsilon).min(hi))).unzip()
-            }
+            Norm::Linf => x0.iter().map(|&v| (linf_lower(v, epsilon).max(lo), linf_upper(v, epsilon).min(hi))).unzip(),
             Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
         };
         let feasible =
@@ -523,7 +581,37 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
     Ok(Start::Given(x))
 }
 
+impl Criterion {
+    /// The value the plotted criterion must pass, named by the side that
+    /// succeeds (the objective plot's threshold line).
+    pub fn threshold(&self) -> Option<(f64, String)> {
+        match self {
+            Criterion::Class { .. } => Some((0.0, "success below 0".into())),
+            Criterion::Reconstruction { tolerance, .. } => tolerance.map(|t| (t, format!("success at or below {t}"))),
+            Criterion::Bound { direction, bound, .. } => bound.map(|b| {
+                let side = if *direction == Direction::Maximize { "above" } else { "below" };
+                (b, format!("success {side} {b}"))
+            }),
+            Criterion::Constraints { .. } => Some((0.0, "success at or below 0".into())),
+        }
+    }
+}
+
 impl Goal {
+    /// What the objective plot shows of this goal, and whether that is the
+    /// score (the margin of a class goal) rather than the objective.
+    pub fn plotted_criterion(&self) -> (&'static str, bool) {
+        match (self.kind, &self.criterion) {
+            (GoalKind::TargetClass, Criterion::Class { target: Some(_), .. }) => {
+                ("margin: largest other logit - target's", true)
+            }
+            (GoalKind::TargetClass, _) => ("margin: true logit - largest other", true),
+            (GoalKind::Reconstruction, _) => ("mean squared error", false),
+            (GoalKind::OutputBound, _) => ("output", false),
+            (GoalKind::Property, _) => ("largest constraint margin", false),
+        }
+    }
+
     /// The objective an algorithm minimises for this goal: ADR uses the
     /// paper's normalised forms (section 5) when `normalised`, GD and PGD
     /// the raw ones.
@@ -732,5 +820,52 @@ mod linf_box_tests {
                 assert!(f64::from(hi.next_up()) - f64::from(v) > eps, "{v} {eps}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    fn model() -> ImportedModel {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        crate::onnx::import_proto(Path::new("mlp.onnx"), &zoo.graph.model).unwrap()
+    }
+
+    const X0: [f32; 6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+
+    fn template<'m>(text: &str, model: &'m ImportedModel) -> Result<ClassTemplate<'m>> {
+        ClassTemplate::new(Path::new("t.json"), &serde_json::from_str(text).unwrap(), model)
+    }
+
+    #[test]
+    fn a_template_goal_is_the_goal_file_with_that_input() {
+        let model = model();
+        let t = template(r#"{"kind": "target_class", "epsilon": 0.1, "target": "all", "norm": "l2"}"#, &model).unwrap();
+        let made = t.goal(X0.to_vec(), 0, Some(0.25), Some(2)).unwrap();
+        let file = r#"{"kind": "target_class", "input": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": 0,
+                       "epsilon": 0.25, "target": 2, "norm": "l2"}"#;
+        let parsed = parse(Path::new("t.json"), file, &model).unwrap();
+        assert_eq!(made.start, parsed.start);
+        assert_eq!(made.feasible, parsed.feasible);
+        assert_eq!(made.criterion, parsed.criterion);
+        assert_eq!((made.kind, made.target, made.output), (parsed.kind, parsed.target, parsed.output));
+        let at_template_radius = t.goal(X0.to_vec(), 0, None, None).unwrap();
+        assert_eq!(at_template_radius.feasible.radius(), 0.1);
+        assert_eq!(at_template_radius.criterion, Criterion::Class { label: 0, target: None });
+    }
+
+    #[test]
+    fn template_errors_are_a_goal_file_s() {
+        let model = model();
+        let e = template(r#"{"kind": "target_class", "epsilon": "x"}"#, &model).unwrap_err().to_string();
+        assert!(e.starts_with("t.json: at /epsilon: invalid type: string"), "{e}");
+        let t = template(r#"{"kind": "target_class"}"#, &model).unwrap();
+        let e = t.goal(X0.to_vec(), 0, None, None).unwrap_err().to_string();
+        assert_eq!(e, "t.json: at /: missing field `epsilon`");
+        let e = t.goal(vec![0.5; 5], 0, Some(0.1), None).unwrap_err().to_string();
+        assert!(e.contains("at /input: 5 values given where the model needs 6"), "{e}");
+        let file = parse(Path::new("g.json"), r#"{"kind": "target_class", "label": 0}"#, &model);
+        assert_eq!(file.unwrap_err().to_string(), "g.json: at /: missing field `input`");
     }
 }

@@ -174,11 +174,14 @@ pub struct MethodBlock {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetClassSpec {
-    /// A PNG path, `{"npy": path, "index": i}`, `{"png": path}`, or numbers.
-    pub input: Value,
+    /// A PNG path, `{"npy": path, "index": i}`, `{"png": path}`, or numbers
+    /// (required in a goal file; an audit's dataset supplies it).
+    pub input: Option<Value>,
     pub label: Option<i64>,
     pub target: Option<i64>,
-    pub epsilon: f64,
+    /// Required; optional here so that an audit template may leave it to
+    /// `--epsilon` (a missing one is reported as serde would).
+    pub epsilon: Option<f64>,
     #[serde(default)]
     pub norm: Norm,
     /// `[lower, upper]` of valid inputs, or null for none; absent: [0, 1]

@@ -30,7 +30,7 @@ use crate::goal::{Criterion, Goal, Start};
 use crate::objective::Objective;
 use crate::optim::normalisers::NormaliserStats;
 use engine::{stack_params, Engine, GradientResult, Truth};
-pub use settings::Settings;
+pub use settings::{InvalidSettings, Settings};
 use track::{Best, TracePoint, Tracker};
 
 /// One row of the batch.

@@ -1,6 +1,14 @@
 //! Every hyper-parameter of a run, resolved in order: command-line flags,
 //! then the goal's `method` block, then the defaults of the goal's kind
-//! (ALGORITHM.md section 8).
+//! (ALGORITHM.md section 8), and validated: a [`Settings`] exists only
+//! through [`Settings::resolve`], which checks every range.
+//!
+//! A hyper-parameter is a field of [`Hyperparameters`] (with its doc line),
+//! its line in `resolve` (the default), its rule in `check` (the range),
+//! and its optional field in the goal's method block
+//! (`goal::schema::MethodBlock`, which the `--set` flag also reads).
+
+use std::ops::Deref;
 
 use serde::Serialize;
 
@@ -8,8 +16,34 @@ use crate::goal::schema::{Algorithm, Loss, MethodBlock, NormaliserChoice, Preset
 use crate::goal::{Goal, GoalKind};
 use crate::optim::normalisers::{NormaliserMethod, DEFAULT_RANDOM_TANGENTS};
 
+/// Settings that passed validation: obtained only from
+/// [`Settings::resolve`], read through [`Deref`], and changed only by the
+/// methods below that keep them valid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct Settings {
+    values: Hyperparameters,
+}
+
+/// A range that a setting breaks; the message names the setting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidSettings {
+    /// The setting, as the method block names it.
+    pub setting: &'static str,
+    message: String,
+}
+
+impl InvalidSettings {
+    fn new(setting: &'static str, message: String) -> Self {
+        InvalidSettings { setting, message }
+    }
+}
+
+/// The values of every hyper-parameter (the report's `settings`, in this
+/// order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hyperparameters {
     pub algorithm: Algorithm,
     /// ADR or GD iterations (ADR's in `auto`).
     pub iterations: usize,
@@ -116,10 +150,65 @@ macro_rules! pick {
     };
 }
 
+impl Deref for Settings {
+    type Target = Hyperparameters;
+
+    fn deref(&self) -> &Hyperparameters {
+        &self.values
+    }
+}
+
 impl Settings {
-    /// Resolves the settings of a run on `goal` (the first goal of a batch
-    /// decides), `cli` holding the command-line overrides.
-    pub fn resolve(goal: &Goal, cli: &MethodBlock, relu_neurons: usize) -> Settings {
+    /// Resolves and validates the settings of a run on `goal` (the first
+    /// goal of a batch decides) from its method block, `cli` holding the
+    /// command-line overrides, on a network of `relu_neurons` ReLU neurons.
+    pub fn resolve(goal: &Goal, cli: &MethodBlock, relu_neurons: usize) -> Result<Settings, InvalidSettings> {
+        let values = Hyperparameters::resolve(goal, cli, relu_neurons);
+        values.check()?;
+        Ok(Settings { values })
+    }
+
+    /// The same settings with another seed.
+    pub fn with_seed(&self, seed: u64) -> Settings {
+        Settings { values: Hyperparameters { seed, ..self.values.clone() } }
+    }
+
+    /// The same settings with `restarts` starts per goal (at least one).
+    pub fn with_restarts(&self, restarts: usize) -> Settings {
+        Settings { values: Hyperparameters { restarts: restarts.max(1), ..self.values.clone() } }
+    }
+
+    /// The same settings for another method (its budgets as they are).
+    pub fn with_algorithm(&self, algorithm: Algorithm) -> Settings {
+        Settings { values: Hyperparameters { algorithm, ..self.values.clone() } }
+    }
+
+    /// The settings as they acted: PGD always starts at random, whatever
+    /// `random_start` (which ADR and GD read) says.
+    pub fn as_acted(&self) -> Settings {
+        let random_start = self.random_start || self.algorithm == Algorithm::Pgd;
+        Settings { values: Hyperparameters { random_start, ..self.values.clone() } }
+    }
+}
+
+/// Whether `alpha` can sharpen the gates: positive and finite, also as the
+/// 32-bit number the graphs hold.
+pub fn check_alpha(alpha: f64) -> Result<(), InvalidSettings> {
+    if !(alpha.is_finite() && alpha > 0.0) {
+        return Err(InvalidSettings::new("alpha", format!("alpha must be a positive number, got {alpha}")));
+    }
+    // The gate's sharpness is written into f32 graphs.
+    if !(alpha as f32).is_finite() {
+        return Err(InvalidSettings::new("alpha", format!("alpha must be finite as a 32-bit number, got {alpha:?}")));
+    }
+    if alpha as f32 == 0.0 {
+        return Err(InvalidSettings::new("alpha", format!("alpha must be positive as a 32-bit number, got {alpha:?}")));
+    }
+    Ok(())
+}
+
+impl Hyperparameters {
+    fn resolve(goal: &Goal, cli: &MethodBlock, relu_neurons: usize) -> Hyperparameters {
         let g = &goal.method;
         let d = defaults(goal.kind, relu_neurons);
         let free = goal.feasible.free().iter().filter(|f| **f).count();
@@ -152,7 +241,7 @@ impl Settings {
             }
         };
         let radius = f64::from(goal.feasible.radius());
-        Settings {
+        Hyperparameters {
             algorithm,
             iterations: pick!(cli, g, d, iterations, 500),
             restarts,
@@ -189,7 +278,7 @@ impl Settings {
     }
 
     /// Checks ranges; the message names the setting.
-    pub fn validate(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), InvalidSettings> {
         let positive = [
             ("lr", self.lr),
             ("lr_eta", self.lr_eta),
@@ -199,7 +288,7 @@ impl Settings {
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("{name} must be a positive number, got {v}"));
+                return Err(InvalidSettings::new(name, format!("{name} must be a positive number, got {v}")));
             }
         }
         let non_negative = [
@@ -211,23 +300,91 @@ impl Settings {
         ];
         for (name, v) in non_negative {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("{name} must be a non-negative number, got {v}"));
+                return Err(InvalidSettings::new(name, format!("{name} must be a non-negative number, got {v}")));
             }
         }
-        // The gate's sharpness is written into f32 graphs.
-        if !(self.alpha as f32).is_finite() {
-            return Err(format!("alpha must be finite as a 32-bit number, got {:?}", self.alpha));
-        }
+        check_alpha(self.alpha)?;
         if !(self.square_p_init.is_finite() && self.square_p_init > 0.0 && self.square_p_init <= 1.0) {
-            return Err(format!("square_p_init must lie in (0, 1], got {}", self.square_p_init));
+            let message = format!("square_p_init must lie in (0, 1], got {}", self.square_p_init);
+            return Err(InvalidSettings::new("square_p_init", message));
         }
         if self.apgd_targets == 0 {
-            return Err("apgd_targets must be at least 1".into());
+            return Err(InvalidSettings::new("apgd_targets", "apgd_targets must be at least 1".into()));
         }
         let (lo, hi) = (f64::from(super::adr::C_MIN), f64::from(super::adr::C_MAX));
         if !(lo..=hi).contains(&self.c_init) {
-            return Err(format!("c_init must lie in [{lo}, {hi}], where c is kept, got {}", self.c_init));
+            let message = format!("c_init must lie in [{lo}, {hi}], where c is kept, got {}", self.c_init);
+            return Err(InvalidSettings::new("c_init", message));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::ImportedModel;
+
+    fn model() -> ImportedModel {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        crate::onnx::import_proto(std::path::Path::new("mlp.onnx"), &zoo.graph.model).unwrap()
+    }
+
+    /// A target_class goal on `model` with `method` as its method block.
+    fn goal(model: &ImportedModel, method: &str) -> Goal {
+        let text = format!(
+            r#"{{"kind": "target_class", "input": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": 0, "epsilon": 0.1,
+                "method": {method}}}"#
+        );
+        crate::goal::parse(std::path::Path::new("g.json"), &text, model).unwrap()
+    }
+
+    fn resolve(method: &str, cli: &MethodBlock) -> Result<Settings, InvalidSettings> {
+        let model = model();
+        Settings::resolve(&goal(&model, method), cli, crate::surrogate::total_neurons(&model.graph))
+    }
+
+    #[test]
+    fn settings_that_break_a_range_cannot_be_made() {
+        let cases = [
+            (r#"{"alpha": 1e308}"#, "alpha", "alpha must be finite as a 32-bit number, got 1e308"),
+            (r#"{"alpha": 1e-50}"#, "alpha", "alpha must be positive as a 32-bit number, got 1e-50"),
+            (r#"{"lr": 0}"#, "lr", "lr must be a positive number, got 0"),
+            (r#"{"noise": -1}"#, "noise", "noise must be a non-negative number, got -1"),
+            (r#"{"square_p_init": 1.5}"#, "square_p_init", "square_p_init must lie in (0, 1], got 1.5"),
+            (r#"{"apgd_targets": 0}"#, "apgd_targets", "apgd_targets must be at least 1"),
+            (r#"{"c_init": 1e9}"#, "c_init", "c_init must lie in ["),
+        ];
+        for (method, setting, message) in cases {
+            let e = resolve(method, &MethodBlock::default()).unwrap_err();
+            assert_eq!(e.setting, setting, "{method}");
+            assert!(e.to_string().starts_with(message), "{method}: {e}");
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_method_block_and_are_checked_too() {
+        let cli = MethodBlock { lr: Some(0.25), ..MethodBlock::default() };
+        assert_eq!(resolve(r#"{"lr": 0.5}"#, &cli).unwrap().lr, 0.25);
+        assert_eq!(resolve(r#"{"lr": 0.5}"#, &MethodBlock::default()).unwrap().lr, 0.5);
+        let bad = MethodBlock { alpha: Some(-1.0), ..MethodBlock::default() };
+        assert_eq!(resolve(r#"{"alpha": 100}"#, &bad).unwrap_err().setting, "alpha");
+    }
+
+    #[test]
+    fn derived_settings_stay_valid() {
+        let s = resolve("{}", &MethodBlock::default()).unwrap();
+        assert_eq!(s.with_restarts(0).restarts, 1);
+        assert_eq!(s.with_seed(7).seed, 7);
+        assert!(s.with_algorithm(Algorithm::Pgd).as_acted().random_start);
+        assert_eq!(s.with_algorithm(Algorithm::Gd).as_acted().random_start, s.random_start);
+    }
+
+    #[test]
+    fn the_report_holds_the_values_in_their_order() {
+        let s = resolve("{}", &MethodBlock::default()).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.starts_with(r#"{"algorithm":"adr","iterations":500,"restarts":1,"seed":0,"lr":1.0,"#), "{json}");
+        assert!(json.ends_with(r#""adam_steps":100,"adam_lr":1.0}"#), "{json}");
     }
 }

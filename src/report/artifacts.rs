@@ -247,16 +247,7 @@ fn image_range(goal: &Goal, x: &[f32]) -> (f32, f32) {
 /// The plot of the success criterion per iteration: what is plotted, with
 /// its threshold and the iterations where each stage begins.
 fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> (LinePlot, Annotations) {
-    let attack_label = match &goal.criterion {
-        Criterion::Class { target: Some(_), .. } => "margin: largest other logit - target's",
-        _ => "margin: true logit - largest other",
-    };
-    let (y_label, by_score) = match goal.kind {
-        GoalKind::TargetClass => (attack_label, true),
-        GoalKind::Reconstruction => ("mean squared error", false),
-        GoalKind::OutputBound => ("output", false),
-        GoalKind::Property => ("largest constraint margin", false),
-    };
+    let (y_label, by_score) = goal.plotted_criterion();
     let points = |f: &dyn Fn(&TracePoint) -> f64| trace.iter().map(|t| (t.iteration as f64, f(t))).collect();
     let (now, best): (Vec<_>, Vec<_>) = if by_score {
         (points(&|t| t.score), points(&|t| t.best_score))
@@ -280,20 +271,7 @@ fn objective_plot(goal: &Goal, trace: &[TracePoint]) -> (LinePlot, Annotations) 
         log_y: goal.kind == GoalKind::Reconstruction,
     };
     let marks = if stages.len() > 1 { stages } else { Vec::new() };
-    (plot, Annotations { threshold: threshold(goal), marks, point_markers: false })
-}
-
-/// The value the plotted criterion must pass, named by the side that succeeds.
-fn threshold(goal: &Goal) -> Option<(f64, String)> {
-    match &goal.criterion {
-        Criterion::Class { .. } => Some((0.0, "success below 0".into())),
-        Criterion::Reconstruction { tolerance, .. } => tolerance.map(|t| (t, format!("success at or below {t}"))),
-        Criterion::Bound { direction, bound, .. } => bound.map(|b| {
-            let side = if *direction == crate::goal::schema::Direction::Maximize { "above" } else { "below" };
-            (b, format!("success {side} {b}"))
-        }),
-        Criterion::Constraints { .. } => Some((0.0, "success at or below 0".into())),
-    }
+    (plot, Annotations { threshold: goal.criterion.threshold(), marks, point_markers: false })
 }
 
 /// The iteration where each stage of the trace begins, with its name.

@@ -198,14 +198,6 @@ pub fn distances(a: &[f32], b: &[f32]) -> (f64, f64) {
     (linf, l2)
 }
 
-/// The settings as they acted: PGD always starts at random, whatever
-/// `random_start` (which ADR and GD read) says.
-fn effective_settings(s: &Settings) -> Settings {
-    let mut s = s.clone();
-    s.random_start |= s.algorithm == crate::goal::schema::Algorithm::Pgd;
-    s
-}
-
 /// What the report is built from.
 pub struct RunFacts<'a> {
     pub model: ModelInfo,
@@ -237,7 +229,7 @@ impl RunReport {
             goal_kind: f.goal.kind,
             criterion: f.goal.criterion_text(),
             method: f.settings.algorithm.name(),
-            settings: effective_settings(f.settings),
+            settings: f.settings.as_acted(),
             backend: f.backend,
             seed: f.settings.seed,
             achieved: best.assessment.achieved,

@@ -267,11 +267,7 @@ fn passes(model: &ImportedModel, settings: &Settings, goals: usize) -> Vec<Setti
     if settings.algorithm != crate::goal::schema::Algorithm::Auto {
         return vec![settings.clone()];
     }
-    let adam = Settings {
-        algorithm: crate::goal::schema::Algorithm::Adam,
-        restarts: adam_restarts(model, goals),
-        ..settings.clone()
-    };
+    let adam = settings.with_algorithm(crate::goal::schema::Algorithm::Adam).with_restarts(adam_restarts(model, goals));
     vec![adam, settings.clone()]
 }
 
@@ -290,7 +286,7 @@ fn check_memory(
             let goals_flag = (batch.len(), Some("the disjuncts (64 a batch)"));
             let group = members.len().min(DISJUNCTS_PER_BATCH);
             let rows = passes(model, settings, group).iter().map(|p| p.restarts).max().unwrap_or(1);
-            let largest = Settings { restarts: rows, ..settings.clone() };
+            let largest = settings.with_restarts(rows);
             let e = memory::estimate(&Workload::of(&model.graph, config.runtime, &largest, &batch, goals_flag));
             total = Some(match total {
                 None => e,
@@ -322,16 +318,17 @@ pub fn falsify(
         restarts: config.method.restarts.or(Some(8)),
         iterations: config.method.iterations.or(Some(300)),
         pgd_steps: config.method.pgd_steps.or(Some(300)),
+        // A disjunct's search ends at its first counterexample, whatever
+        // the flags say (a property goal always has its threshold).
+        stop_when_achieved: Some(true),
         ..config.method.clone()
     };
-    let neurons = crate::surrogate::total_neurons(&model.graph);
     // Each goal's settings come from its own box (the PGD step follows
     // the box's radius); goals with equal settings form one group.
     let mut groups: Vec<(Settings, Vec<usize>)> = Vec::new();
     for (g, goal) in planned.goals.iter().enumerate() {
-        let mut settings = Settings::resolve(goal, &base, neurons);
-        settings.stop_when_achieved = true;
-        settings.validate().map_err(|message| Error::DisjunctSettings { disjunct: planned.disjuncts[g], message })?;
+        let settings = crate::front::settings(model, goal, &base)
+            .map_err(|e| Error::DisjunctSettings { disjunct: planned.disjuncts[g], message: e.to_string() })?;
         match groups.iter_mut().find(|(s, _)| *s == settings) {
             Some((_, members)) => members.push(g),
             None => groups.push((settings, vec![g])),
@@ -346,7 +343,7 @@ pub fn falsify(
             // Every batch of a group gets the Adam restarts of its first.
             let passes = passes(model, settings, members.len().min(DISJUNCTS_PER_BATCH));
             let rows = passes.iter().map(|p| p.restarts).max().unwrap_or(1);
-            let engine = Engine::new(model, backend, first.target, first.output, goals.len() * rows, settings.alpha);
+            let engine = crate::front::engine(model, backend, first, settings, goals.len() * rows);
             batches.push(Batch { members: chunk.to_vec(), goals, passes, engine });
         }
     }
@@ -388,7 +385,7 @@ pub fn falsify(
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let settings = Settings { seed: pass.seed.wrapping_add(search.rounds as u64), ..pass.clone() };
+                let settings = pass.with_seed(pass.seed.wrapping_add(search.rounds as u64));
                 let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
                 if let Some(counterexample) = search.judge(outcome, batch, &planned, property, confirm)? {
                     search.rounds += 1;
