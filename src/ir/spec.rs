@@ -77,24 +77,11 @@ mod tests {
     }
 
     /// The normaliser cache's answer before each op gave its own: a deny
-    /// list of the ops whose Jacobian moves with `x` between gate flips.
-    /// Exhaustive on purpose: a new op must be added here, and to `every_op`.
+    /// list of the ops whose Jacobian moves with `x` between gate flips. It
+    /// pins the answers of the ops that existed then; a new op answers for
+    /// itself (the trait has no default) and need not be listed here.
     fn old_deny_list_allows(op: &Op) -> bool {
-        match op {
-            Op::MaxPool(_) | Op::Sigmoid(_) | Op::Tanh(_) | Op::Softmax(_) | Op::LogSoftmax(_) => false,
-            Op::Dense(_)
-            | Op::Conv(_)
-            | Op::ConvTranspose(_)
-            | Op::Affine(_)
-            | Op::Add(_)
-            | Op::Concat(_)
-            | Op::Reshape(_)
-            | Op::Transpose(_)
-            | Op::Pad(_)
-            | Op::AvgPool(_)
-            | Op::Relu(_)
-            | Op::LeakyRelu(_) => true,
-        }
+        !matches!(op, Op::MaxPool(_) | Op::Sigmoid(_) | Op::Tanh(_) | Op::Softmax(_) | Op::LogSoftmax(_))
     }
 
     #[test]
