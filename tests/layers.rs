@@ -23,8 +23,8 @@ const LAYERS: &[&[&str]] = &[
     &["dataset", "bench", "audit", "vnnlib"],
 ];
 
-/// Same-layer dependencies that are allowed (user -> used).
-const SAME_LAYER: &[(&str, &str)] = &[("input", "output")];
+/// Same-layer dependencies that are allowed (user -> used): none so far.
+const SAME_LAYER: &[(&str, &str)] = &[];
 
 fn layer_of(top: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&top))

@@ -240,9 +240,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 // The largest batch, as ADR runs it (ADR, with the --set pairs).
                 let largest = batches.iter().copied().max().unwrap_or(1);
                 let adr = MethodBlock { algorithm: Some(Algorithm::Adr), restarts: Some(largest), ..method.clone() };
-                let settings = adr_onnx::front::settings(&model, &goal, &adr).map_err(|e| {
-                    anyhow::anyhow!("settings (from {}'s method block, --set and the defaults): {e}", w.goal.display())
-                })?;
+                let settings = adr_onnx::front::settings(&model, &goal, &adr)
+                    .map_err(|e| adr_onnx::Error::BenchSettings { file: w.goal.clone(), message: e.to_string() })?;
                 let mut workload =
                     Workload::of(&model.graph, selected.runtime, &settings, std::slice::from_ref(&goal), (1, None));
                 workload.restarts.1 = "--batches";

@@ -42,7 +42,7 @@ const DEVICES: [(&str, Device); 2] = [("cpu", Device::Cpu), ("cuda", Device::Cud
 
 fn check(choice: BackendChoice, (device, on): (&str, Device), ort_lib: &Option<PathBuf>) -> Check {
     let req = BackendRequest { choice, device: on, ort_lib: ort_lib.clone(), threads: 1 };
-    let backend = format!("{choice:?}").to_lowercase();
+    let backend = choice.name().to_string();
     match select(&req) {
         Ok(s) => Check {
             backend,

@@ -175,9 +175,12 @@ impl<'m> ClassTemplate<'m> {
         let cx = Resolver { model: self.model, place: Place { file: &self.file, pointer: String::new() }, dir: &dir };
         let shape = cx.single_input_shape(&cx.place.child("input"))?;
         let x0 = data::check_sample(x0, &cx.place.child("input"), &shape)?;
+        // Class indices beyond i64 are no class of any model: saturate, and
+        // the class check below names them.
+        let class = |c: usize| i64::try_from(c).unwrap_or(i64::MAX);
         let spec = TargetClassSpec {
-            label: Some(label as i64),
-            target: target.map(|t| t as i64),
+            label: Some(class(label)),
+            target: target.map(class),
             epsilon: epsilon.or(self.spec.epsilon),
             ..self.spec.clone()
         };

@@ -179,8 +179,9 @@ pub struct TargetClassSpec {
     pub input: Option<Value>,
     pub label: Option<i64>,
     pub target: Option<i64>,
-    /// Required; optional here so that an audit template may leave it to
-    /// `--epsilon` (a missing one is reported as serde would).
+    /// Required in a goal file and an audit template (a missing one is
+    /// reported as serde would); optional here so that an audit can set it
+    /// per radius (`--epsilons`).
     pub epsilon: Option<f64>,
     #[serde(default)]
     pub norm: Norm,
