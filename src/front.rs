@@ -9,10 +9,11 @@ use std::path::Path;
 use crate::error::Result;
 use crate::goal::schema::MethodBlock;
 use crate::goal::Goal;
-use crate::memory::{self, MemoryLimit, Runtime};
+use crate::memory::{self, MemoryLimit};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{InvalidSettings, Settings};
+use crate::runtime::select::Runtime;
 use crate::runtime::Backend;
 
 /// Imports the model at `path` and checks that `command` can hold it

@@ -12,6 +12,7 @@ use crate::goal::Goal;
 use crate::ir::Graph;
 use crate::optim::normalisers::{self, NormaliserMethod};
 use crate::optim::{Settings, Stage};
+use crate::runtime::select::Runtime;
 
 /// The share of the machine's memory a command may use by default, in
 /// percent: the rest is left to the system and to the other programs.
@@ -211,9 +212,6 @@ impl fmt::Display for Exceeded<'_> {
         )
     }
 }
-
-/// Which runtime runs the graphs, for the copies it keeps.
-pub use crate::runtime::select::Runtime;
 
 /// What a command will run, for its estimate.
 #[derive(Debug, Clone)]

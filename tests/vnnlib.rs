@@ -140,7 +140,7 @@ fn a_property_without_disjuncts_is_an_error() {
         max_rounds: Some(1),
         method: Default::default(),
         memory: adr_onnx::memory::MemoryLimit::unlimited(),
-        runtime: adr_onnx::memory::Runtime::Tract,
+        runtime: adr_onnx::runtime::select::Runtime::Tract,
     };
     let never = |_: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> { Ok(vec![]) };
     let backend = adr_onnx::runtime::tract::TractBackend;
@@ -543,7 +543,7 @@ fn outputs_short_of_the_property_by_less_than_1e_4_are_not_confirmed() {
         max_rounds: Some(2),
         method: Default::default(),
         memory: adr_onnx::memory::MemoryLimit::unlimited(),
-        runtime: adr_onnx::memory::Runtime::Tract,
+        runtime: adr_onnx::runtime::select::Runtime::Tract,
     };
     let backend = adr_onnx::runtime::tract::TractBackend;
     let run = |outputs: f64| {

@@ -26,11 +26,12 @@ use crate::front;
 use crate::goal::schema::MethodBlock;
 use crate::goal::{self, argmax, ClassTemplate, Goal};
 use crate::input::sha256_hex;
-use crate::memory::{MemoryLimit, Runtime, Workload};
+use crate::memory::{MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
 use crate::report::{distances, ToolInfo};
+use crate::runtime::select::Runtime;
 use crate::runtime::Backend;
 
 /// 2: `dataset_sha256` (images, labels and sample count) replaced the

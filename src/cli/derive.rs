@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use adr_onnx::goal::schema::{Algorithm, MethodBlock};
 use adr_onnx::lower::step::{gradient_graph, step_graph, surrogate_graph, Problem};
 use adr_onnx::optim::settings::check_alpha;
-use adr_onnx::optim::Settings;
 use adr_onnx::surrogate::gate::DEFAULT_ALPHA;
-use adr_onnx::surrogate::total_neurons;
 use adr_onnx::writer::Precision;
 
 #[derive(clap::Args, Debug)]
@@ -54,7 +52,7 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
             let goal = adr_onnx::goal::load(goal, &model)?;
             // The graph `run` would build: the goal's settings, --alpha over them.
             let cli = MethodBlock { alpha: args.alpha, ..MethodBlock::default() };
-            let settings = Settings::resolve(&goal, &cli, total_neurons(&model.graph)).map_err(|e| {
+            let settings = adr_onnx::front::settings(&model, &goal, &cli).map_err(|e| {
                 anyhow::anyhow!("settings (from {}'s method block, --alpha and the defaults): {e}", goal.file.display())
             })?;
             let classes = model.graph.value(goal.target).size();

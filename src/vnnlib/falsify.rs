@@ -20,10 +20,11 @@ use crate::error::{Error, Result};
 use crate::goal::feasible::FeasibleSet;
 use crate::goal::schema::MethodBlock;
 use crate::goal::{Criterion, Goal, GoalKind, Start};
-use crate::memory::{self, Estimate, MemoryLimit, Runtime, Workload};
+use crate::memory::{self, Estimate, MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, LeftOut, Progress, Settings, Stage};
+use crate::runtime::select::Runtime;
 use crate::runtime::Backend;
 
 /// The verdict a falsifier may give: it never claims `unsat`.
