@@ -9,8 +9,10 @@
 //! the unsharded report) runs every call as calls of one fixed number of
 //! rows ([`INVARIANT_ROWS`]): a row's result then never depends on its
 //! batch companions, its place in the batch or how many rows still search.
+//! It loads each graph once, for the whole batch, and a call runs only the
+//! fixed-row calls its rows need (no padding to a power of two).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, ArrayD, Axis};
@@ -22,7 +24,7 @@ use crate::lower::step::{eval_graph, gradient_graph, names, step_graph, Problem}
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
 use crate::runtime::parallel::INVARIANT_ROWS;
-use crate::runtime::{run_named, Backend, Executable, HostTensor};
+use crate::runtime::{run_named, run_named_rows, Backend, Executable, HostTensor};
 use crate::writer::{OnnxGraph, Precision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +88,9 @@ pub struct Engine<'a> {
     pub load_seconds: f64,
     /// Calls made, by kind.
     pub calls: CallCounts,
+    /// Seconds spent in each stage of [`crate::optim::optimise`] (by the
+    /// stage's report name), over every search this engine ran.
+    pub stage_seconds: BTreeMap<&'static str, f64>,
 }
 
 /// How many calls of each graph an engine made (rows of the calls summed).
@@ -130,6 +135,7 @@ impl<'a> Engine<'a> {
             max_rows: usize::MAX,
             load_seconds: 0.0,
             calls: CallCounts::default(),
+            stage_seconds: BTreeMap::new(),
         }
     }
 
@@ -169,22 +175,22 @@ impl<'a> Engine<'a> {
         self.backend
     }
 
-    /// The rows of the graph that serves a call of `rows` rows.
+    /// The rows of the graph that serves a call of `rows` rows: the next
+    /// power of two (at most the batch). A batch-invariant engine loads its
+    /// graphs for the whole batch as calls of a fixed number of rows, and
+    /// runs only the calls the rows need.
     fn graph_rows(&self, rows: usize) -> usize {
-        if let Some(call) = self.call_rows {
-            // Whole calls, a power of two of them, no more than the batch needs.
-            let calls = rows.div_ceil(call);
-            return call * calls.next_power_of_two().min(self.batch.div_ceil(call)).max(calls);
-        }
-        if rows >= self.batch {
-            rows
+        if self.call_rows.is_some() || rows >= self.batch {
+            rows.max(self.batch)
         } else {
             rows.next_power_of_two().min(self.batch)
         }
     }
 
-    /// Runs the graph `key` on `rows` rows, padding them to the graph's rows
-    /// (repeating the last) and dropping the padding from the outputs.
+    /// Runs the graph `key` on `rows` rows. A batch-invariant engine runs
+    /// exactly the fixed-row calls they need; otherwise the rows are padded
+    /// to the graph's rows (repeating the last) and the padding is dropped
+    /// from the outputs.
     fn run(
         &mut self,
         key: GraphKey,
@@ -195,12 +201,17 @@ impl<'a> Engine<'a> {
             return Err(crate::Error::internal(format!("a call of the {key:?} graph with no rows")));
         }
         let graph_rows = self.graph_rows(rows);
+        if self.call_rows.is_some() {
+            let (graph, exe) = self.loaded(key, graph_rows)?;
+            return run_named_rows(exe.as_mut(), graph, inputs, rows);
+        }
         if graph_rows != rows {
             for t in inputs.values_mut() {
                 *t = crate::runtime::parallel::take_rows(t, 0, graph_rows, rows);
             }
         }
-        let mut out = self.run_graph(key, graph_rows, inputs)?;
+        let (graph, exe) = self.loaded(key, graph_rows)?;
+        let mut out = run_named(exe.as_mut(), graph, inputs)?;
         if graph_rows != rows {
             for t in out.values_mut() {
                 *t = crate::runtime::parallel::take_rows(t, 0, rows, graph_rows);
@@ -209,12 +220,8 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
-    fn run_graph(
-        &mut self,
-        key: GraphKey,
-        batch: usize,
-        inputs: HashMap<String, HostTensor>,
-    ) -> Result<HashMap<String, HostTensor>> {
+    /// The graph `key` for `batch` rows and its executable, loaded on first use.
+    fn loaded(&mut self, key: GraphKey, batch: usize) -> Result<(&OnnxGraph, &mut Box<dyn Executable>)> {
         let key = (key, batch);
         if !self.loaded.contains_key(&key) {
             let start = Instant::now();
@@ -233,7 +240,7 @@ impl<'a> Engine<'a> {
             self.load_seconds += start.elapsed().as_secs_f64();
         }
         let (graph, exe) = self.loaded.get_mut(&key).expect("inserted above");
-        run_named(exe.as_mut(), graph, inputs)
+        Ok((graph, exe))
     }
 
     fn truth(&self, out: &HashMap<String, HostTensor>) -> Truth {

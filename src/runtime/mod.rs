@@ -51,6 +51,15 @@ impl std::fmt::Display for Device {
 /// A loaded graph, ready to run on inputs in the graph's input order.
 pub trait Executable: Send {
     fn run(&mut self, inputs: Vec<HostTensor>) -> Result<Vec<HostTensor>>;
+
+    /// Runs a call of `rows` rows, at most the batch the executable was
+    /// loaded for. An executable of one whole batch (the default) runs only
+    /// that batch; one loaded by [`Backend::load_fixed_rows`] runs exactly
+    /// the calls the rows need, so that a call of fewer rows costs less.
+    fn run_rows(&mut self, inputs: Vec<HostTensor>, rows: usize) -> Result<Vec<HostTensor>> {
+        let _ = rows;
+        self.run(inputs)
+    }
 }
 
 /// A runtime that can load emitted graphs.
@@ -127,9 +136,33 @@ impl Backend for Threaded {
 pub fn run_named(
     exe: &mut dyn Executable,
     graph: &OnnxGraph,
-    mut inputs: std::collections::HashMap<String, HostTensor>,
+    inputs: std::collections::HashMap<String, HostTensor>,
 ) -> Result<std::collections::HashMap<String, HostTensor>> {
-    let ordered = graph
+    let outs = exe.run(ordered_inputs(graph, inputs)?)?;
+    Ok(named_outputs(graph, outs))
+}
+
+/// [`run_named`] for a call of `rows` rows ([`Executable::run_rows`]).
+pub fn run_named_rows(
+    exe: &mut dyn Executable,
+    graph: &OnnxGraph,
+    inputs: std::collections::HashMap<String, HostTensor>,
+    rows: usize,
+) -> Result<std::collections::HashMap<String, HostTensor>> {
+    let outs = exe.run_rows(ordered_inputs(graph, inputs)?, rows)?;
+    Ok(named_outputs(graph, outs))
+}
+
+fn named_outputs(graph: &OnnxGraph, outs: Vec<HostTensor>) -> std::collections::HashMap<String, HostTensor> {
+    graph.outputs.iter().map(|o| o.name.clone()).zip(outs).collect()
+}
+
+/// The inputs given by name, in the graph's input order.
+fn ordered_inputs(
+    graph: &OnnxGraph,
+    mut inputs: std::collections::HashMap<String, HostTensor>,
+) -> Result<Vec<HostTensor>> {
+    graph
         .inputs
         .iter()
         .map(|spec| {
@@ -139,7 +172,5 @@ pub fn run_named(
                 message: format!("input '{}' not given", spec.name),
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let outs = exe.run(ordered)?;
-    Ok(graph.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+        .collect()
 }

@@ -79,6 +79,41 @@ impl SplitBatch {
         let workers = (0..plan.workers).map(|_| load(graph)).collect::<Result<Vec<_>>>()?;
         Ok(Box::new(SplitBatch::new(workers, plan)))
     }
+
+    /// Runs the chunks of `plan` (at most the loaded plan's workers) and
+    /// joins their outputs.
+    fn run_plan(&mut self, inputs: Vec<HostTensor>, plan: ChunkPlan) -> Result<Vec<HostTensor>> {
+        let step = plan.workers.min(self.workers.len()).max(1);
+        let shares: Vec<Result<ChunkOutputs>> = if step == 1 {
+            vec![run_share(self.workers[0].as_mut(), &inputs, plan, 0, 1)]
+        } else {
+            std::thread::scope(|scope| {
+                let inputs = &inputs;
+                let handles: Vec<_> = self.workers[..step]
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(w, exe)| scope.spawn(move || run_share(exe.as_mut(), inputs, plan, w, step)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a worker thread panicked"))))
+                    .collect()
+            })
+        };
+        let mut per_chunk: ChunkOutputs =
+            shares.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+        per_chunk.sort_by_key(|(c, _)| *c);
+        let outputs = per_chunk.first().map_or(0, |(_, o)| o.len());
+        let mut joined = Vec::with_capacity(outputs);
+        for o in 0..outputs {
+            let parts: Vec<HostTensor> = per_chunk
+                .iter_mut()
+                .map(|(_, c)| std::mem::replace(&mut c[o], HostTensor::F32(Default::default())))
+                .collect();
+            joined.push(join(parts, plan.rows, plan.batch)?);
+        }
+        Ok(joined)
+    }
 }
 
 /// The outputs of some chunks, each with its chunk index.
@@ -154,38 +189,21 @@ fn join(parts: Vec<HostTensor>, chunk: usize, batch: usize) -> Result<HostTensor
 
 impl Executable for SplitBatch {
     fn run(&mut self, inputs: Vec<HostTensor>) -> Result<Vec<HostTensor>> {
-        let plan = self.plan;
-        let step = self.workers.len();
-        let shares: Vec<Result<ChunkOutputs>> = if step == 1 {
-            vec![run_share(self.workers[0].as_mut(), &inputs, plan, 0, 1)]
-        } else {
-            std::thread::scope(|scope| {
-                let inputs = &inputs;
-                let handles: Vec<_> = self
-                    .workers
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(w, exe)| scope.spawn(move || run_share(exe.as_mut(), inputs, plan, w, step)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a worker thread panicked"))))
-                    .collect()
-            })
-        };
-        let mut per_chunk: ChunkOutputs =
-            shares.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
-        per_chunk.sort_by_key(|(c, _)| *c);
-        let outputs = per_chunk.first().map_or(0, |(_, o)| o.len());
-        let mut joined = Vec::with_capacity(outputs);
-        for o in 0..outputs {
-            let parts: Vec<HostTensor> = per_chunk
-                .iter_mut()
-                .map(|(_, c)| std::mem::replace(&mut c[o], HostTensor::F32(Default::default())))
-                .collect();
-            joined.push(join(parts, plan.rows, plan.batch)?);
+        self.run_plan(inputs, self.plan)
+    }
+
+    /// Only the calls that `rows` rows need, each of the loaded plan's rows
+    /// (the last one padded): a row meets the same call shape as in a full
+    /// batch.
+    fn run_rows(&mut self, inputs: Vec<HostTensor>, rows: usize) -> Result<Vec<HostTensor>> {
+        if rows == 0 || rows > self.plan.batch {
+            return Err(Error::internal(format!(
+                "a call of {rows} rows on an executable loaded for {} rows",
+                self.plan.batch
+            )));
         }
-        Ok(joined)
+        let plan = ChunkPlan::fixed(rows, self.workers.len(), self.plan.rows);
+        self.run_plan(inputs, plan)
     }
 }
 
@@ -213,6 +231,32 @@ mod tests {
             let out = s.run(vec![HostTensor::F32(x.clone()), HostTensor::F32(tangents.clone())]).unwrap();
             assert_eq!(out[0].to_f32(), &x * 2.0, "{plan:?}");
             assert_eq!(out[1].to_f32(), &tangents * 2.0, "{plan:?}");
+        }
+    }
+
+    /// Doubles its inputs and counts its calls.
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl Executable for Counting {
+        fn run(&mut self, inputs: Vec<HostTensor>) -> Result<Vec<HostTensor>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Double.run(inputs)
+        }
+    }
+
+    #[test]
+    fn a_call_of_fewer_rows_runs_only_the_calls_those_rows_need() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for (threads, rows_per_call) in [(1, 1), (2, 1), (2, 4)] {
+            let plan = ChunkPlan::fixed(64, threads, rows_per_call);
+            let exes: Vec<Box<dyn Executable>> =
+                (0..plan.workers).map(|_| Box::new(Counting(calls.clone())) as _).collect();
+            let mut s = SplitBatch::new(exes, plan);
+            calls.store(0, std::sync::atomic::Ordering::SeqCst);
+            let x = ArrayD::from_shape_vec(IxDyn(&[5, 2]), (0..10).map(|v| v as f32).collect()).unwrap();
+            let out = s.run_rows(vec![HostTensor::F32(x.clone())], 5).unwrap();
+            assert_eq!(out[0].to_f32(), &x * 2.0, "{plan:?}");
+            assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5usize.div_ceil(rows_per_call), "{plan:?}");
+            assert!(s.run_rows(vec![HostTensor::F32(x)], 65).is_err(), "more rows than loaded");
         }
     }
 
