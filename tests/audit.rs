@@ -416,6 +416,10 @@ fn an_interrupted_audit_resumes_to_the_uninterrupted_report() {
     let p = &read(&out)["provenance"];
     assert_eq!((p["backend"].as_str(), p["model_file"].as_str()), (Some("tract"), Some("mnist_cnn_pgd.onnx")));
     assert!(p["duration_s"].as_f64().unwrap() > 0.0 && p["started_utc"].as_str().unwrap().ends_with('Z'), "{p}");
+    // The one stage's seconds, summed over the three runs, within the total.
+    let pgd = p["stage_seconds"]["pgd"].as_f64().unwrap_or(0.0);
+    assert!(pgd > 0.0 && pgd <= p["duration_s"].as_f64().unwrap(), "{p}");
+    assert_eq!(p["stage_seconds"].as_object().map(|o| o.len()), Some(1), "{p}");
 }
 
 #[test]

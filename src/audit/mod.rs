@@ -606,7 +606,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
                     }
                     searching.retain(|&s| !samples[s].success);
                 }
-                Ok(())
+                Ok(stage_seconds(&engine))
             })?;
         }
         pending.retain(|&s| !samples[s].success);
@@ -633,8 +633,13 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         samples,
         summary,
         curve,
-        provenance: running.provenance(),
+        provenance: running.provenance(&stage_seconds(&engine)),
     })
+}
+
+/// The seconds `engine` spent per attack stage, by stage name.
+fn stage_seconds(engine: &Engine) -> BTreeMap<String, f64> {
+    engine.stage_seconds.iter().map(|(&stage, &s)| (stage.to_string(), s)).collect()
 }
 
 /// What an audit computes, for its partial file: a resume must compute the
@@ -955,7 +960,12 @@ mod tests {
             summary: summarise(&samples),
             curve: curve(&samples, &[0.1, 0.2]),
             samples,
-            provenance: provenance::Provenance::new(&origin(), format!("2025-01-0{}T00:00:00Z", k + 1), 1.0),
+            provenance: provenance::Provenance::new(
+                &origin(),
+                format!("2025-01-0{}T00:00:00Z", k + 1),
+                1.0,
+                BTreeMap::new(),
+            ),
         };
         (PathBuf::from(format!("shard{k}.json")), r)
     }

@@ -3,6 +3,8 @@
 //! only here, so `audit-merge` and the byte-equality guarantees leave this
 //! block out.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The report's `provenance` block.
@@ -22,6 +24,11 @@ pub struct Provenance {
     /// Seconds spent attacking, all runs of a resumed audit together; for a
     /// merge, the shards' sum.
     pub duration_s: f64,
+    /// Of those, the seconds each attack stage took (`apgd-ce`, `square`,
+    /// ...), all runs of a resumed audit together; for a merge, the shards'
+    /// sums. The clean pass and loading are in neither.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_seconds: BTreeMap<String, f64>,
     /// A merged report: each shard's provenance, by shard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<Provenance>,
@@ -37,7 +44,12 @@ pub struct Origin {
 }
 
 impl Provenance {
-    pub fn new(origin: &Origin, started_utc: String, duration_s: f64) -> Provenance {
+    pub fn new(
+        origin: &Origin,
+        started_utc: String,
+        duration_s: f64,
+        stage_seconds: BTreeMap<String, f64>,
+    ) -> Provenance {
         Provenance {
             backend: origin.backend.clone(),
             backend_version: origin.backend_version.clone(),
@@ -45,6 +57,7 @@ impl Provenance {
             model_file: origin.model_file.clone(),
             started_utc,
             duration_s,
+            stage_seconds,
             shards: Vec::new(),
         }
     }
@@ -55,8 +68,18 @@ impl Provenance {
         let first = shards.first()?.clone();
         let started_utc = shards.iter().map(|p| p.started_utc.clone()).min().unwrap_or_default();
         let duration_s = shards.iter().map(|p| p.duration_s).sum();
-        Some(Provenance { started_utc, duration_s, shards, ..first })
+        let stage_seconds = sum_stage_seconds(shards.iter().map(|p| &p.stage_seconds));
+        Some(Provenance { started_utc, duration_s, stage_seconds, shards, ..first })
     }
+}
+
+/// Seconds per stage, summed over `parts`.
+pub fn sum_stage_seconds<'p>(parts: impl IntoIterator<Item = &'p BTreeMap<String, f64>>) -> BTreeMap<String, f64> {
+    let mut sum = BTreeMap::new();
+    for (stage, s) in parts.into_iter().flatten() {
+        *sum.entry(stage.clone()).or_default() += s;
+    }
+    sum
 }
 
 /// `t` as RFC 3339 in UTC to the second, e.g. `2025-06-01T12:00:00Z`.
@@ -102,9 +125,11 @@ mod tests {
             device: "cpu".into(),
             model_file: "m.onnx".into(),
         };
-        let a = Provenance::new(&o, "2025-01-02T00:00:00Z".into(), 2.0);
-        let b = Provenance::new(&o, "2025-01-01T00:00:00Z".into(), 3.5);
+        let stages = |pairs: &[(&str, f64)]| pairs.iter().map(|&(s, t)| (s.to_string(), t)).collect();
+        let a = Provenance::new(&o, "2025-01-02T00:00:00Z".into(), 2.0, stages(&[("apgd-ce", 1.5)]));
+        let b = Provenance::new(&o, "2025-01-01T00:00:00Z".into(), 3.5, stages(&[("apgd-ce", 1.0), ("square", 2.0)]));
         let m = Provenance::merged(vec![a.clone(), b.clone()]).unwrap();
+        assert_eq!(m.stage_seconds, stages(&[("apgd-ce", 2.5), ("square", 2.0)]));
         assert_eq!((m.started_utc.as_str(), m.duration_s, m.shards), ("2025-01-01T00:00:00Z", 5.5, vec![a, b]));
         assert_eq!(Provenance::merged(vec![]), None);
     }

@@ -5,7 +5,7 @@
 //! instead of attacking again: a sample's result depends on the sample
 //! alone, so the report equals an uninterrupted run's.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::provenance::sum_stage_seconds;
 use super::SampleResult;
 use crate::error::{Error, Result};
 
@@ -31,6 +32,10 @@ struct Line {
     epsilon: Option<f64>,
     /// Seconds spent on the audit so far, all runs together.
     duration_s: f64,
+    /// Of those, the seconds per attack stage (absent in files written
+    /// before stage times were kept).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    stage_seconds: BTreeMap<String, f64>,
     sample: SampleResult,
 }
 
@@ -41,6 +46,8 @@ pub struct Journal {
     started_utc: String,
     /// Seconds spent by the runs before this one.
     earlier_s: f64,
+    /// Of those, the seconds per attack stage.
+    earlier_stages: BTreeMap<String, f64>,
     recorded: HashMap<(Option<u64>, usize), SampleResult>,
 }
 
@@ -61,6 +68,7 @@ impl Journal {
             file,
             started_utc: started_utc.into(),
             earlier_s: 0.0,
+            earlier_stages: BTreeMap::new(),
             recorded: HashMap::new(),
         })
     }
@@ -84,16 +92,18 @@ impl Journal {
         }
         let mut recorded = HashMap::new();
         let mut earlier_s = 0.0;
+        let mut earlier_stages = BTreeMap::new();
         for (n, l) in lines.enumerate() {
             let line: Line =
                 serde_json::from_str(l).map_err(|e| fail(format!("line {}: not a sample's result ({e})", n + 2)))?;
             earlier_s = line.duration_s;
+            earlier_stages = line.stage_seconds;
             recorded.insert((radius_key(line.epsilon), line.sample.index), line.sample);
         }
         let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
         file.set_len(complete as u64).map_err(|e| Error::io(path, e))?;
         let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))?;
-        Ok(Journal { path: path.into(), file, started_utc: header.started_utc, earlier_s, recorded })
+        Ok(Journal { path: path.into(), file, started_utc: header.started_utc, earlier_s, earlier_stages, recorded })
     }
 
     /// The result of sample `index` at `epsilon`, if an earlier run recorded it.
@@ -101,11 +111,24 @@ impl Journal {
         self.recorded.get(&(radius_key(epsilon), index))
     }
 
-    /// Appends the results of a batch at `epsilon`, `elapsed_s` into this run.
-    pub fn record(&mut self, epsilon: Option<f64>, elapsed_s: f64, samples: &[&SampleResult]) -> Result<()> {
+    /// Appends the results of a batch at `epsilon`, `elapsed_s` into this
+    /// run, which spent `stage_seconds` in its attack stages so far.
+    pub fn record(
+        &mut self,
+        epsilon: Option<f64>,
+        elapsed_s: f64,
+        stage_seconds: &BTreeMap<String, f64>,
+        samples: &[&SampleResult],
+    ) -> Result<()> {
+        let stage_seconds = sum_stage_seconds([&self.earlier_stages, stage_seconds]);
         let mut text = String::new();
         for &sample in samples {
-            let line = Line { epsilon, duration_s: self.earlier_s + elapsed_s, sample: sample.clone() };
+            let line = Line {
+                epsilon,
+                duration_s: self.earlier_s + elapsed_s,
+                stage_seconds: stage_seconds.clone(),
+                sample: sample.clone(),
+            };
             text += &serde_json::to_string(&line).map_err(|e| Error::data(&self.path, e.to_string()))?;
             text.push('\n');
         }
@@ -120,6 +143,11 @@ impl Journal {
     /// Seconds spent by the earlier runs.
     pub fn earlier_s(&self) -> f64 {
         self.earlier_s
+    }
+
+    /// Of those, the seconds per attack stage.
+    pub fn earlier_stages(&self) -> &BTreeMap<String, f64> {
+        &self.earlier_stages
     }
 }
 
@@ -147,17 +175,18 @@ mod tests {
         let mut j = Journal::create(&path, &id, "2025-01-02T03:04:05Z").unwrap();
         let mut s = SampleResult::unattacked(3, 1, 1, None);
         s.margin = Some(0.1 + 0.2);
-        j.record(Some(0.1), 2.5, &[&s]).unwrap();
+        let stages = |t: f64| BTreeMap::from([("apgd-ce".to_string(), t)]);
+        j.record(Some(0.1), 2.5, &stages(2.0), &[&s]).unwrap();
         drop(j);
         // An interrupted write leaves half a line.
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"epsilon\": 0.2, \"dur").unwrap();
         let mut j = Journal::resume(&path, &id).unwrap();
         assert_eq!(j.recorded(Some(0.1), 3), Some(&s));
         assert_eq!(j.recorded(Some(0.2), 3), None);
-        assert_eq!((j.started_utc(), j.earlier_s()), ("2025-01-02T03:04:05Z", 2.5));
-        j.record(None, 1.0, &[&s]).unwrap();
+        assert_eq!((j.started_utc(), j.earlier_s(), j.earlier_stages()), ("2025-01-02T03:04:05Z", 2.5, &stages(2.0)));
+        j.record(None, 1.0, &stages(0.5), &[&s]).unwrap();
         let j = Journal::resume(&path, &id).unwrap();
-        assert_eq!((j.recorded(None, 3), j.earlier_s()), (Some(&s), 3.5));
+        assert_eq!((j.recorded(None, 3), j.earlier_s(), j.earlier_stages()), (Some(&s), 3.5, &stages(2.5)));
     }
 
     #[test]

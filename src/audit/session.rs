@@ -2,13 +2,14 @@
 //! after each batch, replayed by `--resume`), the test hook that stops it
 //! part-way, and its provenance.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
 use super::progress::{AuditProgress, AuditStatus};
-use super::provenance::{utc_rfc3339, Origin, Provenance};
+use super::provenance::{sum_stage_seconds, utc_rfc3339, Origin, Provenance};
 use super::resume::Journal;
 use super::SampleResult;
 use crate::error::{Error, Result};
@@ -31,6 +32,8 @@ pub(super) struct Running<'s, 'a> {
     started: Instant,
     started_utc: String,
     earlier_s: f64,
+    /// Of those, the seconds per attack stage.
+    earlier_stages: BTreeMap<String, f64>,
     attacked_here: usize,
     /// Per sample: attacked (or replayed) at the last radius.
     last_radius_done: Vec<bool>,
@@ -45,9 +48,9 @@ impl<'a> Session<'a> {
             Some((path, _)) => Some(Journal::create(path, identity, &now)?),
             None => None,
         };
-        let (started_utc, earlier_s) = match &journal {
-            Some(j) => (j.started_utc().to_string(), j.earlier_s()),
-            None => (now, 0.0),
+        let (started_utc, earlier_s, earlier_stages) = match &journal {
+            Some(j) => (j.started_utc().to_string(), j.earlier_s(), j.earlier_stages().clone()),
+            None => (now, 0.0, BTreeMap::new()),
         };
         Ok(Running {
             session: self,
@@ -55,6 +58,7 @@ impl<'a> Session<'a> {
             started: Instant::now(),
             started_utc,
             earlier_s,
+            earlier_stages,
             attacked_here: 0,
             last_radius_done: vec![false; samples],
         })
@@ -70,14 +74,16 @@ impl Running<'_, '_> {
 
     /// Settles the samples `chunk` (indices into `samples`) at `epsilon`:
     /// those the partial file holds from its record, the others by
-    /// `attack`; records them and reports the status.
+    /// `attack`, which returns the seconds per stage this run spent so far
+    /// ([`crate::optim::Engine::stage_seconds`]); records them and reports
+    /// the status.
     pub(super) fn settle(
         &mut self,
         samples: &mut [SampleResult],
         chunk: &[usize],
         epsilon: Option<f64>,
         last_radius: bool,
-        attack: impl FnOnce(&mut [SampleResult], &[usize]) -> Result<()>,
+        attack: impl FnOnce(&mut [SampleResult], &[usize]) -> Result<BTreeMap<String, f64>>,
     ) -> Result<()> {
         let mut todo = Vec::with_capacity(chunk.len());
         for &s in chunk {
@@ -87,10 +93,10 @@ impl Running<'_, '_> {
             }
         }
         if !todo.is_empty() {
-            attack(samples, &todo)?;
+            let stages = attack(samples, &todo)?;
             if let Some(j) = &mut self.journal {
                 let done: Vec<&SampleResult> = todo.iter().map(|&s| &samples[s]).collect();
-                j.record(epsilon, self.started.elapsed().as_secs_f64(), &done)?;
+                j.record(epsilon, self.started.elapsed().as_secs_f64(), &stages, &done)?;
             }
             self.attacked_here += todo.len();
         }
@@ -104,9 +110,11 @@ impl Running<'_, '_> {
         }
     }
 
-    /// The provenance of the run, all runs of a resumed audit together.
-    pub(super) fn provenance(&self) -> Provenance {
+    /// The provenance of the run, all runs of a resumed audit together;
+    /// this run spent `stage_seconds` in its attack stages.
+    pub(super) fn provenance(&self, stage_seconds: &BTreeMap<String, f64>) -> Provenance {
         let duration_s = self.earlier_s + self.started.elapsed().as_secs_f64();
-        Provenance::new(&self.session.origin, self.started_utc.clone(), duration_s)
+        let stages = sum_stage_seconds([&self.earlier_stages, stage_seconds]);
+        Provenance::new(&self.session.origin, self.started_utc.clone(), duration_s, stages)
     }
 }

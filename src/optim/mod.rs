@@ -498,10 +498,12 @@ pub fn optimise(
             }
         }
         tracker.offset = offset + longest;
+        let seconds = t.elapsed().as_secs_f64();
+        *engine.stage_seconds.entry(stage.name()).or_default() += seconds;
         phases.push(Phase {
             method: stage.name(),
             iterations: longest,
-            seconds: t.elapsed().as_secs_f64(),
+            seconds,
             achieved: (0..goals.len()).filter(|&t| tracker.achieved(t)).count(),
             best_objective: tracker.best.first().and_then(Option::as_ref).map(|b| b.assessment.objective),
         });
