@@ -100,6 +100,12 @@ pub const SQUARE_P_INIT: f64 = 0.8;
 pub const ADAM_STEPS: usize = 100;
 /// Restarts of the `strong` preset (AutoAttack's "plus").
 pub const STRONG_RESTARTS: usize = 5;
+/// Iterations of `auto`'s ADR stage in the `standard` preset on
+/// classification goals unless `iterations` is given: the budget of its
+/// APGD stages. It is the ensemble's costliest stage per iteration, and
+/// its one image beyond AutoAttack on the PGD-trained CNN (docs/results.md
+/// section 6) falls within it.
+pub const STANDARD_ADR_ITERATIONS: usize = 100;
 
 /// The proof-of-concept's settings (ALGORITHM.md section 8) per goal kind:
 /// attacks from the PGD-trained MNIST column, output bounds from the random
@@ -241,9 +247,15 @@ impl Hyperparameters {
             }
         };
         let radius = f64::from(goal.feasible.radius());
+        let standard_ensemble =
+            algorithm == Algorithm::Auto && preset == Preset::Standard && goal.kind == GoalKind::TargetClass;
+        let iterations = match cli.iterations.or(g.iterations) {
+            None if standard_ensemble => STANDARD_ADR_ITERATIONS,
+            _ => pick!(cli, g, d, iterations, 500),
+        };
         Hyperparameters {
             algorithm,
-            iterations: pick!(cli, g, d, iterations, 500),
+            iterations,
             restarts,
             seed: pick!(cli, g, d, seed, 0),
             lr: pick!(cli, g, d, lr, 1.0),
@@ -378,6 +390,17 @@ mod tests {
         assert_eq!(s.with_seed(7).seed, 7);
         assert!(s.with_algorithm(Algorithm::Pgd).as_acted().random_start);
         assert_eq!(s.with_algorithm(Algorithm::Gd).as_acted().random_start, s.random_start);
+    }
+
+    #[test]
+    fn the_standard_ensemble_gives_adr_the_budget_of_its_apgd_stages_unless_iterations_is_given() {
+        let no_flags = MethodBlock::default();
+        assert_eq!(resolve(r#"{"algorithm": "auto"}"#, &no_flags).unwrap().iterations, STANDARD_ADR_ITERATIONS);
+        assert_eq!(resolve(r#"{"algorithm": "auto", "preset": "strong"}"#, &no_flags).unwrap().iterations, 500);
+        assert_eq!(resolve(r#"{"algorithm": "auto", "iterations": 300}"#, &no_flags).unwrap().iterations, 300);
+        let flag = MethodBlock { iterations: Some(40), ..MethodBlock::default() };
+        assert_eq!(resolve(r#"{"algorithm": "auto"}"#, &flag).unwrap().iterations, 40);
+        assert_eq!(resolve("{}", &no_flags).unwrap().iterations, 500, "ADR alone keeps the kind's default");
     }
 
     #[test]
