@@ -460,6 +460,17 @@ fn describe(none: &[NoF32Point]) -> String {
 /// Goals per batch of a round: bounds memory for properties with many disjuncts.
 const DISJUNCTS_PER_BATCH: usize = 64;
 
+/// A point a pass found for disjunct `disjunct` (searched as `goal`),
+/// judged on the true network.
+struct Candidate<'a> {
+    disjunct: usize,
+    goal: &'a Goal,
+    x: &'a [f32],
+    assessment: crate::goal::Assessment,
+    /// The pass that found it (the counterexample's `found_by`).
+    found_by: &'static str,
+}
+
 /// What a search has gathered so far.
 struct Search {
     best_margins: Vec<f64>,
@@ -494,26 +505,25 @@ impl Search {
         for (i, best) in outcome.best.iter().enumerate() {
             let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
             let k = planned.disjuncts[g];
-            if let Some(c) = self.judge_point(property, k, goal, &best.x, best.assessment, best.phase, confirm)? {
+            let candidate =
+                Candidate { disjunct: k, goal, x: &best.x, assessment: best.assessment, found_by: best.phase };
+            if let Some(c) = self.judge_point(property, candidate, confirm)? {
                 return Ok(Some(c));
             }
         }
         Ok(None)
     }
 
-    /// Records disjunct `k`'s point `x` (searched as `goal`, assessed as
-    /// `assessment`): its margin, and, when it satisfies the goal, the
-    /// counterexample the original file confirms or one more unconfirmed.
+    /// Records a candidate: its disjunct's margin, and, when it satisfies
+    /// its goal, the counterexample the original file confirms or one more
+    /// unconfirmed.
     fn judge_point(
         &mut self,
         property: &Property,
-        k: usize,
-        goal: &Goal,
-        x: &[f32],
-        assessment: crate::goal::Assessment,
-        found_by: &'static str,
+        candidate: Candidate,
         confirm: OriginalRunner,
     ) -> Result<Option<Counterexample>> {
+        let Candidate { disjunct: k, goal, x, assessment, found_by } = candidate;
         if let Some(m) = self.best_margins.get_mut(k) {
             *m = m.min(assessment.score);
         }
@@ -544,14 +554,15 @@ impl Search {
             let k = planned.disjuncts[g];
             let mut rng = sample::stream(seed, goal.stream, self.rounds);
             let mut left = batch.samples;
-            while left > 0 && !deadline.is_some_and(|d| Instant::now() >= d) {
+            while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
                 let x = sample::points(&goal.feasible, left.min(call_rows), &mut rng);
                 left -= x.nrows();
                 let truth = batch.engine.eval(&x)?;
                 for (x, y) in x.rows().into_iter().zip(truth.y.rows()) {
-                    let assessment = goal.assess(&y.to_vec());
                     let point = x.to_vec();
-                    if let Some(c) = self.judge_point(property, k, goal, &point, assessment, "sample", confirm)? {
+                    let assessment = goal.assess(&y.to_vec());
+                    let candidate = Candidate { disjunct: k, goal, x: &point, assessment, found_by: "sample" };
+                    if let Some(c) = self.judge_point(property, candidate, confirm)? {
                         return Ok(Some(c));
                     }
                 }
