@@ -93,7 +93,7 @@ impl fmt::Display for NoF32Point {
 pub struct SettingsGroup {
     pub disjuncts: Vec<usize>,
     pub settings: Settings,
-    /// Restarts per disjunct of the Adam pass that opens each round of
+    /// Restarts per disjunct of the Adam pass of each round of
     /// `auto` (absent for other methods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adam_restarts: Option<usize>,
