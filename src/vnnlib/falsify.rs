@@ -443,7 +443,8 @@ pub fn falsify(
     }
 }
 
-/// The seed of a batch's round-0 passes (every pass of a round shares it).
+/// The run's seed (`--seed`), which every pass of a batch carries (each
+/// round adds its number to it).
 fn base_seed(batch: &Batch) -> u64 {
     batch.passes.first().map_or(0, |p| p.seed)
 }
