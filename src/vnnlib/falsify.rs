@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::exact::{self, Bound};
 use super::parse::{InputBox, Property};
+use super::sample;
 use crate::error::{Error, Result};
 use crate::goal::feasible::FeasibleSet;
 use crate::goal::schema::MethodBlock;
@@ -51,6 +52,10 @@ pub struct Confirmation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Counterexample {
     pub disjunct: usize,
+    /// The pass that found it: `sample` (`auto`'s random sampling pass),
+    /// `start` (the box centre) or the optimiser's stage (`adam`, `pgd`,
+    /// `adr`, ...).
+    pub found_by: &'static str,
     /// The float32 input as f64: each value lies in the box as written.
     pub input: Vec<f64>,
     /// The outputs printed with it: the last confirming runtime's.
@@ -88,10 +93,14 @@ impl fmt::Display for NoF32Point {
 pub struct SettingsGroup {
     pub disjuncts: Vec<usize>,
     pub settings: Settings,
-    /// Restarts per disjunct of the Adam pass that opens each round of
+    /// Restarts per disjunct of the Adam pass of each round of
     /// `auto` (absent for other methods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adam_restarts: Option<usize>,
+    /// Points per disjunct of the random sampling pass that opens each
+    /// round of `auto` (absent for other methods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -239,7 +248,10 @@ struct Batch<'a> {
     /// Indices into the property's goals.
     members: Vec<usize>,
     goals: Vec<Goal>,
-    /// The passes of a round, in order: `auto`'s Adam pass, then the method.
+    /// Points per goal of `auto`'s random sampling pass (0: none).
+    samples: usize,
+    /// The passes of a round after the sample, in order: `auto`'s Adam
+    /// pass, then the method.
     passes: Vec<Settings>,
     engine: Engine<'a>,
 }
@@ -270,6 +282,15 @@ fn passes(model: &ImportedModel, settings: &Settings, goals: usize) -> Vec<Setti
     }
     let adam = settings.with_algorithm(crate::goal::schema::Algorithm::Adam).with_restarts(adam_restarts(model, goals));
     vec![adam, settings.clone()]
+}
+
+/// Points per disjunct of the random sampling pass that opens each round
+/// of `auto` (none for other methods).
+fn samples(model: &ImportedModel, settings: &Settings, goals: usize) -> usize {
+    match settings.algorithm {
+        crate::goal::schema::Algorithm::Auto => adam_restarts(model, goals) * sample::SAMPLES_PER_ADAM_RESTART,
+        _ => 0,
+    }
 }
 
 /// Refuses a search whose batches, all held at once, would need more than
@@ -342,10 +363,12 @@ pub fn falsify(
             let goals: Vec<Goal> = chunk.iter().map(|&g| planned.goals[g].clone()).collect();
             let Some(first) = goals.first() else { continue };
             // Every batch of a group gets the Adam restarts of its first.
-            let passes = passes(model, settings, members.len().min(DISJUNCTS_PER_BATCH));
+            let group = members.len().min(DISJUNCTS_PER_BATCH);
+            let passes = passes(model, settings, group);
             let rows = passes.iter().map(|p| p.restarts).max().unwrap_or(1);
             let engine = crate::front::engine(model, backend, first, settings, goals.len() * rows);
-            batches.push(Batch { members: chunk.to_vec(), goals, passes, engine });
+            let samples = samples(model, settings, group);
+            batches.push(Batch { members: chunk.to_vec(), goals, samples, passes, engine });
         }
     }
     let settings_report: Vec<SettingsGroup> = groups
@@ -355,6 +378,7 @@ pub fn falsify(
             settings: settings.clone(),
             adam_restarts: (settings.algorithm == crate::goal::schema::Algorithm::Auto)
                 .then(|| adam_restarts(model, members.len().min(DISJUNCTS_PER_BATCH))),
+            samples: Some(samples(model, settings, members.len().min(DISJUNCTS_PER_BATCH))).filter(|&n| n > 0),
         })
         .collect();
     let mut search = Search {
@@ -382,6 +406,11 @@ pub fn falsify(
     }
     loop {
         for batch in batches.iter_mut() {
+            let seed = base_seed(batch);
+            if let Some(counterexample) = search.sample(batch, seed, &planned, property, confirm, deadline)? {
+                search.rounds += 1;
+                return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
+            }
             for pass in &batch.passes {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
@@ -414,6 +443,12 @@ pub fn falsify(
     }
 }
 
+/// The run's seed (`--seed`), which every pass of a batch carries (each
+/// round adds its number to it).
+fn base_seed(batch: &Batch) -> u64 {
+    batch.passes.first().map_or(0, |p| p.seed)
+}
+
 /// The disjuncts without a float32 point, in one line (the first few).
 fn describe(none: &[NoF32Point]) -> String {
     let shown: Vec<String> = none.iter().take(3).map(ToString::to_string).collect();
@@ -425,6 +460,17 @@ fn describe(none: &[NoF32Point]) -> String {
 
 /// Goals per batch of a round: bounds memory for properties with many disjuncts.
 const DISJUNCTS_PER_BATCH: usize = 64;
+
+/// A point a pass found for disjunct `disjunct` (searched as `goal`),
+/// judged on the true network.
+struct Candidate<'a> {
+    disjunct: usize,
+    goal: &'a Goal,
+    x: &'a [f32],
+    assessment: crate::goal::Assessment,
+    /// The pass that found it (the counterexample's `found_by`).
+    found_by: &'static str,
+}
 
 /// What a search has gathered so far.
 struct Search {
@@ -460,15 +506,67 @@ impl Search {
         for (i, best) in outcome.best.iter().enumerate() {
             let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
             let k = planned.disjuncts[g];
-            if let Some(m) = self.best_margins.get_mut(k) {
-                *m = m.min(best.assessment.score);
+            let candidate =
+                Candidate { disjunct: k, goal, x: &best.x, assessment: best.assessment, found_by: best.phase };
+            if let Some(c) = self.judge_point(property, candidate, confirm)? {
+                return Ok(Some(c));
             }
-            if !best.assessment.achieved {
-                continue;
-            }
-            match confirmed(property, k, &best.x, &goal.feasible, confirm)? {
-                Some(counterexample) => return Ok(Some(counterexample)),
-                None => self.unconfirmed += 1,
+        }
+        Ok(None)
+    }
+
+    /// Records a candidate: its disjunct's margin, and, when it satisfies
+    /// its goal, the counterexample the original file confirms or one more
+    /// unconfirmed.
+    fn judge_point(
+        &mut self,
+        property: &Property,
+        candidate: Candidate,
+        confirm: OriginalRunner,
+    ) -> Result<Option<Counterexample>> {
+        let Candidate { disjunct: k, goal, x, assessment, found_by } = candidate;
+        if let Some(m) = self.best_margins.get_mut(k) {
+            *m = m.min(assessment.score);
+        }
+        if !assessment.achieved {
+            return Ok(None);
+        }
+        let found = confirmed(property, k, x, &goal.feasible, found_by, confirm)?;
+        if found.is_none() {
+            self.unconfirmed += 1;
+        }
+        Ok(found)
+    }
+
+    /// `auto`'s random sampling pass of this round on `batch`: its points
+    /// judged on the true network in calls of at most the engine's rows,
+    /// each goal in turn; the first confirmed counterexample ends it.
+    fn sample(
+        &mut self,
+        batch: &mut Batch,
+        seed: u64,
+        planned: &PropertyGoals,
+        property: &Property,
+        confirm: OriginalRunner,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Counterexample>> {
+        let call_rows = batch.engine.batch.max(1);
+        for (goal, &g) in batch.goals.iter().zip(&batch.members) {
+            let k = planned.disjuncts[g];
+            let mut rng = sample::stream(seed, goal.stream, self.rounds);
+            let mut left = batch.samples;
+            while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
+                let x = sample::points(&goal.feasible, left.min(call_rows), &mut rng);
+                left -= x.nrows();
+                let truth = batch.engine.eval(&x)?;
+                for (x, y) in x.rows().into_iter().zip(truth.y.rows()) {
+                    let point = x.to_vec();
+                    let assessment = goal.assess(&y.to_vec());
+                    let candidate = Candidate { disjunct: k, goal, x: &point, assessment, found_by: "sample" };
+                    if let Some(c) = self.judge_point(property, candidate, confirm)? {
+                        return Ok(Some(c));
+                    }
+                }
             }
         }
         Ok(None)
@@ -506,6 +604,7 @@ fn confirmed(
     k: usize,
     x: &[f32],
     feasible: &FeasibleSet,
+    found_by: &'static str,
     confirm: OriginalRunner,
 ) -> Result<Option<Counterexample>> {
     let Some(d) = property.disjuncts.get(k) else {
@@ -529,7 +628,7 @@ fn confirmed(
     match confirmations.last() {
         Some(c) if confirmations.iter().all(|c| c.confirmed) => {
             let output = c.outputs.clone();
-            Ok(Some(Counterexample { disjunct: k, input, output, confirmations }))
+            Ok(Some(Counterexample { disjunct: k, found_by, input, output, confirmations }))
         }
         _ => Ok(None),
     }

@@ -8,5 +8,6 @@ pub mod falsify;
 pub mod files;
 pub mod original;
 pub mod parse;
+pub mod sample;
 
 pub use parse::{parse_vnnlib, Disjunct, InputBox, LinearConstraint, ParseError, Property};
