@@ -5,16 +5,19 @@ on an ONNX classifier converted to PyTorch with onnx2torch.
 
 Every adversarial a stage reports is re-checked with ONNX Runtime on the
 original .onnx file (float32): inside [0, 1], within eps in L-inf (tolerance
-1e-6) and misclassified. Candidates that fail the check are not counted as
+1e-6; with --norm l2 in L2, tolerance 1e-5) and misclassified. Candidates that fail the check are not counted as
 flips; the sample stays in the pool for the next stage.
 
     autoattack-reference.py --model M.onnx --eps 0.25 --images X.npy \
         --labels Y.npy --first 500 --out OUT.json \
-        [--stages apgd-ce,apgd-t,fab-t,square] [--seed 0] [--threads 1]
+        [--stages apgd-ce,apgd-t,fab-t,square] [--seed 0] [--threads 1] [--norm linf]
 
 Stages: apgd-ce, apgd-t, fab-t, square (AutoAttack standard, in that order by
 default) and pgd (PGD-100, step 2.5 * eps / 100, random start; a reference,
-not part of AutoAttack). The adversarials (the clean image where no flip was
+not part of AutoAttack). `--norm l2` runs APGD-CE, APGD-T, FAB-T and Square
+on the L2 ball of radius eps (AutoAttack's L2 settings; pgd stays L-inf
+only) and adds each sample's `adv_l2` and the run's `norm` to the JSON. The
+adversarials (the clean image where no flip was
 found) are saved next to the JSON as OUT.adv.npy.
 
 PyTorch is a dependency of this script only, never of adr-onnx.
@@ -34,6 +37,7 @@ import torchattacks
 from onnx2torch import convert
 
 TOL = 1e-6
+TOL_L2 = 1e-5  # an L2 norm sums 784 float32 squares: more rounding than a max
 N_CLASSES = 10
 
 
@@ -41,29 +45,32 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def make_attack(name, model, eps, seed, n_classes):
-    """AutoAttack's official settings (fra31/auto-attack, version='standard')."""
+def make_attack(name, model, eps, seed, n_classes, norm="Linf"):
+    """AutoAttack's official settings (fra31/auto-attack, version='standard');
+    norm "Linf" or "L2"."""
     if name == "apgd-ce":
         # AA: APGDAttack(n_restarts=1 in standard, n_iter=100, eot_iter=1, rho=.75), loss ce
-        return torchattacks.APGD(model, norm="Linf", eps=eps, steps=100, n_restarts=1,
+        return torchattacks.APGD(model, norm=norm, eps=eps, steps=100, n_restarts=1,
                                  seed=seed, loss="ce", eot_iter=1, rho=0.75)
     if name == "apgd-t":
         # AA: APGDAttack_targeted(n_restarts=1, n_iter=100, eot_iter=1, rho=.75,
         # n_target_classes=9), loss dlr-targeted
-        return torchattacks.APGDT(model, norm="Linf", eps=eps, steps=100, n_restarts=1,
+        return torchattacks.APGDT(model, norm=norm, eps=eps, steps=100, n_restarts=1,
                                   seed=seed, eot_iter=1, rho=0.75, n_classes=n_classes)
     if name == "fab-t":
         # AA: FABAttack_PT targeted, n_restarts=1, n_iter=100, n_target_classes=9,
         # alpha_max=0.1, eta=1.05, beta=0.9 (FAB defaults)
-        return torchattacks.FAB(model, norm="Linf", eps=eps, steps=100, n_restarts=1,
+        return torchattacks.FAB(model, norm=norm, eps=eps, steps=100, n_restarts=1,
                                 alpha_max=0.1, eta=1.05, beta=0.9, seed=seed,
                                 multi_targeted=True, n_classes=n_classes)
     if name == "square":
         # AA: SquareAttack(p_init=.8, n_queries=5000, n_restarts=1,
         # resc_schedule=False); torchattacks defaults to resc_schedule=True
-        return torchattacks.Square(model, norm="Linf", eps=eps, n_queries=5000, n_restarts=1,
+        return torchattacks.Square(model, norm=norm, eps=eps, n_queries=5000, n_restarts=1,
                                    p_init=0.8, loss="margin", resc_schedule=False, seed=seed)
     if name == "pgd":
+        if norm != "Linf":
+            raise ValueError("stage pgd is L-inf only")
         return torchattacks.PGD(model, eps=eps, alpha=2.5 * eps / 100, steps=100,
                                 random_start=True)
     raise ValueError(f"unknown stage {name}")
@@ -80,6 +87,8 @@ def main():
     ap.add_argument("--stages", default="apgd-ce,apgd-t,fab-t,square")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--norm", choices=["linf", "l2"], default="linf",
+                    help="the ball: L-inf (default) or L2 of radius eps")
     ap.add_argument("--batch", type=int, default=100,
                     help="samples per attack call (each call re-seeds the attack)")
     ap.add_argument("--max-stage-seconds", type=float, default=0,
@@ -88,6 +97,8 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    l2 = args.norm == "l2"
+    tol = TOL_L2 if l2 else TOL
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -141,7 +152,7 @@ def main():
         log(f"stage {stage}: attacking {len(idx)} samples")
         t0 = time.perf_counter()
         try:
-            atk = make_attack(stage, model, args.eps, args.seed, N_CLASSES)
+            atk = make_attack(stage, model, args.eps, args.seed, N_CLASSES, "L2" if l2 else "Linf")
             row["attack"] = repr(atk)
             done = 0
             for b in range(0, len(idx), args.batch):
@@ -157,12 +168,14 @@ def main():
                 flat_adv = adv.reshape(len(bi), -1)
                 flat_x = x_all[bi].reshape(len(bi), -1)
                 box_v = np.maximum(np.maximum(-flat_adv.min(1), flat_adv.max(1) - 1.0), 0.0)
-                eps_v = np.maximum(np.abs(flat_adv.astype(np.float64) - flat_x).max(1) - args.eps, 0.0)
+                delta = flat_adv.astype(np.float64) - flat_x
+                dist = np.sqrt((delta ** 2).sum(1)) if l2 else np.abs(delta).max(1)
+                eps_v = np.maximum(dist - args.eps, 0.0)
                 changed = np.abs(flat_adv - flat_x).max(1) > 0
                 if changed.any():
                     row["max_box_violation"] = max(row["max_box_violation"], float(box_v[changed].max()))
                     row["max_eps_violation"] = max(row["max_eps_violation"], float(eps_v[changed].max()))
-                ok = (box_v <= TOL) & (eps_v <= TOL) & (pred_o != y_all[bi])
+                ok = (box_v <= tol) & (eps_v <= tol) & (pred_o != y_all[bi])
                 for j, i in enumerate(bi):
                     if cand[j] or pred_o[j] != y_all[i]:
                         row["candidates"] += 1
@@ -211,13 +224,15 @@ def main():
             "adv_linf": float(np.abs(adv_all[i] - x_all[i]).max()),
             "robust": bool(robust[i]),
             "recheck_failures": recheck_fail[i]})
+        if l2:
+            samples[-1]["adv_l2"] = float(np.sqrt(((adv_all[i].astype(np.float64) - x_all[i]) ** 2).sum()))
     result = {
         "model": os.path.abspath(args.model), "eps": args.eps, "n": n,
         "images": os.path.abspath(args.images), "labels": os.path.abspath(args.labels),
         "stages_requested": stages, "seed": args.seed, "threads": args.threads, "batch": args.batch,
         "torch": torch.__version__, "torchattacks": torchattacks.__version__,
         "onnxruntime": ort.__version__, "python": platform.python_version(),
-        "recheck": {"backend": "onnxruntime CPUExecutionProvider, float32", "tolerance": TOL,
+        "recheck": {"backend": "onnxruntime CPUExecutionProvider, float32", "tolerance": tol,
                     "max_box_violation": overall_max_box_viol,
                     "max_eps_violation": overall_max_eps_viol,
                     "failures": sum(r["recheck_failures"] for r in stage_rows)},
@@ -230,6 +245,8 @@ def main():
         "adversarials_npy": os.path.abspath(os.path.splitext(args.out)[0] + ".adv.npy"),
         "samples": samples,
     }
+    if l2:
+        result["norm"] = "l2"
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     np.save(result["adversarials_npy"], adv_all)
     with open(args.out, "w") as f:
