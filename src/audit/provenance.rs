@@ -26,7 +26,8 @@ pub struct Provenance {
     pub duration_s: f64,
     /// Of those, the seconds each attack stage took (`apgd-ce`, `square`,
     /// ...), all runs of a resumed audit together; for a merge, the shards'
-    /// sums. The clean pass and loading are in neither.
+    /// sums. The clean pass is in none; loading a graph counts in the first
+    /// stage that runs it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_seconds: BTreeMap<String, f64>,
     /// A merged report: each shard's provenance, by shard.
