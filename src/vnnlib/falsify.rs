@@ -677,6 +677,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn auto_rounds_run_two_adam_passes_from_different_starts_before_its_own_stages() {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        let model = crate::onnx::import_proto(std::path::Path::new("mlp.onnx"), &zoo.graph.model).unwrap();
+        let text = r#"{"kind": "output_bound", "output": 0, "direction": "maximize", "bound": 1.0,
+                       "input": {"lower": 0.0, "upper": 1.0}, "method": {"algorithm": "auto"}}"#;
+        let goal = crate::goal::parse(std::path::Path::new("g.json"), text, &model).unwrap();
+        let auto = crate::front::settings(&model, &goal, &MethodBlock::default()).unwrap();
+        let p = passes(&model, &auto, 1);
+        let algorithms: Vec<_> = p.iter().map(|s| s.algorithm).collect();
+        use crate::goal::schema::Algorithm;
+        assert_eq!(algorithms, [Algorithm::Adam, Algorithm::Adam, Algorithm::Auto]);
+        assert_eq!((p[0].restarts, p[0].seed), (p[1].restarts, auto.seed));
+        assert_ne!(p[1].seed, p[0].seed, "the second pass starts elsewhere");
+        let pgd = auto.with_algorithm(Algorithm::Pgd);
+        assert_eq!(passes(&model, &pgd, 1).len(), 1, "other methods run alone");
+    }
+
+    #[test]
     fn goal_constants_round_towards_the_property() {
         assert_eq!(goal_constant(0.0, false), 0.0);
         assert_eq!(goal_constant(0.0, true), f32::from_bits(1), "strict: the smallest float32 above");
