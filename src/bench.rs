@@ -31,6 +31,8 @@ pub struct Case {
     pub pgd_step_ms: f64,
     /// `adr_iter_ms / forward_ms`.
     pub ratio: f64,
+    /// `adr_iter_ms / pgd_step_ms`: an ADR iteration in gradient steps.
+    pub adr_per_pgd: f64,
     /// The step graph alone, per iteration.
     pub adr_step_graph_ms: f64,
     /// Normalisers' share of the ADR time.
@@ -38,6 +40,9 @@ pub struct Case {
     /// Normaliser recomputations per sample and iteration (how often the
     /// thresholded gate pattern changed).
     pub pattern_change_rate: f64,
+    /// Of those recomputations, the share made by low-rank updates of a
+    /// dense chain's Jacobians (exact normalisers), not in full.
+    pub incremental_share: f64,
     pub normalisers: String,
 }
 
@@ -113,9 +118,11 @@ pub fn measure(spec: &CaseSpec) -> Result<Case> {
         adr_iter_ms,
         pgd_step_ms,
         ratio: adr_iter_ms / forward_ms,
+        adr_per_pgd: adr_iter_ms / pgd_step_ms,
         adr_step_graph_ms,
         normaliser_share: if run > 0.0 { (stats.normalisers.seconds / run).min(1.0) } else { 0.0 },
         pattern_change_rate: stats.normalisers.recomputes as f64 / (iterations * spec.batch).max(1) as f64,
+        incremental_share: stats.normalisers.incremental as f64 / stats.normalisers.recomputes.max(1) as f64,
         normalisers: format!("{:?}", adr.normalisers).to_lowercase(),
     })
 }
@@ -168,7 +175,7 @@ fn time_steps(spec: &CaseSpec, settings: &Settings, steps: usize) -> Result<f64>
 /// The text table of cases.
 pub fn table(cases: &[Case]) -> String {
     let mut s = format!(
-        "{:<18} {:>5} {:>7} {:<11} {:>11} {:>11} {:>11} {:>7} {:>10} {:>10} {:>8}\n",
+        "{:<18} {:>5} {:>7} {:<11} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10} {:>10} {:>8} {:>11}\n",
         "model",
         "batch",
         "threads",
@@ -177,13 +184,15 @@ pub fn table(cases: &[Case]) -> String {
         "adr_iter_ms",
         "pgd_step_ms",
         "ratio",
+        "adr/pgd",
         "step_ms",
         "norm_share",
-        "changes"
+        "changes",
+        "incremental"
     );
     for c in cases {
         s.push_str(&format!(
-            "{:<18} {:>5} {:>7} {:<11} {:>11.3} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>9.0}% {:>8.3}\n",
+            "{:<18} {:>5} {:>7} {:<11} {:>11.3} {:>11.3} {:>11.3} {:>7.2} {:>7.2} {:>10.3} {:>9.0}% {:>8.3} {:>10.0}%\n",
             c.model,
             c.batch,
             c.threads,
@@ -192,9 +201,11 @@ pub fn table(cases: &[Case]) -> String {
             c.adr_iter_ms,
             c.pgd_step_ms,
             c.ratio,
+            c.adr_per_pgd,
             c.adr_step_graph_ms,
             100.0 * c.normaliser_share,
-            c.pattern_change_rate
+            c.pattern_change_rate,
+            100.0 * c.incremental_share
         ));
     }
     s

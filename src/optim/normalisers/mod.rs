@@ -12,6 +12,12 @@
 //! pattern and recomputed only when that changes. A max pool (its winners
 //! move with `x`) or a smooth op (its slope does) before a ReLU site makes
 //! them depend on `x` itself: then they are recomputed every iteration.
+//!
+//! On a dense chain (`dense_chain`) the exact normalisers are not pushed
+//! through a graph but kept as each sample's Jacobians on the host, brought
+//! to a changed pattern by low-rank updates.
+
+mod dense_chain;
 
 use std::time::Instant;
 
@@ -24,6 +30,9 @@ use crate::error::Result;
 use crate::lower::step::{normaliser_graph, Problem};
 use crate::runtime::{Backend, Executable, HostTensor};
 use crate::surrogate::activation::ActivationVars;
+use crate::writer::builder::Precision;
+use dense_chain::{DenseChain, Refresh, SiteJacobians};
+pub use dense_chain::{INCREMENTAL_COST_SHARE, REFRESH_AFTER};
 
 /// How the normalisers are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +55,9 @@ pub const EXACT_CHUNK: usize = 128;
 pub const RANDOM_DRIFT: f64 = 0.01;
 /// Tangent rows per call, all samples of a group together.
 pub const TANGENT_ROWS_PER_CALL: usize = 1024;
+/// Most floats the host-side Jacobians of a dense chain may hold for the
+/// whole batch (1 GiB); above it the exact normalisers go through the graph.
+pub const HOST_JACOBIAN_FLOATS: usize = 1 << 28;
 
 impl NormaliserMethod {
     /// The documented size rule: exact while the free input is small.
@@ -69,6 +81,9 @@ pub struct NormaliserStats {
     pub seconds: f64,
     /// Time spent building and loading the normaliser graph.
     pub load_seconds: f64,
+    /// Of the recomputations, those made by a low-rank update of a dense
+    /// chain's Jacobians rather than in full.
+    pub incremental: usize,
 }
 
 /// One sample's cached normalisers (per site) and the gate pattern they
@@ -77,6 +92,8 @@ pub struct NormaliserStats {
 struct Cached {
     pattern: Vec<u64>,
     inverse_norms: Vec<Array1<f32>>,
+    /// A dense chain's Jacobians, to update when the pattern changes.
+    jacobians: Option<SiteJacobians>,
 }
 
 /// The normaliser graph and the model facts it needs, to load a graph for
@@ -104,6 +121,8 @@ pub struct NormaliserCache<'a> {
     group: usize,
     /// Whether the Jacobian depends on the gates alone.
     cacheable: bool,
+    /// The exact method on a dense chain: Jacobians kept on the host.
+    chain: Option<DenseChain>,
     /// Free input elements of each sample.
     free: Vec<Vec<usize>>,
     n: usize,
@@ -140,9 +159,15 @@ impl<'a> NormaliserCache<'a> {
         };
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
         let total_neurons: usize = problem.sites.iter().map(|s| s.neurons).sum();
+        let cacheable = depends_on_pattern_only(&problem.model.graph, &problem.sites);
+        let chain = (method == NormaliserMethod::Exact && cacheable && problem.precision == Precision::F32)
+            .then(|| DenseChain::of(&problem.model.graph, &problem.sites, problem.alpha))
+            .flatten()
+            .filter(|c| c.floats_per_sample(widest) * batch <= HOST_JACOBIAN_FLOATS);
         NormaliserCache {
             method,
-            cacheable: depends_on_pattern_only(&problem.model.graph, &problem.sites),
+            cacheable,
+            chain,
             n: problem.input_size(),
             site_sizes: problem.sites.iter().map(|s| s.neurons).collect(),
             source: GraphSource { problem, backend },
@@ -187,10 +212,16 @@ impl<'a> NormaliserCache<'a> {
             _ => true,
         };
         let stale: Vec<usize> = (0..batch).filter(|&s| due(&self.entries[s], &patterns[s])).collect();
-        for group in stale.chunks(self.group) {
-            let fresh = self.compute(x, vars, group)?;
-            for (&s, v) in group.iter().zip(fresh) {
-                self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms: v });
+        if self.chain.is_some() {
+            for &s in &stale {
+                self.update_on_host(vars, s, patterns[s].clone());
+            }
+        } else {
+            for group in stale.chunks(self.group) {
+                let fresh = self.compute(x, vars, group)?;
+                for (&s, v) in group.iter().zip(fresh) {
+                    self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms: v, jacobians: None });
+                }
             }
         }
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
@@ -202,6 +233,30 @@ impl<'a> NormaliserCache<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Brings sample `s`'s Jacobians on a dense chain to its gates now (a
+    /// low-rank update of the cached ones, or a full product) and caches
+    /// their normalisers under `pattern`.
+    fn update_on_host(&mut self, vars: &ActivationVars, s: usize, pattern: Vec<u64>) {
+        let Some(chain) = &self.chain else { return };
+        let start = Instant::now();
+        let factors: Vec<Array1<f32>> = vars.eta.iter().enumerate().map(|(k, e)| chain.factors(k, e.row(s))).collect();
+        let free = &self.free[s];
+        let jacobians = match self.entries[s].take().and_then(|c| c.jacobians) {
+            Some(mut j) => {
+                if j.update(chain, free, factors) == Refresh::Incremental {
+                    self.stats.incremental += 1;
+                }
+                j
+            }
+            None => SiteJacobians::compute(chain, free, factors),
+        };
+        self.stats.recomputes += 1;
+        self.computed[s] += 1;
+        let inverse_norms = jacobians.inverse_norms().to_vec();
+        self.entries[s] = Some(Cached { pattern, inverse_norms, jacobians: Some(jacobians) });
+        self.stats.seconds += start.elapsed().as_secs_f64();
     }
 
     /// The graph for `rows` samples per call: the smallest power of two that
@@ -296,5 +351,57 @@ impl<'a> NormaliserCache<'a> {
                 vec![t]
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objective::Objective;
+    use crate::runtime::tract::TractBackend;
+    use rand::{Rng, SeedableRng};
+
+    /// The paper's large random network (three sites of 500): the
+    /// Jacobians kept on the host give the normaliser graph's exact values,
+    /// gates near their threshold included, at the first computation and
+    /// after updates through many pattern changes.
+    #[test]
+    fn the_host_jacobians_of_a_dense_chain_give_the_normaliser_graphs_values() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/models/rand_large_s1.onnx");
+        let model = crate::onnx::import(&path).expect("the fixture rand_large_s1");
+        let target = model.default_objective().unwrap().value;
+        let problem =
+            || Problem::new(&model, target, Objective::Linear { rows: 1, normalised: false }, 2000.0, Precision::F32);
+        let (batch, n) = (2, 128);
+        let mut free = Array2::ones((batch, n));
+        free.row_mut(1).slice_mut(ndarray::s![..40]).fill(0.0);
+        let mut host = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1]);
+        assert!(host.chain.is_some(), "rand_large is a dense chain");
+        let mut graph = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1]);
+        graph.chain = None;
+
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = Array2::from_shape_fn((batch, n), |_| rng.random_range(-1.0f32..1.0));
+        let mut vars = ActivationVars {
+            eta: (0..3).map(|_| Array2::from_shape_fn((batch, 500), |_| rng.random_range(0.3f32..0.7))).collect(),
+        };
+        for step in 0..12 {
+            for e in &mut vars.eta {
+                for _ in 0..3 {
+                    let (s, j) = (rng.random_range(0..batch), rng.random_range(0..500));
+                    e[[s, j]] = if step % 4 == 3 { 0.5 + rng.random_range(-0.002..0.002) } else { 1.0 - e[[s, j]] };
+                }
+            }
+            let got = host.inverse_norms(&x, &vars).unwrap();
+            let want = graph.inverse_norms(&x, &vars).unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                for (&a, &b) in g.iter().zip(w) {
+                    assert!((a - b).abs() <= 1e-5 * b, "step {step}: {a} against {b}");
+                }
+            }
+        }
+        assert!(host.stats.incremental >= 2 * 10, "{} low-rank updates", host.stats.incremental);
+        assert_eq!(host.stats.recomputes, graph.stats.recomputes);
     }
 }
