@@ -296,7 +296,21 @@ pub fn estimate(w: &Workload) -> Estimate {
         detail: format!("{rows} rows of {} each", Bytes(per_row)),
         setting: rows_setting,
     };
-    if let Some(method) = w.normalisers {
+    let sites = || crate::surrogate::relu_sites(w.graph);
+    let host_jacobians = match w.normalisers {
+        Some(NormaliserMethod::Exact) => {
+            normalisers::host_jacobian_floats(w.graph, &sites(), rows as usize, w.graph.input_size())
+        }
+        _ => None,
+    };
+    if let Some(floats) = host_jacobians {
+        // A dense chain's exact normalisers: each row's Jacobians on the host.
+        let jacobian_bytes = (floats as u64).saturating_mul(4);
+        best.bytes = batch_bytes.saturating_add(jacobian_bytes);
+        if jacobian_bytes > batch_bytes {
+            best.detail = format!("{rows} rows' normaliser Jacobians of {} each", Bytes(jacobian_bytes / rows.max(1)));
+        }
+    } else if let Some(method) = w.normalisers {
         // Each call pushes `per_call` tangents for each of up to `group`
         // samples through the network, and the host holds them as inputs.
         let n = w.graph.input_size() as u64;
@@ -387,6 +401,27 @@ mod tests {
         let e = estimate(&Workload { goals: (1, None), restarts: (1, "--restarts"), normalisers: random, ..w });
         assert_eq!(e.bytes, 672 + (1 << 20) * (10 * 8 + 4) * 4);
         assert!(e.setting.starts_with("tangents"), "{}", e.setting);
+    }
+
+    /// A dense chain's exact normalisers are Jacobians kept on the host:
+    /// `neurons * (inputs + 1)` floats a row, while they fit in
+    /// `HOST_JACOBIAN_FLOATS`; above it, the normaliser graph's tangents.
+    #[test]
+    fn exact_normalisers_of_a_dense_chain_count_their_host_jacobians() {
+        let g = small_graph();
+        let exact = Some(NormaliserMethod::Exact);
+        let w = Workload {
+            graph: &g,
+            runtime: Runtime::Tract,
+            goals: (3, None),
+            restarts: (5, "--restarts"),
+            normalisers: exact,
+        };
+        assert_eq!(estimate(&w).bytes, 15 * 672 + 15 * 3 * 5 * 4);
+        let rows = normalisers::HOST_JACOBIAN_FLOATS / 15 + 1;
+        let e = estimate(&Workload { goals: (1, None), restarts: (rows, "--restarts"), ..w });
+        let tangent_rows = (TANGENT_ROWS_PER_CALL / 4) * 4;
+        assert_eq!(e.bytes, rows as u64 * 672 + tangent_rows * (10 * 8 + 4) * 4);
     }
 
     #[test]

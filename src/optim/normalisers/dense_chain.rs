@@ -93,51 +93,82 @@ impl Pending {
     }
 }
 
+/// One step of a dense chain, in order.
+enum Link<'g> {
+    Dense(&'g crate::ir::Dense),
+    /// An elementwise scale, one factor per element.
+    Scale(Array1<f32>),
+    Site(&'g ReluSite),
+}
+
+/// The links of the graph up to its last site, when every node there reads
+/// the previous node's output alone (the first reads the only graph input)
+/// and is a dense layer over a vector, an elementwise affine, a reshape or
+/// a site, the sites in order; `None` otherwise.
+fn links<'g>(graph: &'g Graph, sites: &'g [ReluSite]) -> Option<Vec<Link<'g>>> {
+    let last = sites.iter().map(|s| s.node_id.0).max()?;
+    let [input] = graph.inputs[..] else { return None };
+    let mut previous = input;
+    let mut links = Vec::new();
+    let mut sites_seen = 0;
+    for (i, node) in graph.nodes().iter().enumerate().take(last + 1) {
+        if node.inputs[..] != [previous] {
+            return None;
+        }
+        let width = graph.value(previous).size();
+        match &node.op {
+            Op::Dense(d) if graph.value(previous).shape.len() == 1 => links.push(Link::Dense(d)),
+            Op::Affine(a) => {
+                if let Some(scale) = &a.scale {
+                    let per_element = scale.broadcast(ndarray::IxDyn(&[1, width]))?;
+                    links.push(Link::Scale(per_element.iter().copied().collect()));
+                }
+            }
+            Op::Reshape(_) => {}
+            Op::Relu(_) | Op::LeakyRelu(_) => {
+                let site = sites.iter().find(|s| s.node_id.0 == i)?;
+                if site.index != sites_seen {
+                    return None;
+                }
+                sites_seen += 1;
+                links.push(Link::Site(site));
+            }
+            _ => return None,
+        }
+        previous = node.output;
+    }
+    (sites_seen == sites.len()).then_some(links)
+}
+
+/// The floats the host Jacobians of `rows` samples with `free` free inputs
+/// take, when the graph is a dense chain and they fit in
+/// [`super::HOST_JACOBIAN_FLOATS`]; `None` where the normaliser graph is
+/// used instead.
+pub fn host_jacobian_floats(graph: &Graph, sites: &[ReluSite], rows: usize, free: usize) -> Option<usize> {
+    links(graph, sites)?;
+    let per_sample: usize = sites.iter().map(|s| s.neurons.saturating_mul(free + 1)).sum();
+    Some(per_sample.saturating_mul(rows)).filter(|&f| f <= super::HOST_JACOBIAN_FLOATS)
+}
+
 impl DenseChain {
-    /// The chain's maps, when every node up to the last site reads the
-    /// previous node's output alone (the first reads the only graph input)
-    /// and is a dense layer over a vector, an elementwise affine, a reshape
-    /// or a site; `None` otherwise.
+    /// The chain's maps, when the graph is a dense chain (see [`links`]).
     pub fn of(graph: &Graph, sites: &[ReluSite], alpha: f64) -> Option<DenseChain> {
-        let last = sites.iter().map(|s| s.node_id.0).max()?;
         let [input] = graph.inputs[..] else { return None };
-        let mut previous = input;
         let mut pending = Pending::identity(graph.value(input).size());
         let mut maps = Vec::new();
         let mut slopes = Vec::new();
-        for (i, node) in graph.nodes().iter().enumerate().take(last + 1) {
-            if node.inputs[..] != [previous] {
-                return None;
-            }
-            let width = graph.value(previous).size();
-            match &node.op {
-                Op::Dense(d) if graph.value(previous).shape.len() == 1 => pending.apply(d.weight.t().to_owned()),
-                Op::Affine(a) => {
-                    if let Some(scale) = &a.scale {
-                        let per_element = scale.broadcast(ndarray::IxDyn(&[1, width]))?;
-                        pending.scale_rows(&per_element.iter().copied().collect());
-                    }
-                }
-                Op::Reshape(_) => {}
-                Op::Relu(_) | Op::LeakyRelu(_) => {
-                    let site = sites.iter().find(|s| s.node_id.0 == i)?;
-                    if site.index != maps.len() {
-                        return None;
-                    }
-                    maps.push(std::mem::replace(&mut pending, Pending::identity(width)).finish());
+        for link in links(graph, sites)? {
+            match link {
+                Link::Dense(d) => pending.apply(d.weight.t().to_owned()),
+                Link::Scale(scale) => pending.scale_rows(&scale),
+                Link::Site(site) => {
+                    maps.push(std::mem::replace(&mut pending, Pending::identity(site.neurons)).finish());
                     slopes.push(site.negative_slope);
                 }
-                _ => return None,
             }
-            previous = node.output;
         }
         let transposed = maps.iter().map(|m| m.t().as_standard_layout().into_owned()).collect();
-        (maps.len() == sites.len()).then_some(DenseChain { maps, transposed, slopes, alpha: alpha as f32 })
-    }
-
-    /// Floats one sample's Jacobians hold with `free` free inputs.
-    pub fn floats_per_sample(&self, free: usize) -> usize {
-        self.maps.iter().map(|m| m.nrows() * (free + 1)).sum()
+        Some(DenseChain { maps, transposed, slopes, alpha: alpha as f32 })
     }
 
     /// `(M_k diag(scale) A)^T` for `A^T = a_t` (`[r, N_{k-1}]`): row c is

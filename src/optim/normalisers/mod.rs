@@ -31,8 +31,8 @@ use crate::lower::step::{normaliser_graph, Problem};
 use crate::runtime::{Backend, Executable, HostTensor};
 use crate::surrogate::activation::ActivationVars;
 use crate::writer::builder::Precision;
+pub use dense_chain::{host_jacobian_floats, INCREMENTAL_COST_SHARE, REFRESH_AFTER};
 use dense_chain::{DenseChain, Refresh, SiteJacobians};
-pub use dense_chain::{INCREMENTAL_COST_SHARE, REFRESH_AFTER};
 
 /// How the normalisers are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -160,10 +160,12 @@ impl<'a> NormaliserCache<'a> {
         let group = (TANGENT_ROWS_PER_CALL / per_call).clamp(1, batch.max(1));
         let total_neurons: usize = problem.sites.iter().map(|s| s.neurons).sum();
         let cacheable = depends_on_pattern_only(&problem.model.graph, &problem.sites);
-        let chain = (method == NormaliserMethod::Exact && cacheable && problem.precision == Precision::F32)
-            .then(|| DenseChain::of(&problem.model.graph, &problem.sites, problem.alpha))
-            .flatten()
-            .filter(|c| c.floats_per_sample(widest) * batch <= HOST_JACOBIAN_FLOATS);
+        let graph = &problem.model.graph;
+        let on_host = method == NormaliserMethod::Exact
+            && cacheable
+            && problem.precision == Precision::F32
+            && host_jacobian_floats(graph, &problem.sites, batch, widest).is_some();
+        let chain = on_host.then(|| DenseChain::of(graph, &problem.sites, problem.alpha)).flatten();
         NormaliserCache {
             method,
             cacheable,
