@@ -66,6 +66,12 @@ pub trait Executable: Send {
 pub trait Backend: Send + Sync {
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>>;
 
+    /// Threads the host work beside the graphs (a dense chain's normaliser
+    /// updates) may use: the threads the graphs were given.
+    fn host_threads(&self) -> usize {
+        1
+    }
+
     /// Loads the graph `build(rows)` serving `batch` rows, each row touching
     /// about `floats_per_row` activation floats; a backend that runs batches
     /// in chunks builds it for one chunk.
@@ -105,6 +111,10 @@ pub struct Threaded {
 impl Backend for Threaded {
     fn load(&self, graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
         self.inner.load(graph)
+    }
+
+    fn host_threads(&self) -> usize {
+        self.threads.max(1)
     }
 
     fn load_batched(

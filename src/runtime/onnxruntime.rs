@@ -187,6 +187,10 @@ impl Backend for OrtBackend {
         self.executable(graph, self.threads)
     }
 
+    fn host_threads(&self) -> usize {
+        self.threads.max(1)
+    }
+
     /// On the CPU with several threads, a graph with convolutions runs its
     /// batch as one chunk per thread, each in a single-threaded session:
     /// ONNX Runtime spreads one call's convolutions over its intra-op

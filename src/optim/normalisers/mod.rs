@@ -215,9 +215,7 @@ impl<'a> NormaliserCache<'a> {
         };
         let stale: Vec<usize> = (0..batch).filter(|&s| due(&self.entries[s], &patterns[s])).collect();
         if self.chain.is_some() {
-            for &s in &stale {
-                self.update_on_host(vars, s, patterns[s].clone());
-            }
+            self.update_on_host(vars, &stale, &patterns);
         } else {
             for group in stale.chunks(self.group) {
                 let fresh = self.compute(x, vars, group)?;
@@ -237,27 +235,51 @@ impl<'a> NormaliserCache<'a> {
         Ok(out)
     }
 
-    /// Brings sample `s`'s Jacobians on a dense chain to its gates now (a
-    /// low-rank update of the cached ones, or a full product) and caches
-    /// their normalisers under `pattern`.
-    fn update_on_host(&mut self, vars: &ActivationVars, s: usize, pattern: Vec<u64>) {
+    /// Brings the Jacobians of the samples `stale` on a dense chain to
+    /// their gates now (a low-rank update of the cached ones, or a full
+    /// product) and caches their normalisers under their patterns. The
+    /// samples are spread over the backend's threads; each sample's result
+    /// depends on that sample alone.
+    fn update_on_host(&mut self, vars: &ActivationVars, stale: &[usize], patterns: &[Vec<u64>]) {
         let Some(chain) = &self.chain else { return };
         let start = Instant::now();
-        let factors: Vec<Array1<f32>> = vars.eta.iter().enumerate().map(|(k, e)| chain.factors(k, e.row(s))).collect();
-        let free = &self.free[s];
-        let jacobians = match self.entries[s].take().and_then(|c| c.jacobians) {
-            Some(mut j) => {
-                if j.update(chain, free, factors) == Refresh::Incremental {
-                    self.stats.incremental += 1;
+        let jobs: Vec<(usize, Option<SiteJacobians>)> =
+            stale.iter().map(|&s| (s, self.entries[s].take().and_then(|c| c.jacobians))).collect();
+        let free = &self.free;
+        let bring = |(s, kept): (usize, Option<SiteJacobians>)| {
+            let factors: Vec<Array1<f32>> =
+                vars.eta.iter().enumerate().map(|(k, e)| chain.factors(k, e.row(s))).collect();
+            match kept {
+                Some(mut j) => {
+                    let refresh = j.update(chain, &free[s], factors);
+                    (s, j, refresh)
                 }
-                j
+                None => (s, SiteJacobians::compute(chain, &free[s], factors), Refresh::Full),
             }
-            None => SiteJacobians::compute(chain, free, factors),
         };
-        self.stats.recomputes += 1;
-        self.computed[s] += 1;
-        let inverse_norms = jacobians.inverse_norms().to_vec();
-        self.entries[s] = Some(Cached { pattern, inverse_norms, jacobians: Some(jacobians) });
+        let threads = self.source.backend.host_threads().min(jobs.len()).max(1);
+        let done: Vec<(usize, SiteJacobians, Refresh)> = if threads == 1 {
+            jobs.into_iter().map(bring).collect()
+        } else {
+            let per_thread = jobs.len().div_ceil(threads);
+            let mut chunks: Vec<Vec<(usize, Option<SiteJacobians>)>> = Vec::new();
+            let mut jobs = jobs.into_iter().peekable();
+            while jobs.peek().is_some() {
+                chunks.push(jobs.by_ref().take(per_thread).collect());
+            }
+            std::thread::scope(|scope| {
+                let handles: Vec<_> =
+                    chunks.into_iter().map(|c| scope.spawn(|| c.into_iter().map(bring).collect::<Vec<_>>())).collect();
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+            })
+        };
+        for (s, jacobians, refresh) in done {
+            self.stats.recomputes += 1;
+            self.stats.incremental += usize::from(refresh == Refresh::Incremental);
+            self.computed[s] += 1;
+            let inverse_norms = jacobians.inverse_norms().to_vec();
+            self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms, jacobians: Some(jacobians) });
+        }
         self.stats.seconds += start.elapsed().as_secs_f64();
     }
 
@@ -366,7 +388,8 @@ mod tests {
     /// The paper's large random network (three sites of 500): the
     /// Jacobians kept on the host give the normaliser graph's exact values,
     /// gates near their threshold included, at the first computation and
-    /// after updates through many pattern changes.
+    /// after updates through many pattern changes; the samples spread over
+    /// two threads give the same bits.
     #[test]
     fn the_host_jacobians_of_a_dense_chain_give_the_normaliser_graphs_values() {
         let path =
@@ -380,6 +403,8 @@ mod tests {
         free.row_mut(1).slice_mut(ndarray::s![..40]).fill(0.0);
         let mut host = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1]);
         assert!(host.chain.is_some(), "rand_large is a dense chain");
+        let two_threads = crate::runtime::Threaded { inner: Box::new(TractBackend), threads: 2 };
+        let mut threaded = NormaliserCache::new(problem(), &two_threads, NormaliserMethod::Exact, &free, vec![0, 1]);
         let mut graph = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1]);
         graph.chain = None;
 
@@ -396,6 +421,7 @@ mod tests {
                 }
             }
             let got = host.inverse_norms(&x, &vars).unwrap();
+            assert_eq!(threaded.inverse_norms(&x, &vars).unwrap(), got, "the same bits on two threads");
             let want = graph.inverse_norms(&x, &vars).unwrap();
             for (g, w) in got.iter().zip(&want) {
                 for (&a, &b) in g.iter().zip(w) {
