@@ -71,38 +71,5 @@ ls "$root/artifacts"
 echo "OK: static binary $(stat -c %s "$static") bytes, runs with nothing else installed"
 
 if ! $skip_wheel; then
-  echo "== the Python wheel"
-  tools=target/release-tools
-  [[ -x $tools/bin/maturin ]] || { python3 -m venv "$tools" && "$tools/bin/pip" install --quiet maturin==1.16.0; }
-  rm -f dist/adr_onnx-*.whl
-  # maturin tags the wheel with the oldest manylinux policy its symbols
-  # allow (glibc of the build machine: manylinux_2_35 on Ubuntu 22.04).
-  "$tools/bin/maturin" build --release --locked --manifest-path python/Cargo.toml --out dist
-  wheel=$(ls dist/adr_onnx-"$version"-*.whl)
-  ls -l "$wheel"
-  [[ $wheel == *manylinux*_x86_64.whl ]] || { echo "FAIL: $wheel is not a manylinux x86_64 wheel"; exit 1; }
-  size=$(stat -c %s "$wheel")
-  (( size < 40 * 1000 * 1000 )) || { echo "FAIL: the wheel is $size bytes, over 40 MB"; exit 1; }
-  echo "== the wheel in a fresh venv"
-  venv=$(mktemp -d)
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "$wheel"
-  "$venv/bin/adr-onnx" --version | grep -q "^adr-onnx $version .*features: onnxruntime"
-  "$venv/bin/python" -m adr_onnx --version | grep -q "^adr-onnx $version"
-  "$venv/bin/adr-onnx" inspect models/mnist_cnn_pgd.onnx > /dev/null
-  (cd "$venv" && ./bin/python - "$OLDPWD") <<'PY'
-import sys, time
-t = time.perf_counter()
-import numpy as np, adr_onnx
-imported = time.perf_counter() - t
-from pathlib import Path
-root = sys.argv[1]
-digit = Path(root) / "testdata/mnist/digit_0_label_7.png"
-report, best = adr_onnx.run(Path(root) / "models/mnist_cnn_pgd.onnx",
-                            {"kind": "target_class", "input": str(digit), "label": 7, "epsilon": 0.25}, method="pgd")
-assert report["achieved"] and report["backend"]["name"] == "tract", report["backend"]
-print(f"import adr_onnx: {imported:.3f} s; run on tract (no ONNX Runtime here): achieved")
-PY
-  rm -rf "$venv"
-  echo "OK: wheel $wheel, $size bytes"
+  scripts/release-wheel.sh
 fi

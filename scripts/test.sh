@@ -18,6 +18,6 @@ cargo test --locked "$@"
 # Arguments select Rust tests only.
 if [[ $# -eq 0 ]]; then
   # The dev profile, as the tests: the dependencies built above are reused.
-  VIRTUAL_ENV="$PWD/.venv" maturin develop --locked --quiet --manifest-path python/Cargo.toml
+  VIRTUAL_ENV="$PWD/.venv" maturin develop --locked --quiet --strip --manifest-path python/Cargo.toml
   python -m pytest -q python/tests
 fi
