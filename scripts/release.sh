@@ -7,9 +7,15 @@
 #   adr-onnx-<version>-x86_64-linux         links glibc (>= 2.35) dynamically
 #       and loads ONNX Runtime (CPU or CUDA) at run time when installed.
 #
+#   adr_onnx-<version>-cp310-abi3-manylinux_<glibc>_x86_64.whl  the Python
+#       package (docs/python.md): the extension with the CLI compiled in, for
+#       Python 3.10 and later, ONNX Runtime from the environment it lands in.
+#
 # Then checks the static binary: `file` and `ldd` say static, and it runs an
-# attack inside an empty chroot (nothing but the binary and its inputs).
-# Usage: scripts/release.sh [--skip-dynamic]
+# attack inside an empty chroot (nothing but the binary and its inputs); and
+# the wheel: a manylinux tag, under 40 MB, installed into a fresh venv
+# (without ONNX Runtime) where the CLI and an attack run.
+# Usage: scripts/release.sh [--skip-dynamic] [--skip-wheel]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(grep -m1 '^version' Cargo.toml | cut -d'"' -f2)
@@ -23,7 +29,16 @@ static=dist/adr-onnx-$version-x86_64-linux-static
 cp "target/static/$target/release/adr-onnx" "$static"
 strip "$static"
 
-if [[ ${1:-} != --skip-dynamic ]]; then
+skip_dynamic=false skip_wheel=false
+for arg in "$@"; do
+  case $arg in
+    --skip-dynamic) skip_dynamic=true ;;
+    --skip-wheel) skip_wheel=true ;;
+    *) echo "usage: scripts/release.sh [--skip-dynamic] [--skip-wheel]" >&2; exit 2 ;;
+  esac
+done
+
+if ! $skip_dynamic; then
   echo "== dynamic build (tract and ONNX Runtime)"
   cargo build --release --locked
   dynamic=dist/adr-onnx-$version-x86_64-linux
@@ -54,3 +69,7 @@ set -e
 grep -q '"achieved": true' "$root/report.json"
 ls "$root/artifacts"
 echo "OK: static binary $(stat -c %s "$static") bytes, runs with nothing else installed"
+
+if ! $skip_wheel; then
+  scripts/release-wheel.sh
+fi

@@ -16,6 +16,7 @@ pub mod error;
 pub mod front;
 pub mod goal;
 pub mod input;
+pub mod interrupt;
 pub mod ir;
 pub mod lower;
 pub mod memory;

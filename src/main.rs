@@ -37,13 +37,13 @@ fn main() -> ExitCode {
         eprintln!("adr-onnx: internal error: {msg}{place} (please report this)");
     }));
     let args = cli::Cli::parse();
-    match std::panic::catch_unwind(|| cli::run(args)) {
-        Ok(Ok(code)) => code,
-        Ok(Err(e)) => {
-            let line = format!("{e:#}").replace('\n', " ");
-            eprintln!("adr-onnx: error: {}", adr_onnx::error::clip_middle(&line, adr_onnx::error::LINE_CHARS));
+    match cli::run_caught(args) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(e) = e {
+                eprintln!("adr-onnx: error: {}", cli::error_line(&e));
+            }
             ExitCode::from(cli::EXIT_ERROR)
         }
-        Err(_) => ExitCode::from(cli::EXIT_ERROR),
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 /// Top-level modules, bottom first; a module may use its own layer's
 /// modules only where the dependency is listed in `SAME_LAYER`.
 const LAYERS: &[&[&str]] = &[
-    &["error"],
+    &["error", "interrupt"],
     &["input", "output", "document"],
     &["ir"],
     &["onnx"],

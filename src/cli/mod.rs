@@ -78,6 +78,23 @@ enum Command {
     Man(shell::ManArgs),
 }
 
+/// Runs a parsed command with a panic caught, as `main` does and the
+/// Python package's CLI does: the exit code, or the error (`None`: a
+/// panic, whose message the panic hook printed).
+pub fn run_caught(cli: Cli) -> Result<ExitCode, Option<anyhow::Error>> {
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => Ok(code),
+        Ok(Err(e)) => Err(Some(e)),
+        Err(_) => Err(None),
+    }
+}
+
+/// The error's message as the one line `adr-onnx: error: ` prints.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let line = format!("{e:#}").replace('\n', " ");
+    adr_onnx::error::clip_middle(&line, adr_onnx::error::LINE_CHARS)
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),

@@ -294,7 +294,7 @@ fn stop_reason(settings: &Settings, tracker: &Tracker, deadline: Option<Instant>
     if settings.stop_when_achieved && tracker.all_achieved() {
         return Some(StopReason::Achieved);
     }
-    if deadline.is_some_and(|d| Instant::now() >= d) {
+    if crate::interrupt::passed(deadline) {
         return Some(StopReason::Timeout);
     }
     None

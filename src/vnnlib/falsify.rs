@@ -420,7 +420,7 @@ pub fn falsify(
                 return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
             }
             for pass in &batch.passes {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if crate::interrupt::passed(deadline) {
                     break;
                 }
                 let settings = pass.with_seed(pass.seed.wrapping_add(search.rounds as u64));
@@ -432,7 +432,7 @@ pub fn falsify(
             }
         }
         search.rounds += 1;
-        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+        let timed_out = crate::interrupt::passed(deadline);
         if timed_out || config.max_rounds.is_some_and(|r| search.rounds >= r) {
             let (verdict, what) = if timed_out {
                 (Verdict::Timeout, format!("the timeout passed after {} rounds", search.rounds))
@@ -563,7 +563,7 @@ impl Search {
             let k = planned.disjuncts[g];
             let mut rng = sample::stream(seed, goal.stream, self.rounds);
             let mut left = batch.samples;
-            while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
+            while left > 0 && !crate::interrupt::passed(deadline) {
                 let x = sample::points(&goal.feasible, left.min(call_rows), &mut rng);
                 left -= x.nrows();
                 let truth = batch.engine.eval(&x)?;
