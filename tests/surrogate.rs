@@ -467,3 +467,25 @@ fn normalisers_are_the_jacobian_row_norms_over_the_free_inputs() {
     }
     assert!(above_one > 100, "only {above_one} norms above 1.5: the check is too weak");
 }
+
+/// How many nodes of ONNX op type `op` a graph has.
+fn count_ops(graph: &adr_onnx::writer::builder::OnnxGraph, op: &str) -> usize {
+    graph.model.graph.as_ref().map_or(0, |g| g.node.iter().filter(|n| n.op_type == op).count())
+}
+
+#[test]
+fn the_step_graph_computes_the_layers_before_the_first_site_once() {
+    // The MNIST CNN: Conv, ReLU, Conv, ReLU, Conv, ReLU, Dense, ReLU, Dense.
+    let m = adr_onnx::onnx::import(&fixtures().join("models/mnist_cnn_clean.onnx")).unwrap();
+    let plain =
+        step_graph(&Problem::new(&m, target(&m), Objective::CrossEntropy { scaled: true }, 2000.0, Precision::F32), 2);
+    // Forward: the first convolution is shared by the true and the
+    // surrogate pass. Backward: the objective's and the consistency's input
+    // gradients meet before the first convolution's transpose.
+    assert_eq!((count_ops(&plain, "Conv"), count_ops(&plain, "ConvTranspose")), (5, 5));
+    // A normalised objective needs its own input gradient: two transposes
+    // of the first convolution.
+    let normalised = Objective::Linear { rows: 1, normalised: true };
+    let graph = step_graph(&Problem::new(&m, target(&m), normalised, 2000.0, Precision::F32), 2);
+    assert_eq!((count_ops(&graph, "Conv"), count_ops(&graph, "ConvTranspose")), (5, 6));
+}

@@ -122,6 +122,20 @@ fn flat(b: &mut GraphBuilder, s: &Sym) -> Sym {
     b.flatten_sample(s)
 }
 
+/// A backward pass's gradient of every site's eta, flat `[B, N_k]`, zeros
+/// where it has none.
+fn eta_of(b: &mut GraphBuilder, grads: &network::Gradients, etas: &[Sym]) -> Vec<Sym> {
+    grads
+        .eta
+        .iter()
+        .zip(etas)
+        .map(|(e, like)| {
+            let e = e.as_ref().map(|e| flat(b, e));
+            or_zeros(b, e, like)
+        })
+        .collect()
+}
+
 /// The value of `v` in the pass, or zeros shaped like it.
 fn or_zeros(b: &mut GraphBuilder, s: Option<Sym>, like: &Sym) -> Sym {
     s.unwrap_or_else(|| b.scale(like, 0.0))
@@ -184,37 +198,19 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
     let inputs = split_inputs(&mut b, g, &x);
     let truth = network::true_forward(&mut b, g, &p.sites, &inputs);
     let gates = site_gates(&mut b, p, &etas, batch, true);
-    let surrogate = network::gated_forward(&mut b, g, &p.sites, &inputs, gates, &truth.winners);
+    let surrogate = network::gated_forward(&mut b, g, &p.sites, gates, &truth);
 
     // Objective on the surrogate output.
     let y_hat = surrogate.value(p.target).clone();
     let y_hat_flat = flat(&mut b, &y_hat);
     let obj = p.objective.emit(&mut b, &y_hat_flat, &params);
     let seed = b.reshape(&obj.seed, &y_hat.shape);
-    let obj_grads = network::backward(&mut b, g, &surrogate, p.sites.len(), vec![(p.target, seed)]);
-    let gx_obj = input_gradient(&mut b, g, &surrogate, &obj_grads);
-    let gx_obj = b.mul(&gx_obj, &free);
-    let mut eta_obj = Vec::new();
-    for (e, like) in obj_grads.eta.iter().zip(&etas) {
-        let e = e.as_ref().map(|e| flat(&mut b, e));
-        eta_obj.push(or_zeros(&mut b, e, like));
-    }
-    let (mut obj_value, mut gx_obj) = (obj.value, gx_obj);
-    if p.objective.normalised() {
-        // -y_i / ||dy_i/dx||, the norm detached: every gradient divides by it.
-        let n = b.l2_norm_per_sample(&gx_obj);
-        let eps = b.scalar(1e-12);
-        let n = b.max(&n, &eps);
-        gx_obj = b.div(&gx_obj, &n);
-        eta_obj = eta_obj.iter().map(|e| b.div(e, &n)).collect();
-        let n1 = b.reshape(&n, &[batch]);
-        obj_value = b.div(&obj_value, &n1);
-    }
+    let obj_seeds = vec![(p.target, seed)];
 
     // Consistency loss on the true pre-activations.
     let c_col = b.reshape(&c, &[batch, 1]);
     let mut total_c: Option<Sym> = None;
-    let mut seeds = Vec::new();
+    let mut c_seeds = Vec::new();
     let mut eta_c = Vec::new();
     for (k, s) in p.sites.iter().enumerate() {
         let z = truth.value(s.pre).clone();
@@ -225,17 +221,38 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
             Some(t) => b.add(&t, &site.value),
         });
         let gz = b.mul(&site.grad_z, &c_col);
-        seeds.push((s.pre, b.reshape(&gz, &z.shape)));
+        c_seeds.push((s.pre, b.reshape(&gz, &z.shape)));
         eta_c.push(b.mul(&site.grad_eta, &c_col));
     }
     let consistency = total_c.unwrap_or_else(|| b.scale(&c, 0.0));
-    let c_grads = network::backward(&mut b, g, &truth, p.sites.len(), seeds);
-    let gx_c = input_gradient(&mut b, g, &truth, &c_grads);
-    let gx_c = b.mul(&gx_c, &free);
-
     let c_times = b.mul(&consistency, &c);
+
+    let sites = p.sites.len();
+    let (obj_value, grad_x, eta_obj) = if p.objective.normalised() {
+        // -y_i / ||dy_i/dx||, the norm detached: every gradient of the
+        // objective divides by it, so its input gradient is needed alone.
+        let obj_grads = network::backward(&mut b, g, &surrogate, sites, obj_seeds);
+        let gx_obj = input_gradient(&mut b, g, &surrogate, &obj_grads);
+        let gx_obj = b.mul(&gx_obj, &free);
+        let n = b.l2_norm_per_sample(&gx_obj);
+        let eps = b.scalar(1e-12);
+        let n = b.max(&n, &eps);
+        let gx_obj = b.div(&gx_obj, &n);
+        let eta_obj: Vec<Sym> = eta_of(&mut b, &obj_grads, &etas).iter().map(|e| b.div(e, &n)).collect();
+        let n1 = b.reshape(&n, &[batch]);
+        let c_grads = network::backward(&mut b, g, &truth, sites, c_seeds);
+        let gx_c = input_gradient(&mut b, g, &truth, &c_grads);
+        let gx_c = b.mul(&gx_c, &free);
+        (b.div(&obj.value, &n1), b.add(&gx_obj, &gx_c), eta_obj)
+    } else {
+        // The objective's and the consistency's backward passes share the
+        // layers before the first site: their sum runs through them once.
+        let (obj_grads, _, prefix) = network::joint_backward(&mut b, g, &surrogate, obj_seeds, &truth, c_seeds, sites);
+        let gx = input_gradient(&mut b, g, &truth, &prefix);
+        (obj.value, b.mul(&gx, &free), eta_of(&mut b, &obj_grads, &etas))
+    };
+
     let loss = b.add(&obj_value, &c_times);
-    let grad_x = b.add(&gx_obj, &gx_c);
     b.output(&loss, names::LOSS);
     b.output(&obj_value, names::OBJECTIVE);
     b.output(&consistency, names::CONSISTENCY);
@@ -298,7 +315,7 @@ pub fn normaliser_graph(p: &Problem, batch: usize, per_sample: usize) -> OnnxGra
     let inputs = split_inputs(&mut b, g, &x);
     let truth = network::true_forward(&mut b, g, &p.sites, &inputs);
     let gates = site_gates(&mut b, p, &etas, batch, false);
-    let surrogate = network::gated_forward(&mut b, g, &p.sites, &inputs, gates, &truth.winners);
+    let surrogate = network::gated_forward(&mut b, g, &p.sites, gates, &truth);
     let input_tangents = split_inputs(&mut b, g, &tangents);
     let t = network::tangents(&mut b, g, &surrogate, &input_tangents, per_sample);
     for s in &p.sites {
@@ -325,7 +342,7 @@ pub fn surrogate_graph(model: &ImportedModel, alpha: f64, precision: Precision) 
     let etas: Vec<Sym> = sites.iter().map(|s| b.input(&names::eta(s.index), g.value(s.pre).batched(1))).collect();
     let truth = network::true_forward(&mut b, g, &sites, &inputs);
     let gates = etas.iter().map(|e| emit_gate(&mut b, e, alpha, false)).collect();
-    let surrogate = network::gated_forward(&mut b, g, &sites, &inputs, gates, &truth.winners);
+    let surrogate = network::gated_forward(&mut b, g, &sites, gates, &truth);
     for c in &model.candidates {
         let v = surrogate.value(c.value).clone();
         b.output(&v, &c.name);
