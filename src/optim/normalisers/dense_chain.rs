@@ -196,9 +196,16 @@ impl DenseChain {
         self.maps.iter().skip(1).map(|m| (m.nrows() * m.ncols() * free) as f64).sum()
     }
 
+    /// The gated slope factors of one sample at every site but the last
+    /// (the Jacobians read no other): `etas` yields the sample's row of eta
+    /// per site.
+    pub fn gating_factors<'e>(&self, etas: impl Iterator<Item = ndarray::ArrayView1<'e, f32>>) -> Vec<Array1<f32>> {
+        etas.take(self.maps.len().saturating_sub(1)).enumerate().map(|(k, e)| self.factors(k, e)).collect()
+    }
+
     /// The gated slope factors `a + (1 - a) g(eta)` of one sample's row of
     /// eta at site k, as the surrogate graph computes the gate in f32.
-    pub fn factors(&self, k: usize, eta: ndarray::ArrayView1<f32>) -> Array1<f32> {
+    fn factors(&self, k: usize, eta: ndarray::ArrayView1<f32>) -> Array1<f32> {
         let a = self.slopes[k];
         let offset = (GATE_OFFSET - 0.5) as f32;
         eta.mapv(|e| {
@@ -235,8 +242,8 @@ pub enum Refresh {
 }
 
 impl SiteJacobians {
-    /// The full product at the factors `factors` (one per site; the last
-    /// is not read) along the free inputs `free`.
+    /// The full product at the factors `factors` (of every site but the
+    /// last, [`DenseChain::gating_factors`]) along the free inputs `free`.
     pub fn compute(chain: &DenseChain, free: &[usize], factors: Vec<Array1<f32>>) -> Self {
         let mut jacobians: Vec<Array2<f32>> = Vec::with_capacity(chain.maps.len());
         jacobians.push(standard(chain.maps[0].select(Axis(1), free)));
@@ -244,13 +251,12 @@ impl SiteJacobians {
             let gated = scaled_rows(jacobians[k - 1].view(), &factors[k - 1]);
             jacobians.push(standard(m.dot(&gated)));
         }
-        let mut factors = factors;
-        factors.truncate(chain.maps.len().saturating_sub(1));
         let inverse_norms = jacobians.iter().map(|j| inverse_row_norms(j.view())).collect();
         SiteJacobians { jacobians, factors, inverse_norms, updates_since_full: 0 }
     }
 
-    /// Brings the Jacobians to the factors `now` (one per site): a
+    /// Brings the Jacobians to the factors `now` (of every site but the
+    /// last, [`DenseChain::gating_factors`]): a
     /// low-rank update of the neurons whose factor changed, or a full
     /// recomputation where that is cheaper or due.
     pub fn update(&mut self, chain: &DenseChain, free: &[usize], now: Vec<Array1<f32>>) -> Refresh {
@@ -343,8 +349,26 @@ fn inverse_norm_of(row: &[f32]) -> f32 {
     (1.0 / sum_of_squares(row).sqrt().max(1.0)) as f32
 }
 
-/// `sum v^2` in f64, over eight lanes so that it vectorises.
+/// `sum v^2` in f64, over eight lanes so that it vectorises; on 4-lane f64
+/// registers where the CPU has them (the same bits: each f32 square is
+/// exact in f64, and every lane adds in the same order).
 fn sum_of_squares(values: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just found to have the feature.
+        return unsafe { sum_of_squares_avx2(values) };
+    }
+    sum_of_squares_in_lanes(values)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_of_squares_avx2(values: &[f32]) -> f64 {
+    sum_of_squares_in_lanes(values)
+}
+
+#[inline(always)]
+fn sum_of_squares_in_lanes(values: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let chunks = values.chunks_exact(8);
     let tail = chunks.remainder();
@@ -508,7 +532,7 @@ mod tests {
     /// The factors of a random pattern with a few gates near their
     /// threshold (fractional) and the rest 0 or 1 up to a tail.
     fn factors(chain: &DenseChain, etas: &[Array1<f32>]) -> Vec<Array1<f32>> {
-        etas.iter().enumerate().map(|(k, e)| chain.factors(k, e.view())).collect()
+        chain.gating_factors(etas.iter().map(|e| e.view()))
     }
 
     #[test]

@@ -91,9 +91,33 @@ pub struct NormaliserStats {
 #[derive(Clone)]
 struct Cached {
     pattern: Vec<u64>,
-    inverse_norms: Vec<Array1<f32>>,
-    /// A dense chain's Jacobians, to update when the pattern changes.
-    jacobians: Option<SiteJacobians>,
+    norms: Norms,
+}
+
+/// Where a sample's normalisers come from.
+#[derive(Clone)]
+enum Norms {
+    /// `1 / max(||J_kj||, 1)` per site, from the normaliser graph.
+    Graph(Vec<Array1<f32>>),
+    /// A dense chain's Jacobians, which keep their normalisers and are
+    /// updated when the pattern changes.
+    Host(SiteJacobians),
+}
+
+impl Cached {
+    fn into_jacobians(self) -> Option<SiteJacobians> {
+        match self.norms {
+            Norms::Graph(_) => None,
+            Norms::Host(j) => Some(j),
+        }
+    }
+
+    fn inverse_norms(&self) -> &[Array1<f32>] {
+        match &self.norms {
+            Norms::Graph(v) => v,
+            Norms::Host(j) => j.inverse_norms(),
+        }
+    }
 }
 
 /// The normaliser graph and the model facts it needs, to load a graph for
@@ -220,14 +244,14 @@ impl<'a> NormaliserCache<'a> {
             for group in stale.chunks(self.group) {
                 let fresh = self.compute(x, vars, group)?;
                 for (&s, v) in group.iter().zip(fresh) {
-                    self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms: v, jacobians: None });
+                    self.entries[s] = Some(Cached { pattern: patterns[s].clone(), norms: Norms::Graph(v) });
                 }
             }
         }
         let mut out: Vec<Array2<f32>> = self.site_sizes.iter().map(|&n| Array2::zeros((batch, n))).collect();
         for s in 0..batch {
             if let Some(c) = &self.entries[s] {
-                for (o, v) in out.iter_mut().zip(&c.inverse_norms) {
+                for (o, v) in out.iter_mut().zip(c.inverse_norms()) {
                     o.row_mut(s).assign(v);
                 }
             }
@@ -244,11 +268,10 @@ impl<'a> NormaliserCache<'a> {
         let Some(chain) = &self.chain else { return };
         let start = Instant::now();
         let jobs: Vec<(usize, Option<SiteJacobians>)> =
-            stale.iter().map(|&s| (s, self.entries[s].take().and_then(|c| c.jacobians))).collect();
+            stale.iter().map(|&s| (s, self.entries[s].take().and_then(Cached::into_jacobians))).collect();
         let free = &self.free;
         let bring = |(s, kept): (usize, Option<SiteJacobians>)| {
-            let factors: Vec<Array1<f32>> =
-                vars.eta.iter().enumerate().map(|(k, e)| chain.factors(k, e.row(s))).collect();
+            let factors = chain.gating_factors(vars.eta.iter().map(|e| e.row(s)));
             match kept {
                 Some(mut j) => {
                     let refresh = j.update(chain, &free[s], factors);
@@ -277,8 +300,7 @@ impl<'a> NormaliserCache<'a> {
             self.stats.recomputes += 1;
             self.stats.incremental += usize::from(refresh == Refresh::Incremental);
             self.computed[s] += 1;
-            let inverse_norms = jacobians.inverse_norms().to_vec();
-            self.entries[s] = Some(Cached { pattern: patterns[s].clone(), inverse_norms, jacobians: Some(jacobians) });
+            self.entries[s] = Some(Cached { pattern: patterns[s].clone(), norms: Norms::Host(jacobians) });
         }
         self.stats.seconds += start.elapsed().as_secs_f64();
     }
