@@ -160,6 +160,14 @@ pub enum Error {
     #[error("the model has no differentiable output")]
     NoDifferentiableOutput,
 
+    /// A model whose first output, the one a VNN-LIB property's `Y` name
+    /// (and a checker reads), is not the output the search can use.
+    #[error(
+        "{}: a property's Y name the model's first output '{}', which adr-onnx cannot search (its searchable output is '{}'); export the model with that output first",
+        printable_path(.model), printable(.first), printable(.searchable)
+    )]
+    FirstOutputNotSearchable { model: PathBuf, first: String, searchable: String },
+
     /// An input or output path that is not a regular file (`problem`: "is
     /// a directory", "is a FIFO, not a regular file", ...).
     #[error("{}: {problem}", shown(.path))]
@@ -340,6 +348,10 @@ mod tests {
                 "p.vnnlib: the property declares 2 outputs, output 'y' has 3",
             ),
             (Error::NoDifferentiableOutput, "the model has no differentiable output"),
+            (
+                Error::FirstOutputNotSearchable { model: "m.onnx".into(), first: "label".into(), searchable: "probs".into() },
+                "m.onnx: a property's Y name the model's first output 'label', which adr-onnx cannot search (its searchable output is 'probs'); export the model with that output first",
+            ),
             (Error::internal("a worker thread panicked"), "a worker thread panicked"),
         ];
         for (error, line) in cases {

@@ -663,3 +663,32 @@ fn a_network_with_sigmoid_hidden_layers_is_falsified_by_a_gradient_method() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("sigmoid.onnx") && err.contains("no ReLU"), "{err}");
 }
+
+/// A property's Y name the model's first output, which a checker reads: a
+/// model whose first output is an integer label ahead of its scores is
+/// refused, naming both, rather than searched on the scores.
+#[test]
+fn a_model_whose_first_output_is_not_searchable_is_refused() {
+    use adr_onnx::writer::builder::{attr_int, ElemType, GraphBuilder, Precision};
+    let mut b = GraphBuilder::new("label_first", Precision::F32);
+    let x = b.input("x", vec![1, 2]);
+    let w = b.constant("w", &common::models::weight(&[2, 2]));
+    let scores = b.node("MatMul", &[&x, &w], vec![], vec![1, 2]);
+    let label = b.node("ArgMax", &[&scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)], vec![1]);
+    b.output_typed(&label, "label", ElemType::Int64);
+    b.output(&scores, "scores");
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path(), "label_first.onnx", &b.finish());
+    let property = dir.path().join("p.vnnlib");
+    let text = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)\n\
+                (assert (<= X_0 1))(assert (>= X_0 -1))(assert (<= X_1 1))(assert (>= X_1 -1))(assert (>= Y_0 -100))";
+    std::fs::write(&property, text).unwrap();
+    let out = dir.path().join("result.txt");
+    let (code, _, stderr) = falsify(&model, &property, &["--out", out.to_str().unwrap(), "--timeout", "5"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the model's first output 'label'") && stderr.contains("searchable output is 'scores'"),
+        "{stderr}"
+    );
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with("error"), "an error result file is written");
+}

@@ -1,11 +1,15 @@
 //! Exact decisions about the values a VNN-COMP checker reads: which float32
-//! inputs lie in a property's box as written (its bounds parsed to the
-//! nearest f64, as the checker parses them), and the exact sign of a linear
-//! output constraint at float32 outputs. Nothing here rounds towards an
-//! answer: an input is inside or not, a constraint holds or not, and where
-//! exactness cannot be had (an underflowing product) the answer is "no".
+//! inputs lie in a property's box as written (its numbers parsed to the
+//! nearest f64, as the checker parses them, and any arithmetic on them
+//! exact), and the exact sign of a linear output constraint at float32
+//! outputs. Nothing here rounds towards an answer: an input is inside or
+//! not, a constraint holds or not, and where exactness cannot be had (a
+//! value that is not finite) the answer is "no".
 
 use std::cmp::Ordering;
+
+use num_rational::BigRational;
+use num_traits::{ToPrimitive, Zero};
 
 /// One side of an input interval: the bound and whether it is strict
 /// (`<` or `>` in the property).
@@ -75,91 +79,77 @@ fn largest_f32_admitted(upper: Bound) -> Option<f32> {
     (v.is_finite() && upper.admits_from_above(f64::from(v))).then_some(v)
 }
 
-/// The exact sign of `sum_j coeffs[j] * y[j] + constant`, computed without
-/// rounding (an error-free expansion of the products and sums). `None`
-/// when exactness cannot be guaranteed: a value that is not finite, a
-/// product that overflows, or one so small that its rounding error is
-/// itself not representable.
-pub fn linear_sign(coeffs: &[f64], y: &[f64], constant: f64) -> Option<Ordering> {
-    let mut expansion = Expansion::default();
-    for (&a, &v) in coeffs.iter().zip(y) {
-        if !(a.is_finite() && v.is_finite()) {
+/// A linear form `sum_j a_j Y_j + constant` over the outputs, with the
+/// property's numbers as parsed (each the nearest f64) and every sum and
+/// product of them kept exact (rationals): `(+ Y_0 1e17 1 -1e17)` keeps its
+/// constant 1, which f64 arithmetic would lose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactLinear {
+    /// Sparse, without zero coefficients.
+    pub terms: Vec<(usize, BigRational)>,
+    pub constant: BigRational,
+}
+
+impl ExactLinear {
+    /// The exact sign of the form at `y`; `None` when an index lies past
+    /// `y`, any output is not finite (a checker's `A y` is NaN there, so
+    /// such a point is never confirmed) or a product overflows in f64.
+    pub fn sign_at(&self, y: &[f64]) -> Option<Ordering> {
+        if !y.iter().all(|v| v.is_finite()) {
             return None;
         }
-        if a == 0.0 || v == 0.0 {
-            continue;
-        }
-        let (p, e) = two_product(a, v)?;
-        expansion.add(p)?;
-        expansion.add(e)?;
-    }
-    if !constant.is_finite() {
-        return None;
-    }
-    expansion.add(constant)?;
-    Some(expansion.sign())
-}
-
-/// Below this magnitude a product's rounding error may be subnormal and
-/// inexact (2^-969 = 2^(-1022 + 53)).
-const EXACT_PRODUCT_FLOOR: f64 = 2.004_168_360_008_973e-292;
-
-/// `a * b` as `p + e` exactly (Dekker's product through a fused
-/// multiply-add).
-fn two_product(a: f64, b: f64) -> Option<(f64, f64)> {
-    let p = a * b;
-    if !p.is_finite() || p.abs() < EXACT_PRODUCT_FLOOR {
-        return None;
-    }
-    Some((p, a.mul_add(b, -p)))
-}
-
-/// `a + b` as `s + e` exactly (Knuth's two-sum).
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bv = s - a;
-    let av = s - bv;
-    (s, (a - av) + (b - bv))
-}
-
-/// A sum of f64 components, nonoverlapping and increasing in magnitude,
-/// without zeros (Shewchuk, "Adaptive precision floating-point arithmetic",
-/// Grow-Expansion with zero elimination): its value is the exact sum of
-/// everything added, and its sign is its last component's.
-#[derive(Default)]
-struct Expansion {
-    components: Vec<f64>,
-}
-
-impl Expansion {
-    /// Adds `x` exactly; `None` when a partial sum overflows.
-    fn add(&mut self, x: f64) -> Option<()> {
-        let mut q = x;
-        let mut next = Vec::with_capacity(self.components.len() + 1);
-        for &c in &self.components {
-            let (s, e) = two_sum(q, c);
-            if !s.is_finite() {
+        let mut sum = self.constant.clone();
+        for (j, a) in &self.terms {
+            let v = *y.get(*j)?;
+            // A product a checker's f64 arithmetic overflows is not decided.
+            if !(nearest(a)? * v).is_finite() {
                 return None;
             }
-            if e != 0.0 {
-                next.push(e);
-            }
-            q = s;
+            sum += a * BigRational::from_float(v)?;
         }
-        if q != 0.0 {
-            next.push(q);
-        }
-        self.components = next;
-        Some(())
+        Some(sum.cmp(&BigRational::zero()))
     }
+}
 
-    fn sign(&self) -> Ordering {
-        match self.components.last() {
-            Some(&v) if v > 0.0 => Ordering::Greater,
-            Some(_) => Ordering::Less,
-            None => Ordering::Equal,
+/// The exact value of a finite f64 (`None` for NaN and the infinities).
+pub fn rational(v: f64) -> Option<BigRational> {
+    BigRational::from_float(v)
+}
+
+/// `v` as the f64 bound an f64 input is compared with: `x <= v` (`x < v`
+/// when `strict`) holds for exactly the same f64 `x` as the returned bound.
+/// Where `v` is an f64 that is `v` itself; otherwise the largest f64 below
+/// `v`, non-strict. `None` beyond f64's range.
+pub fn upper_bound(v: &BigRational, strict: bool) -> Option<Bound> {
+    let mut f = nearest(v)?;
+    let exact = |f: f64| rational(f).map(|r| r.cmp(v));
+    match exact(f)? {
+        Ordering::Equal => return Some(Bound { value: f, strict }),
+        Ordering::Greater => {
+            while exact(f)? == Ordering::Greater {
+                f = f.next_down();
+            }
+        }
+        Ordering::Less => {
+            while exact(f.next_up())? == Ordering::Less {
+                f = f.next_up();
+            }
         }
     }
+    f.is_finite().then_some(Bound { value: f, strict: false })
+}
+
+/// `v` as an f64 lower bound (`x >= v`, `x > v` when `strict`), as
+/// [`upper_bound`] does for upper ones.
+pub fn lower_bound(v: &BigRational, strict: bool) -> Option<Bound> {
+    let negated = upper_bound(&-v.clone(), strict)?;
+    Some(Bound { value: -negated.value, strict: negated.strict })
+}
+
+/// The f64 nearest to `v` (for the search, which works in floats), `None`
+/// beyond f64's range.
+pub fn nearest(v: &BigRational) -> Option<f64> {
+    v.to_f64().filter(|f| f.is_finite())
 }
 
 /// The text of an input or output value in a result file: the shortest
@@ -278,11 +268,16 @@ mod tests {
     }
 
     /// Integers times powers of two, so that i128 holds the exact sum.
+    fn form(a: &[f64], constant: f64) -> ExactLinear {
+        let terms = a.iter().enumerate().map(|(j, &a)| (j, rational(a).unwrap())).filter(|(_, a)| !a.is_zero());
+        ExactLinear { terms: terms.collect(), constant: rational(constant).unwrap() }
+    }
+
     #[test]
     fn linear_signs_are_exact_where_f64_sums_are_not() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut naive_wrong = 0;
-        for _ in 0..100_000 {
+        for _ in 0..20_000 {
             let n = rng.random_range(1..6);
             let ks: Vec<i64> = (0..n).map(|_| rng.random_range(-(1 << 24)..(1 << 24))).collect();
             let ms: Vec<i64> = (0..n).map(|_| rng.random_range(-(1i64 << 52)..(1i64 << 52))).collect();
@@ -295,22 +290,58 @@ mod tests {
             let b = -((exact + offset) as f64) * 2f64.powi(-50);
             let b_units = (b * 2f64.powi(50)) as i128;
             let truth = (exact + b_units).cmp(&0);
-            assert_eq!(linear_sign(&a, &y, b), Some(truth), "{a:?} {y:?} {b}");
+            assert_eq!(form(&a, b).sign_at(&y), Some(truth), "{a:?} {y:?} {b}");
             let naive = a.iter().zip(&y).map(|(a, y)| a * y).sum::<f64>() + b;
             if naive.partial_cmp(&0.0) != Some(truth) {
                 naive_wrong += 1;
             }
         }
-        assert!(naive_wrong > 1000, "the test must catch rounding: naive sums were wrong {naive_wrong} times");
+        assert!(naive_wrong > 200, "the test must catch rounding: naive sums were wrong {naive_wrong} times");
     }
 
     #[test]
-    fn linear_sign_refuses_what_it_cannot_decide() {
-        assert_eq!(linear_sign(&[1.0], &[f64::NAN], 0.0), None);
-        assert_eq!(linear_sign(&[1e300], &[1e300], 0.0), None);
-        assert_eq!(linear_sign(&[1e-300], &[1e-10], 0.0), None);
-        assert_eq!(linear_sign(&[1.0, -1.0], &[0.5, 0.5], 0.0), Some(Ordering::Equal));
-        assert_eq!(linear_sign(&[0.0], &[f64::MAX], -1.0), Some(Ordering::Less));
-        assert_eq!(linear_sign(&[], &[], 0.0), Some(Ordering::Equal));
+    fn an_exact_form_refuses_what_a_checker_cannot_compute() {
+        // Not finite, or a product that overflows f64: never confirmed.
+        assert_eq!(form(&[1.0], 0.0).sign_at(&[f64::NAN]), None);
+        assert_eq!(form(&[1.0, 0.0], 0.0).sign_at(&[1.0, f64::NAN]), None, "even an output the form does not read");
+        assert_eq!(form(&[1e300], 0.0).sign_at(&[1e300]), None);
+        // Tiny products are exact now.
+        assert_eq!(form(&[1e-300], 0.0).sign_at(&[1e-10]), Some(Ordering::Greater));
+        assert_eq!(form(&[1.0, -1.0], 0.0).sign_at(&[0.5, 0.5]), Some(Ordering::Equal));
+        assert_eq!(form(&[0.0], -1.0).sign_at(&[f64::MAX]), Some(Ordering::Less));
+        assert_eq!(form(&[], 0.0).sign_at(&[]), Some(Ordering::Equal));
+    }
+
+    #[test]
+    fn bounds_off_the_f64_grid_admit_the_same_inputs_as_the_exact_bound() {
+        // 0.1573268175125122 / 0.1 as an exact quotient lies between two f64.
+        let c = rational(0.1573268175125122).unwrap();
+        let v = &c / rational(0.1).unwrap();
+        let upper = upper_bound(&v, false).unwrap();
+        let lower = lower_bound(&v, false).unwrap();
+        assert!(!upper.strict && !lower.strict);
+        assert_eq!(lower.value, upper.value.next_up(), "the f64 neighbours of the quotient");
+        assert!(rational(upper.value).unwrap() < v && rational(lower.value).unwrap() > v);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..2000 {
+            let value = rng.random_range(-4.0f64..4.0);
+            let factor = [0.1, 0.7, 1.0 / 3.0, 3.0, -0.3][rng.random_range(0..5)];
+            let v = rational(value).unwrap() / rational(factor).unwrap();
+            for strict in [false, true] {
+                let (up, low) = (upper_bound(&v, strict).unwrap(), lower_bound(&v, strict).unwrap());
+                let mid = nearest(&v).unwrap();
+                for x in [mid.next_down().next_down(), mid.next_down(), mid, mid.next_up(), mid.next_up().next_up()] {
+                    let r = rational(x).unwrap();
+                    let below = if strict { r < v } else { r <= v };
+                    let above = if strict { r > v } else { r >= v };
+                    assert_eq!(up.admits_from_above(x), below, "{x} against {v} (strict {strict})");
+                    assert_eq!(low.admits_from_below(x), above, "{x} against {v} (strict {strict})");
+                }
+            }
+        }
+        // An f64 bound stays itself, strictness kept.
+        assert_eq!(upper_bound(&rational(0.3).unwrap(), true), Some(Bound { value: 0.3, strict: true }));
+        assert_eq!(lower_bound(&rational(-0.5).unwrap(), false), Some(Bound { value: -0.5, strict: false }));
+        assert_eq!(upper_bound(&(rational(f64::MAX).unwrap() * rational(4.0).unwrap()), false), None);
     }
 }

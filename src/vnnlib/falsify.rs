@@ -183,6 +183,14 @@ pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Res
     }
     let n = model.graph.input_size();
     let target = model.default_objective().ok_or(Error::NoDifferentiableOutput)?;
+    // A checker reads the model's first output: Y must be that one.
+    if let Some(first) = model.outputs.first().filter(|first| first.name != target.name) {
+        return Err(Error::FirstOutputNotSearchable {
+            model: model.path.clone(),
+            first: first.name.clone(),
+            searchable: target.name.clone(),
+        });
+    }
     let m = model.graph.value(target.value).size();
     if property.num_inputs != n {
         return Err(Error::PropertyInputs { file: file.to_path_buf(), declared: property.num_inputs, model: n });
@@ -568,6 +576,11 @@ impl Search {
                 left -= x.nrows();
                 let truth = batch.engine.eval(&x)?;
                 for (x, y) in x.rows().into_iter().zip(truth.y.rows()) {
+                    // Each confirmation runs the original model: the
+                    // deadline is checked before every point, not per call.
+                    if crate::interrupt::passed(deadline) {
+                        return Ok(None);
+                    }
                     let point = x.to_vec();
                     let assessment = goal.assess(&y.to_vec());
                     let candidate = Candidate { disjunct: k, goal, x: &point, assessment, found_by: "sample" };

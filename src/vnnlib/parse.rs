@@ -12,8 +12,11 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::exact::linear_sign;
+use num_rational::BigRational;
+use num_traits::{One, Signed, Zero};
+
 pub use super::exact::Bound;
+use super::exact::{lower_bound, nearest, rational, upper_bound, ExactLinear};
 use crate::error::clip;
 
 /// More disjuncts than this after normalisation is an error.
@@ -43,7 +46,11 @@ pub struct Disjunct {
 
 /// Finite per-input bounds, `lower[i] <= X_i <= upper[i]` (`<` where the
 /// bound is strict), all of length `num_inputs`. The bounds are the
-/// property's numbers parsed to the nearest f64, as a checker reads them.
+/// property's numbers parsed to the nearest f64, as a checker reads them;
+/// where a bound is computed from them (`(<= (* 0.1 X_0) c)`, `(<= (+ X_0
+/// a) b)`), it is computed exactly and written as the f64 bound that admits
+/// exactly the same f64 inputs (the f64 next inside it, non-strict, where
+/// the exact bound is not an f64).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputBox {
     pub lower: Vec<f64>,
@@ -55,12 +62,15 @@ pub struct InputBox {
 }
 
 /// `sum_j coeffs[j] * Y_j + constant <= 0`, or `< 0` when `strict`;
-/// `coeffs` has length `num_outputs`.
+/// `coeffs` has length `num_outputs`. `coeffs` and `constant` are the f64
+/// nearest to the exact form `exact`, for the search; the decision reads
+/// `exact`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearConstraint {
     pub coeffs: Vec<f64>,
     pub constant: f64,
     pub strict: bool,
+    pub exact: ExactLinear,
 }
 
 /// A place in the property text; both counts start at 1, columns count characters.
@@ -129,6 +139,8 @@ pub enum ParseError {
 
 /// Parses a VNN-LIB property and normalises it to disjunctive normal form.
 pub fn parse_vnnlib(text: &str) -> Result<Property, ParseError> {
+    // A byte-order mark, as some editors write, is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let expressions = read_expressions(text)?;
     let (declarations, assertions) = read_commands(&expressions)?;
     let num_inputs = contiguous_count(&declarations.inputs, 'X', "input (X_i)")?;
@@ -151,13 +163,13 @@ impl LinearConstraint {
     }
 
     /// Whether the constraint holds at `y`, decided on the exact value of
-    /// `coeffs . y + constant` (no rounding); false where that cannot be
-    /// decided exactly (NaN, overflow).
+    /// the property's form at `y` (its numbers as parsed, no rounding
+    /// anywhere after); false where that cannot be decided (NaN, overflow).
     pub fn holds_at(&self, y: &[f64]) -> bool {
         if y.len() != self.coeffs.len() {
             return false;
         }
-        match linear_sign(&self.coeffs, y, self.constant) {
+        match self.exact.sign_at(y) {
             Some(Ordering::Less) => true,
             Some(Ordering::Equal) => !self.strict,
             Some(Ordering::Greater) | None => false,
@@ -551,10 +563,9 @@ enum Literal {
         value: f64,
         strict: bool,
     },
-    /// Sparse `sum coeffs * Y + constant <= 0` (`< 0` when `strict`).
+    /// `form <= 0` (`< 0` when `strict`), exact.
     Output {
-        coeffs: Vec<(usize, f64)>,
-        constant: f64,
+        form: ExactLinear,
         strict: bool,
     },
 }
@@ -640,7 +651,7 @@ fn classify(expression: LinearExpression, strict: bool, at: Position) -> Result<
     }
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
-    for (variable, coeff) in expression.coeffs.into_iter().filter(|(_, c)| *c != 0.0) {
+    for (variable, coeff) in expression.coeffs.into_iter().filter(|(_, c)| !c.is_zero()) {
         match variable {
             Variable::Input(i) => inputs.push((i, coeff)),
             Variable::Output(j) => outputs.push((j, coeff)),
@@ -648,68 +659,82 @@ fn classify(expression: LinearExpression, strict: bool, at: Position) -> Result<
     }
     match (inputs.as_slice(), outputs.is_empty()) {
         ([], true) => Err(ParseError::ConstantConstraint { at }),
-        ([], false) => Ok(Literal::Output { coeffs: outputs, constant: expression.constant, strict }),
-        ([(index, coeff)], true) => input_bound(*index, *coeff, expression.constant, strict, at),
+        ([], false) => {
+            Ok(Literal::Output { form: ExactLinear { terms: outputs, constant: expression.constant }, strict })
+        }
+        ([(index, coeff)], true) => input_bound(*index, coeff, &expression.constant, strict, at),
         (_, true) => Err(ParseError::MultiInputConstraint { at }),
         (_, false) => Err(ParseError::MixedConstraint { at }),
     }
 }
 
 /// The bound on X_index given by `coeff * X_index + constant <= 0` (`< 0`
-/// when `strict`). A coefficient other than 1 or -1 divides in f64.
-fn input_bound(index: usize, coeff: f64, constant: f64, strict: bool, at: Position) -> Result<Literal, ParseError> {
+/// when `strict`): the exact quotient, as the f64 bound that admits the
+/// same f64 inputs ([`upper_bound`], [`lower_bound`]).
+fn input_bound(
+    index: usize,
+    coeff: &BigRational,
+    constant: &BigRational,
+    strict: bool,
+    at: Position,
+) -> Result<Literal, ParseError> {
     let value = -constant / coeff;
-    if !value.is_finite() {
-        return Err(ParseError::NotFinite { at });
-    }
-    let side = if coeff > 0.0 { Side::Upper } else { Side::Lower };
-    Ok(Literal::InputBound { index, side, value, strict })
+    let (side, bound) = if coeff.is_positive() {
+        (Side::Upper, upper_bound(&value, strict))
+    } else {
+        (Side::Lower, lower_bound(&value, strict))
+    };
+    let bound = bound.ok_or(ParseError::NotFinite { at })?;
+    Ok(Literal::InputBound { index, side, value: bound.value, strict: bound.strict })
 }
 
 // ---------------------------------------------------------------------------
 // Linear terms
 
-/// `sum coeffs * variables + constant`.
+/// `sum coeffs * variables + constant`, exact: the property's numbers as
+/// parsed (each the nearest f64), every sum and product of them rational.
 #[derive(Debug, Clone, Default)]
 struct LinearExpression {
-    coeffs: BTreeMap<Variable, f64>,
-    constant: f64,
+    coeffs: BTreeMap<Variable, BigRational>,
+    constant: BigRational,
 }
 
 impl LinearExpression {
-    fn constant(value: f64) -> Self {
+    fn constant(value: BigRational) -> Self {
         LinearExpression { coeffs: BTreeMap::new(), constant: value }
     }
 
     fn variable(variable: Variable) -> Self {
-        LinearExpression { coeffs: BTreeMap::from([(variable, 1.0)]), constant: 0.0 }
+        LinearExpression { coeffs: BTreeMap::from([(variable, BigRational::one())]), constant: BigRational::zero() }
     }
 
     fn plus(mut self, other: &LinearExpression) -> Self {
         for (variable, coeff) in &other.coeffs {
-            *self.coeffs.entry(*variable).or_insert(0.0) += coeff;
+            *self.coeffs.entry(*variable).or_insert_with(BigRational::zero) += coeff;
         }
-        self.constant += other.constant;
+        self.constant += &other.constant;
         self
     }
 
     fn minus(&self, other: &LinearExpression) -> Self {
-        self.clone().plus(&other.clone().scaled(-1.0))
+        self.clone().plus(&other.clone().scaled(&-BigRational::one()))
     }
 
-    fn scaled(mut self, factor: f64) -> Self {
+    fn scaled(mut self, factor: &BigRational) -> Self {
         self.coeffs.values_mut().for_each(|c| *c *= factor);
         self.constant *= factor;
         self
     }
 
     /// The value when no variable has a nonzero coefficient.
-    fn constant_value(&self) -> Option<f64> {
-        self.coeffs.values().all(|c| *c == 0.0).then_some(self.constant)
+    fn constant_value(&self) -> Option<&BigRational> {
+        self.coeffs.values().all(Zero::is_zero).then_some(&self.constant)
     }
 
+    /// Whether every coefficient and the constant is within f64's range
+    /// (the search works on their nearest f64).
     fn is_finite(&self) -> bool {
-        self.constant.is_finite() && self.coeffs.values().all(|c| c.is_finite())
+        nearest(&self.constant).is_some() && self.coeffs.values().all(|c| nearest(c).is_some())
     }
 }
 
@@ -745,7 +770,7 @@ fn compound_term(
     };
     let value = match arithmetic {
         Arithmetic::Sum => rest.iter().fold(first.clone(), |sum, term| sum.plus(term)),
-        Arithmetic::Difference if rest.is_empty() => first.clone().scaled(-1.0),
+        Arithmetic::Difference if rest.is_empty() => first.clone().scaled(&-BigRational::one()),
         Arithmetic::Difference => rest.iter().fold(first.clone(), |difference, term| difference.minus(term)),
         Arithmetic::Product => product(terms, at)?,
     };
@@ -758,18 +783,20 @@ fn compound_term(
 /// A product stays linear only if at most one factor has variables.
 fn product(factors: Vec<LinearExpression>, at: Position) -> Result<LinearExpression, ParseError> {
     let (constants, variables): (Vec<_>, Vec<_>) = factors.into_iter().partition(|f| f.constant_value().is_some());
-    let scale: f64 = constants.iter().filter_map(LinearExpression::constant_value).product();
+    let scale: BigRational = constants.iter().filter_map(LinearExpression::constant_value).product();
     let mut variables = variables.into_iter();
     match (variables.next(), variables.next()) {
         (None, _) => Ok(LinearExpression::constant(scale)),
-        (Some(term), None) => Ok(term.scaled(scale)),
+        (Some(term), None) => Ok(term.scaled(&scale)),
         (Some(_), Some(_)) => Err(ParseError::NonlinearProduct { at }),
     }
 }
 
 fn atom_term(text: &str, at: Position, declarations: &Declarations) -> Result<LinearExpression, ParseError> {
     if starts_like_number(text) {
-        return parse_number(text, at).map(LinearExpression::constant);
+        let value = parse_number(text, at)?;
+        let exact = rational(value).ok_or(ParseError::NotFinite { at })?;
+        return Ok(LinearExpression::constant(exact));
     }
     let variable =
         parse_variable_name(text).ok_or_else(|| ParseError::UnknownVariable { at, name: text.to_string() })?;
@@ -878,22 +905,23 @@ fn disjunct(conjunction: &[Literal], num_inputs: usize, num_outputs: usize) -> D
     for literal in conjunction {
         match literal {
             Literal::InputBound { index, side, value, strict } => input.tighten(*index, *side, *value, *strict),
-            Literal::Output { coeffs, constant, strict } => {
-                output.push(dense_constraint(coeffs, *constant, *strict, num_outputs))
-            }
+            Literal::Output { form, strict } => output.push(dense_constraint(form, *strict, num_outputs)),
         }
     }
     Disjunct { input, output }
 }
 
-fn dense_constraint(coeffs: &[(usize, f64)], constant: f64, strict: bool, num_outputs: usize) -> LinearConstraint {
+/// The constraint `form <= 0` with its nearest f64 coefficients over every
+/// output (classified forms are finite in f64).
+fn dense_constraint(form: &ExactLinear, strict: bool, num_outputs: usize) -> LinearConstraint {
     let mut dense = vec![0.0; num_outputs];
-    for (index, coeff) in coeffs {
+    for (index, coeff) in &form.terms {
         if let Some(slot) = dense.get_mut(*index) {
-            *slot += coeff;
+            *slot = nearest(coeff).unwrap_or(f64::NAN);
         }
     }
-    LinearConstraint { coeffs: dense, constant, strict }
+    let constant = nearest(&form.constant).unwrap_or(f64::NAN);
+    LinearConstraint { coeffs: dense, constant, strict, exact: form.clone() }
 }
 
 fn check_bounded(input: &InputBox, disjunct: usize, declarations: &Declarations) -> Result<(), ParseError> {
@@ -952,7 +980,10 @@ mod tests {
     }
 
     fn constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
-        LinearConstraint { coeffs: coeffs.to_vec(), constant, strict: false }
+        let terms = coeffs.iter().enumerate().filter(|(_, c)| **c != 0.0);
+        let terms = terms.map(|(j, &c)| (j, rational(c).unwrap())).collect();
+        let exact = ExactLinear { terms, constant: rational(constant).unwrap() };
+        LinearConstraint { coeffs: coeffs.to_vec(), constant, strict: false, exact }
     }
 
     fn strict_constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
@@ -987,6 +1018,61 @@ mod tests {
         let disjunct = parse(&text).disjuncts.remove(0);
         assert_eq!(disjunct.input.lower, vec![-1.0, -2.0]);
         assert_eq!(disjunct.input.upper, vec![1.0, 3.0]);
+    }
+
+    /// The single output constraint of a property over `[-1, 1]` and one output.
+    fn output_constraint(assertion: &str) -> LinearConstraint {
+        let text = format!("{}(assert (<= X_0 1))(assert (>= X_0 -1)){assertion}", declarations(1, 1));
+        let property = parse(&text);
+        let disjunct = single_disjunct(&property);
+        assert_eq!(disjunct.output.len(), 1);
+        disjunct.output[0].clone()
+    }
+
+    #[test]
+    fn sums_and_products_of_the_propertys_numbers_are_exact() {
+        // 1e17 + 1 - 1e17 is 0 in f64, 1 exactly: Y_0 <= -0.5.
+        let c = output_constraint("(assert (<= (+ Y_0 1e17 1 -1e17) 0.5))");
+        assert!(c.holds_at(&[-0.5]) && !c.holds_at(&[-0.49999999]) && !c.holds_at(&[0.2]));
+        // A coefficient that f64 sums to 0 is 1: Y_0 <= 0.5, not a constraint without variables.
+        let c = output_constraint("(assert (<= (+ (* 1e17 Y_0) Y_0 (* -1e17 Y_0)) 0.5))");
+        assert!(c.holds_at(&[0.5]) && !c.holds_at(&[0.5000001]));
+        // The numbers are the nearest f64: 0.5 + f64(0.1) - f64(0.6) is
+        // 2.8e-17 > 0 exactly (f64 arithmetic would round it to 0).
+        let c = output_constraint("(assert (<= (+ Y_0 0.1) 0.6))");
+        assert!(!c.holds_at(&[0.5]) && c.holds_at(&[0.4999999]));
+        // Products of constants are exact too: 3 * f64(0.1) is not f64(0.3).
+        let c = output_constraint("(assert (<= (* 3 (- Y_0 0.1)) 0))");
+        assert!(c.holds_at(&[0.1]) && !c.holds_at(&[0.10000001]));
+    }
+
+    #[test]
+    fn input_bounds_computed_from_the_propertys_numbers_are_exact() {
+        // X_0 + 1e17 + 1 - 1e17 <= 0.5 is X_0 <= -0.5, which X_0 >= 0 empties.
+        let text = format!("{}(assert (<= (+ X_0 1e17 1 -1e17) 0.5))(assert (>= X_0 0))", declarations(1, 1));
+        let error = parse_vnnlib(&text).unwrap_err();
+        assert!(matches!(error, ParseError::EmptyInputSet { .. }), "{error}");
+        // 0.1 X_0 <= c: the exact quotient lies between two f64; the bound
+        // is the one below it, so that the one above is outside the box.
+        let text = format!("{}(assert (<= (* 0.1 X_0) 0.1573268175125122))(assert (>= X_0 -1))", declarations(1, 1));
+        let property = parse(&text);
+        let input = &single_disjunct(&property).input;
+        let quotient = rational(0.1573268175125122).unwrap() / rational(0.1).unwrap();
+        let upper = input.upper[0];
+        assert!(rational(upper).unwrap() < quotient && rational(upper.next_up()).unwrap() > quotient);
+        assert!(input.contains(&[upper]) && !input.contains(&[upper.next_up()]));
+        assert!(!input.upper_strict[0]);
+        // A strict bound that is an f64 stays strict.
+        let text = format!("{}(assert (< (* 2 X_0) 1))(assert (> X_0 -1))", declarations(1, 1));
+        let property = parse(&text);
+        let input = &single_disjunct(&property).input;
+        assert_eq!((input.upper[0], input.upper_strict[0]), (0.5, true));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let text = format!("\u{feff}{}", unit_box_with("(assert (>= Y_0 Y_1))"));
+        assert_eq!(parse(&text), parse(&unit_box_with("(assert (>= Y_0 Y_1))")));
     }
 
     #[test]
