@@ -171,9 +171,9 @@ pub fn backward(b: &mut GraphBuilder, g: &Graph, pass: &Pass, n_sites: usize, se
 /// Two backward passes, `gated_seeds` through the gated pass and
 /// `true_seeds` through the true pass, summed: each runs down to the
 /// site-free prefix, where the two passes share their linearisation, and
-/// the sum of their gradients there is backpropagated once through it. The
-/// eta gradients are each pass's own; the value gradients of the prefix
-/// (the graph inputs among them) are the sum's.
+/// the sum of their gradients there is backpropagated once through it.
+/// Returns the gated pass's gradients (its eta gradients; a true pass has
+/// none) and the sum's through the prefix (the graph inputs among them).
 pub fn joint_backward(
     b: &mut GraphBuilder,
     g: &Graph,
@@ -182,7 +182,7 @@ pub fn joint_backward(
     truth: &Pass,
     true_seeds: Vec<(ValueId, Sym)>,
     n_sites: usize,
-) -> (Gradients, Gradients, Gradients) {
+) -> (Gradients, Gradients) {
     // Both passes are of `g` with the same sites: one prefix.
     let in_prefix = |v: ValueId| truth.site_free[v.0];
     let gated_seeds = seeded(b, g, gated_seeds);
@@ -196,7 +196,7 @@ pub fn joint_backward(
         }
     }
     let prefix = propagate(b, g, truth, n_sites, at_prefix, in_prefix);
-    (upper_gated, upper_true, prefix)
+    (upper_gated, prefix)
 }
 
 /// Backpropagates `grads` through the nodes whose output `visit` accepts,

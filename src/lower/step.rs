@@ -247,7 +247,7 @@ pub fn step_graph(p: &Problem, batch: usize) -> OnnxGraph {
     } else {
         // The objective's and the consistency's backward passes share the
         // layers before the first site: their sum runs through them once.
-        let (obj_grads, _, prefix) = network::joint_backward(&mut b, g, &surrogate, obj_seeds, &truth, c_seeds, sites);
+        let (obj_grads, prefix) = network::joint_backward(&mut b, g, &surrogate, obj_seeds, &truth, c_seeds, sites);
         let gx = input_gradient(&mut b, g, &truth, &prefix);
         (obj.value, b.mul(&gx, &free), eta_of(&mut b, &obj_grads, &etas))
     };

@@ -109,6 +109,14 @@ impl ExactLinear {
         }
         Some(sum.cmp(&BigRational::zero()))
     }
+
+    /// The form with these f64 coefficients (one per output, zeros left
+    /// out) and constant; `None` when one is not finite.
+    pub fn of_f64(coeffs: &[f64], constant: f64) -> Option<ExactLinear> {
+        let nonzero = coeffs.iter().enumerate().filter(|(_, a)| **a != 0.0);
+        let terms = nonzero.map(|(j, &a)| Some((j, rational(a)?))).collect::<Option<Vec<_>>>()?;
+        Some(ExactLinear { terms, constant: rational(constant)? })
+    }
 }
 
 /// The exact value of a finite f64 (`None` for NaN and the infinities).
@@ -267,12 +275,11 @@ mod tests {
         }
     }
 
-    /// Integers times powers of two, so that i128 holds the exact sum.
     fn form(a: &[f64], constant: f64) -> ExactLinear {
-        let terms = a.iter().enumerate().map(|(j, &a)| (j, rational(a).unwrap())).filter(|(_, a)| !a.is_zero());
-        ExactLinear { terms: terms.collect(), constant: rational(constant).unwrap() }
+        ExactLinear::of_f64(a, constant).unwrap()
     }
 
+    /// Integers times powers of two, so that i128 holds the exact sum.
     #[test]
     fn linear_signs_are_exact_where_f64_sums_are_not() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -305,7 +312,7 @@ mod tests {
         assert_eq!(form(&[1.0], 0.0).sign_at(&[f64::NAN]), None);
         assert_eq!(form(&[1.0, 0.0], 0.0).sign_at(&[1.0, f64::NAN]), None, "even an output the form does not read");
         assert_eq!(form(&[1e300], 0.0).sign_at(&[1e300]), None);
-        // Tiny products are exact now.
+        // Tiny products are decided exactly.
         assert_eq!(form(&[1e-300], 0.0).sign_at(&[1e-10]), Some(Ordering::Greater));
         assert_eq!(form(&[1.0, -1.0], 0.0).sign_at(&[0.5, 0.5]), Some(Ordering::Equal));
         assert_eq!(form(&[0.0], -1.0).sign_at(&[f64::MAX]), Some(Ordering::Less));

@@ -980,9 +980,7 @@ mod tests {
     }
 
     fn constraint(coeffs: &[f64], constant: f64) -> LinearConstraint {
-        let terms = coeffs.iter().enumerate().filter(|(_, c)| **c != 0.0);
-        let terms = terms.map(|(j, &c)| (j, rational(c).unwrap())).collect();
-        let exact = ExactLinear { terms, constant: rational(constant).unwrap() };
+        let exact = ExactLinear::of_f64(coeffs, constant).unwrap();
         LinearConstraint { coeffs: coeffs.to_vec(), constant, strict: false, exact }
     }
 
