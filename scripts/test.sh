@@ -19,5 +19,6 @@ cargo test --locked "$@"
 if [[ $# -eq 0 ]]; then
   # The dev profile, as the tests: the dependencies built above are reused.
   VIRTUAL_ENV="$PWD/.venv" maturin develop --locked --quiet --strip --manifest-path python/Cargo.toml
-  python -m pytest -q python/tests
+  # A test still running after 10 minutes prints every thread's stack.
+  python -m pytest -q -o faulthandler_timeout=600 python/tests
 fi

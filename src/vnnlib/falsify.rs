@@ -433,7 +433,7 @@ pub fn falsify(
                 }
                 let settings = pass.with_seed(pass.seed.wrapping_add(search.rounds as u64));
                 let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
-                if let Some(counterexample) = search.judge(outcome, batch, &planned, property, confirm)? {
+                if let Some(counterexample) = search.judge(outcome, batch, &planned, property, confirm, deadline)? {
                     search.rounds += 1;
                     return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
                 }
@@ -509,7 +509,8 @@ impl Search {
     }
 
     /// Records a pass's outcome on `batch`: the best margins, the stages
-    /// left out, and the first candidate that the original file confirms.
+    /// left out, and the first candidate that the original file confirms
+    /// before `deadline`.
     fn judge(
         &mut self,
         outcome: crate::optim::Outcome,
@@ -517,6 +518,7 @@ impl Search {
         planned: &PropertyGoals,
         property: &Property,
         confirm: OriginalRunner,
+        deadline: Option<Instant>,
     ) -> Result<Option<Counterexample>> {
         self.note_left_out(outcome.left_out);
         for (i, best) in outcome.best.iter().enumerate() {
@@ -524,7 +526,7 @@ impl Search {
             let k = planned.disjuncts[g];
             let candidate =
                 Candidate { disjunct: k, goal, x: &best.x, assessment: best.assessment, found_by: best.phase };
-            if let Some(c) = self.judge_point(property, candidate, confirm)? {
+            if let Some(c) = self.judge_point(property, candidate, confirm, deadline)? {
                 return Ok(Some(c));
             }
         }
@@ -533,18 +535,20 @@ impl Search {
 
     /// Records a candidate: its disjunct's margin, and, when it satisfies
     /// its goal, the counterexample the original file confirms or one more
-    /// unconfirmed.
+    /// unconfirmed. Each confirmation runs the original model, so none
+    /// starts once `deadline` has passed.
     fn judge_point(
         &mut self,
         property: &Property,
         candidate: Candidate,
         confirm: OriginalRunner,
+        deadline: Option<Instant>,
     ) -> Result<Option<Counterexample>> {
         let Candidate { disjunct: k, goal, x, assessment, found_by } = candidate;
         if let Some(m) = self.best_margins.get_mut(k) {
             *m = m.min(assessment.score);
         }
-        if !assessment.achieved {
+        if !assessment.achieved || crate::interrupt::passed(deadline) {
             return Ok(None);
         }
         let found = confirmed(property, k, x, &goal.feasible, found_by, confirm)?;
@@ -576,15 +580,13 @@ impl Search {
                 left -= x.nrows();
                 let truth = batch.engine.eval(&x)?;
                 for (x, y) in x.rows().into_iter().zip(truth.y.rows()) {
-                    // Each confirmation runs the original model: the
-                    // deadline is checked before every point, not per call.
                     if crate::interrupt::passed(deadline) {
                         return Ok(None);
                     }
                     let point = x.to_vec();
                     let assessment = goal.assess(&y.to_vec());
                     let candidate = Candidate { disjunct: k, goal, x: &point, assessment, found_by: "sample" };
-                    if let Some(c) = self.judge_point(property, candidate, confirm)? {
+                    if let Some(c) = self.judge_point(property, candidate, confirm, deadline)? {
                         return Ok(Some(c));
                     }
                 }
@@ -705,6 +707,46 @@ mod tests {
         assert_ne!(p[1].seed, p[0].seed, "the second pass starts elsewhere");
         let pgd = auto.with_algorithm(Algorithm::Pgd);
         assert_eq!(passes(&model, &pgd, 1).len(), 1, "other methods run alone");
+    }
+
+    /// A satisfying candidate is confirmed on the original model while
+    /// time is left, and not once the deadline has passed (each
+    /// confirmation runs the model); its margin is recorded either way.
+    #[test]
+    fn no_confirmation_starts_after_the_deadline() {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        let model = crate::onnx::import_proto(std::path::Path::new("mlp.onnx"), &zoo.graph.model).unwrap();
+        let text = r#"{"kind": "output_bound", "output": 0, "direction": "maximize", "bound": 1.0,
+                       "input": {"lower": 0.0, "upper": 1.0}}"#;
+        let goal = crate::goal::parse(std::path::Path::new("g.json"), text, &model).unwrap();
+        let mut vnnlib = String::from("(declare-const Y_0 Real)\n(assert (>= Y_0 -1000))\n");
+        for i in 0..6 {
+            vnnlib.push_str(&format!("(declare-const X_{i} Real)\n(assert (>= X_{i} 0))\n(assert (<= X_{i} 1))\n"));
+        }
+        let property = crate::vnnlib::parse_vnnlib(&vnnlib).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let runner = |_: &[f32]| -> Result<Vec<(String, Vec<f64>)>> {
+            calls.set(calls.get() + 1);
+            Ok(vec![("tract".into(), vec![2.0])])
+        };
+        let x = [0.5f32; 6];
+        let assessment = crate::goal::Assessment { score: -1.0, objective: 2.0, achieved: true };
+        let mut search = Search {
+            best_margins: vec![f64::INFINITY],
+            unconfirmed: 0,
+            rounds: 0,
+            without_f32_point: Vec::new(),
+            settings: Vec::new(),
+            left_out: Vec::new(),
+            started: Instant::now(),
+        };
+        let candidate = || Candidate { disjunct: 0, goal: &goal, x: &x, assessment, found_by: "adam" };
+        let passed = search.judge_point(&property, candidate(), &runner, Some(Instant::now())).unwrap();
+        assert!(passed.is_none() && calls.get() == 0, "no confirmation after the deadline");
+        assert_eq!(search.best_margins, [-1.0]);
+        let found = search.judge_point(&property, candidate(), &runner, None).unwrap();
+        assert_eq!(found.map(|c| c.output), Some(vec![2.0]));
+        assert_eq!(calls.get(), 1);
     }
 
     #[test]
