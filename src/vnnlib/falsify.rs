@@ -421,12 +421,17 @@ pub fn falsify(
         return Ok(search.finish(Verdict::Unknown, Some(reason), None));
     }
     loop {
+        // Every batch's sample before any batch's passes: with many
+        // disjuncts, a counterexample that sampling finds in a late batch
+        // is not kept waiting behind the passes of all the earlier ones.
         for batch in batches.iter_mut() {
             let seed = base_seed(batch);
             if let Some(counterexample) = search.sample(batch, seed, &planned, property, confirm, deadline)? {
                 search.rounds += 1;
                 return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
             }
+        }
+        for batch in batches.iter_mut() {
             for pass in &batch.passes {
                 if crate::interrupt::passed(deadline) {
                     break;
@@ -747,6 +752,55 @@ mod tests {
         let found = search.judge_point(&property, candidate(), &runner, None).unwrap();
         assert_eq!(found.map(|c| c.output), Some(vec![2.0]));
         assert_eq!(calls.get(), 1);
+    }
+
+    /// Records the phases the search begins.
+    struct Phases(Vec<String>);
+
+    impl Progress for Phases {
+        fn begin(&mut self, phase: &str, _: usize) {
+            self.0.push(phase.to_string());
+        }
+        fn tick(&mut self, _: usize, _: Option<f64>) {}
+        fn end(&mut self) {}
+    }
+
+    /// With three batches of disjuncts, a counterexample the sample finds
+    /// in the last batch is found before any batch runs a pass.
+    #[test]
+    fn every_batch_is_sampled_before_any_pass_runs() {
+        let mut b = crate::writer::GraphBuilder::new("relu1", crate::writer::Precision::F32);
+        let x = b.input("x", vec![1, 1]);
+        let y = b.relu(&x);
+        b.output(&y, "y");
+        let model = crate::onnx::import_proto(std::path::Path::new("relu1.onnx"), &b.finish().model).unwrap();
+        // 2 * 64 disjuncts where relu(x) = 0 < 1, then one where x >= 2.5 holds.
+        let mut disjuncts: Vec<String> = (0..2 * DISJUNCTS_PER_BATCH)
+            .map(|i| format!("(and (>= X_0 -{}) (<= X_0 -{}) (>= Y_0 1))", i + 2, i + 1))
+            .collect();
+        disjuncts.push("(and (>= X_0 2) (<= X_0 3) (>= Y_0 2.5))".into());
+        let text =
+            format!("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (or {}))\n", disjuncts.join(" "));
+        let property = crate::vnnlib::parse_vnnlib(&text).unwrap();
+        let config = FalsifyConfig {
+            timeout: Duration::from_secs(600),
+            max_rounds: Some(1),
+            method: MethodBlock::default(),
+            memory: crate::memory::MemoryLimit { bytes: 1 << 32, origin: "test".into() },
+            runtime: crate::runtime::select::Runtime::Tract,
+        };
+        let runner = |x: &[f32]| -> Result<Vec<(String, Vec<f64>)>> {
+            Ok(vec![("tract".into(), vec![f64::from(x[0].max(0.0))])])
+        };
+        let mut phases = Phases(Vec::new());
+        let backend = crate::runtime::tract::TractBackend;
+        let outcome =
+            falsify(&model, &property, std::path::Path::new("p.vnnlib"), &backend, &config, &runner, &mut phases)
+                .unwrap();
+        assert_eq!(outcome.verdict, Verdict::Sat);
+        let found = outcome.counterexample.expect("a counterexample");
+        assert_eq!((found.disjunct, found.found_by), (2 * DISJUNCTS_PER_BATCH, "sample"));
+        assert!(phases.0.is_empty(), "passes ran first: {:?}", phases.0);
     }
 
     #[test]
