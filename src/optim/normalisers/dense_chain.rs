@@ -36,8 +36,13 @@ use crate::surrogate::ReluSite;
 /// Jacobians that do not fit in the cache, cost about 4 times those of the
 /// blocked matrix product of a recomputation.
 pub const INCREMENTAL_COST_SHARE: f64 = 0.25;
-/// Updates in a row before a full recomputation resets the rounding.
-pub const REFRESH_AFTER: usize = 64;
+/// Updates in a row before a full recomputation resets the rounding. On
+/// `rand_large_s1` (three flips per update, all 128 inputs free) the
+/// normalisers of the updated Jacobians stayed within 3.5e-7 relative of
+/// a full recomputation's over 250 updates, and 1e-6 over 2,900
+/// (docs/benchmarks.md); a recomputation has the multiply-adds of about
+/// 70 updates.
+pub const REFRESH_AFTER: usize = 1024;
 /// A factor counts as changed when it moved by more than this. The gates
 /// of a sigmoid with alpha 2000 are 0 or 1 but for tails: on `rand_large` a
 /// third of a site's gates change every iteration, by less than 1e-7
