@@ -438,7 +438,9 @@ pub fn falsify(
                 }
                 let settings = pass.with_seed(pass.seed.wrapping_add(search.rounds as u64));
                 let outcome = optimise(&mut batch.engine, &batch.goals, &settings, progress, deadline)?;
-                if let Some(counterexample) = search.judge(outcome, batch, &planned, property, confirm, deadline)? {
+                if let Some(counterexample) =
+                    search.judge(outcome, &batch.members, &batch.goals, &planned, property, confirm)?
+                {
                     search.rounds += 1;
                     return Ok(search.finish(Verdict::Sat, None, Some(counterexample)));
                 }
@@ -513,25 +515,28 @@ impl Search {
         }
     }
 
-    /// Records a pass's outcome on `batch`: the best margins, the stages
-    /// left out, and the first candidate that the original file confirms
-    /// before `deadline`.
+    /// Records a pass's outcome on a batch (its `members`, searched as
+    /// `goals`): the best margins, the stages
+    /// left out, and the first candidate that the original file confirms.
+    /// Every candidate is judged, also once the deadline has passed: there
+    /// is at most one per disjunct of the batch, and a pass that the
+    /// deadline cut short may have found its counterexample early on.
     fn judge(
         &mut self,
         outcome: crate::optim::Outcome,
-        batch: &Batch,
+        members: &[usize],
+        goals: &[Goal],
         planned: &PropertyGoals,
         property: &Property,
         confirm: OriginalRunner,
-        deadline: Option<Instant>,
     ) -> Result<Option<Counterexample>> {
         self.note_left_out(outcome.left_out);
         for (i, best) in outcome.best.iter().enumerate() {
-            let (Some(&g), Some(goal)) = (batch.members.get(i), batch.goals.get(i)) else { continue };
+            let (Some(&g), Some(goal)) = (members.get(i), goals.get(i)) else { continue };
             let k = planned.disjuncts[g];
             let candidate =
                 Candidate { disjunct: k, goal, x: &best.x, assessment: best.assessment, found_by: best.phase };
-            if let Some(c) = self.judge_point(property, candidate, confirm, deadline)? {
+            if let Some(c) = self.judge_point(property, candidate, confirm)? {
                 return Ok(Some(c));
             }
         }
@@ -540,20 +545,18 @@ impl Search {
 
     /// Records a candidate: its disjunct's margin, and, when it satisfies
     /// its goal, the counterexample the original file confirms or one more
-    /// unconfirmed. Each confirmation runs the original model, so none
-    /// starts once `deadline` has passed.
+    /// unconfirmed.
     fn judge_point(
         &mut self,
         property: &Property,
         candidate: Candidate,
         confirm: OriginalRunner,
-        deadline: Option<Instant>,
     ) -> Result<Option<Counterexample>> {
         let Candidate { disjunct: k, goal, x, assessment, found_by } = candidate;
         if let Some(m) = self.best_margins.get_mut(k) {
             *m = m.min(assessment.score);
         }
-        if !assessment.achieved || crate::interrupt::passed(deadline) {
+        if !assessment.achieved {
             return Ok(None);
         }
         let found = confirmed(property, k, x, &goal.feasible, found_by, confirm)?;
@@ -585,13 +588,16 @@ impl Search {
                 left -= x.nrows();
                 let truth = batch.engine.eval(&x)?;
                 for (x, y) in x.rows().into_iter().zip(truth.y.rows()) {
+                    // Each confirmation runs the original model, and a
+                    // sample may hold many satisfying points that fail it:
+                    // the deadline is checked before every point.
                     if crate::interrupt::passed(deadline) {
                         return Ok(None);
                     }
                     let point = x.to_vec();
                     let assessment = goal.assess(&y.to_vec());
                     let candidate = Candidate { disjunct: k, goal, x: &point, assessment, found_by: "sample" };
-                    if let Some(c) = self.judge_point(property, candidate, confirm, deadline)? {
+                    if let Some(c) = self.judge_point(property, candidate, confirm)? {
                         return Ok(Some(c));
                     }
                 }
@@ -714,30 +720,55 @@ mod tests {
         assert_eq!(passes(&model, &pgd, 1).len(), 1, "other methods run alone");
     }
 
-    /// A satisfying candidate is confirmed on the original model while
-    /// time is left, and not once the deadline has passed (each
-    /// confirmation runs the model); its margin is recorded either way.
+    /// Every candidate of a pass is judged on the original model, also
+    /// when the deadline stopped the pass: the first that confirms is the
+    /// counterexample, the ones that fail are counted, and every margin is
+    /// recorded.
     #[test]
-    fn no_confirmation_starts_after_the_deadline() {
+    fn a_pass_stopped_by_the_deadline_has_every_candidate_judged() {
         let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
         let model = crate::onnx::import_proto(std::path::Path::new("mlp.onnx"), &zoo.graph.model).unwrap();
-        let text = r#"{"kind": "output_bound", "output": 0, "direction": "maximize", "bound": 1.0,
-                       "input": {"lower": 0.0, "upper": 1.0}}"#;
-        let goal = crate::goal::parse(std::path::Path::new("g.json"), text, &model).unwrap();
-        let mut vnnlib = String::from("(declare-const Y_0 Real)\n(assert (>= Y_0 -1000))\n");
+        let mut vnnlib = String::new();
+        for j in 0..3 {
+            vnnlib.push_str(&format!("(declare-const Y_{j} Real)\n"));
+        }
         for i in 0..6 {
             vnnlib.push_str(&format!("(declare-const X_{i} Real)\n(assert (>= X_{i} 0))\n(assert (<= X_{i} 1))\n"));
         }
+        vnnlib.push_str("(assert (or (>= Y_0 5) (>= Y_0 1)))\n");
         let property = crate::vnnlib::parse_vnnlib(&vnnlib).unwrap();
+        let planned = goals_for(&property, &model, std::path::Path::new("p.vnnlib")).unwrap();
+        assert_eq!(planned.disjuncts, [0, 1]);
         let calls = std::cell::Cell::new(0);
+        // The original model gives Y_0 = 2 everywhere: disjunct 0
+        // (Y_0 >= 5) fails confirmation, disjunct 1 (Y_0 >= 1) holds.
+        let y = vec![2.0, 0.0, 0.0];
         let runner = |_: &[f32]| -> Result<Vec<(String, Vec<f64>)>> {
             calls.set(calls.get() + 1);
-            Ok(vec![("tract".into(), vec![2.0])])
+            Ok(vec![("tract".into(), y.clone())])
         };
-        let x = [0.5f32; 6];
-        let assessment = crate::goal::Assessment { score: -1.0, objective: 2.0, achieved: true };
+        let best = |score: f64| crate::optim::track::Best {
+            x: vec![0.5; 6],
+            output: vec![2.0, 0.0, 0.0],
+            assessment: crate::goal::Assessment { score, objective: 2.0, achieved: true },
+            iteration: 3,
+            restart: 0,
+            phase: "adr",
+        };
+        let outcome = crate::optim::Outcome {
+            best: vec![best(-0.5), best(-1.0)],
+            initial: Vec::new(),
+            trace: Vec::new(),
+            phases: Vec::new(),
+            left_out: Vec::new(),
+            stopped: crate::optim::StopReason::Timeout,
+            iterations: 3,
+            adr: None,
+            seconds: 1.0,
+            load_seconds: 0.0,
+        };
         let mut search = Search {
-            best_margins: vec![f64::INFINITY],
+            best_margins: vec![f64::INFINITY; 2],
             unconfirmed: 0,
             rounds: 0,
             without_f32_point: Vec::new(),
@@ -745,13 +776,11 @@ mod tests {
             left_out: Vec::new(),
             started: Instant::now(),
         };
-        let candidate = || Candidate { disjunct: 0, goal: &goal, x: &x, assessment, found_by: "adam" };
-        let passed = search.judge_point(&property, candidate(), &runner, Some(Instant::now())).unwrap();
-        assert!(passed.is_none() && calls.get() == 0, "no confirmation after the deadline");
-        assert_eq!(search.best_margins, [-1.0]);
-        let found = search.judge_point(&property, candidate(), &runner, None).unwrap();
-        assert_eq!(found.map(|c| c.output), Some(vec![2.0]));
-        assert_eq!(calls.get(), 1);
+        let found = search.judge(outcome, &[0, 1], &planned.goals, &planned, &property, &runner).unwrap();
+        let found = found.expect("the second candidate confirms");
+        assert_eq!((found.disjunct, found.found_by, found.output), (1, "adr", y));
+        assert_eq!((calls.get(), search.unconfirmed), (2, 1));
+        assert_eq!(search.best_margins, [-0.5, -1.0]);
     }
 
     /// Records the phases the search begins.

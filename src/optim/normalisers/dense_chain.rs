@@ -549,7 +549,7 @@ mod tests {
         let mut etas: Vec<Array1<f32>> =
             chain.maps.iter().map(|m| Array1::from_shape_fn(m.nrows(), |_| rng.random_range(0.3..0.7))).collect();
         let mut kept = SiteJacobians::compute(&chain, &free, factors(&chain, &etas));
-        let mut incremental = 0;
+        let (mut incremental, mut forced) = (0, 0);
         for _ in 0..3 * REFRESH_AFTER {
             // One or two gates cross the threshold, one moves near it.
             for _ in 0..rng.random_range(1..3) {
@@ -561,8 +561,11 @@ mod tests {
             let j = rng.random_range(0..etas[k].len());
             etas[k][j] = 0.5 + rng.random_range(-0.002..0.002);
             let now = factors(&chain, &etas);
-            if kept.update(&chain, &free, now.clone()) == Refresh::Incremental {
-                incremental += 1;
+            let due = kept.updates_since_full >= REFRESH_AFTER;
+            match kept.update(&chain, &free, now.clone()) {
+                Refresh::Incremental => incremental += 1,
+                Refresh::Full if due => forced += 1,
+                _ => {}
             }
             let full = SiteJacobians::compute(&chain, &free, now);
             assert_close(kept.inverse_norms(), full.inverse_norms(), 1e-5);
@@ -570,5 +573,7 @@ mod tests {
         // Most steps were low-rank updates (the rest: refreshes, and steps
         // whose flips cost more than a recomputation on so small a chain).
         assert!(incremental > 2 * REFRESH_AFTER, "{incremental} updates");
+        // The refresh that bounds rounding ran, and results after it match too.
+        assert!(forced >= 2, "{forced} refreshes forced after {REFRESH_AFTER} updates");
     }
 }
