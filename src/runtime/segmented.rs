@@ -456,6 +456,20 @@ mod tests {
             .collect()
     }
 
+    /// Asserts that two runs of `graph` give the same outputs up to float32
+    /// rounding: whole and in segments, tract may pick different kernels
+    /// (on AVX-512, a last-bit difference was seen).
+    fn assert_close(graph: &OnnxGraph, a: &[HostTensor], b: &[HostTensor]) {
+        assert_eq!(a.len(), b.len());
+        for ((spec, a), b) in graph.outputs.iter().zip(a).zip(b) {
+            assert_eq!(a.shape(), b.shape(), "{}", spec.name);
+            let (a, b) = (a.to_f64(), b.to_f64());
+            let scale = a.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+            let diff = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+            assert!(diff <= 1e-5 * scale, "{}: differs by {diff} (scale {scale})", spec.name);
+        }
+    }
+
     /// Runs `graph` whole and in segments of at most `max` nodes on the same
     /// random inputs (twice) and asserts equal outputs; returns the number
     /// of segments.
@@ -468,16 +482,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for _ in 0..2 {
             let ins = random_inputs(graph, &mut rng);
-            let a = whole.run(ins.clone()).unwrap();
-            let b = split.run(ins).unwrap();
-            assert_eq!(a.len(), b.len());
-            for ((spec, a), b) in graph.outputs.iter().zip(&a).zip(&b) {
-                assert_eq!(a.shape(), b.shape(), "{}", spec.name);
-                let (a, b) = (a.to_f64(), b.to_f64());
-                let scale = a.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
-                let diff = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
-                assert!(diff <= 1e-5 * scale, "{}: differs by {diff} (scale {scale})", spec.name);
-            }
+            assert_close(graph, &whole.run(ins.clone()).unwrap(), &split.run(ins).unwrap());
         }
         segments
     }
@@ -499,7 +504,7 @@ mod tests {
         let mut split = load_with_max(&g, 50, TractBackend::load_whole).unwrap();
         for rows in [1, 3, 1] {
             let x = HostTensor::F32(ArrayD::from_shape_fn(IxDyn(&[rows, 8]), |i| (i[0] + i[1]) as f32 * 0.1));
-            assert_eq!(whole.run(vec![x.clone()]).unwrap(), split.run(vec![x]).unwrap());
+            assert_close(&g, &whole.run(vec![x.clone()]).unwrap(), &split.run(vec![x]).unwrap());
         }
     }
 
