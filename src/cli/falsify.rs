@@ -16,7 +16,7 @@ use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected}
 use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
-use adr_onnx::vnnlib::original::{self, OriginalModel};
+use adr_onnx::vnnlib::original::{BackendOriginal, OriginalModel, TractOriginal};
 use anyhow::Context;
 
 use super::backend::BackendArgs;
@@ -122,10 +122,12 @@ fn falsify_instance(
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
     let model = adr_onnx::front::within_memory(model, &common.memory, "falsify")?;
+    let tract_check = TractOriginal::new(&original, &model);
+    let ort_check = rt.checker.as_ref().map(|c| BackendOriginal::new(c.backend.as_ref(), &original, &model));
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
-        let mut v = vec![(TRACT_CHECK.to_string(), original::run_with_tract(&original, &model, x)?)];
-        if let Some(c) = &rt.checker {
-            v.push((ORT_CHECK.to_string(), original::run_with(c.backend.as_ref(), &original, &model, x)?));
+        let mut v = vec![(TRACT_CHECK.to_string(), tract_check.run(x)?)];
+        if let Some(c) = &ort_check {
+            v.push((ORT_CHECK.to_string(), c.run(x)?));
         }
         Ok(v)
     };

@@ -518,9 +518,11 @@ impl Search {
     /// Records a pass's outcome on a batch (its `members`, searched as
     /// `goals`): the best margins, the stages
     /// left out, and the first candidate that the original file confirms.
-    /// Every candidate is judged, also once the deadline has passed: there
-    /// is at most one per disjunct of the batch, and a pass that the
-    /// deadline cut short may have found its counterexample early on.
+    /// Candidates are judged also once the deadline has passed: there is at
+    /// most one per disjunct of the batch, and a pass that the deadline cut
+    /// short may have found its counterexample early on. A stop request
+    /// (Ctrl-C in the Python package, whose call then drops the result)
+    /// ends the judging at once.
     fn judge(
         &mut self,
         outcome: crate::optim::Outcome,
@@ -532,6 +534,9 @@ impl Search {
     ) -> Result<Option<Counterexample>> {
         self.note_left_out(outcome.left_out);
         for (i, best) in outcome.best.iter().enumerate() {
+            if crate::interrupt::requested() {
+                break;
+            }
             let (Some(&g), Some(goal)) = (members.get(i), goals.get(i)) else { continue };
             let k = planned.disjuncts[g];
             let candidate =
@@ -720,12 +725,12 @@ mod tests {
         assert_eq!(passes(&model, &pgd, 1).len(), 1, "other methods run alone");
     }
 
-    /// Every candidate of a pass is judged on the original model, also
-    /// when the deadline stopped the pass: the first that confirms is the
-    /// counterexample, the ones that fail are counted, and every margin is
-    /// recorded.
+    /// `judge` takes no deadline: a pass's satisfying best points are
+    /// confirmed on the original model in turn until one holds, also when
+    /// the deadline stopped the pass. The ones that fail are counted, and
+    /// every margin is recorded.
     #[test]
-    fn a_pass_stopped_by_the_deadline_has_every_candidate_judged() {
+    fn a_pass_cut_short_has_its_best_points_confirmed_until_one_holds() {
         let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
         let model = crate::onnx::import_proto(std::path::Path::new("mlp.onnx"), &zoo.graph.model).unwrap();
         let mut vnnlib = String::new();

@@ -570,8 +570,8 @@ mod tests {
             let full = SiteJacobians::compute(&chain, &free, now);
             assert_close(kept.inverse_norms(), full.inverse_norms(), 1e-5);
         }
-        // Most steps were low-rank updates (the rest: refreshes, and steps
-        // whose flips cost more than a recomputation on so small a chain).
+        // Most steps were low-rank updates (the rest: the forced refreshes,
+        // and steps where only the last site's gates moved).
         assert!(incremental > 2 * REFRESH_AFTER, "{incremental} updates");
         // The refresh that bounds rounding ran, and results after it match too.
         assert!(forced >= 2, "{forced} refreshes forced after {REFRESH_AFTER} updates");
