@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use adr_onnx::writer::builder::{attr_int, GraphBuilder, Precision};
+use adr_onnx::writer::builder::{attr_float, attr_int, GraphBuilder, Precision};
 use assert_cmd::Command;
 use common::fixtures;
 use common::models::{dense, matmul_relu, weight, write_model, zoo};
@@ -210,6 +210,35 @@ fn every_unsupported_node_is_named_at_once() {
     b.output(&c, "y");
     let p = write_model(dir.path(), "exotic.onnx", &b.finish());
     expect_error(adr().arg("inspect").arg(&p), &["exotic.onnx", "(Sin)", "(Erf)", "(CumSum)", "op not supported"]);
+}
+
+/// A model that draws random numbers is refused: tract would fold the draw
+/// into one constant, where ONNX Runtime (and a checker) draws anew at
+/// every run, so no counterexample of it could be confirmed.
+#[test]
+fn random_ops_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 4]);
+    let zeros = b.constant("zeros", &ndarray::ArrayD::zeros(ndarray::IxDyn(&[1, 4])));
+    let noise = b.node("RandomUniformLike", &[&zeros], vec![attr_float("seed", 3.0)], vec![1, 4]);
+    let h = b.node("Add", &[&x, &noise], vec![], vec![1, 4]);
+    let h = b.node("Relu", &[&h], vec![], vec![1, 4]);
+    let w = b.constant("w", &weight(&[4, 4]));
+    let y = b.node("MatMul", &[&h, &w], vec![], vec![1, 4]);
+    b.output(&y, "y");
+    let p = write_model(dir.path(), "noisy.onnx", &b.finish());
+    let property = dir.path().join("p.vnnlib");
+    let mut text = String::new();
+    for i in 0..4 {
+        text += &format!("(declare-const X_{i} Real)\n(declare-const Y_{i} Real)\n");
+    }
+    text += "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n";
+    text += "(assert (>= X_2 0))\n(assert (<= X_2 1))\n(assert (>= X_3 0))\n(assert (<= X_3 1))\n(assert (>= Y_0 0))\n";
+    std::fs::write(&property, text).unwrap();
+    let named = ["noisy.onnx", "(RandomUniformLike)", "draws random numbers"];
+    expect_error(adr().arg("inspect").arg(&p), &named);
+    expect_error(adr().arg("falsify").arg(&p).arg(&property).args(["--timeout", "5", "--quiet"]), &named);
 }
 
 #[test]

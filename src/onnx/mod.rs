@@ -207,6 +207,13 @@ fn import_node(
     let problem = |message: String| NodeProblem { node: name.clone(), op_type: node.op_type.clone(), message };
     let builder = ops::builder(&node.op_type).filter(|_| node.domain.is_empty() || node.domain == "ai.onnx");
     let is_head = HEAD_OPS.contains(&node.op_type.as_str()) || (node.op_type == "Cast" && !casts_to_float(node));
+    if draws_at_random(ctx, node) {
+        problems.push(problem(
+            "draws random numbers: ONNX Runtime draws anew at every run, so no input's output can be checked".into(),
+        ));
+        bind_all(ctx, node, Binding::Failed);
+        return Ok(());
+    }
 
     let mut bound = Vec::new();
     for (i, input) in node.input.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
@@ -313,6 +320,29 @@ fn import_node(
         }
     }
     Ok(())
+}
+
+/// ONNX's ops whose outputs are random draws.
+const RANDOM_OPS: &[&str] =
+    &["RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike", "Bernoulli", "Multinomial"];
+
+/// Whether `node` draws random numbers: a random op, or a Dropout whose
+/// `training_mode` is not a constant false (tract would fold a random op
+/// into one draw, where ONNX Runtime draws at every run).
+fn draws_at_random(ctx: &ImportCtx, node: &NodeProto) -> bool {
+    if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return false;
+    }
+    if RANDOM_OPS.contains(&node.op_type.as_str()) {
+        return true;
+    }
+    let training_mode = node.input.get(2).filter(|n| !n.is_empty());
+    node.op_type == "Dropout"
+        && training_mode.is_some_and(|n| match ctx.bindings.get(n) {
+            Some(Binding::Const(ConstTensor::Int(a))) => a.iter().any(|&v| v != 0),
+            Some(Binding::Const(ConstTensor::Float(a))) => a.iter().any(|&v| v != 0.0),
+            _ => true,
+        })
 }
 
 fn unsupported_message(node: &NodeProto) -> String {
