@@ -258,3 +258,24 @@ fn a_batch_split_over_onnxruntime_threads_matches_tract() {
     let want = run_named(whole.as_mut(), &graph, inputs).unwrap();
     assert_outputs_match(&ours, &want, 1e-4, "split MNIST step");
 }
+
+/// A graph output that is the graph input itself comes back with the
+/// input's values: ONNX Runtime hands back the input's own buffer, which
+/// must still be alive when the output is read. (tract does not load such
+/// a graph as the builder writes it: the output's type shadows the input's.)
+#[test]
+fn an_output_that_is_an_input_comes_back_intact_from_onnx_runtime() {
+    let Some(backend) = onnxruntime() else { return };
+    let mut b = adr_onnx::writer::builder::GraphBuilder::new("passthrough", Precision::F32);
+    let x = b.input("x", vec![2, 3]);
+    let y = b.node("Relu", &[&x], vec![], vec![2, 3]);
+    b.output(&x, "x");
+    b.output(&y, "y");
+    let mut exe = backend.load(&b.finish()).unwrap();
+    let input = ArrayD::from_shape_fn(IxDyn(&[2, 3]), |i| i[0] as f32 * 3.0 + i[1] as f32 - 2.5);
+    for _ in 0..3 {
+        let out = exe.run(vec![HostTensor::F32(input.clone())]).unwrap();
+        assert_eq!(out[0], HostTensor::F32(input.clone()));
+        assert_eq!(out[1], HostTensor::F32(input.mapv(|v| v.max(0.0))));
+    }
+}

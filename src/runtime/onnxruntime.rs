@@ -12,7 +12,7 @@ use ort::environment::Environment;
 use ort::ep;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
-use ort::value::Tensor;
+use ort::value::{DynValue, Tensor};
 
 use super::ort_library::{FoundLibrary, INSTALL_HINT, MIN_MINOR_VERSION};
 use super::parallel::{ChunkPlan, SplitBatch};
@@ -230,11 +230,11 @@ impl Backend for OrtBackend {
     }
 }
 
-fn to_value(t: HostTensor) -> ort::Result<SessionInputValue<'static>> {
+fn to_value(t: HostTensor) -> ort::Result<DynValue> {
     Ok(match t {
-        HostTensor::F32(a) => Tensor::from_array(a)?.into(),
-        HostTensor::F64(a) => Tensor::from_array(a)?.into(),
-        HostTensor::I64(a) => Tensor::from_array(a)?.into(),
+        HostTensor::F32(a) => Tensor::from_array(a)?.into_dyn(),
+        HostTensor::F64(a) => Tensor::from_array(a)?.into_dyn(),
+        HostTensor::I64(a) => Tensor::from_array(a)?.into_dyn(),
     })
 }
 
@@ -245,14 +245,11 @@ impl Executable for OrtExecutable {
             graph: self.graph.clone(),
             message: e.to_string().replace('\n', " "),
         };
-        let values: Vec<(String, SessionInputValue)> = self
-            .inputs
-            .iter()
-            .cloned()
-            .zip(inputs)
-            .map(|(n, t)| Ok((n, to_value(t)?)))
-            .collect::<ort::Result<_>>()
-            .map_err(err)?;
+        // The session gets views: an output that is a graph input shares
+        // the input's buffer, which must outlive the outputs' extraction.
+        let tensors: Vec<DynValue> = inputs.into_iter().map(to_value).collect::<ort::Result<_>>().map_err(err)?;
+        let values: Vec<(String, SessionInputValue)> =
+            self.inputs.iter().cloned().zip(tensors.iter().map(SessionInputValue::from)).collect();
         let outs = self.session.run(values).map_err(err)?;
         let mut result = Vec::with_capacity(self.outputs.len());
         for name in &self.outputs {
