@@ -693,3 +693,47 @@ fn a_model_whose_first_output_is_not_searchable_is_refused() {
     );
     assert!(std::fs::read_to_string(&out).unwrap().starts_with("error"), "an error result file is written");
 }
+
+/// External data is read from beside the model file by both runtimes that
+/// confirm, wherever the command runs: a file of the same name in the
+/// working directory is not read.
+#[test]
+fn both_confirmations_read_external_data_beside_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (models, elsewhere) = (dir.path().join("models"), dir.path().join("elsewhere"));
+    std::fs::create_dir(&models).unwrap();
+    std::fs::create_dir(&elsewhere).unwrap();
+    let mut g = common::models::matmul_relu();
+    let init = &mut g.model.graph.as_mut().unwrap().initializer[0];
+    std::fs::write(models.join("w.bin"), &init.raw_data).unwrap();
+    let decoy: Vec<u8> = init.raw_data.chunks(4).flat_map(|_| 1000f32.to_le_bytes()).collect();
+    std::fs::write(elsewhere.join("w.bin"), decoy).unwrap();
+    init.raw_data.clear();
+    init.data_location = Some(tract_onnx::pb::tensor_proto::DataLocation::External as i32);
+    init.external_data.push(tract_onnx::pb::StringStringEntryProto { key: "location".into(), value: "w.bin".into() });
+    let model = write_model(&models, "external.onnx", &g);
+    let property = dir.path().join("p.vnnlib");
+    let mut text = String::new();
+    for i in 0..3 {
+        text += &format!("(declare-const X_{i} Real)\n(assert (>= X_{i} 0.5))\n(assert (<= X_{i} 1))\n");
+    }
+    text += "(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n(assert (>= Y_0 -1))\n";
+    std::fs::write(&property, text).unwrap();
+    let report = dir.path().join("report.json");
+    let o = Command::cargo_bin("adr-onnx")
+        .unwrap()
+        .current_dir(&elsewhere)
+        .args(["falsify", "--quiet", "--timeout", "20", "--report"])
+        .arg(&report)
+        .arg(&model)
+        .arg(&property)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let confirmations = r["outcome"]["counterexample"]["confirmations"].as_array().unwrap().clone();
+    let outputs: Vec<&serde_json::Value> = confirmations.iter().map(|c| &c["outputs"]).collect();
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]), "the runtimes disagree: {confirmations:?}");
+    let y0 = outputs[0][0].as_f64().unwrap();
+    assert!(y0 < 100.0, "the decoy's weights were read: {confirmations:?}");
+}

@@ -170,6 +170,23 @@ pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> 
     }
 }
 
+/// Moves every external-data tensor of `model` (initializers and `Constant`
+/// values of the main graph), read from the folder of `model_path` as the
+/// importer reads it, into the model: a runtime given the model as bytes
+/// would look for the files in its working directory instead.
+pub fn inline_external_data(model_path: &Path, model: &mut ModelProto) -> Result<()> {
+    let Some(graph) = model.graph.as_mut() else { return Ok(()) };
+    let constants = graph.node.iter_mut().flat_map(|n| n.attribute.iter_mut()).filter_map(|a| a.t.as_mut());
+    for t in graph.initializer.iter_mut().chain(constants) {
+        if t.data_location == Some(DataLocation::External as i32) {
+            t.raw_data = read_external(model_path, t)?;
+            t.external_data.clear();
+            t.data_location = Some(DataLocation::Default as i32);
+        }
+    }
+    Ok(())
+}
+
 /// Reads the bytes of an external-data tensor, refusing any location that
 /// resolves outside the model's folder.
 fn read_external(model_path: &Path, t: &TensorProto) -> Result<Vec<u8>> {

@@ -129,9 +129,11 @@ impl<'a> BackendOriginal<'a> {
         BackendOriginal { backend, original, model, loaded: RefCell::new(None) }
     }
 
-    /// The file's graph with `Y` as its only output, for one input.
+    /// The file's graph with `Y` as its only output, for one input, its
+    /// external data read from beside the file.
     fn graph(&self) -> Result<OnnxGraph> {
         let mut proto = self.original.proto.clone();
+        crate::onnx::proto::inline_external_data(&self.original.path, &mut proto)?;
         let wanted = output_name(self.model)?;
         // The tensor may lie under a head rather than be a declared output.
         if let Some(g) = proto.graph.as_mut() {
