@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use adr_onnx::writer::builder::{attr_float, attr_int, GraphBuilder, Precision};
+use adr_onnx::writer::builder::{attr_float, attr_int, attr_ints, GraphBuilder, Precision};
 use assert_cmd::Command;
 use common::fixtures;
 use common::models::{dense, matmul_relu, weight, write_model, zoo};
@@ -239,6 +239,43 @@ fn random_ops_are_refused_by_name() {
     let named = ["noisy.onnx", "(RandomUniformLike)", "draws random numbers"];
     expect_error(adr().arg("inspect").arg(&p), &named);
     expect_error(adr().arg("falsify").arg(&p).arg(&property).args(["--timeout", "5", "--quiet"]), &named);
+
+    // The same draw inside a branch of an If is refused for what it is
+    // (an If on a constant condition is folded by running it in tract).
+    let branch = |name: &str, random: bool| {
+        let mut g = GraphBuilder::new(name, Precision::F32);
+        let out = if random {
+            g.node("RandomUniform", &[], vec![attr_ints("shape", &[1, 4])], vec![1, 4])
+        } else {
+            g.constant("zeros", &ndarray::ArrayD::zeros(ndarray::IxDyn(&[1, 4])))
+        };
+        g.output(&out, &format!("{name}_out"));
+        g.finish().model.graph.unwrap()
+    };
+    let graph_attr = |name: &str, g| tract_onnx::pb::AttributeProto {
+        name: name.into(),
+        r#type: tract_onnx::pb::attribute_proto::AttributeType::Graph as i32,
+        g: Some(g),
+        ..Default::default()
+    };
+    let mut b = GraphBuilder::new("m", Precision::F32);
+    let x = b.input("x", vec![1, 4]);
+    let condition = adr_onnx::writer::builder::Sym { name: "condition".into(), shape: vec![] };
+    let attrs = vec![graph_attr("then_branch", branch("then", true)), graph_attr("else_branch", branch("else", false))];
+    let noise = b.node("If", &[&condition], attrs, vec![1, 4]);
+    let h = b.node("Add", &[&x, &noise], vec![], vec![1, 4]);
+    let y = b.node("Relu", &[&h], vec![], vec![1, 4]);
+    b.output(&y, "y");
+    let mut g = b.finish();
+    let condition = tract_onnx::pb::TensorProto {
+        name: "condition".into(),
+        data_type: tract_onnx::pb::tensor_proto::DataType::Bool as i32,
+        raw_data: vec![1],
+        ..Default::default()
+    };
+    g.model.graph.as_mut().unwrap().initializer.push(condition);
+    let p = write_model(dir.path(), "branchy.onnx", &g);
+    expect_error(adr().arg("inspect").arg(&p), &["branchy.onnx", "(If)", "draws random numbers"]);
 }
 
 #[test]

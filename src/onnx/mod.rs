@@ -326,14 +326,15 @@ fn import_node(
 const RANDOM_OPS: &[&str] =
     &["RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike", "Bernoulli", "Multinomial"];
 
-/// Whether `node` draws random numbers: a random op, or a Dropout whose
-/// `training_mode` is not a constant false (tract would fold a random op
-/// into one draw, where ONNX Runtime draws at every run).
+/// Whether `node` draws random numbers: a random op, a Dropout whose
+/// `training_mode` is not a constant false, or a node whose subgraph (an
+/// `If` branch, a `Loop` body) holds either. tract would fold a random op
+/// into one draw, where ONNX Runtime draws at every run.
 fn draws_at_random(ctx: &ImportCtx, node: &NodeProto) -> bool {
     if !(node.domain.is_empty() || node.domain == "ai.onnx") {
         return false;
     }
-    if RANDOM_OPS.contains(&node.op_type.as_str()) {
+    if RANDOM_OPS.contains(&node.op_type.as_str()) || subgraphs_draw_at_random(node) {
         return true;
     }
     let training_mode = node.input.get(2).filter(|n| !n.is_empty());
@@ -341,8 +342,20 @@ fn draws_at_random(ctx: &ImportCtx, node: &NodeProto) -> bool {
         && training_mode.is_some_and(|n| match ctx.bindings.get(n) {
             Some(Binding::Const(ConstTensor::Int(a))) => a.iter().any(|&v| v != 0),
             Some(Binding::Const(ConstTensor::Float(a))) => a.iter().any(|&v| v != 0.0),
-            _ => true,
+            // Unresolved inputs are reported as such by the node's import.
+            None | Some(Binding::Failed) => false,
+            Some(Binding::Value(_) | Binding::NonDifferentiable(_)) => true,
         })
+}
+
+/// Whether a subgraph of `node` holds a random op, or a Dropout given a
+/// `training_mode` (its value is not resolved there: taken as true).
+fn subgraphs_draw_at_random(node: &NodeProto) -> bool {
+    let graphs = node.attribute.iter().flat_map(|a| a.g.iter().chain(&a.graphs));
+    graphs.flat_map(|g| &g.node).any(|n| {
+        let dropout_in_training = n.op_type == "Dropout" && n.input.get(2).is_some_and(|i| !i.is_empty());
+        RANDOM_OPS.contains(&n.op_type.as_str()) || dropout_in_training || subgraphs_draw_at_random(n)
+    })
 }
 
 fn unsupported_message(node: &NodeProto) -> String {
