@@ -516,9 +516,8 @@ impl Search {
     }
 
     /// Records a pass's outcome on a batch (its `members`, searched as
-    /// `goals`): the best margins, the stages
-    /// left out, and the first candidate that the original file confirms.
-    /// Candidates are judged also once the deadline has passed: there is at
+    /// `goals`): the best margins, the stages left out, and the first
+    /// candidate that the original file confirms. Candidates are judged also once the deadline has passed: there is at
     /// most one per disjunct of the batch, and a pass that the deadline cut
     /// short may have found its counterexample early on. A stop request
     /// (Ctrl-C in the Python package, whose call then drops the result)

@@ -144,19 +144,21 @@ impl<'a> BackendOriginal<'a> {
         }
         let graph = proto.graph.as_ref().ok_or_else(|| Error::internal("no graph"))?;
         let names = graph.input.iter().filter(|i| !graph.initializer.iter().any(|t| t.name == i.name));
+        let inputs = names
+            .zip(input_shapes(self.model))
+            .map(|(i, shape)| IoSpec { name: i.name.clone(), shape, elem: ElemType::Float })
+            .collect();
+        let outputs = graph
+            .output
+            .iter()
+            .map(|o| IoSpec { name: o.name.clone(), shape: vec![], elem: ElemType::Float })
+            .collect();
         Ok(OnnxGraph {
             name: self.original.path.display().to_string(),
             precision: Precision::F32,
-            inputs: names
-                .zip(input_shapes(self.model))
-                .map(|(i, shape)| IoSpec { name: i.name.clone(), shape, elem: ElemType::Float })
-                .collect(),
-            outputs: graph
-                .output
-                .iter()
-                .map(|o| IoSpec { name: o.name.clone(), shape: vec![], elem: ElemType::Float })
-                .collect(),
-            model: proto.clone(),
+            inputs,
+            outputs,
+            model: proto,
         })
     }
 
