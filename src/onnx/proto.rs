@@ -170,10 +170,10 @@ pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> 
     }
 }
 
-/// Moves every external-data tensor of `model` (initializers and `Constant`
-/// values of the main graph), read from the folder of `model_path` as the
-/// importer reads it, into the model: a runtime given the model as bytes
-/// would look for the files in its working directory instead.
+/// Moves every external-data tensor of `model` (initializers and tensor
+/// attributes of the main graph's nodes), read from the folder of
+/// `model_path` as the importer reads it, into the model: a runtime given
+/// the model as bytes would look for the files in its working directory.
 pub fn inline_external_data(model_path: &Path, model: &mut ModelProto) -> Result<()> {
     let Some(graph) = model.graph.as_mut() else { return Ok(()) };
     let constants = graph.node.iter_mut().flat_map(|n| n.attribute.iter_mut()).filter_map(|a| a.t.as_mut());

@@ -16,7 +16,8 @@ struct TractExecutable {
     plan: Arc<TypedRunnableModel>,
 }
 
-fn runtime_error(graph: &str, e: TractError) -> Error {
+/// tract's error on `graph`, in one line.
+pub(crate) fn runtime_error(graph: &str, e: TractError) -> Error {
     Error::Runtime { backend: "tract".into(), graph: graph.to_string(), message: format!("{e:#}").replace('\n', " ") }
 }
 

@@ -71,11 +71,7 @@ impl<'a> TractOriginal<'a> {
     }
 
     fn error(&self, e: TractError) -> Error {
-        Error::Runtime {
-            backend: "tract".into(),
-            graph: self.original.path.display().to_string(),
-            message: format!("{e:#}"),
-        }
+        crate::runtime::tract::runtime_error(&self.original.path.display().to_string(), e)
     }
 
     fn load(&self) -> Result<Arc<TypedRunnableModel>> {
