@@ -75,22 +75,63 @@ where
     }
 }
 
+/// How many segments [`load_with`] loads `graph` in (1: whole).
+#[cfg(test)]
+pub(crate) fn segment_count(graph: &OnnxGraph) -> usize {
+    let max = max_nodes();
+    Plan::new(graph, max, max.min(SEGMENT_NODES)).map_or(1, |p| p.segments.len())
+}
+
 /// ONNX element types a [`HostTensor`] holds.
 fn transferable(t: i32) -> bool {
     t == DataType::Float as i32 || t == DataType::Double as i32 || t == DataType::Int64 as i32
 }
 
-/// The element type of a node's outputs, from its op and its inputs' types
-/// (`None` when unknown).
-fn output_type(node: &NodeProto, types: &HashMap<&str, i32>) -> Option<i32> {
+/// The element type of a node's output `k`, from its op and its inputs'
+/// types (`None` when unknown: a cut never crosses such a tensor). The
+/// rule "as its first input" holds for the ops the lowering emits and for
+/// most others; the ops of a model file where it does not are listed, and
+/// ops of other domains (`ai.onnx.ml`...) are unknown.
+fn output_type(node: &NodeProto, k: usize, types: &HashMap<&str, i32>) -> Option<i32> {
     let input = |i: usize| node.input.get(i).and_then(|n| types.get(n.as_str()).copied());
-    match node.op_type.as_str() {
-        "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual" | "Not" | "And" | "Or" | "Xor" | "IsNaN"
-        | "IsInf" => Some(DataType::Bool as i32),
-        "ArgMax" | "ArgMin" | "Shape" | "Size" | "NonZero" => Some(DataType::Int64 as i32),
-        "Cast" => node.attribute.iter().find(|a| a.name == "to").map(|a| a.i as i32),
-        "Constant" => node.attribute.iter().find(|a| a.name == "value").and_then(|a| a.t.as_ref()).map(|t| t.data_type),
-        "Where" => input(1),
+    let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
+    let (float, int64, bool) = (DataType::Float as i32, DataType::Int64 as i32, DataType::Bool as i32);
+    if !node.domain.is_empty() && node.domain != "ai.onnx" {
+        return None;
+    }
+    match (node.op_type.as_str(), k) {
+        (
+            "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual" | "Not" | "And" | "Or" | "Xor" | "IsNaN"
+            | "IsInf",
+            _,
+        ) => Some(bool),
+        ("ArgMax" | "ArgMin" | "Shape" | "Size" | "NonZero" | "NonMaxSuppression", _) => Some(int64),
+        ("Cast", _) => attr("to").map(|a| a.i as i32),
+        ("CastLike", _) => input(1),
+        ("Constant", _) => match node.attribute.first() {
+            Some(a) if a.name == "value" => a.t.as_ref().map(|t| t.data_type),
+            Some(a) if a.name == "value_float" || a.name == "value_floats" => Some(float),
+            Some(a) if a.name == "value_int" || a.name == "value_ints" => Some(int64),
+            _ => None,
+        },
+        ("ConstantOfShape", _) => attr("value").map_or(Some(float), |a| a.t.as_ref().map(|t| t.data_type)),
+        ("EyeLike", _) => attr("dtype").map(|a| a.i as i32).or_else(|| input(0)),
+        ("OneHot", _) => input(2),
+        ("DequantizeLinear", _) => input(1),
+        ("Where", _) => input(1),
+        // The second output is the indices (TopK, MaxPool, Unique) or the
+        // mask (Dropout).
+        ("TopK" | "MaxPool", 1) | ("Unique", 1..) => Some(int64),
+        ("Dropout", 1) => Some(bool),
+        (
+            "QuantizeLinear"
+            | "DynamicQuantizeLinear"
+            | "MatMulInteger"
+            | "ConvInteger"
+            | "QLinearConv"
+            | "QLinearMatMul",
+            _,
+        ) => None,
         _ => input(0),
     }
 }
@@ -163,10 +204,9 @@ impl Plan {
                 }
                 last_read.insert(name.as_str(), k);
             }
-            let t = output_type(node, &types);
-            for name in node.output.iter().filter(|s| !s.is_empty()) {
+            for (j, name) in node.output.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
                 producer.insert(name.as_str(), k);
-                if let Some(t) = t {
+                if let Some(t) = output_type(node, j, &types) {
                     types.insert(name.as_str(), t);
                 }
             }
@@ -421,8 +461,9 @@ mod tests {
     use crate::lower::step::{gradient_graph, step_graph, Problem};
     use crate::objective::Objective;
     use crate::runtime::tract::TractBackend;
-    use crate::writer::builder::{attr_int, GraphBuilder};
+    use crate::writer::builder::{attr_int, GraphBuilder, Sym};
     use crate::writer::Precision;
+    use tract_onnx::pb::AttributeProto;
 
     /// A width-8 chain of `depth` Gemm+ReLU layers (the last without ReLU).
     fn chain(depth: usize, seed: u64) -> OnnxGraph {
@@ -547,6 +588,55 @@ mod tests {
                 assert!(s.nodes.last().is_some_and(|n| n.op_type != "Greater"), "max {max}");
             }
             assert_same(&g, max, 9);
+        }
+    }
+
+    /// A model file's ops whose outputs are not of their first input's
+    /// type: ConstantOfShape (a float from an int64 shape) and TopK (int64
+    /// indices beside float values). Cut at every size, each tensor
+    /// crossing a cut is declared with the type it has, so both runtimes
+    /// accept the segments (ONNX Runtime refuses a mismatched type).
+    #[test]
+    fn cuts_declare_the_types_of_a_model_files_ops() {
+        let mut b = GraphBuilder::new("typed", Precision::F32);
+        let x = b.input("x", vec![1, 8]);
+        let shape = b.node("Shape", &[&x], vec![], vec![2]);
+        let half = crate::onnx::proto::encode_f32("half", &ArrayD::from_elem(IxDyn(&[1]), 0.5));
+        let value = AttributeProto { name: "value".into(), r#type: 4, t: Some(half), ..Default::default() };
+        let filled = b.node("ConstantOfShape", &[&shape], vec![value], vec![1, 8]);
+        let mut h = b.node("Add", &[&x, &filled], vec![], vec![1, 8]);
+        let k = b.constant_i64("k", &[3]);
+        b.raw_node(NodeProto {
+            op_type: "TopK".into(),
+            name: "topk".into(),
+            input: vec![h.name.clone(), k.name.clone()],
+            output: vec!["values".into(), "indices".into()],
+            attribute: vec![attr_int("axis", 1)],
+            ..Default::default()
+        });
+        let (mut values, indices) =
+            (Sym { name: "values".into(), shape: vec![1, 3] }, Sym { name: "indices".into(), shape: vec![1, 3] });
+        for _ in 0..6 {
+            let c = b.scalar(0.25);
+            values = b.node("Add", &[&values, &c], vec![], vec![1, 3]);
+            values = b.node("Relu", &[&values], vec![], vec![1, 3]);
+            h = b.node("Relu", &[&h], vec![], vec![1, 8]);
+        }
+        let picked = b.node("GatherElements", &[&h, &indices], vec![attr_int("axis", 1)], vec![1, 3]);
+        let y = b.node("Add", &[&values, &picked], vec![], vec![1, 3]);
+        b.output(&y, "y");
+        let g = b.finish();
+        let n = g.model.graph.as_ref().map_or(0, |g| g.node.len());
+        for max in 2..n {
+            let plan = Plan::new(&g, max, max).unwrap();
+            for s in &plan.segments {
+                for (name, t) in &s.outputs {
+                    let expected =
+                        if name == "indices" || name.starts_with("Shape") { DataType::Int64 } else { DataType::Float };
+                    assert_eq!(*t, expected as i32, "{name}, cut at {max}");
+                }
+            }
+            assert_same(&g, max, 5);
         }
     }
 }
