@@ -635,10 +635,11 @@ fn an_npz_archive_is_a_dataset() {
 /// The logits of the original model file at `x`: in tract, and in ONNX
 /// Runtime when the tests require it (scripts/test.sh).
 fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
-    use adr_onnx::vnnlib::original::{BackendOriginal, OriginalModel, TractOriginal};
+    use adr_onnx::runtime::tract::TractBackend;
+    use adr_onnx::vnnlib::original::{LoadedOriginal, OriginalModel};
     let path = root().join("models/mnist_cnn_pgd.onnx");
     let (model, original) = (adr_onnx::onnx::import(&path).unwrap(), OriginalModel::read(&path).unwrap());
-    let mut logits = vec![TractOriginal::new(&original, &model).run(x).unwrap()];
+    let mut logits = vec![LoadedOriginal::new(&TractBackend, &original, &model).run(x).unwrap()];
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
         use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
         let req = BackendRequest {
@@ -648,7 +649,7 @@ fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
             threads: 1,
         };
         let ort = select(&req).unwrap();
-        logits.push(BackendOriginal::new(ort.backend.as_ref(), &original, &model).run(x).unwrap());
+        logits.push(LoadedOriginal::new(ort.backend.as_ref(), &original, &model).run(x).unwrap());
     }
     logits
 }

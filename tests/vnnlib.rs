@@ -80,7 +80,7 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         let original = adr_onnx::vnnlib::original::OriginalModel::read(&model).unwrap();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let y_ort =
-            adr_onnx::vnnlib::original::BackendOriginal::new(ort.backend.as_ref(), &original, &m).run(&xf).unwrap();
+            adr_onnx::vnnlib::original::LoadedOriginal::new(ort.backend.as_ref(), &original, &m).run(&xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
     }
 }

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use adr_onnx::goal::schema::MethodBlock;
 use adr_onnx::memory::MemoryLimit;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
+use adr_onnx::runtime::tract::TractBackend;
 use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
-use adr_onnx::vnnlib::original::{BackendOriginal, OriginalModel, TractOriginal};
+use adr_onnx::vnnlib::original::{LoadedOriginal, OriginalModel};
 use anyhow::Context;
 
 use super::backend::BackendArgs;
@@ -122,8 +123,8 @@ fn falsify_instance(
     let original = OriginalModel::read(model_path)?;
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
     let model = adr_onnx::front::within_memory(model, &common.memory, "falsify")?;
-    let tract_check = TractOriginal::new(&original, &model);
-    let ort_check = rt.checker.as_ref().map(|c| BackendOriginal::new(c.backend.as_ref(), &original, &model));
+    let tract_check = LoadedOriginal::new(&TractBackend, &original, &model);
+    let ort_check = rt.checker.as_ref().map(|c| LoadedOriginal::new(c.backend.as_ref(), &original, &model));
     let confirm = |x: &[f32]| -> adr_onnx::Result<Vec<(String, Vec<f64>)>> {
         let mut v = vec![(TRACT_CHECK.to_string(), tract_check.run(x)?)];
         if let Some(c) = &ort_check {
