@@ -279,3 +279,25 @@ fn an_output_that_is_an_input_comes_back_intact_from_onnx_runtime() {
         assert_eq!(out[1], HostTensor::F32(input.mapv(|v| v.max(0.0))));
     }
 }
+
+/// A model file's half-precision output (falsify confirms on the file as
+/// it is) comes back from ONNX Runtime as the float32 values it holds.
+#[test]
+fn a_half_precision_output_comes_back_from_onnx_runtime_exactly() {
+    let Some(backend) = onnxruntime() else { return };
+    let mut b = adr_onnx::writer::builder::GraphBuilder::new("half", Precision::F32);
+    let x = b.input("x", vec![1, 3]);
+    let to_half = adr_onnx::writer::builder::attr_int("to", 10);
+    let y = b.node("Cast", &[&x], vec![to_half], vec![1, 3]);
+    b.output(&y, "y");
+    let mut graph = b.finish();
+    let declared = graph.model.graph.as_mut().and_then(|g| g.output.first_mut()).and_then(|o| o.r#type.as_mut());
+    if let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) = declared.and_then(|t| t.value.as_mut()) {
+        t.elem_type = 10;
+    }
+    let mut exe = backend.load(&graph).unwrap();
+    let input = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![0.1f32, 1.0 / 3.0, 1000.0]).unwrap();
+    let out = exe.run(vec![HostTensor::F32(input)]).unwrap();
+    let halves = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![0.0999755859375f32, 0.333251953125, 1000.0]).unwrap();
+    assert_eq!(out[0], HostTensor::F32(halves));
+}

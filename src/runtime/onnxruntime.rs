@@ -258,6 +258,11 @@ impl Executable for OrtExecutable {
                 HostTensor::F32(a.to_owned())
             } else if let Ok(a) = v.try_extract_array::<f64>() {
                 HostTensor::F64(a.to_owned())
+            } else if let Ok(a) = v.try_extract_array::<half::f16>() {
+                // A model file's half-precision output (read exactly in f32).
+                HostTensor::F32(a.mapv(f32::from))
+            } else if let Ok(a) = v.try_extract_array::<half::bf16>() {
+                HostTensor::F32(a.mapv(f32::from))
             } else {
                 let a: ArrayD<i64> = v.try_extract_array::<i64>().map_err(err)?.to_owned();
                 HostTensor::I64(a)
