@@ -23,6 +23,7 @@ pub mod memory;
 pub mod objective;
 pub mod onnx;
 pub mod optim;
+pub mod original;
 pub mod output;
 pub mod report;
 pub mod runtime;

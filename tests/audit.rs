@@ -113,6 +113,11 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
         assert!(adv.iter().all(|v| (0.0..=1.0).contains(v)));
     }
     assert!(flipped > 0, "PGD flips some of these at eps 0.25");
+    // The derived network was checked against the file on the first samples.
+    let check = &r["provenance"]["file_check"];
+    assert_eq!(check["rows"], 8, "{check}");
+    assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-4), "{check}");
+    assert!(check.get("unavailable").is_none());
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("data:image/png;base64,").count(), s["worst"].as_array().unwrap().len());
     assert!(html.contains("Robustness audit"));
@@ -635,8 +640,8 @@ fn an_npz_archive_is_a_dataset() {
 /// The logits of the original model file at `x`: in tract, and in ONNX
 /// Runtime when the tests require it (scripts/test.sh).
 fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
+    use adr_onnx::original::{LoadedOriginal, OriginalModel};
     use adr_onnx::runtime::tract::TractBackend;
-    use adr_onnx::vnnlib::original::{LoadedOriginal, OriginalModel};
     let path = root().join("models/mnist_cnn_pgd.onnx");
     let (model, original) = (adr_onnx::onnx::import(&path).unwrap(), OriginalModel::read(&path).unwrap());
     let mut logits = vec![LoadedOriginal::new(&TractBackend, &original, &model).run(x).unwrap()];

@@ -77,10 +77,9 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         };
         let ort = adr_onnx::runtime::select::select(&req).unwrap();
         let m = adr_onnx::onnx::import(&model).unwrap();
-        let original = adr_onnx::vnnlib::original::OriginalModel::read(&model).unwrap();
+        let original = adr_onnx::original::OriginalModel::read(&model).unwrap();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let y_ort =
-            adr_onnx::vnnlib::original::LoadedOriginal::new(ort.backend.as_ref(), &original, &m).run(&xf).unwrap();
+        let y_ort = adr_onnx::original::LoadedOriginal::new(ort.backend.as_ref(), &original, &m).run(&xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");
     }
 }

@@ -91,7 +91,9 @@ impl AttackJob {
     /// The audit report, as JSON text.
     fn run(self) -> Result<String> {
         let memory = MemoryLimit::new(None);
-        let model = adr_onnx::front::within_memory(self.model.import()?, &memory, "attack")?;
+        let original = self.model.original()?;
+        let model = adr_onnx::onnx::import_proto(&original.path, &original.proto)?;
+        let model = adr_onnx::front::within_memory(model, &memory, "attack")?;
         let selected = select(&self.request)?;
         let count = self.labels.len();
         let (images_sha256, labels_sha256) = (images_sha256(&self.images), labels_sha256(&self.labels));
@@ -114,6 +116,7 @@ impl AttackJob {
             epsilon_tolerance: self.epsilon_tolerance,
             targets: self.targets.map(|t| (Path::new(TARGETS), t)),
             shard: Shard::WHOLE,
+            original: Some(&original),
             memory,
             runtime: selected.runtime,
         };

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use adr_onnx::input::sha256_hex;
 use adr_onnx::onnx::ImportedModel;
+use adr_onnx::original::OriginalModel;
 use adr_onnx::{Error, Result};
 use pyo3::prelude::*;
 
@@ -32,8 +33,16 @@ impl ModelSource {
     }
 
     pub fn import(&self) -> Result<ImportedModel> {
-        let proto = adr_onnx::onnx::proto::decode_model(&self.name, &self.bytes)?;
-        adr_onnx::onnx::import_proto(&self.name, &proto)
+        let original = self.original()?;
+        adr_onnx::onnx::import_proto(&original.path, &original.proto)
+    }
+
+    /// The model file as read: its graph decoded, named as in errors.
+    pub fn original(&self) -> Result<OriginalModel> {
+        Ok(OriginalModel {
+            path: self.name.clone(),
+            proto: adr_onnx::onnx::proto::decode_model(&self.name, &self.bytes)?,
+        })
     }
 
     pub fn sha256(&self) -> String {

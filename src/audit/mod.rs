@@ -26,12 +26,15 @@ use crate::front;
 use crate::goal::schema::MethodBlock;
 use crate::goal::{self, argmax, ClassTemplate, Goal};
 use crate::input::sha256_hex;
+use crate::ir::ValueId;
 use crate::memory::{MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
+use crate::original::{FileCheck, LoadedOriginal, OriginalModel};
 use crate::report::{distances, ToolInfo};
 use crate::runtime::select::Runtime;
+use crate::runtime::tract::TractBackend;
 use crate::runtime::Backend;
 
 /// 2: `dataset_sha256` (images, labels and sample count) replaced the
@@ -311,6 +314,9 @@ pub struct AuditInput<'a> {
     /// `--targets`: a target class per sample of the dataset, with the file
     /// they were read from.
     pub targets: Option<(&'a Path, Vec<usize>)>,
+    /// The model file as read, to check the network derived from it against
+    /// (the first [`FILE_CHECK_SAMPLES`] samples run through both).
+    pub original: Option<&'a OriginalModel>,
     /// The memory the audit may use, checked before any batch runs.
     pub memory: MemoryLimit,
     /// The runtime of `backend`, for the memory estimate.
@@ -549,6 +555,11 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
+    let file_check = match a.original {
+        Some(original) => Some(check_file(a, original, probe.target, &indices, &clean)?),
+        None => None,
+    };
+
     // Each sample's targets, one search each until one is reached.
     let mut targets: Vec<Vec<Option<usize>>> = Vec::with_capacity(indices.len());
     let mut samples: Vec<SampleResult> = indices
@@ -633,8 +644,29 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         samples,
         summary,
         curve,
-        provenance: running.provenance(&stage_seconds(&engine)),
+        provenance: provenance::Provenance { file_check, ..running.provenance(&stage_seconds(&engine)) },
     })
+}
+
+/// Samples of an audit that [`check_file`] runs through the model file.
+pub const FILE_CHECK_SAMPLES: usize = 8;
+
+/// The derived network's clean outputs `clean` (of the samples `indices`)
+/// against the model file's own, on the first [`FILE_CHECK_SAMPLES`]
+/// samples: an error before any attack when they disagree.
+fn check_file(
+    a: &AuditInput,
+    original: &OriginalModel,
+    target: ValueId,
+    indices: &[usize],
+    clean: &[Vec<f32>],
+) -> Result<FileCheck> {
+    let rows = indices.len().min(clean.len()).min(FILE_CHECK_SAMPLES);
+    let width = clean.first().map_or(0, Vec::len);
+    let derived = Array2::from_shape_fn((rows, width), |(r, c)| clean[r][c]);
+    let x = dataset_rows(a.images, &indices[..rows]);
+    let file = LoadedOriginal::new(&TractBackend, original, a.model).for_output(&a.model.graph.value(target).name);
+    file.check_derived(x.view(), derived.view())
 }
 
 /// The seconds `engine` spent per attack stage, by stage name.

@@ -30,6 +30,12 @@ pub struct Provenance {
     /// stage that runs it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_seconds: BTreeMap<String, f64>,
+    /// The network adr-onnx derived from the model file against the file
+    /// itself (run by tract) on the first samples audited; absent where the
+    /// audit was given no file to check against. A merge keeps the first
+    /// shard's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_check: Option<crate::original::FileCheck>,
     /// A merged report: each shard's provenance, by shard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<Provenance>,
@@ -59,6 +65,7 @@ impl Provenance {
             started_utc,
             duration_s,
             stage_seconds,
+            file_check: None,
             shards: Vec::new(),
         }
     }

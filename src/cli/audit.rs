@@ -10,6 +10,8 @@ use adr_onnx::audit::session::Session;
 use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
 use adr_onnx::input::sha256_hex;
+use adr_onnx::onnx::{import_proto, proto::decode_model};
+use adr_onnx::original::OriginalModel;
 use anyhow::Context;
 
 use super::audit_export::{file_name, ExportArgs};
@@ -186,7 +188,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         partial.display()
     );
     let limit = args.memory.limit();
-    let model = adr_onnx::front::import_model(&args.model, &limit, "audit")?;
+    let model_bytes = read_bytes(&args.model)?;
+    // The file as read, to check the derived network against.
+    let original = OriginalModel { path: args.model.clone(), proto: decode_model(&args.model, &model_bytes)? };
+    let model = adr_onnx::front::within_memory(import_proto(&args.model, &original.proto)?, &limit, "audit")?;
     if !args.quiet && adr_onnx::surrogate::relu_sites(&model.graph).is_empty() {
         eprintln!(
             "adr-onnx: note: {}: {}; `auto` runs without its adr stage",
@@ -194,7 +199,6 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             adr_onnx::optim::NO_RELU_LEFT_OUT
         );
     }
-    let model_bytes = read_bytes(&args.model)?;
     let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &input_shape(&model))?;
     let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
@@ -242,6 +246,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         epsilon_tolerance: args.epsilon_tolerance.unwrap_or(audit::bisect::DEFAULT_TOLERANCE),
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
+        original: Some(&original),
         memory: limit,
         runtime: selected.runtime,
     };
@@ -277,6 +282,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
+    }
+    if let (false, Some(why)) = (args.quiet, report.provenance.file_check.as_ref().and_then(|c| c.unavailable.as_ref()))
+    {
+        eprintln!(
+            "adr-onnx: note: {}: the derived network was not checked against the file: {why}",
+            args.model.display()
+        );
     }
     if !args.quiet {
         eprintln!(

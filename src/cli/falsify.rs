@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use adr_onnx::goal::schema::MethodBlock;
 use adr_onnx::memory::MemoryLimit;
+use adr_onnx::original::{LoadedOriginal, OriginalModel};
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest, Selected};
 use adr_onnx::runtime::tract::TractBackend;
 use adr_onnx::runtime::Device;
 use adr_onnx::vnnlib::falsify::{falsify, vnncomp_error_text, vnncomp_text, FalsifyConfig, FalsifyOutcome, Verdict};
 use adr_onnx::vnnlib::files;
-use adr_onnx::vnnlib::original::{LoadedOriginal, OriginalModel};
 use anyhow::Context;
 
 use super::backend::BackendArgs;

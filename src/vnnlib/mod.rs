@@ -6,7 +6,6 @@
 pub mod exact;
 pub mod falsify;
 pub mod files;
-pub mod original;
 pub mod parse;
 pub mod sample;
 

@@ -1,14 +1,16 @@
 //! Running the ORIGINAL model file on one input, independently of the
 //! lowering: the file's own graph, through tract's ONNX importer or ONNX
-//! Runtime. Counterexamples are confirmed this way. Each runtime loads the
-//! file at its first run and keeps it for the next; a deep file loads in
-//! segments, as the search's own graphs do (`runtime::segmented`).
+//! Runtime. `falsify` confirms its counterexamples this way, and `audit`
+//! checks the network it derived from the file against the file itself
+//! ([`LoadedOriginal::check_derived`]). Each runtime loads the file at its
+//! first run and keeps it for the next; a deep file loads in segments, as
+//! the search's own graphs do (`runtime::segmented`).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayView2, IxDyn};
 use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
 use tract_onnx::pb::{type_proto, TensorShapeProto, ValueInfoProto};
 
@@ -25,7 +27,7 @@ pub struct OriginalModel {
 
 impl OriginalModel {
     pub fn read(path: &Path) -> Result<Self> {
-        Ok(OriginalModel { path: path.to_path_buf(), proto: super::files::read_model(path)? })
+        Ok(OriginalModel { path: path.to_path_buf(), proto: crate::vnnlib::files::read_model(path)? })
     }
 }
 
@@ -63,9 +65,32 @@ fn declare_shape(input: &mut ValueInfoProto, shape: &[usize]) {
     t.shape = Some(TensorShapeProto { dim: dim.collect() });
 }
 
-/// The tensor the objective reads, the one a property's `Y` names.
+/// The tensor the objective reads by default, the one a property's `Y`
+/// names.
 fn output_name(model: &ImportedModel) -> Result<String> {
     model.default_objective().map(|c| c.name.clone()).ok_or(Error::NoDifferentiableOutput)
+}
+
+/// How far the derived network's outputs may lie from the file's, relative
+/// to the largest output magnitude of the row (at least 1). Float32 rounding
+/// in another order of operations (folded batch norms, fused layers) stays
+/// far below it: the lowering's tests hold 1e-4 on every fixture. A
+/// wrongly derived network is off by about the outputs' own size.
+pub const FILE_CHECK_TOLERANCE: f64 = 1e-3;
+
+/// What [`LoadedOriginal::check_derived`] found: the rows compared and
+/// their largest difference, or why the file could not be run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileCheck {
+    /// Inputs run through both.
+    pub rows: usize,
+    /// The largest difference between an output of the derived network and
+    /// the file's, relative as [`FILE_CHECK_TOLERANCE`] says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_difference: Option<f64>,
+    /// Why the file could not be run (then nothing was compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 /// The original file as `backend` runs it, loaded at the first call and
@@ -75,12 +100,21 @@ pub struct LoadedOriginal<'a> {
     backend: &'a dyn Backend,
     original: &'a OriginalModel,
     model: &'a ImportedModel,
+    /// The tensor run returns; `None`: the default objective's.
+    output: Option<String>,
     loaded: RefCell<Option<Box<dyn Executable>>>,
 }
 
 impl<'a> LoadedOriginal<'a> {
+    /// The file as `backend` runs it, returning the default objective's
+    /// tensor.
     pub fn new(backend: &'a dyn Backend, original: &'a OriginalModel, model: &'a ImportedModel) -> Self {
-        LoadedOriginal { backend, original, model, loaded: RefCell::new(None) }
+        LoadedOriginal { backend, original, model, output: None, loaded: RefCell::new(None) }
+    }
+
+    /// The same, returning the tensor `name` instead.
+    pub fn for_output(self, name: &str) -> Self {
+        LoadedOriginal { output: Some(name.to_string()), ..self }
     }
 
     /// The file's graph with `Y` as its only output, its inputs declared
@@ -90,7 +124,20 @@ impl<'a> LoadedOriginal<'a> {
     fn graph(&self) -> Result<OnnxGraph> {
         let mut proto = self.original.proto.clone();
         crate::onnx::proto::inline_external_data(&self.original.path, &mut proto)?;
-        let wanted = output_name(self.model)?;
+        let wanted = match &self.output {
+            Some(name) => name.clone(),
+            None => output_name(self.model)?,
+        };
+        // tract panics on an output that no node makes.
+        let made = |g: &tract_onnx::pb::GraphProto| {
+            g.node.iter().any(|n| n.output.contains(&wanted)) || g.input.iter().any(|i| i.name == wanted)
+        };
+        if !proto.graph.as_ref().is_some_and(made) {
+            return Err(Error::Model {
+                path: self.original.path.clone(),
+                message: format!("the file has no tensor '{}'", crate::error::clip(&wanted)),
+            });
+        }
         // The tensor may lie under a head rather than be a declared output.
         if let Some(g) = proto.graph.as_mut() {
             g.output.retain(|o| o.name == wanted);
@@ -131,6 +178,51 @@ impl<'a> LoadedOriginal<'a> {
         let out = exe.run(inputs.into_iter().map(HostTensor::F32).collect())?;
         Ok(out.first().ok_or_else(|| Error::internal("the model has no output"))?.to_f64().iter().copied().collect())
     }
+
+    /// Runs the file on each row of `x` and compares its output with
+    /// `derived`, the same rows through the network adr-onnx derived from
+    /// the file. An error when they differ by more than
+    /// [`FILE_CHECK_TOLERANCE`]: a search on the derived network would not
+    /// hold for the file. A file this runtime cannot run (an op it lacks)
+    /// gives a check with `unavailable` set.
+    pub fn check_derived(&self, x: ArrayView2<f32>, derived: ArrayView2<f32>) -> Result<FileCheck> {
+        let rows = x.nrows().min(derived.nrows());
+        let unavailable = |why: String| Ok(FileCheck { rows, max_difference: None, unavailable: Some(why) });
+        let mut worst = 0f64;
+        for (i, (x, d)) in x.rows().into_iter().zip(derived.rows()).enumerate() {
+            let file = match self.run(&x.to_vec()) {
+                Ok(file) => file,
+                Err(e) => return unavailable(e.to_string()),
+            };
+            if file.len() != d.len() {
+                return unavailable(format!(
+                    "the file's output has {} values, the derived network's {}",
+                    file.len(),
+                    d.len()
+                ));
+            }
+            let scale = file.iter().fold(1f64, |m, v| m.max(v.abs()));
+            for (j, (&f, &d)) in file.iter().zip(d).enumerate() {
+                if f == f64::from(d) || (f.is_nan() && d.is_nan()) {
+                    continue;
+                }
+                let difference = (f64::from(d) - f).abs() / scale;
+                if difference.is_nan() || difference > FILE_CHECK_TOLERANCE {
+                    return Err(Error::Model {
+                        path: self.original.path.clone(),
+                        message: format!(
+                            "the network adr-onnx derived from this file disagrees with the file itself: on \
+                             input {i}, value {j} of the output is {d} against the file's {f} (relative \
+                             difference {difference:.2e}, tolerance {FILE_CHECK_TOLERANCE:e}); results on it would \
+                             not hold for the file. Please report this model"
+                        ),
+                    });
+                }
+                worst = worst.max(difference);
+            }
+        }
+        Ok(FileCheck { rows, max_difference: Some(worst), unavailable: None })
+    }
 }
 
 #[cfg(test)]
@@ -143,10 +235,7 @@ mod tests {
     /// what a fresh load gives there, not the first input's output.
     #[test]
     fn a_kept_load_runs_each_input_as_a_fresh_one() {
-        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
-        let path = Path::new("mlp.onnx");
-        let model = crate::onnx::import_proto(path, &zoo.graph.model).unwrap();
-        let original = OriginalModel { path: path.to_path_buf(), proto: zoo.graph.model.clone() };
+        let (original, model) = mlp();
         let kept = LoadedOriginal::new(&TractBackend, &original, &model);
         let mut outputs = Vec::new();
         for k in 0..3 {
@@ -156,6 +245,47 @@ mod tests {
             outputs.push(fresh);
         }
         assert!(outputs[0] != outputs[1] && outputs[1] != outputs[2], "the inputs give different outputs");
+    }
+
+    /// The zoo's `mlp_gemm` as a file, imported.
+    fn mlp() -> (OriginalModel, ImportedModel) {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        let path = Path::new("mlp.onnx");
+        let model = crate::onnx::import_proto(path, &zoo.graph.model).unwrap();
+        (OriginalModel { path: path.to_path_buf(), proto: zoo.graph.model.clone() }, model)
+    }
+
+    /// The file's own outputs pass the check; one value off by a tenth of
+    /// the outputs' size fails it, naming the file, the input and the value.
+    #[test]
+    fn the_check_passes_the_files_own_outputs_and_names_a_disagreement() {
+        let (original, model) = mlp();
+        let file = LoadedOriginal::new(&TractBackend, &original, &model);
+        let x = ndarray::Array2::from_shape_fn((3, 6), |(r, c)| ((r * 5 + c * 3) % 7) as f32 / 7.0 - 0.4);
+        let outputs: Vec<Vec<f64>> = x.rows().into_iter().map(|r| file.run(&r.to_vec()).unwrap()).collect();
+        let derived = ndarray::Array2::from_shape_fn((3, outputs[0].len()), |(r, c)| outputs[r][c] as f32);
+        let check = file.check_derived(x.view(), derived.view()).unwrap();
+        assert_eq!((check.rows, check.unavailable), (3, None));
+        assert!(check.max_difference.is_some_and(|d| d < 1e-6), "{:?}", check.max_difference);
+
+        let mut wrong = derived.clone();
+        let scale = outputs[2].iter().fold(1f64, |m, v| m.max(v.abs()));
+        wrong[[2, 1]] += (0.1 * scale) as f32;
+        let message = file.check_derived(x.view(), wrong.view()).unwrap_err().to_string();
+        assert!(message.starts_with("mlp.onnx: the network adr-onnx derived from this file disagrees"), "{message}");
+        assert!(message.contains("on input 2, value 1 of the output"), "{message}");
+        assert!(!message.contains('\n'));
+    }
+
+    /// A file the runtime cannot run is reported, not compared.
+    #[test]
+    fn a_file_the_runtime_cannot_run_leaves_the_check_unavailable() {
+        let (original, model) = mlp();
+        let file = LoadedOriginal::new(&TractBackend, &original, &model).for_output("no_such_tensor");
+        let x = ndarray::Array2::zeros((2, 6));
+        let check = file.check_derived(x.view(), ndarray::Array2::zeros((2, 2)).view()).unwrap();
+        assert_eq!((check.rows, check.max_difference), (2, None));
+        assert!(check.unavailable.is_some_and(|why| why.contains("no_such_tensor")));
     }
 
     /// A chain of `layers` MatMul-Add-ReLU layers of width 3 (3 nodes
