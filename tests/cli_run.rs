@@ -89,6 +89,10 @@ fn check_common(r: &Run) {
     }
     assert_eq!(rep["model"]["sha256"].as_str().unwrap().len(), 64);
     assert!(Path::new(rep["best"]["input_npy"].as_str().unwrap()).exists());
+    // The model file itself, run at the best input, gives the reported output.
+    let check = &rep["file_check"];
+    assert_eq!(check["rows"], 1, "{check}");
+    assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-4), "{check}");
 }
 
 #[test]

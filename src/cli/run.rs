@@ -9,10 +9,13 @@ use adr_onnx::front;
 use adr_onnx::input::sha256_hex;
 use adr_onnx::ir::Graph;
 use adr_onnx::memory::Workload;
+use adr_onnx::onnx::import_proto;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
+use adr_onnx::original::{FileCheck, LoadedOriginal, OriginalModel};
 use adr_onnx::report::{artifacts, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
+use adr_onnx::runtime::tract::TractBackend;
 
 use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
@@ -78,7 +81,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
     refuse_clobber(&args, dir.as_deref(), None)?;
     let limit = args.memory.limit();
-    let model = front::import_model(&args.model, &limit, "run")?;
+    // The file as read, to check the result against.
+    let original = OriginalModel { path: args.model.clone(), proto: adr_onnx::onnx::proto::read_model(&args.model)? };
+    let model = front::within_memory(import_proto(&args.model, &original.proto)?, &limit, "run")?;
     refuse_clobber(&args, dir.as_deref(), Some(&model.graph))?;
     let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
     let all_targets = asks_all_targets(&text);
@@ -125,6 +130,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => artifacts::claim_fresh_dir(Path::new(""))?,
     };
     let best = &outcome.best[0];
+    let file_check = check_against_file(&original, &model, &goal.output_name, best)?;
     let written =
         artifacts::write_all(&dir, &model.graph, model.batched, &goal, (&best.x, &best.output), &outcome.trace)?;
     let report = RunReport::build(RunFacts {
@@ -134,6 +140,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         backend: selected.info.clone(),
         outcome: &outcome,
         artifacts: written,
+        file_check: Some(file_check),
     });
     let json = serde_json::to_string_pretty(&report)?;
     match &args.out {
@@ -141,12 +148,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => println!("{json}"),
     }
     if !args.quiet {
+        if let Some(why) = report.file_check.as_ref().and_then(|c| c.unavailable.as_ref()) {
+            eprintln!("adr-onnx: note: {}: the result was not checked against the file: {why}", args.model.display());
+        }
         for l in &report.left_out {
             eprintln!("adr-onnx: note: {} left out: {}", l.stage, l.reason);
         }
         eprintln!("{}", summary_line(&report, args.out.as_deref()));
     }
     Ok(ExitCode::from(if report.achieved { super::EXIT_OK } else { super::EXIT_NOT_ACHIEVED }))
+}
+
+/// The best point's output (the tensor `output`) against the model file's
+/// own there: an error, before any report or artifact, when the network
+/// the search ran on disagrees with the file.
+fn check_against_file(
+    original: &OriginalModel,
+    model: &adr_onnx::onnx::ImportedModel,
+    output: &str,
+    best: &adr_onnx::optim::track::Best,
+) -> anyhow::Result<FileCheck> {
+    let x = ndarray::ArrayView2::from_shape((1, best.x.len()), &best.x)?;
+    let derived = ndarray::ArrayView2::from_shape((1, best.output.len()), &best.output)?;
+    Ok(LoadedOriginal::new(&TractBackend, original, model).for_output(output).check_derived(x, derived)?)
 }
 
 /// Whether a goal's text asks for every wrong class as a target (a

@@ -175,6 +175,10 @@ pub struct RunReport {
     pub trace: Vec<TracePoint>,
     pub timing: Timing,
     pub artifacts: artifacts::Artifacts,
+    /// `best.output` against the model file itself run at the best input
+    /// (tract's importer, independently of the derived network).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_check: Option<crate::original::FileCheck>,
 }
 
 pub const TRACE_POINTS: usize = 200;
@@ -206,6 +210,8 @@ pub struct RunFacts<'a> {
     pub backend: BackendInfo,
     pub outcome: &'a Outcome,
     pub artifacts: artifacts::Artifacts,
+    /// The best input's output against the model file's own there.
+    pub file_check: Option<crate::original::FileCheck>,
 }
 
 impl RunReport {
@@ -256,6 +262,7 @@ impl RunReport {
                 peak_rss_mib: peak_rss_mib(),
             },
             artifacts: f.artifacts,
+            file_check: f.file_check,
         }
     }
 }
