@@ -65,6 +65,26 @@ fn declare_shape(input: &mut ValueInfoProto, shape: &[usize]) {
     t.shape = Some(TensorShapeProto { dim: dim.collect() });
 }
 
+/// Gives each ConstantOfShape without a `value` the one ONNX defines, a
+/// float32 zero: tract's importer fills with a float64 zero, which no
+/// float32 op downstream accepts.
+fn spell_out_default_fill(g: &mut tract_onnx::pb::GraphProto) {
+    let defaults = g.node.iter_mut().filter(|n| {
+        n.op_type == "ConstantOfShape"
+            && (n.domain.is_empty() || n.domain == "ai.onnx")
+            && !n.attribute.iter().any(|a| a.name == "value")
+    });
+    for node in defaults {
+        let zero = crate::onnx::proto::encode_f32("value", &ArrayD::zeros(IxDyn(&[1])));
+        node.attribute.push(tract_onnx::pb::AttributeProto {
+            name: "value".into(),
+            r#type: tract_onnx::pb::attribute_proto::AttributeType::Tensor as i32,
+            t: Some(zero),
+            ..Default::default()
+        });
+    }
+}
+
 /// The tensor the objective reads by default, the one a property's `Y`
 /// names.
 fn output_name(model: &ImportedModel) -> Result<String> {
@@ -102,7 +122,14 @@ pub struct LoadedOriginal<'a> {
     model: &'a ImportedModel,
     /// The tensor run returns; `None`: the default objective's.
     output: Option<String>,
-    loaded: RefCell<Option<Box<dyn Executable>>>,
+    loaded: RefCell<Option<Loaded>>,
+}
+
+/// What [`LoadedOriginal`] keeps from its first run.
+enum Loaded {
+    /// `Y` is the file's `k`-th input.
+    Input(usize),
+    Graph(Box<dyn Executable>),
 }
 
 impl<'a> LoadedOriginal<'a> {
@@ -140,6 +167,7 @@ impl<'a> LoadedOriginal<'a> {
         }
         // The tensor may lie under a head rather than be a declared output.
         if let Some(g) = proto.graph.as_mut() {
+            spell_out_default_fill(g);
             g.output.retain(|o| o.name == wanted);
             if g.output.is_empty() {
                 g.output.push(ValueInfoProto { name: wanted.clone(), ..Default::default() });
@@ -169,14 +197,31 @@ impl<'a> LoadedOriginal<'a> {
 
     /// The output `Y` at `x`.
     pub fn run(&self, x: &[f32]) -> Result<Vec<f64>> {
-        let inputs = split(self.model, x)?;
+        let mut inputs = split(self.model, x)?;
         let mut loaded = self.loaded.borrow_mut();
-        let exe = match loaded.as_mut() {
-            Some(exe) => exe,
-            None => loaded.insert(self.backend.load(&self.graph()?)?),
+        let loaded = match loaded.as_mut() {
+            Some(loaded) => loaded,
+            None => loaded.insert(self.load()?),
+        };
+        let exe = match loaded {
+            Loaded::Input(k) if *k < inputs.len() => {
+                return Ok(inputs.swap_remove(*k).iter().map(|&v| f64::from(v)).collect());
+            }
+            Loaded::Input(_) => return Err(Error::internal("an input the model does not have")),
+            Loaded::Graph(exe) => exe,
         };
         let out = exe.run(inputs.into_iter().map(HostTensor::F32).collect())?;
         Ok(out.first().ok_or_else(|| Error::internal("the model has no output"))?.to_f64().iter().copied().collect())
+    }
+
+    /// The file's graph loaded, or the input that `Y` is (a graph whose
+    /// output is its input computes nothing, and tract cannot load it).
+    fn load(&self) -> Result<Loaded> {
+        let graph = self.graph()?;
+        match graph.inputs.iter().position(|i| graph.outputs.first().is_some_and(|o| o.name == i.name)) {
+            Some(k) => Ok(Loaded::Input(k)),
+            None => Ok(Loaded::Graph(self.backend.load(&graph)?)),
+        }
     }
 
     /// Runs the file on each row of `x` and compares its output with
@@ -230,6 +275,7 @@ mod tests {
     use super::*;
     use crate::runtime::tract::TractBackend;
     use crate::writer::builder::GraphBuilder;
+    use tract_onnx::pb::NodeProto;
 
     /// A loaded original keeps its plan and session: each later input gives
     /// what a fresh load gives there, not the first input's output.
@@ -288,6 +334,45 @@ mod tests {
         assert!(check.unavailable.is_some_and(|why| why.contains("no_such_tensor")));
     }
 
+    /// A file whose output is its input (tract cannot load such a graph)
+    /// gives the input back.
+    #[test]
+    fn an_output_that_is_the_input_is_the_input() {
+        let mut g = GraphBuilder::new("passthrough", Precision::F32);
+        let x = g.input("x", vec![1, 3]);
+        let r = g.node("Relu", &[&x], vec![], vec![1, 3]);
+        g.output(&x, "x");
+        g.output(&r, "r");
+        let graph = g.finish();
+        let path = Path::new("passthrough.onnx");
+        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
+        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let file = LoadedOriginal::new(&TractBackend, &original, &model).for_output("x");
+        assert_eq!(file.run(&[-2.5, 0.0, 1.5]).unwrap(), vec![-2.5, 0.0, 1.5]);
+        let relu = LoadedOriginal::new(&TractBackend, &original, &model).for_output("r");
+        assert_eq!(relu.run(&[-2.5, 0.0, 1.5]).unwrap(), vec![0.0, 0.0, 1.5]);
+    }
+
+    /// A ConstantOfShape without `value` fills with a float32 zero, as ONNX
+    /// says (tract's importer alone fills with a float64 one and fails).
+    #[test]
+    fn a_default_fill_is_a_float32_zero() {
+        let mut g = GraphBuilder::new("fill", Precision::F32);
+        let x = g.input("x", vec![1, 3]);
+        let shape = g.constant_i64("shape", &[3, 3]);
+        let zeros = g.node("ConstantOfShape", &[&shape], vec![], vec![3, 3]);
+        let product = g.node("MatMul", &[&x, &zeros], vec![], vec![1, 3]);
+        let y = g.node("Add", &[&x, &product], vec![], vec![1, 3]);
+        let r = g.node("Relu", &[&y], vec![], vec![1, 3]);
+        g.output(&r, "y");
+        let graph = g.finish();
+        let path = Path::new("fill.onnx");
+        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
+        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let file = LoadedOriginal::new(&TractBackend, &original, &model);
+        assert_eq!(file.run(&[-2.5, 0.0, 1.5]).unwrap(), vec![0.0, 0.0, 1.5]);
+    }
+
     /// A chain of `layers` MatMul-Add-ReLU layers of width 3 (3 nodes
     /// each) on an input whose batch axis is symbolic, as exporters write it.
     fn deep_chain(layers: usize) -> OnnxGraph {
@@ -307,31 +392,52 @@ mod tests {
     }
 
     /// A file deeper than the segment threshold is confirmed in segments,
-    /// and gives there what its whole load gives.
+    /// and gives there what its whole load gives; also when its
+    /// initializers are listed among its inputs, as older exporters wrote
+    /// them, and a label head follows its logits.
     #[test]
     fn a_deep_original_runs_in_segments_as_it_runs_whole() {
         let layers = crate::runtime::segmented::DEFAULT_MAX_NODES / 3 + 10;
-        let graph = deep_chain(layers);
-        let path = Path::new("deep.onnx");
-        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
-        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
-        let kept = LoadedOriginal::new(&TractBackend, &original, &model);
-        let whole_graph = kept.graph().unwrap();
-        assert!(
-            crate::runtime::segmented::segment_count(&whole_graph) > 1,
-            "the check's graph of {} nodes is cut",
-            3 * layers + 1
-        );
-        let mut whole = TractBackend::load_whole(&whole_graph).unwrap();
-        for x in [[0.5f32, -0.2, 0.9], [1.5, 2.0, -3.0]] {
-            let expected =
-                whole.run(vec![HostTensor::F32(ArrayD::from_shape_vec(IxDyn(&[1, 3]), x.to_vec()).unwrap())]);
-            let expected = expected.unwrap()[0].to_f64();
-            let got = kept.run(&x).unwrap();
-            for (g, e) in got.iter().zip(expected.iter()) {
-                assert!((g - e).abs() <= 1e-5 * e.abs().max(1.0), "{g} against {e}");
+        let plain = deep_chain(layers).model;
+        let mut older = plain.clone();
+        if let Some(g) = older.graph.as_mut() {
+            let listed: Vec<ValueInfoProto> = g
+                .initializer
+                .iter()
+                .map(|t| {
+                    let mut info = g.input[0].clone();
+                    info.name = t.name.clone();
+                    declare_shape(&mut info, &t.dims.iter().map(|&d| d as usize).collect::<Vec<_>>());
+                    info
+                })
+                .collect();
+            g.input.extend(listed);
+            let y = g.output[0].name.clone();
+            g.node.push(NodeProto {
+                op_type: "ArgMax".into(),
+                name: "label".into(),
+                input: vec![y],
+                output: vec!["label".into()],
+                ..Default::default()
+            });
+        }
+        for proto in [plain, older] {
+            let path = Path::new("deep.onnx");
+            let model = crate::onnx::import_proto(path, &proto).unwrap();
+            let original = OriginalModel { path: path.to_path_buf(), proto };
+            let kept = LoadedOriginal::new(&TractBackend, &original, &model);
+            let whole_graph = kept.graph().unwrap();
+            assert!(crate::runtime::segmented::segment_count(&whole_graph) > 1, "the check's graph is cut");
+            let mut whole = TractBackend::load_whole(&whole_graph).unwrap();
+            for x in [[0.5f32, -0.2, 0.9], [1.5, 2.0, -3.0]] {
+                let fed = HostTensor::F32(ArrayD::from_shape_vec(IxDyn(&[1, 3]), x.to_vec()).unwrap());
+                let expected = whole.run(vec![fed]).unwrap()[0].to_f64();
+                let got = kept.run(&x).unwrap();
+                for (g, e) in got.iter().zip(expected.iter()) {
+                    assert!((g - e).abs() <= 1e-5 * e.abs().max(1.0), "{g} against {e}");
+                }
+                assert!(got.iter().any(|v| *v != 0.0), "the chain passes a signal");
             }
-            assert!(got.iter().any(|v| *v != 0.0), "the chain passes a signal");
         }
     }
 }

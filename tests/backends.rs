@@ -301,3 +301,16 @@ fn a_half_precision_output_comes_back_from_onnx_runtime_exactly() {
     let halves = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![0.099975586f32, 0.33325195, 1000.0]).unwrap();
     assert_eq!(out[0], HostTensor::F32(halves));
 }
+
+/// A Shape's output (tract's symbolic dimensions) comes back from tract as
+/// the integers ONNX has, not as floats.
+#[test]
+fn a_shape_output_comes_back_from_tract_as_integers() {
+    let mut b = adr_onnx::writer::builder::GraphBuilder::new("shape", Precision::F32);
+    let x = b.input("x", vec![2, 3]);
+    let shape = b.node("Shape", &[&x], vec![], vec![2]);
+    b.output_typed(&shape, "s", adr_onnx::writer::builder::ElemType::Int64);
+    let mut exe = TractBackend.load(&b.finish()).unwrap();
+    let out = exe.run(vec![HostTensor::F32(ArrayD::zeros(IxDyn(&[2, 3])))]).unwrap();
+    assert_eq!(out[0], HostTensor::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![2, 3]).unwrap()));
+}

@@ -10,10 +10,11 @@
 //! segments produce, writes those that later segments or the graph's outputs
 //! read, and carries the initializers its nodes use. It is loaded at its
 //! first run, its inputs declared with the element type and shape of the
-//! tensors it receives (and loaded again when they change). Cuts never cross
-//! a tensor whose element type a [`HostTensor`] cannot hold (the booleans of
-//! `Greater` and `Equal`): such a cut moves earlier, or later when it must.
-//! Small graphs are loaded in one piece, exactly as before.
+//! tensors it receives (and loaded again when they change). Cuts cross float
+//! tensors only (see [`may_cross`]): a cut that would cross another moves
+//! earlier, or later when it must. Nodes no output depends on are left out,
+//! and a model's local functions go with every segment. Small graphs are
+//! loaded in one piece, exactly as before.
 
 use std::collections::{HashMap, HashSet};
 
@@ -82,9 +83,25 @@ pub(crate) fn segment_count(graph: &OnnxGraph) -> usize {
     Plan::new(graph, max, max.min(SEGMENT_NODES)).map_or(1, |p| p.segments.len())
 }
 
-/// ONNX element types a [`HostTensor`] holds.
-fn transferable(t: i32) -> bool {
-    t == DataType::Float as i32 || t == DataType::Double as i32 || t == DataType::Int64 as i32
+/// Whether a tensor of ONNX element type `t` may cross a cut: floats only.
+/// A [`HostTensor`] holds no boolean (`Greater`, `Equal`), and an int64 is
+/// a shape or an index: tract wants a Reshape's shape to be a constant of
+/// its own model, and hands a Shape's output back as symbolic dimensions.
+fn may_cross(t: i32) -> bool {
+    t == DataType::Float as i32 || t == DataType::Double as i32
+}
+
+/// The nodes of `g` that some graph output depends on, in order.
+fn live_nodes(g: &GraphProto) -> Vec<&NodeProto> {
+    let mut needed: HashSet<&str> = g.output.iter().map(|o| o.name.as_str()).collect();
+    let mut live = vec![false; g.node.len()];
+    for (k, node) in g.node.iter().enumerate().rev() {
+        if node.output.iter().any(|o| needed.contains(o.as_str())) {
+            live[k] = true;
+            needed.extend(node.input.iter().map(String::as_str));
+        }
+    }
+    g.node.iter().zip(live).filter(|(_, l)| *l).map(|(n, _)| n).collect()
 }
 
 /// The element type of a node's output `k`, from its op and its inputs'
@@ -152,6 +169,8 @@ struct Plan {
     name: String,
     precision: crate::writer::Precision,
     opset: Vec<tract_onnx::pb::OperatorSetIdProto>,
+    /// The model's local functions, which any segment's nodes may call.
+    functions: Vec<tract_onnx::pb::FunctionProto>,
     inputs: Vec<String>,
     outputs: Vec<String>,
     /// Whether each output is listed again later (then it is copied).
@@ -161,19 +180,23 @@ struct Plan {
 
 impl Plan {
     /// Cuts `graph`, when it has more than `threshold` nodes, into segments
-    /// of at most `max` nodes where the cut crosses only transferable
-    /// tensors; `None` when it should load whole: small, `max` is 0, it has subgraphs, an output no node makes, or a
-    /// tensor nothing defines (the runtime then reports it).
+    /// of at most `max` nodes where the cut crosses only float tensors;
+    /// `None` when it should load whole: small, `max` is 0, it has
+    /// subgraphs, an output no node makes, or a tensor nothing defines (the
+    /// runtime then reports it).
     fn new(graph: &OnnxGraph, threshold: usize, max: usize) -> Option<Plan> {
         let g = graph.model.graph.as_ref()?;
-        let n = g.node.len();
-        if max == 0 || n <= threshold.max(max) {
+        if max == 0 || g.node.len() <= threshold.max(max) {
             return None;
         }
         if g.node.iter().any(|node| node.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty())) {
             return None;
         }
-        let graph_inputs: HashSet<&str> = g.input.iter().map(|i| i.name.as_str()).collect();
+        let nodes = live_nodes(g);
+        let n = nodes.len();
+        // The inputs fed (`graph.inputs`): an initializer that a model file
+        // also lists among its inputs (older exporters) is a constant here.
+        let graph_inputs: HashSet<&str> = graph.inputs.iter().map(|i| i.name.as_str()).collect();
         let initializers: HashMap<&str, usize> = g
             .initializer
             .iter()
@@ -194,7 +217,7 @@ impl Plan {
         // Where each tensor is made (node index) and last read (n: a graph output).
         let mut producer: HashMap<&str, usize> = HashMap::new();
         let mut last_read: HashMap<&str, usize> = HashMap::new();
-        for (k, node) in g.node.iter().enumerate() {
+        for (k, node) in nodes.iter().enumerate() {
             for name in node.input.iter().filter(|s| !s.is_empty()) {
                 let defined = producer.contains_key(name.as_str())
                     || graph_inputs.contains(name.as_str())
@@ -222,7 +245,7 @@ impl Plan {
         let mut delta = vec![0i64; n + 2];
         for (&name, &p) in &producer {
             let Some(&last) = last_read.get(name) else { continue };
-            if last > p && !types.get(name).copied().is_some_and(transferable) {
+            if last > p && !types.get(name).copied().is_some_and(may_cross) {
                 delta[p + 1] += 1;
                 delta[last + 1] -= 1;
             }
@@ -259,11 +282,11 @@ impl Plan {
 
         let mut segments = Vec::with_capacity(count);
         for (s, w) in bounds.windows(2).enumerate() {
-            let nodes = &g.node[w[0]..w[1]];
+            let part = &nodes[w[0]..w[1]];
             let mut inputs = Vec::new();
             let mut used = Vec::new();
             let mut seen: HashSet<&str> = HashSet::new();
-            for node in nodes {
+            for node in part {
                 for name in node.input.iter().filter(|s| !s.is_empty()) {
                     let name = name.as_str();
                     let inside = producer.get(name).is_some_and(|&p| p >= w[0]);
@@ -278,7 +301,7 @@ impl Plan {
                 }
             }
             let mut outputs = Vec::new();
-            for node in nodes {
+            for node in part {
                 for name in node.output.iter().filter(|s| !s.is_empty()) {
                     if reader_segment(name) > s {
                         let t = types.get(name.as_str()).copied().unwrap_or(DataType::Float as i32);
@@ -286,13 +309,19 @@ impl Plan {
                     }
                 }
             }
-            segments.push(Segment { nodes: nodes.to_vec(), initializers: used, inputs, outputs });
+            segments.push(Segment {
+                nodes: part.iter().map(|&n| n.clone()).collect(),
+                initializers: used,
+                inputs,
+                outputs,
+            });
         }
         Some(Plan {
             name: graph.name.clone(),
             precision: graph.precision,
             opset: graph.model.opset_import.clone(),
-            inputs: g.input.iter().map(|i| i.name.clone()).collect(),
+            functions: graph.model.functions.clone(),
+            inputs: graph.inputs.iter().map(|i| i.name.clone()).collect(),
             outputs: g.output.iter().map(|o| o.name.clone()).collect(),
             repeated: {
                 let mut later = HashSet::new();
@@ -339,6 +368,7 @@ impl Plan {
             producer_name: "adr-onnx".into(),
             producer_version: env!("CARGO_PKG_VERSION").into(),
             opset_import: self.opset.clone(),
+            functions: self.functions.clone(),
             graph: Some(GraphProto {
                 name: name.clone(),
                 node: seg.nodes.clone(),
@@ -517,7 +547,7 @@ mod tests {
     fn assert_same(graph: &OnnxGraph, max: usize, seed: u64) -> usize {
         let plan = Plan::new(graph, max, max).expect("the graph is split");
         let segments = plan.segments.len();
-        assert!(plan.segments.iter().all(|s| s.outputs.iter().all(|&(_, t)| transferable(t))));
+        assert!(plan.segments.iter().all(|s| s.outputs.iter().all(|&(_, t)| may_cross(t))));
         let mut whole = TractBackend::load_whole(graph).unwrap();
         let mut split = load_with_max(graph, max, TractBackend::load_whole).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -593,11 +623,12 @@ mod tests {
 
     /// A model file's ops whose outputs are not of their first input's
     /// type: ConstantOfShape (a float from an int64 shape) and TopK (int64
-    /// indices beside float values). Cut at every size, each tensor
-    /// crossing a cut is declared with the type it has, so both runtimes
-    /// accept the segments (ONNX Runtime refuses a mismatched type).
+    /// indices beside float values), with the indices read many nodes
+    /// later. Cut at every size, only floats cross, each declared with its
+    /// own type (ONNX Runtime refuses a mismatched type), and the segments
+    /// compute what the whole graph does.
     #[test]
-    fn cuts_declare_the_types_of_a_model_files_ops() {
+    fn only_floats_cross_the_cuts_of_a_model_files_ops() {
         let mut b = GraphBuilder::new("typed", Precision::F32);
         let x = b.input("x", vec![1, 8]);
         let shape = b.node("Shape", &[&x], vec![], vec![2]);
@@ -631,12 +662,51 @@ mod tests {
             let plan = Plan::new(&g, max, max).unwrap();
             for s in &plan.segments {
                 for (name, t) in &s.outputs {
-                    let expected =
-                        if name == "indices" || name.starts_with("Shape") { DataType::Int64 } else { DataType::Float };
-                    assert_eq!(*t, expected as i32, "{name}, cut at {max}");
+                    assert_eq!(*t, DataType::Float as i32, "{name}, cut at {max}");
+                    assert!(name != "indices" && !name.starts_with("Shape"), "{name} crosses at {max}");
                 }
             }
             assert_same(&g, max, 5);
         }
+    }
+
+    /// Nodes no output depends on (a label head after the logits, as
+    /// exporters leave it) are left out, so that no segment is empty of
+    /// outputs (ONNX Runtime refuses such a model); local functions go
+    /// with every segment.
+    #[test]
+    fn dead_nodes_are_left_out_and_functions_kept() {
+        let mut g = chain(40, 6);
+        let model = &mut g.model;
+        let graph = model.graph.as_mut().unwrap();
+        let y = graph.output[0].name.clone();
+        for k in 0..30 {
+            graph.node.push(NodeProto {
+                op_type: "Relu".into(),
+                name: format!("dead{k}"),
+                input: vec![if k == 0 { y.clone() } else { format!("dead{}", k - 1) }],
+                output: vec![format!("dead{k}")],
+                ..Default::default()
+            });
+        }
+        model.functions.push(tract_onnx::pb::FunctionProto {
+            name: Some("Twice".into()),
+            domain: Some("my.dom".into()),
+            ..Default::default()
+        });
+        let plan = Plan::new(&g, 10, 10).unwrap();
+        assert!(plan.segments.iter().flat_map(|s| &s.nodes).all(|n| !n.name.starts_with("dead")));
+        assert_eq!(
+            plan.segments.iter().map(|s| s.nodes.len()).sum::<usize>(),
+            80,
+            "the chain: 40 Gemm, 39 Relu, an Identity"
+        );
+        for s in 0..plan.segments.len() {
+            assert!(!plan.segments[s].outputs.is_empty(), "segment {s}");
+            let x = HostTensor::F32(ArrayD::zeros(IxDyn(&[1, 8])));
+            let values = vec![x; plan.segments[s].inputs.len()];
+            assert_eq!(plan.graph(s, &values).model.functions.len(), 1);
+        }
+        assert_same(&g, 10, 7);
     }
 }

@@ -55,6 +55,10 @@ fn from_tvalue(graph: &str, v: TValue) -> Result<HostTensor> {
         DatumType::F32 => HostTensor::F32(t.into_plain_array::<f32>().map_err(err)?),
         DatumType::F64 => HostTensor::F64(t.into_plain_array::<f64>().map_err(err)?),
         DatumType::I64 => HostTensor::I64(t.into_plain_array::<i64>().map_err(err)?),
+        // A Shape's output: integers, as ONNX has them.
+        DatumType::TDim => {
+            HostTensor::I64(t.cast_to::<i64>().map_err(err)?.into_owned().into_plain_array::<i64>().map_err(err)?)
+        }
         _ => {
             let c = t.cast_to::<f32>().map_err(err)?;
             HostTensor::F32(c.to_plain_array_view::<f32>().map_err(err)?.to_owned())
