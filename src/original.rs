@@ -102,7 +102,8 @@ pub const FILE_CHECK_TOLERANCE: f64 = 1e-3;
 /// their largest difference, or why the file could not be run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileCheck {
-    /// Inputs run through both.
+    /// Inputs run through both and compared (where the file could not be
+    /// run, those before it failed).
     pub rows: usize,
     /// The largest difference between an output of the derived network and
     /// the file's, relative as [`FILE_CHECK_TOLERANCE`] says.
@@ -232,19 +233,21 @@ impl<'a> LoadedOriginal<'a> {
     /// gives a check with `unavailable` set.
     pub fn check_derived(&self, x: ArrayView2<f32>, derived: ArrayView2<f32>) -> Result<FileCheck> {
         let rows = x.nrows().min(derived.nrows());
-        let unavailable = |why: String| Ok(FileCheck { rows, max_difference: None, unavailable: Some(why) });
+        // `compared`: the rows compared before the file failed to run.
+        let unavailable = |compared: usize, why: String| {
+            Ok(FileCheck { rows: compared, max_difference: None, unavailable: Some(why) })
+        };
         let mut worst = 0f64;
         for (i, (x, d)) in x.rows().into_iter().zip(derived.rows()).enumerate() {
             let file = match self.run(&x.to_vec()) {
                 Ok(file) => file,
-                Err(e) => return unavailable(e.to_string()),
+                Err(e) => return unavailable(i, e.to_string()),
             };
             if file.len() != d.len() {
-                return unavailable(format!(
-                    "the file's output has {} values, the derived network's {}",
-                    file.len(),
-                    d.len()
-                ));
+                return unavailable(
+                    i,
+                    format!("the file's output has {} values, the derived network's {}", file.len(), d.len()),
+                );
             }
             let scale = file.iter().fold(1f64, |m, v| m.max(v.abs()));
             for (j, (&f, &d)) in file.iter().zip(d).enumerate() {
@@ -330,7 +333,7 @@ mod tests {
         let file = LoadedOriginal::new(&TractBackend, &original, &model).for_output("no_such_tensor");
         let x = ndarray::Array2::zeros((2, 6));
         let check = file.check_derived(x.view(), ndarray::Array2::zeros((2, 2)).view()).unwrap();
-        assert_eq!((check.rows, check.max_difference), (2, None));
+        assert_eq!((check.rows, check.max_difference), (0, None));
         assert!(check.unavailable.is_some_and(|why| why.contains("no_such_tensor")));
     }
 
