@@ -125,12 +125,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let outcome = optimise(&mut engine, std::slice::from_ref(&goal), &settings, &mut bar, None)?;
         (goal, outcome)
     };
+    let best = &outcome.best[0];
+    let file_check = check_against_file(&original, &model, &goal.output_name, best)?;
     let dir = match dir {
         Some(dir) => dir,
         None => artifacts::claim_fresh_dir(Path::new(""))?,
     };
-    let best = &outcome.best[0];
-    let file_check = check_against_file(&original, &model, &goal.output_name, best)?;
     let written =
         artifacts::write_all(&dir, &model.graph, model.batched, &goal, (&best.x, &best.output), &outcome.trace)?;
     let report = RunReport::build(RunFacts {
