@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod contained;
 pub mod dataset;
 pub mod document;
 pub mod error;

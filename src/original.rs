@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndarray::{ArrayD, ArrayView2, IxDyn};
 use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
@@ -19,16 +19,11 @@ use crate::onnx::ImportedModel;
 use crate::runtime::{Backend, Executable, HostTensor};
 use crate::writer::builder::{ElemType, IoSpec, OnnxGraph, Precision};
 
-/// The model file as given (plain or gzipped), decoded once.
+/// The model file as given, decoded once: where it lies (its external data
+/// lies beside it) and its graph.
 pub struct OriginalModel {
     pub path: PathBuf,
     pub proto: tract_onnx::pb::ModelProto,
-}
-
-impl OriginalModel {
-    pub fn read(path: &Path) -> Result<Self> {
-        Ok(OriginalModel { path: path.to_path_buf(), proto: crate::vnnlib::files::read_model(path)? })
-    }
 }
 
 /// The model's view of one sample's inputs: a leading batch axis of 1 for
@@ -102,6 +97,9 @@ pub const FILE_CHECK_TOLERANCE: f64 = 1e-3;
 /// their largest difference, or why the file could not be run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileCheck {
+    /// The runtime that ran the file: `onnxruntime` where its library
+    /// loads (the reference implementation of ONNX), else `tract`.
+    pub runtime: String,
     /// Inputs run through both and compared (where the file could not be
     /// run, those before it failed).
     pub rows: usize,
@@ -112,6 +110,15 @@ pub struct FileCheck {
     /// Why the file could not be run (then nothing was compared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+}
+
+/// A model file and the runtime that runs it for a check
+/// ([`LoadedOriginal::check_derived`]), with the runtime's name.
+#[derive(Clone, Copy)]
+pub struct FileRunner<'a> {
+    pub original: &'a OriginalModel,
+    pub backend: &'a dyn Backend,
+    pub runtime: &'a str,
 }
 
 /// The original file as `backend` runs it, loaded at the first call and
@@ -231,17 +238,18 @@ impl<'a> LoadedOriginal<'a> {
     /// [`FILE_CHECK_TOLERANCE`]: a search on the derived network would not
     /// hold for the file. A file this runtime cannot run (an op it lacks)
     /// gives a check with `unavailable` set.
-    pub fn check_derived(&self, x: ArrayView2<f32>, derived: ArrayView2<f32>) -> Result<FileCheck> {
+    pub fn check_derived(&self, runtime: &str, x: ArrayView2<f32>, derived: ArrayView2<f32>) -> Result<FileCheck> {
         let rows = x.nrows().min(derived.nrows());
         // `compared`: the rows compared before the file failed to run.
         let unavailable = |compared: usize, why: String| {
-            Ok(FileCheck { rows: compared, max_difference: None, unavailable: Some(why) })
+            Ok(FileCheck { runtime: runtime.to_string(), rows: compared, max_difference: None, unavailable: Some(why) })
         };
         let mut worst = 0f64;
         for (i, (x, d)) in x.rows().into_iter().zip(derived.rows()).enumerate() {
-            let file = match self.run(&x.to_vec()) {
-                Ok(file) => file,
-                Err(e) => return unavailable(i, e.to_string()),
+            let file = match crate::contained::contain(|| self.run(&x.to_vec())) {
+                Ok(Ok(file)) => file,
+                Ok(Err(e)) => return unavailable(i, e.to_string()),
+                Err(panic) => return unavailable(i, format!("{runtime} failed on the file: {panic}")),
             };
             if file.len() != d.len() {
                 return unavailable(
@@ -259,8 +267,8 @@ impl<'a> LoadedOriginal<'a> {
                     return Err(Error::Model {
                         path: self.original.path.clone(),
                         message: format!(
-                            "the network adr-onnx derived from this file disagrees with the file itself: on \
-                             input {i}, value {j} of the output is {d} against the file's {f} (relative \
+                            "the network adr-onnx derived from this file disagrees with the file itself (run by \
+                             {runtime}): on input {i}, value {j} of the output is {d} against the file's {f} (relative \
                              difference {difference:.2e}, tolerance {FILE_CHECK_TOLERANCE:e}); results on it would \
                              not hold for the file. Please report this model"
                         ),
@@ -269,7 +277,7 @@ impl<'a> LoadedOriginal<'a> {
                 worst = worst.max(difference);
             }
         }
-        Ok(FileCheck { rows, max_difference: Some(worst), unavailable: None })
+        Ok(FileCheck { runtime: runtime.to_string(), rows, max_difference: Some(worst), unavailable: None })
     }
 }
 
@@ -278,6 +286,7 @@ mod tests {
     use super::*;
     use crate::runtime::tract::TractBackend;
     use crate::writer::builder::GraphBuilder;
+    use std::path::Path;
     use tract_onnx::pb::NodeProto;
 
     /// A loaded original keeps its plan and session: each later input gives
@@ -313,15 +322,16 @@ mod tests {
         let x = ndarray::Array2::from_shape_fn((3, 6), |(r, c)| ((r * 5 + c * 3) % 7) as f32 / 7.0 - 0.4);
         let outputs: Vec<Vec<f64>> = x.rows().into_iter().map(|r| file.run(&r.to_vec()).unwrap()).collect();
         let derived = ndarray::Array2::from_shape_fn((3, outputs[0].len()), |(r, c)| outputs[r][c] as f32);
-        let check = file.check_derived(x.view(), derived.view()).unwrap();
+        let check = file.check_derived("tract", x.view(), derived.view()).unwrap();
         assert_eq!((check.rows, check.unavailable), (3, None));
         assert!(check.max_difference.is_some_and(|d| d < 1e-6), "{:?}", check.max_difference);
 
         let mut wrong = derived.clone();
         let scale = outputs[2].iter().fold(1f64, |m, v| m.max(v.abs()));
         wrong[[2, 1]] += (0.1 * scale) as f32;
-        let message = file.check_derived(x.view(), wrong.view()).unwrap_err().to_string();
+        let message = file.check_derived("tract", x.view(), wrong.view()).unwrap_err().to_string();
         assert!(message.starts_with("mlp.onnx: the network adr-onnx derived from this file disagrees"), "{message}");
+        assert!(message.contains("(run by tract)"), "{message}");
         assert!(message.contains("on input 2, value 1 of the output"), "{message}");
         assert!(!message.contains('\n'));
     }
@@ -332,9 +342,37 @@ mod tests {
         let (original, model) = mlp();
         let file = LoadedOriginal::new(&TractBackend, &original, &model).for_output("no_such_tensor");
         let x = ndarray::Array2::zeros((2, 6));
-        let check = file.check_derived(x.view(), ndarray::Array2::zeros((2, 2)).view()).unwrap();
+        let check = file.check_derived("tract", x.view(), ndarray::Array2::zeros((2, 2)).view()).unwrap();
         assert_eq!((check.rows, check.max_difference), (0, None));
         assert!(check.unavailable.is_some_and(|why| why.contains("no_such_tensor")));
+    }
+
+    /// A panic of tract's on the file (a ConvTranspose that pads `SAME`
+    /// with an `output_shape`, which tract 0.23.9 has not implemented)
+    /// leaves the check unavailable instead of ending the command.
+    #[test]
+    fn a_panic_of_the_runtime_leaves_the_check_unavailable() {
+        use crate::writer::builder::{attr_ints, attr_string};
+        let mut g = GraphBuilder::new("deconv", Precision::F32);
+        let x = g.input("x", vec![1, 1, 4, 4]);
+        let w = g.constant("w", &ArrayD::from_elem(IxDyn(&[1, 1, 3, 3]), 0.1));
+        let attrs = vec![
+            attr_string("auto_pad", "SAME_UPPER"),
+            attr_ints("strides", &[2, 2]),
+            attr_ints("output_shape", &[8, 8]),
+        ];
+        let up = g.node("ConvTranspose", &[&x, &w], attrs, vec![1, 1, 8, 8]);
+        let r = g.node("Relu", &[&up], vec![], vec![1, 1, 8, 8]);
+        g.output(&r, "y");
+        let graph = g.finish();
+        let path = Path::new("deconv.onnx");
+        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
+        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let file = LoadedOriginal::new(&TractBackend, &original, &model);
+        let x = ndarray::Array2::from_elem((1, 16), 0.5);
+        let check = file.check_derived("tract", x.view(), ndarray::Array2::zeros((1, 64)).view()).unwrap();
+        assert_eq!((check.rows, check.max_difference), (0, None));
+        assert!(check.unavailable.is_some_and(|why| why.starts_with("tract failed on the file")));
     }
 
     /// A file whose output is its input (tract cannot load such a graph)

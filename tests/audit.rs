@@ -118,6 +118,8 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
     assert_eq!(check["rows"], 8, "{check}");
     assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-4), "{check}");
     assert!(check.get("unavailable").is_none());
+    let on_ort = std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some();
+    assert_eq!(check["runtime"], if on_ort { "onnxruntime" } else { "tract" }, "{check}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("data:image/png;base64,").count(), s["worst"].as_array().unwrap().len());
     assert!(html.contains("Robustness audit"));
@@ -643,7 +645,10 @@ fn original_logits(x: &[f32]) -> Vec<Vec<f64>> {
     use adr_onnx::original::{LoadedOriginal, OriginalModel};
     use adr_onnx::runtime::tract::TractBackend;
     let path = root().join("models/mnist_cnn_pgd.onnx");
-    let (model, original) = (adr_onnx::onnx::import(&path).unwrap(), OriginalModel::read(&path).unwrap());
+    let (model, original) = (
+        adr_onnx::onnx::import(&path).unwrap(),
+        OriginalModel { proto: adr_onnx::onnx::proto::read_model(&path).unwrap(), path: path.clone() },
+    );
     let mut logits = vec![LoadedOriginal::new(&TractBackend, &original, &model).run(x).unwrap()];
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
         use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use ndarray::{ArrayD, Axis};
+use ndarray::{ArrayD, Axis, IxDyn};
 use serde_json::Value;
 use tract_onnx::prelude::*;
 
@@ -92,6 +92,8 @@ fn check_common(r: &Run) {
     // The model file itself, run at the best input, gives the reported output.
     let check = &rep["file_check"];
     assert_eq!(check["rows"], 1, "{check}");
+    let on_ort = std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some();
+    assert!(!on_ort || check["runtime"] == "onnxruntime", "{check}");
     assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-4), "{check}");
 }
 
@@ -619,4 +621,65 @@ fn epsilon_on_the_command_line_overrides_the_goal_file() {
     );
     let r = run(dir.path(), &model, &goal, &["--epsilon", "-1"]);
     assert_eq!(r.code, 2);
+}
+
+/// A ConvTranspose with `output_shape`: tract's own reading of the file is
+/// wrong there (tract 0.23.9), the derived network's is ONNX Runtime's.
+/// With ONNX Runtime, the check runs the file on it and passes; with tract
+/// alone (its library flag pointing nowhere) the check fails, naming tract,
+/// or is unavailable.
+#[test]
+fn the_file_check_runs_the_file_on_onnx_runtime_where_tract_misreads_it() {
+    use adr_onnx::writer::builder::{attr_ints, GraphBuilder};
+    use adr_onnx::writer::Precision;
+    if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = GraphBuilder::new("deconv", Precision::F32);
+    let x = g.input("x", vec![1, 1, 8, 8]);
+    let w = g.constant("w", &ArrayD::from_shape_fn(IxDyn(&[1, 1, 3, 3]), |i| 0.1 * (i[2] * 3 + i[3]) as f32 - 0.3));
+    let attrs = vec![attr_ints("strides", &[2, 2]), attr_ints("output_shape", &[15, 15])];
+    let up = g.node("ConvTranspose", &[&x, &w], attrs, vec![1, 1, 15, 15]);
+    let r = g.node("Relu", &[&up], vec![], vec![1, 1, 15, 15]);
+    let flat = g.node("Flatten", &[&r], vec![], vec![1, 225]);
+    g.output(&flat, "y");
+    let model = write_model(dir.path(), "deconv.onnx", &g.finish());
+    let goal = write_goal(
+        dir.path(),
+        "goal.json",
+        &serde_json::json!({"kind": "output_bound", "output": 5, "direction": "maximize",
+                            "input": {"lower": -1.0, "upper": 1.0}}),
+    );
+    let r = run(dir.path(), &model, &goal, &["--iterations", "20", "--method", "gd", "--quiet"]);
+    check_common(&r);
+    assert_eq!(r.report["file_check"]["runtime"], "onnxruntime");
+    let nowhere = dir.path().join("no-libonnxruntime.so");
+    let r = run(
+        dir.path(),
+        &model,
+        &goal,
+        &[
+            "--iterations",
+            "20",
+            "--method",
+            "gd",
+            "--quiet",
+            "--backend",
+            "tract",
+            "--ort-lib",
+            nowhere.to_str().unwrap(),
+        ],
+    );
+    // tract's misreading: a wrong value in a release build, an arithmetic
+    // overflow (a panic, contained) where overflows are checked.
+    if r.code == 2 {
+        assert!(r.stderr.contains("disagrees with the file itself (run by tract)"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    } else {
+        let check = &r.report["file_check"];
+        assert_eq!((&check["runtime"], &check["rows"]), (&Value::from("tract"), &Value::from(0)), "{check}");
+        assert!(check["unavailable"].as_str().is_some_and(|w| w.starts_with("tract failed on the file")), "{check}");
+        assert!(!r.stderr.contains("internal error"), "the contained panic is not reported as one: {}", r.stderr);
+    }
 }

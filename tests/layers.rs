@@ -9,7 +9,7 @@ use std::path::Path;
 /// Top-level modules, bottom first; a module may use its own layer's
 /// modules only where the dependency is listed in `SAME_LAYER`.
 const LAYERS: &[&[&str]] = &[
-    &["error", "interrupt"],
+    &["error", "interrupt", "contained"],
     &["input", "output", "document"],
     &["ir"],
     &["onnx"],
@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["surrogate", "objective", "zoo"],
     &["goal", "lower"],
     &["runtime"],
-    &["optim"],
+    &["optim", "original"],
     &["memory", "report", "summary"],
     &["front"],
     &["dataset", "bench", "audit", "vnnlib"],

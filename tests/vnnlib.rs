@@ -77,7 +77,8 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
         };
         let ort = adr_onnx::runtime::select::select(&req).unwrap();
         let m = adr_onnx::onnx::import(&model).unwrap();
-        let original = adr_onnx::original::OriginalModel::read(&model).unwrap();
+        let proto = adr_onnx::vnnlib::files::read_model(&model).unwrap();
+        let original = adr_onnx::original::OriginalModel { path: model.clone(), proto };
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let y_ort = adr_onnx::original::LoadedOriginal::new(ort.backend.as_ref(), &original, &m).run(&xf).unwrap();
         assert!(property.is_counterexample(&x, &y_ort, 1e-4), "ONNX Runtime: {y_ort:?}");

@@ -95,6 +95,7 @@ impl AttackJob {
         let model = adr_onnx::onnx::import_proto(&original.path, &original.proto)?;
         let model = adr_onnx::front::within_memory(model, &memory, "attack")?;
         let selected = select(&self.request)?;
+        let (file_backend, file_runtime) = adr_onnx::runtime::select::file_runtime(&self.request);
         let count = self.labels.len();
         let (images_sha256, labels_sha256) = (images_sha256(&self.images), labels_sha256(&self.labels));
         let input = AuditInput {
@@ -116,7 +117,11 @@ impl AttackJob {
             epsilon_tolerance: self.epsilon_tolerance,
             targets: self.targets.map(|t| (Path::new(TARGETS), t)),
             shard: Shard::WHOLE,
-            original: Some(&original),
+            file: Some(adr_onnx::original::FileRunner {
+                original: &original,
+                backend: file_backend.as_ref(),
+                runtime: file_runtime,
+            }),
             memory,
             runtime: selected.runtime,
         };

@@ -31,10 +31,9 @@ use crate::memory::{MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
-use crate::original::{FileCheck, LoadedOriginal, OriginalModel};
+use crate::original::{FileCheck, FileRunner, LoadedOriginal};
 use crate::report::{distances, ToolInfo};
 use crate::runtime::select::Runtime;
-use crate::runtime::tract::TractBackend;
 use crate::runtime::Backend;
 
 /// 2: `dataset_sha256` (images, labels and sample count) replaced the
@@ -314,9 +313,10 @@ pub struct AuditInput<'a> {
     /// `--targets`: a target class per sample of the dataset, with the file
     /// they were read from.
     pub targets: Option<(&'a Path, Vec<usize>)>,
-    /// The model file as read, to check the network derived from it against
-    /// (the first [`FILE_CHECK_SAMPLES`] samples run through both).
-    pub original: Option<&'a OriginalModel>,
+    /// The model file as read and the runtime to run it, to check the
+    /// network derived from it against (the first [`FILE_CHECK_SAMPLES`]
+    /// samples run through both).
+    pub file: Option<FileRunner<'a>>,
     /// The memory the audit may use, checked before any batch runs.
     pub memory: MemoryLimit,
     /// The runtime of `backend`, for the memory estimate.
@@ -555,8 +555,8 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
-    let file_check = match a.original {
-        Some(original) => Some(check_file(a, original, probe.target, &indices, &clean)?),
+    let file_check = match a.file {
+        Some(file) => Some(check_file(a, file, probe.target, &indices, &clean)?),
         None => None,
     };
 
@@ -656,7 +656,7 @@ pub const FILE_CHECK_SAMPLES: usize = 8;
 /// samples: an error before any attack when they disagree.
 fn check_file(
     a: &AuditInput,
-    original: &OriginalModel,
+    file: FileRunner,
     target: ValueId,
     indices: &[usize],
     clean: &[Vec<f32>],
@@ -665,8 +665,9 @@ fn check_file(
     let width = clean.first().map_or(0, Vec::len);
     let derived = Array2::from_shape_fn((rows, width), |(r, c)| clean[r][c]);
     let x = dataset_rows(a.images, &indices[..rows]);
-    let file = LoadedOriginal::new(&TractBackend, original, a.model).for_output(&a.model.graph.value(target).name);
-    file.check_derived(x.view(), derived.view())
+    let loaded =
+        LoadedOriginal::new(file.backend, file.original, a.model).for_output(&a.model.graph.value(target).name);
+    loaded.check_derived(file.runtime, x.view(), derived.view())
 }
 
 /// The seconds `engine` spent per attack stage, by stage name.

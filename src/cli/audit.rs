@@ -11,7 +11,7 @@ use adr_onnx::audit::{self, page, AuditInput, AuditReport, Shard};
 use adr_onnx::error::clip;
 use adr_onnx::input::sha256_hex;
 use adr_onnx::onnx::{import_proto, proto::decode_model};
-use adr_onnx::original::OriginalModel;
+use adr_onnx::original::{FileRunner, OriginalModel};
 use anyhow::Context;
 
 use super::audit_export::{file_name, ExportArgs};
@@ -227,6 +227,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     let cli = args.method.block()?;
     let selected = adr_onnx::runtime::select::select(&args.backend.request())?;
+    let (file_backend, file_runtime) = adr_onnx::runtime::select::file_runtime(&args.backend.request());
     let input = AuditInput {
         model: &model,
         model_sha256: sha256_hex(&model_bytes),
@@ -246,7 +247,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         epsilon_tolerance: args.epsilon_tolerance.unwrap_or(audit::bisect::DEFAULT_TOLERANCE),
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
-        original: Some(&original),
+        file: Some(FileRunner { original: &original, backend: file_backend.as_ref(), runtime: file_runtime }),
         memory: limit,
         runtime: selected.runtime,
     };

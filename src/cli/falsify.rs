@@ -120,7 +120,8 @@ fn falsify_instance(
     let budget =
         Duration::try_from_secs_f64(timeout).map_err(|_| anyhow::anyhow!("the timeout {timeout} is too large"))?;
     let property = files::read_property(property_path)?;
-    let original = OriginalModel::read(model_path)?;
+    // Plain or gzipped, as the competition ships it.
+    let original = OriginalModel { path: model_path.to_path_buf(), proto: files::read_model(model_path)? };
     let model = adr_onnx::onnx::import_proto(model_path, &original.proto)?;
     let model = adr_onnx::front::within_memory(model, &common.memory, "falsify")?;
     let tract_check = LoadedOriginal::new(&TractBackend, &original, &model);

@@ -12,10 +12,9 @@ use adr_onnx::memory::Workload;
 use adr_onnx::onnx::import_proto;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
-use adr_onnx::original::{FileCheck, LoadedOriginal, OriginalModel};
+use adr_onnx::original::{FileCheck, FileRunner, LoadedOriginal, OriginalModel};
 use adr_onnx::report::{artifacts, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
-use adr_onnx::runtime::tract::TractBackend;
 
 use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
@@ -126,7 +125,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (goal, outcome)
     };
     let best = &outcome.best[0];
-    let file_check = check_against_file(&original, &model, &goal.output_name, best)?;
+    let (file_backend, file_runtime) = adr_onnx::runtime::select::file_runtime(&args.backend.request());
+    let file = FileRunner { original: &original, backend: file_backend.as_ref(), runtime: file_runtime };
+    let file_check = check_against_file(file, &model, &goal.output_name, best)?;
     let dir = match dir {
         Some(dir) => dir,
         None => artifacts::claim_fresh_dir(Path::new(""))?,
@@ -163,14 +164,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// own there: an error, before any report or artifact, when the network
 /// the search ran on disagrees with the file.
 fn check_against_file(
-    original: &OriginalModel,
+    file: FileRunner,
     model: &adr_onnx::onnx::ImportedModel,
     output: &str,
     best: &adr_onnx::optim::track::Best,
 ) -> anyhow::Result<FileCheck> {
     let x = ndarray::ArrayView2::from_shape((1, best.x.len()), &best.x)?;
     let derived = ndarray::ArrayView2::from_shape((1, best.output.len()), &best.output)?;
-    Ok(LoadedOriginal::new(&TractBackend, original, model).for_output(output).check_derived(x, derived)?)
+    let loaded = LoadedOriginal::new(file.backend, file.original, model).for_output(output);
+    Ok(loaded.check_derived(file.runtime, x, derived)?)
 }
 
 /// Whether a goal's text asks for every wrong class as a target (a

@@ -31,15 +31,8 @@ pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<
     };
     // tract 0.23.9 panics on some invalid nodes instead of failing (a
     // Gather index past the axis, say); any such panic is an error here.
-    let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-        .map_err(|payload| {
-            let why = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            format!("tract failed while folding this constant node ({})", crate::error::clip(&why))
-        })?
+    let values = crate::contained::contain(run)
+        .map_err(|why| format!("tract failed while folding this constant node ({})", crate::error::clip(&why)))?
         .map_err(|e| tract_message(&e))?;
     values.iter().map(|t| to_const(t)).collect()
 }
