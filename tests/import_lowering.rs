@@ -242,3 +242,34 @@ fn skl2onnx_zipmap_head_offers_the_probabilities_under_it() {
     let p = plain.candidates.iter().position(|c| c.name == "probabilities").unwrap();
     assert_close("zipmap", &a[0], &b[p], 1e-6);
 }
+
+/// Clip, Max and a max-only Clip with bounds far from the values: the
+/// derived network gives the values within the bounds to the bit, as the
+/// file does (shifting x by a bound of 1e6 and back rounded it to 1/16).
+#[test]
+fn clamps_with_far_bounds_keep_the_values_within_them_exactly() {
+    use adr_onnx::writer::builder::GraphBuilder;
+    let mut g = GraphBuilder::new("far_bounds", Precision::F32);
+    let x = g.input("x", vec![1, 6]);
+    let w =
+        g.constant("w", &ArrayD::from_shape_fn(IxDyn(&[6, 6]), |i| ((i[0] * 7 + i[1] * 3) % 11) as f32 / 3.0 - 1.7));
+    let h = g.node("MatMul", &[&x, &w], vec![], vec![1, 6]);
+    let scalar = |g: &mut GraphBuilder, v: f32| g.constant("bound", &ArrayD::from_elem(IxDyn(&[]), v));
+    let (lo, hi) = (scalar(&mut g, -1e6), scalar(&mut g, 1e6));
+    let clipped = g.node("Clip", &[&h, &lo, &hi], vec![], vec![1, 6]);
+    let floor = scalar(&mut g, -3e6);
+    let raised = g.node("Max", &[&clipped, &floor], vec![], vec![1, 6]);
+    let none = adr_onnx::writer::builder::Sym { name: String::new(), shape: vec![] };
+    let capped = g.node("Clip", &[&raised, &none, &hi], vec![], vec![1, 6]);
+    let six = (scalar(&mut g, 0.0), scalar(&mut g, 6.0));
+    let relu6 = g.node("Clip", &[&capped, &six.0, &six.1], vec![], vec![1, 6]);
+    let y = g.node("Add", &[&relu6, &capped], vec![], vec![1, 6]);
+    g.output(&y, "y");
+    let graph = g.finish();
+    let m = import_proto(Path::new("far_bounds.onnx"), &graph.model).unwrap();
+    let inputs = random_inputs(&m, 5, 3);
+    let (got, want) = (ours(&m, &inputs), tract_original(&graph.model, &m, &inputs));
+    let worst = got[0].iter().zip(&want[0]).fold(0f32, |w, (g, t)| w.max((g - t).abs()));
+    assert!(worst <= 1e-6, "off by {worst}");
+    assert!(want[0].iter().any(|v| v.abs() > 0.5), "the values are not all zero");
+}

@@ -155,6 +155,17 @@ impl Emitter<'_> {
         ctx.add_named(&self.name, &self.op, o, ins, &target)
     }
 
+    /// `relu(at - x)`.
+    fn reflected_relu(&self, ctx: &mut ImportCtx, x: ValueId, at: f32, tag: &str) -> Result<ValueId, String> {
+        let pre = self.add(
+            ctx,
+            Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(at) }),
+            vec![x],
+            Some(&format!("{tag}.pre")),
+        )?;
+        self.add(ctx, Op::Relu(Relu), vec![pre], Some(tag))
+    }
+
     /// `relu(x - at)`.
     fn shifted_relu(&self, ctx: &mut ImportCtx, x: ValueId, at: f32, tag: &str) -> Result<ValueId, String> {
         let pre = self.add(
@@ -196,22 +207,26 @@ fn clamp_as_relus(
         (Some(0.0), None) => {
             e.add(ctx, Op::Relu(Relu), vec![x], None)?;
         }
+        // Each form below gives x itself, to the bit, wherever x lies within
+        // the bounds: shifting x by a bound and back (relu(x - l) + l) would
+        // round it to the spacing of floats near the bound, which for a
+        // bound of 1e6 is 1/16.
         (Some(l), None) => {
-            let r = e.shifted_relu(ctx, x, l, "relu_lo")?;
-            e.add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![r], None)?;
+            // max(x, l) = x + relu(l - x)
+            let r = e.reflected_relu(ctx, x, l, "relu_lo")?;
+            e.add(ctx, Op::Add(Add { negate_rhs: false }), vec![x, r], None)?;
         }
         (None, Some(h)) => {
-            // min(x, h) = h - relu(h - x)
-            let pre =
-                e.add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![x], Some("relu_hi.pre"))?;
-            let r = e.add(ctx, Op::Relu(Relu), vec![pre], Some("relu_hi"))?;
-            e.add(ctx, Op::Affine(Affine { scale: scalar(-1.0), shift: scalar(h) }), vec![r], None)?;
+            // min(x, h) = x - relu(x - h)
+            let r = e.shifted_relu(ctx, x, h, "relu_hi")?;
+            e.add(ctx, Op::Add(Add { negate_rhs: true }), vec![x, r], None)?;
         }
         (Some(l), Some(h)) => {
-            let a = e.shifted_relu(ctx, x, l, "relu_lo")?;
-            let b = e.shifted_relu(ctx, x, h, "relu_hi")?;
-            let d = e.add(ctx, Op::Add(Add { negate_rhs: true }), vec![a, b], Some("diff"))?;
-            e.add(ctx, Op::Affine(Affine { scale: None, shift: scalar(l) }), vec![d], None)?;
+            // clip(x, l, h) = x + relu(l - x) - relu(x - h)
+            let below = e.reflected_relu(ctx, x, l, "relu_lo")?;
+            let above = e.shifted_relu(ctx, x, h, "relu_hi")?;
+            let raised = e.add(ctx, Op::Add(Add { negate_rhs: false }), vec![x, below], Some("raised"))?;
+            e.add(ctx, Op::Add(Add { negate_rhs: true }), vec![raised, above], None)?;
         }
     }
     Ok(())
