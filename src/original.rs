@@ -287,7 +287,7 @@ mod tests {
     use crate::runtime::tract::TractBackend;
     use crate::writer::builder::GraphBuilder;
     use std::path::Path;
-    use tract_onnx::pb::NodeProto;
+    use tract_onnx::pb::{ModelProto, NodeProto};
 
     /// A loaded original keeps its plan and session: each later input gives
     /// what a fresh load gives there, not the first input's output.
@@ -305,12 +305,17 @@ mod tests {
         assert!(outputs[0] != outputs[1] && outputs[1] != outputs[2], "the inputs give different outputs");
     }
 
+    /// `proto` as the file `name`, and its import.
+    fn as_file(name: &str, proto: ModelProto) -> (OriginalModel, ImportedModel) {
+        let path = Path::new(name);
+        let model = crate::onnx::import_proto(path, &proto).unwrap();
+        (OriginalModel { path: path.to_path_buf(), proto }, model)
+    }
+
     /// The zoo's `mlp_gemm` as a file, imported.
     fn mlp() -> (OriginalModel, ImportedModel) {
         let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
-        let path = Path::new("mlp.onnx");
-        let model = crate::onnx::import_proto(path, &zoo.graph.model).unwrap();
-        (OriginalModel { path: path.to_path_buf(), proto: zoo.graph.model.clone() }, model)
+        as_file("mlp.onnx", zoo.graph.model)
     }
 
     /// The file's own outputs pass the check; one value off by a tenth of
@@ -364,10 +369,7 @@ mod tests {
         let up = g.node("ConvTranspose", &[&x, &w], attrs, vec![1, 1, 8, 8]);
         let r = g.node("Relu", &[&up], vec![], vec![1, 1, 8, 8]);
         g.output(&r, "y");
-        let graph = g.finish();
-        let path = Path::new("deconv.onnx");
-        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
-        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let (original, model) = as_file("deconv.onnx", g.finish().model);
         let file = LoadedOriginal::new(&TractBackend, &original, &model);
         let x = ndarray::Array2::from_elem((1, 16), 0.5);
         let check = file.check_derived("tract", x.view(), ndarray::Array2::zeros((1, 64)).view()).unwrap();
@@ -384,10 +386,7 @@ mod tests {
         let r = g.node("Relu", &[&x], vec![], vec![1, 3]);
         g.output(&x, "x");
         g.output(&r, "r");
-        let graph = g.finish();
-        let path = Path::new("passthrough.onnx");
-        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
-        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let (original, model) = as_file("passthrough.onnx", g.finish().model);
         let file = LoadedOriginal::new(&TractBackend, &original, &model).for_output("x");
         assert_eq!(file.run(&[-2.5, 0.0, 1.5]).unwrap(), vec![-2.5, 0.0, 1.5]);
         let relu = LoadedOriginal::new(&TractBackend, &original, &model).for_output("r");
@@ -406,10 +405,7 @@ mod tests {
         let y = g.node("Add", &[&x, &product], vec![], vec![1, 3]);
         let r = g.node("Relu", &[&y], vec![], vec![1, 3]);
         g.output(&r, "y");
-        let graph = g.finish();
-        let path = Path::new("fill.onnx");
-        let model = crate::onnx::import_proto(path, &graph.model).unwrap();
-        let original = OriginalModel { path: path.to_path_buf(), proto: graph.model.clone() };
+        let (original, model) = as_file("fill.onnx", g.finish().model);
         let file = LoadedOriginal::new(&TractBackend, &original, &model);
         assert_eq!(file.run(&[-2.5, 0.0, 1.5]).unwrap(), vec![0.0, 0.0, 1.5]);
     }
@@ -463,9 +459,7 @@ mod tests {
             });
         }
         for proto in [plain, older] {
-            let path = Path::new("deep.onnx");
-            let model = crate::onnx::import_proto(path, &proto).unwrap();
-            let original = OriginalModel { path: path.to_path_buf(), proto };
+            let (original, model) = as_file("deep.onnx", proto);
             let kept = LoadedOriginal::new(&TractBackend, &original, &model);
             let whole_graph = kept.graph().unwrap();
             assert!(crate::runtime::segmented::segment_count(&whole_graph) > 1, "the check's graph is cut");
