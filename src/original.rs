@@ -1,8 +1,8 @@
 //! Running the ORIGINAL model file on one input, independently of the
 //! lowering: the file's own graph, through tract's ONNX importer or ONNX
 //! Runtime. `falsify` confirms its counterexamples this way, and `audit`
-//! checks the network it derived from the file against the file itself
-//! ([`LoadedOriginal::check_derived`]). Each runtime loads the file at its
+//! and `run` check the network they derived from the file against the file
+//! itself ([`FileRunner::check`]). Each runtime loads the file at its
 //! first run and keeps it for the next; a deep file loads in segments, as
 //! the search's own graphs do (`runtime::segmented`).
 
@@ -112,13 +112,29 @@ pub struct FileCheck {
     pub unavailable: Option<String>,
 }
 
-/// A model file and the runtime that runs it for a check
-/// ([`LoadedOriginal::check_derived`]), with the runtime's name.
+/// A model file and the runtime that runs it for a check, with the
+/// runtime's name.
 #[derive(Clone, Copy)]
 pub struct FileRunner<'a> {
     pub original: &'a OriginalModel,
     pub backend: &'a dyn Backend,
     pub runtime: &'a str,
+}
+
+impl FileRunner<'_> {
+    /// The tensor `output` of the file at each row of `x` against
+    /// `derived`, the same rows through the network derived from the file
+    /// ([`LoadedOriginal::check_derived`]).
+    pub fn check(
+        self,
+        model: &ImportedModel,
+        output: &str,
+        x: ArrayView2<f32>,
+        derived: ArrayView2<f32>,
+    ) -> Result<FileCheck> {
+        let loaded = LoadedOriginal::new(self.backend, self.original, model).for_output(output);
+        loaded.check_derived(self.runtime, x, derived)
+    }
 }
 
 /// The original file as `backend` runs it, loaded at the first call and

@@ -31,7 +31,7 @@ use crate::memory::{MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
-use crate::original::{FileCheck, FileRunner, LoadedOriginal};
+use crate::original::{FileCheck, FileRunner};
 use crate::report::{distances, ToolInfo};
 use crate::runtime::select::Runtime;
 use crate::runtime::Backend;
@@ -665,9 +665,7 @@ fn check_file(
     let width = clean.first().map_or(0, Vec::len);
     let derived = Array2::from_shape_fn((rows, width), |(r, c)| clean[r][c]);
     let x = dataset_rows(a.images, &indices[..rows]);
-    let loaded =
-        LoadedOriginal::new(file.backend, file.original, a.model).for_output(&a.model.graph.value(target).name);
-    loaded.check_derived(file.runtime, x.view(), derived.view())
+    file.check(a.model, &a.model.graph.value(target).name, x.view(), derived.view())
 }
 
 /// The seconds `engine` spent per attack stage, by stage name.

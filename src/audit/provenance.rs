@@ -31,9 +31,9 @@ pub struct Provenance {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_seconds: BTreeMap<String, f64>,
     /// The network adr-onnx derived from the model file against the file
-    /// itself (run by tract) on the first samples audited; absent where the
-    /// audit was given no file to check against. A merge keeps the first
-    /// shard's.
+    /// itself (run by ONNX Runtime where its library loads, else by tract)
+    /// on the first samples audited; absent where the audit was given no
+    /// file to check against. A merge keeps the first shard's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_check: Option<crate::original::FileCheck>,
     /// A merged report: each shard's provenance, by shard.

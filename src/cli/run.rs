@@ -12,7 +12,7 @@ use adr_onnx::memory::Workload;
 use adr_onnx::onnx::import_proto;
 use adr_onnx::optim::engine::Engine;
 use adr_onnx::optim::{optimise, Settings};
-use adr_onnx::original::{FileCheck, FileRunner, LoadedOriginal, OriginalModel};
+use adr_onnx::original::{FileCheck, FileRunner, OriginalModel};
 use adr_onnx::report::{artifacts, ModelInfo, RunFacts, RunReport};
 use adr_onnx::runtime::select::select;
 
@@ -171,8 +171,7 @@ fn check_against_file(
 ) -> anyhow::Result<FileCheck> {
     let x = ndarray::ArrayView2::from_shape((1, best.x.len()), &best.x)?;
     let derived = ndarray::ArrayView2::from_shape((1, best.output.len()), &best.output)?;
-    let loaded = LoadedOriginal::new(file.backend, file.original, model).for_output(output);
-    Ok(loaded.check_derived(file.runtime, x, derived)?)
+    Ok(file.check(model, output, x, derived)?)
 }
 
 /// Whether a goal's text asks for every wrong class as a target (a

@@ -176,7 +176,8 @@ pub struct RunReport {
     pub timing: Timing,
     pub artifacts: artifacts::Artifacts,
     /// `best.output` against the model file itself run at the best input
-    /// (tract's importer, independently of the derived network).
+    /// (by ONNX Runtime where its library loads, else by tract;
+    /// independently of the derived network).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_check: Option<crate::original::FileCheck>,
 }

@@ -17,7 +17,7 @@ struct TractExecutable {
 }
 
 /// tract's error on `graph`, in one line.
-pub(crate) fn runtime_error(graph: &str, e: TractError) -> Error {
+fn runtime_error(graph: &str, e: TractError) -> Error {
     Error::Runtime { backend: "tract".into(), graph: graph.to_string(), message: format!("{e:#}").replace('\n', " ") }
 }
 
