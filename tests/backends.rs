@@ -314,3 +314,41 @@ fn a_shape_output_comes_back_from_tract_as_integers() {
     let out = exe.run(vec![HostTensor::F32(ArrayD::zeros(IxDyn(&[2, 3])))]).unwrap();
     assert_eq!(out[0], HostTensor::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![2, 3]).unwrap()));
 }
+
+/// A ConvTranspose sized by `output_shape` (with or without `pads`) or
+/// padded `SAME_*`, in a model file: tract, which rewrites such a node to
+/// explicit pads, gives what ONNX Runtime gives.
+#[test]
+fn a_conv_transpose_sized_by_output_shape_or_same_runs_on_tract_as_on_onnx_runtime() {
+    use adr_onnx::writer::builder::{attr_ints, attr_string, GraphBuilder};
+    let Some(ort) = onnxruntime() else { return };
+    // The input is 3 x 4; at stride 2 the full output is 7 x 9.
+    let variants = [
+        (vec![attr_ints("output_shape", &[6, 7]), attr_ints("pads", &[0, 0, 2, 2])], [6, 7]),
+        (vec![attr_ints("output_shape", &[6, 7])], [6, 7]),
+        (vec![attr_ints("output_shape", &[6, 7]), attr_string("auto_pad", "SAME_UPPER")], [6, 7]),
+        (vec![attr_ints("output_shape", &[6, 7]), attr_string("auto_pad", "SAME_LOWER")], [6, 7]),
+        (vec![attr_string("auto_pad", "SAME_UPPER")], [6, 8]),
+        (vec![attr_string("auto_pad", "SAME_LOWER")], [6, 8]),
+        (vec![attr_ints("output_shape", &[7, 8]), attr_ints("dilations", &[1, 2])], [7, 8]),
+    ];
+    for (attrs, [h, w]) in variants {
+        let what = format!("{attrs:?}");
+        let mut g = GraphBuilder::new("deconv", Precision::F32);
+        let x = g.input("x", vec![1, 3, 3, 4]);
+        let weight = |i: IxDyn| ((i[0] * 7 + i[1] * 5 + i[2] * 3 + i[3]) % 11) as f32 / 5.0 - 1.0;
+        let kernel = g.constant("w", &ArrayD::from_shape_fn(IxDyn(&[3, 2, 3, 3]), weight));
+        let mut attrs = attrs;
+        attrs.push(attr_ints("strides", &[2, 2]));
+        let y = g.node("ConvTranspose", &[&x, &kernel], attrs, vec![1, 2, h, w]);
+        g.output(&y, "y");
+        let graph = g.finish();
+        let value = |i: IxDyn| ((i[1] * 13 + i[2] * 5 + i[3] * 3) % 17) as f32 / 8.0 - 1.0;
+        let input = ArrayD::from_shape_fn(IxDyn(&[1, 3, 3, 4]), value);
+        let want = ort.load(&graph).unwrap().run(vec![HostTensor::F32(input.clone())]).unwrap().remove(0).into_f32();
+        let got = TractBackend.load(&graph).unwrap().run(vec![HostTensor::F32(input)]).unwrap().remove(0).into_f32();
+        assert_eq!((got.shape(), want.shape()), (&[1, 2, h, w][..], &[1, 2, h, w][..]), "{what}");
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-5, "{what}: off by {worst}");
+    }
+}

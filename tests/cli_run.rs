@@ -623,13 +623,14 @@ fn epsilon_on_the_command_line_overrides_the_goal_file() {
     assert_eq!(r.code, 2);
 }
 
-/// A ConvTranspose with `output_shape`: tract's own reading of the file is
-/// wrong there (tract 0.23.9), the derived network's is ONNX Runtime's.
-/// With ONNX Runtime, the check runs the file on it and passes; with tract
-/// alone (its library flag pointing nowhere) the check fails, naming tract,
-/// or is unavailable.
+/// A ConvTranspose sized by `output_shape` without `pads`, as tf2onnx
+/// writes it: tract 0.23.9 reads such a file wrongly unless the tract
+/// backend spells out its pads. With ONNX Runtime, the check runs the file
+/// on it; with tract alone (its library flag pointing nowhere), on tract;
+/// both pass (a false alarm there ended the run with exit 2, "disagrees
+/// with the file itself (run by tract)").
 #[test]
-fn the_file_check_runs_the_file_on_onnx_runtime_where_tract_misreads_it() {
+fn the_file_check_passes_a_conv_transpose_sized_by_output_shape_on_either_runtime() {
     use adr_onnx::writer::builder::{attr_ints, GraphBuilder};
     use adr_onnx::writer::Precision;
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_none() {
@@ -671,15 +672,8 @@ fn the_file_check_runs_the_file_on_onnx_runtime_where_tract_misreads_it() {
             nowhere.to_str().unwrap(),
         ],
     );
-    // tract's misreading: a wrong value in a release build, an arithmetic
-    // overflow (a panic, contained) where overflows are checked.
-    if r.code == 2 {
-        assert!(r.stderr.contains("disagrees with the file itself (run by tract)"), "{}", r.stderr);
-        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    } else {
-        let check = &r.report["file_check"];
-        assert_eq!((&check["runtime"], &check["rows"]), (&Value::from("tract"), &Value::from(0)), "{check}");
-        assert!(check["unavailable"].as_str().is_some_and(|w| w.starts_with("tract failed on the file")), "{check}");
-        assert!(!r.stderr.contains("internal error"), "the contained panic is not reported as one: {}", r.stderr);
-    }
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let check = &r.report["file_check"];
+    assert_eq!((&check["runtime"], &check["rows"]), (&Value::from("tract"), &Value::from(1)), "{check}");
+    assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-5), "{check}");
 }

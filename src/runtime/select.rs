@@ -103,8 +103,7 @@ pub struct Selected {
 /// The runtime that runs a model file itself to check the derived network
 /// against it, with its name: ONNX Runtime on the CPU, one thread, where
 /// its library loads with `request`'s library flag (the reference
-/// implementation of ONNX: tract misreads a few files, a ConvTranspose's
-/// `output_shape` for one), else tract.
+/// implementation of ONNX, which tract follows less closely), else tract.
 pub fn file_runtime(request: &BackendRequest) -> (Box<dyn Backend>, &'static str) {
     let ort = BackendRequest { choice: BackendChoice::Ort, device: Device::Cpu, threads: 1, ..request.clone() };
     match select(&ort) {

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tract_onnx::pb::attribute_proto::AttributeType;
+use tract_onnx::pb::{AttributeProto, ModelProto, NodeProto};
 use tract_onnx::prelude::*;
 
 use super::{Backend, Executable, HostTensor};
@@ -24,13 +26,105 @@ fn runtime_error(graph: &str, e: TractError) -> Error {
 impl TractBackend {
     /// Loads `graph` in one piece.
     pub fn load_whole(graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
+        let fixed = transposed_pads_spelled_out(&graph.model);
         let plan = tract_onnx::onnx()
-            .model_for_proto_model(&graph.model)
+            .model_for_proto_model(fixed.as_ref().unwrap_or(&graph.model))
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| runtime_error(&graph.name, e))?;
         Ok(Box::new(TractExecutable { graph: graph.name.clone(), plan }))
     }
+}
+
+/// Whether `node` is an ONNX ConvTranspose sized by `output_shape` or padded
+/// by `auto_pad` SAME_UPPER or SAME_LOWER.
+fn sized_conv_transpose(node: &NodeProto) -> bool {
+    let auto_pad = |a: &AttributeProto| a.name == "auto_pad" && a.s.starts_with(b"SAME");
+    node.op_type == "ConvTranspose"
+        && (node.domain.is_empty() || node.domain == "ai.onnx")
+        && node.attribute.iter().any(|a| a.name == "output_shape" || auto_pad(a))
+}
+
+/// The file with each ConvTranspose sized by `output_shape` or padded
+/// `SAME_*` rewritten to the explicit pads ONNX defines for it, when it has
+/// one; `None` when it has none, or when tract cannot infer the shapes the
+/// pads need (the file then loads as it is).
+///
+/// tract 0.23.9 keeps a ConvTranspose's `pads` beside its `output_shape`
+/// and puts the difference at the end as output padding, where ONNX ignores
+/// `pads` and splits the difference between both ends (the odd row at the
+/// beginning unless `SAME_UPPER`); without `pads` it underflows, and it
+/// panics on `SAME_*`. A file exported by tf2onnx, which sizes its
+/// transposed convolutions by `output_shape`, then runs wrongly on tract.
+fn transposed_pads_spelled_out(model: &ModelProto) -> Option<ModelProto> {
+    let graph = model.graph.as_ref()?;
+    if !graph.node.iter().any(sized_conv_transpose) {
+        return None;
+    }
+    let mut inference = tract_onnx::onnx().model_for_proto_model(model).ok()?;
+    // The shapes known before an op fails are enough.
+    let _ = inference.analyse(true);
+    let mut fixed = model.clone();
+    let nodes = fixed.graph.as_mut().map(|g| g.node.iter_mut().filter(|n| sized_conv_transpose(n)))?;
+    for node in nodes {
+        if let Some(pads) = explicit_transposed_pads(&inference, node) {
+            node.attribute.retain(|a| !matches!(a.name.as_str(), "output_shape" | "auto_pad" | "pads"));
+            node.attribute.push(AttributeProto {
+                name: "pads".into(),
+                r#type: AttributeType::Ints as i32,
+                ints: pads,
+                ..Default::default()
+            });
+        }
+    }
+    Some(fixed)
+}
+
+/// The explicit pads ONNX gives `node`, a ConvTranspose sized by
+/// `output_shape` or padded `SAME_*`, from its input and kernel shapes as
+/// tract infers them (ONNX's ConvTranspose: `total = stride * (in - 1) +
+/// output_padding + (kernel - 1) * dilation + 1 - out`, `out` being
+/// `output_shape`, or `in * stride` for `SAME_*`; the odd row at the end
+/// for SAME_UPPER only). `None` where a shape is unknown or the output is
+/// larger than the full transposed convolution.
+fn explicit_transposed_pads(inference: &InferenceModel, node: &NodeProto) -> Option<Vec<i64>> {
+    let name = if node.name.is_empty() { node.output.first()? } else { &node.name };
+    let tract_node = inference.node_by_name(name).ok()?;
+    let shape = |input: usize| -> Option<TVec<usize>> {
+        let outlet = *tract_node.inputs.get(input)?;
+        inference.outlet_fact(outlet).ok()?.shape.as_concrete_finite().ok().flatten()
+    };
+    let (x, w) = (shape(0)?, shape(1)?);
+    let rank = x.len().checked_sub(2).filter(|&r| r > 0 && w.len() == r + 2)?;
+    let ints = |name: &str, default: i64| -> Vec<i64> {
+        node.attribute.iter().find(|a| a.name == name).map_or_else(|| vec![default; rank], |a| a.ints.clone())
+    };
+    let (strides, dilations, output_padding) = (ints("strides", 1), ints("dilations", 1), ints("output_padding", 0));
+    let auto_pad = node.attribute.iter().find(|a| a.name == "auto_pad").map(|a| a.s.as_slice()).unwrap_or_default();
+    let output_shape = node.attribute.iter().find(|a| a.name == "output_shape").map(|a| a.ints.clone());
+    let at_least = |v: &[i64], least: i64| v.len() == rank && v.iter().all(|&s| s >= least);
+    if !(at_least(&strides, 1) && at_least(&dilations, 1) && at_least(&output_padding, 0)) {
+        return None;
+    }
+    let mut pads = vec![0i64; 2 * rank];
+    for a in 0..rank {
+        let (len, kernel) = (i64::try_from(x[a + 2]).ok()?, i64::try_from(w[a + 2]).ok()?);
+        let out = match &output_shape {
+            // Spatial extents, or the whole shape as some exporters write it.
+            Some(out) if out.len() >= rank => out[out.len() - rank + a],
+            Some(_) => return None,
+            None => len.checked_mul(strides[a])?,
+        };
+        let dilated = (kernel - 1).checked_mul(dilations[a])?;
+        let full =
+            strides[a].checked_mul(len - 1)?.checked_add(output_padding[a])?.checked_add(dilated)?.checked_add(1)?;
+        let total = full.checked_sub(out).filter(|&t| t >= 0)?;
+        let (begin, end) =
+            if auto_pad == b"SAME_UPPER" { (total / 2, total - total / 2) } else { (total - total / 2, total / 2) };
+        pads[a] = begin;
+        pads[a + rank] = end;
+    }
+    Some(pads)
 }
 
 impl Backend for TractBackend {
@@ -71,5 +165,54 @@ impl Executable for TractExecutable {
         let values: TVec<TValue> = inputs.into_iter().map(to_tvalue).collect();
         let outs = self.plan.run(values).map_err(|e| runtime_error(&self.graph, e))?;
         outs.into_iter().map(|v| from_tvalue(&self.graph, v)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::builder::{attr_ints, attr_string, GraphBuilder};
+    use crate::writer::Precision;
+    use ndarray::{ArrayD, IxDyn};
+
+    /// A 3 x 3 input up-sampled by a 3 x 3 kernel at stride 2 (7 x 7 in
+    /// full) to 6 x 6, with `attrs` beside the strides; the input and the
+    /// kernel are asymmetric, so that a row of padding at the wrong end
+    /// shows.
+    fn upsampled(attrs: Vec<AttributeProto>) -> ArrayD<f32> {
+        let mut g = GraphBuilder::new("deconv", Precision::F32);
+        let x = g.input("x", vec![1, 1, 3, 3]);
+        let w = g.constant("w", &ArrayD::from_shape_fn(IxDyn(&[1, 1, 3, 3]), |i| (i[2] * 3 + i[3]) as f32 - 2.5));
+        let mut attrs = attrs;
+        attrs.push(attr_ints("strides", &[2, 2]));
+        let y = g.node("ConvTranspose", &[&x, &w], attrs, vec![1, 1, 6, 6]);
+        g.output(&y, "y");
+        let mut exe = TractBackend.load(&g.finish()).unwrap();
+        let input = ArrayD::from_shape_fn(IxDyn(&[1, 1, 3, 3]), |i| (i[2] * 5 + i[3] * 2) as f32 / 7.0 - 0.6);
+        exe.run(vec![HostTensor::F32(input)]).unwrap().remove(0).into_f32()
+    }
+
+    /// ONNX sizes a ConvTranspose by `output_shape` whatever its `pads`
+    /// say, the odd row of padding at the beginning (at the end for
+    /// SAME_UPPER); `SAME_*` alone targets the input times the stride.
+    /// tract 0.23.9 alone read the first wrongly, underflowed on the second
+    /// and panicked on the rest.
+    #[test]
+    fn a_conv_transpose_sized_by_output_shape_or_same_runs_as_onnx_defines_it() {
+        let begin = upsampled(vec![attr_ints("pads", &[1, 1, 0, 0])]);
+        let end = upsampled(vec![attr_ints("pads", &[0, 0, 1, 1])]);
+        assert_ne!(begin, end, "the test tells the two ends apart");
+        let output_shape = || attr_ints("output_shape", &[6, 6]);
+        let cases = [
+            ("output_shape over pads", vec![output_shape(), attr_ints("pads", &[0, 0, 2, 2])], &begin),
+            ("output_shape alone", vec![output_shape()], &begin),
+            ("output_shape, SAME_LOWER", vec![output_shape(), attr_string("auto_pad", "SAME_LOWER")], &begin),
+            ("output_shape, SAME_UPPER", vec![output_shape(), attr_string("auto_pad", "SAME_UPPER")], &end),
+            ("SAME_LOWER", vec![attr_string("auto_pad", "SAME_LOWER")], &begin),
+            ("SAME_UPPER", vec![attr_string("auto_pad", "SAME_UPPER")], &end),
+        ];
+        for (what, attrs, want) in cases {
+            assert_eq!(&upsampled(attrs), want, "{what}");
+        }
     }
 }
