@@ -60,26 +60,6 @@ fn declare_shape(input: &mut ValueInfoProto, shape: &[usize]) {
     t.shape = Some(TensorShapeProto { dim: dim.collect() });
 }
 
-/// Gives each ConstantOfShape without a `value` the one ONNX defines, a
-/// float32 zero: tract's importer fills with a float64 zero, which no
-/// float32 op downstream accepts.
-fn spell_out_default_fill(g: &mut tract_onnx::pb::GraphProto) {
-    let defaults = g.node.iter_mut().filter(|n| {
-        n.op_type == "ConstantOfShape"
-            && (n.domain.is_empty() || n.domain == "ai.onnx")
-            && !n.attribute.iter().any(|a| a.name == "value")
-    });
-    for node in defaults {
-        let zero = crate::onnx::proto::encode_f32("value", &ArrayD::zeros(IxDyn(&[1])));
-        node.attribute.push(tract_onnx::pb::AttributeProto {
-            name: "value".into(),
-            r#type: tract_onnx::pb::attribute_proto::AttributeType::Tensor as i32,
-            t: Some(zero),
-            ..Default::default()
-        });
-    }
-}
-
 /// The tensor the objective reads by default, the one a property's `Y`
 /// names.
 fn output_name(model: &ImportedModel) -> Result<String> {
@@ -191,7 +171,6 @@ impl<'a> LoadedOriginal<'a> {
         }
         // The tensor may lie under a head rather than be a declared output.
         if let Some(g) = proto.graph.as_mut() {
-            spell_out_default_fill(g);
             g.output.retain(|o| o.name == wanted);
             if g.output.is_empty() {
                 g.output.push(ValueInfoProto { name: wanted.clone(), ..Default::default() });

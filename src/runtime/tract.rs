@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
+use ndarray::{ArrayD, IxDyn};
 use tract_onnx::pb::attribute_proto::AttributeType;
 use tract_onnx::pb::{AttributeProto, ModelProto, NodeProto};
 use tract_onnx::prelude::*;
 
 use super::{Backend, Executable, HostTensor};
 use crate::error::{Error, Result};
-use crate::writer::builder::OnnxGraph;
+use crate::writer::builder::{attr_ints, OnnxGraph};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TractBackend;
@@ -26,7 +27,7 @@ fn runtime_error(graph: &str, e: TractError) -> Error {
 impl TractBackend {
     /// Loads `graph` in one piece.
     pub fn load_whole(graph: &OnnxGraph) -> Result<Box<dyn Executable>> {
-        let fixed = transposed_pads_spelled_out(&graph.model);
+        let fixed = read_as_onnx_defines(&graph.model);
         let plan = tract_onnx::onnx()
             .model_for_proto_model(fixed.as_ref().unwrap_or(&graph.model))
             .and_then(|m| m.into_optimized())
@@ -36,45 +37,63 @@ impl TractBackend {
     }
 }
 
-/// Whether `node` is an ONNX ConvTranspose sized by `output_shape` or padded
-/// by `auto_pad` SAME_UPPER or SAME_LOWER.
-fn sized_conv_transpose(node: &NodeProto) -> bool {
-    let auto_pad = |a: &AttributeProto| a.name == "auto_pad" && a.s.starts_with(b"SAME");
-    node.op_type == "ConvTranspose"
-        && (node.domain.is_empty() || node.domain == "ai.onnx")
-        && node.attribute.iter().any(|a| a.name == "output_shape" || auto_pad(a))
+/// Whether `node` is the standard ONNX op `op_type`.
+fn is_onnx_op(node: &NodeProto, op_type: &str) -> bool {
+    node.op_type == op_type && (node.domain.is_empty() || node.domain == "ai.onnx")
 }
 
-/// The file with each ConvTranspose sized by `output_shape` or padded
-/// `SAME_*` rewritten to the explicit pads ONNX defines for it, when it has
-/// one; `None` when it has none, or when tract cannot infer the shapes the
-/// pads need (the file then loads as it is).
-///
-/// tract 0.23.9 keeps a ConvTranspose's `pads` beside its `output_shape`
-/// and puts the difference at the end as output padding, where ONNX ignores
-/// `pads` and splits the difference between both ends (the odd row at the
-/// beginning unless `SAME_UPPER`); without `pads` it underflows, and it
-/// panics on `SAME_*`. A file exported by tf2onnx, which sizes its
-/// transposed convolutions by `output_shape`, then runs wrongly on tract.
-fn transposed_pads_spelled_out(model: &ModelProto) -> Option<ModelProto> {
+/// Whether `node` is a ConstantOfShape without a `value`.
+fn default_fill(node: &NodeProto) -> bool {
+    is_onnx_op(node, "ConstantOfShape") && !node.attribute.iter().any(|a| a.name == "value")
+}
+
+/// Whether `node` is a ConvTranspose sized by `output_shape` or padded by
+/// `auto_pad` SAME_UPPER or SAME_LOWER.
+fn sized_conv_transpose(node: &NodeProto) -> bool {
+    let auto_pad = |a: &AttributeProto| a.name == "auto_pad" && a.s.starts_with(b"SAME");
+    is_onnx_op(node, "ConvTranspose") && node.attribute.iter().any(|a| a.name == "output_shape" || auto_pad(a))
+}
+
+/// The file with the nodes that tract 0.23.9 reads otherwise than ONNX
+/// defines them rewritten to a form it reads as ONNX does; `None` when it
+/// has none. ONNX Runtime, the reference, gets files untouched.
+/// - A ConstantOfShape without `value` gets the one ONNX defines, a float32
+///   zero: tract's importer fills with a float64 zero, which no float32 op
+///   downstream accepts.
+/// - A ConvTranspose sized by `output_shape` or padded `SAME_*` gets the
+///   explicit pads ONNX defines for it ([`explicit_transposed_pads`]),
+///   where tract can infer the shapes they need (else it stays as it is).
+///   tract keeps `pads` beside `output_shape` and puts the difference at
+///   the end as output padding, where ONNX ignores `pads` and splits the
+///   difference between both ends (the odd row at the beginning unless
+///   `SAME_UPPER`); without `pads` it underflows, and it panics on
+///   `SAME_*`. A file exported by tf2onnx, which sizes its transposed
+///   convolutions by `output_shape`, ran wrongly on tract.
+fn read_as_onnx_defines(model: &ModelProto) -> Option<ModelProto> {
     let graph = model.graph.as_ref()?;
-    if !graph.node.iter().any(sized_conv_transpose) {
+    let sized = graph.node.iter().any(sized_conv_transpose);
+    if !sized && !graph.node.iter().any(default_fill) {
         return None;
     }
-    let mut inference = tract_onnx::onnx().model_for_proto_model(model).ok()?;
-    // The shapes known before an op fails are enough.
-    let _ = inference.analyse(true);
+    let mut inference = if sized { tract_onnx::onnx().model_for_proto_model(model).ok() } else { None };
+    if let Some(m) = inference.as_mut() {
+        // The shapes known before an op fails are enough.
+        let _ = m.analyse(true);
+    }
     let mut fixed = model.clone();
-    let nodes = fixed.graph.as_mut().map(|g| g.node.iter_mut().filter(|n| sized_conv_transpose(n)))?;
-    for node in nodes {
-        if let Some(pads) = explicit_transposed_pads(&inference, node) {
-            node.attribute.retain(|a| !matches!(a.name.as_str(), "output_shape" | "auto_pad" | "pads"));
+    for node in fixed.graph.as_mut().map(|g| g.node.iter_mut())? {
+        if default_fill(node) {
             node.attribute.push(AttributeProto {
-                name: "pads".into(),
-                r#type: AttributeType::Ints as i32,
-                ints: pads,
+                name: "value".into(),
+                r#type: AttributeType::Tensor as i32,
+                t: Some(crate::onnx::proto::encode_f32("value", &ArrayD::zeros(IxDyn(&[1])))),
                 ..Default::default()
             });
+        } else if sized_conv_transpose(node) {
+            if let Some(pads) = inference.as_ref().and_then(|m| explicit_transposed_pads(m, node)) {
+                node.attribute.retain(|a| !matches!(a.name.as_str(), "output_shape" | "auto_pad" | "pads"));
+                node.attribute.push(attr_ints("pads", &pads));
+            }
         }
     }
     Some(fixed)
@@ -87,7 +106,7 @@ fn transposed_pads_spelled_out(model: &ModelProto) -> Option<ModelProto> {
 /// `output_shape`, or `in * stride` for `SAME_*`; the odd row at the end
 /// for SAME_UPPER only). `None` where a shape is unknown or the output is
 /// larger than the full transposed convolution.
-fn explicit_transposed_pads(inference: &InferenceModel, node: &NodeProto) -> Option<Vec<i64>> {
+fn explicit_transposed_pads(inference: &InferenceModel, node: &NodeProto) -> Option<Vec<usize>> {
     let name = if node.name.is_empty() { node.output.first()? } else { &node.name };
     let tract_node = inference.node_by_name(name).ok()?;
     let shape = |input: usize| -> Option<TVec<usize>> {
@@ -106,7 +125,7 @@ fn explicit_transposed_pads(inference: &InferenceModel, node: &NodeProto) -> Opt
     if !(at_least(&strides, 1) && at_least(&dilations, 1) && at_least(&output_padding, 0)) {
         return None;
     }
-    let mut pads = vec![0i64; 2 * rank];
+    let mut pads = vec![0usize; 2 * rank];
     for a in 0..rank {
         let (len, kernel) = (i64::try_from(x[a + 2]).ok()?, i64::try_from(w[a + 2]).ok()?);
         let out = match &output_shape {
@@ -118,7 +137,7 @@ fn explicit_transposed_pads(inference: &InferenceModel, node: &NodeProto) -> Opt
         let dilated = (kernel - 1).checked_mul(dilations[a])?;
         let full =
             strides[a].checked_mul(len - 1)?.checked_add(output_padding[a])?.checked_add(dilated)?.checked_add(1)?;
-        let total = full.checked_sub(out).filter(|&t| t >= 0)?;
+        let total = usize::try_from(full.checked_sub(out)?).ok()?;
         let (begin, end) =
             if auto_pad == b"SAME_UPPER" { (total / 2, total - total / 2) } else { (total - total / 2, total / 2) };
         pads[a] = begin;
@@ -173,7 +192,6 @@ mod tests {
     use super::*;
     use crate::writer::builder::{attr_ints, attr_string, GraphBuilder};
     use crate::writer::Precision;
-    use ndarray::{ArrayD, IxDyn};
 
     /// A 3 x 3 input up-sampled by a 3 x 3 kernel at stride 2 (7 x 7 in
     /// full) to 6 x 6, with `attrs` beside the strides; the input and the
