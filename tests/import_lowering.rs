@@ -273,3 +273,50 @@ fn clamps_with_far_bounds_keep_the_values_within_them_exactly() {
     assert!(worst <= 1e-6, "off by {worst}");
     assert!(want[0].iter().any(|v| v.abs() > 0.5), "the values are not all zero");
 }
+
+/// An empty `axes` tensor on Squeeze squeezes every axis of extent 1, as
+/// ONNX Runtime reads it: a Softmax after it then runs over the 3 classes,
+/// where a Squeeze read as a no-op left it a size-1 axis (every output 1).
+#[test]
+fn a_squeeze_with_an_empty_axes_tensor_squeezes_every_unit_axis() {
+    use adr_onnx::writer::builder::{attr_int, GraphBuilder};
+    let mut g = GraphBuilder::new("squeeze_empty", Precision::F32).with_symbolic_batch("N").with_opset(13);
+    let x = g.input("x", vec![1, 2, 1, 3]);
+    let r = g.node("Relu", &[&x], vec![], vec![1, 2, 1, 3]);
+    let none = g.constant_i64_array("axes", &ArrayD::zeros(IxDyn(&[0])));
+    let s = g.node("Squeeze", &[&r, &none], vec![], vec![1, 2, 3]);
+    let y = g.node("Softmax", &[&s], vec![attr_int("axis", 2)], vec![1, 2, 3]);
+    g.output(&y, "y");
+    let m = import_proto(Path::new("squeeze_empty.onnx"), &g.finish().model).unwrap();
+    let inputs = random_inputs(&m, 3, 5);
+    let y = &ours(&m, &inputs)[0];
+    assert_eq!(y.shape(), &[3, 2, 3]);
+    for row in y.lanes(Axis(2)) {
+        assert!((row.sum() - 1.0).abs() < 1e-6 && row.iter().all(|&p| p < 1.0), "{row}");
+    }
+}
+
+/// A fixed-length vector input beside one whose first axis is symbolic:
+/// the file does not tie the two first axes (ONNX Runtime runs `a [3]`
+/// beside `b [N, 4]` at any N), so reading both as the batch axis would cut
+/// `a` into one value per sample. Refused, naming both inputs.
+#[test]
+fn a_fixed_first_axis_beside_a_symbolic_one_is_refused() {
+    use adr_onnx::writer::builder::GraphBuilder;
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+    let mut g = GraphBuilder::new("mixed", Precision::F32);
+    let a = g.input("a", vec![3]);
+    let b = g.input("b", vec![1, 3]);
+    let y = g.node("Add", &[&a, &b], vec![], vec![1, 3]);
+    let y = g.node("Relu", &[&y], vec![], vec![1, 3]);
+    g.output(&y, "y");
+    let mut model = g.finish().model;
+    let graph = model.graph.as_mut().unwrap();
+    let Some(tract_onnx::pb::type_proto::Value::TensorType(t)) = graph.input[1].r#type.as_mut().unwrap().value.as_mut()
+    else {
+        unreachable!("a tensor input")
+    };
+    t.shape.as_mut().unwrap().dim[0].value = Some(Dim::DimParam("N".into()));
+    let err = import_proto(Path::new("mixed.onnx"), &model).unwrap_err().to_string();
+    assert!(err.contains("input 'a' has a fixed first dimension of 3 and input 'b' a symbolic one"), "{err}");
+}

@@ -458,15 +458,30 @@ fn leading_dim(input: &ValueInfoProto) -> Option<usize> {
     }
 }
 
+/// The batch size the inputs' first axes declare: their common fixed
+/// extent, else 1. A fixed extent above 1 beside an input whose first axis
+/// is symbolic is refused: the file does not tie the two (ONNX Runtime
+/// runs `a [3]` beside `b [N, 4]` at any N), so reading both first axes as
+/// one batch axis would cut the fixed input into samples.
 fn import_batch(inputs: &[&ValueInfoProto]) -> Result<usize, String> {
     let fixed: Vec<(&str, usize)> =
         inputs.iter().filter_map(|i| leading_dim(i).map(|d| (i.name.as_str(), d))).collect();
-    match fixed.split_first() {
-        None => Ok(1),
+    let batch = match fixed.split_first() {
+        None => 1,
         Some(((_, b), rest)) => match rest.iter().find(|(_, d)| d != b) {
-            Some((n, d)) => Err(format!("inputs disagree on the batch size ({b} and {d} for '{}')", clip(n))),
-            None => Ok(*b),
+            Some((n, d)) => return Err(format!("inputs disagree on the batch size ({b} and {d} for '{}')", clip(n))),
+            None => *b,
         },
+    };
+    let symbolic = inputs.iter().find(|i| leading_dim(i).is_none());
+    match (symbolic, fixed.first()) {
+        (Some(s), Some((f, b))) if batch > 1 => Err(format!(
+            "input '{}' has a fixed first dimension of {b} and input '{}' a symbolic one: adr-onnx reads the first \
+             axis of every input as the batch axis, so they must agree",
+            clip(f),
+            clip(&s.name)
+        )),
+        _ => Ok(batch),
     }
 }
 

@@ -119,9 +119,11 @@ fn axes_of(ctx: &ImportCtx, node: &NodeProto) -> Result<Option<Vec<i64>>, String
 fn squeeze(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let x = ctx.value_input(node, 0)?;
     let shape = ctx.shape(x);
+    // An empty axes tensor squeezes as none given does (ONNX Runtime's
+    // reading): every axis of extent 1.
     let axes: Vec<usize> = match axes_of(ctx, node)? {
-        Some(a) => a.iter().map(|&a| ctx.axis(a, shape.len())).collect::<Result<_, _>>()?,
-        None => (usize::from(ctx.batched)..shape.len()).filter(|&i| shape[i] == 1).collect(),
+        Some(a) if !a.is_empty() => a.iter().map(|&a| ctx.axis(a, shape.len())).collect::<Result<_, _>>()?,
+        _ => (usize::from(ctx.batched)..shape.len()).filter(|&i| shape[i] == 1).collect(),
     };
     if ctx.batched && axes.contains(&0) {
         return Err("squeezing the batch axis is not supported".into());
