@@ -308,6 +308,21 @@ fn write_property(dir: &Path, name: &str, asserts: &str) -> PathBuf {
     p
 }
 
+/// A model whose input is fixed at two rows: VNN-LIB numbers both rows'
+/// values, and a search of one row would answer a property over one row
+/// with a point the file cannot take. Refused, never `sat`.
+#[test]
+fn a_fixed_first_dimension_above_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path(), "relu2.onnx", &relu("relu2", vec![2, 1]));
+    let property =
+        write_property(dir.path(), "p.vnnlib", "(assert (<= X_0 1.0))\n(assert (>= X_0 0.5))\n(assert (>= Y_0 0.5))");
+    let (code, out, err) = falsify(&model, &property, &["--timeout", "5"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!out.contains("sat"), "{out}");
+    assert!(err.contains("relu2.onnx") && err.contains("has a fixed first dimension of 2"), "{err}");
+}
+
 #[test]
 fn a_box_without_a_float32_value_is_unknown_never_a_rounded_sat() {
     let dir = tempfile::tempdir().unwrap();

@@ -175,12 +175,37 @@ pub struct PropertyGoals {
     pub without_f32_point: Vec<NoF32Point>,
 }
 
+/// Refuses a model whose input declares a fixed first dimension above 1:
+/// VNN-LIB numbers every value of the input tensor as the file declares
+/// it, where adr-onnx reads the first axis as a batch of independent
+/// samples and searches one of them (a property over one row would be
+/// answered for a tensor the file cannot take).
+fn refuse_fixed_batches(model: &ImportedModel) -> Result<()> {
+    if !model.batched || model.import_batch <= 1 {
+        return Ok(());
+    }
+    let input =
+        model.inputs.iter().find(|i| i.shape.first().and_then(|d| d.parse::<usize>().ok()).is_some_and(|d| d > 1));
+    let (name, shape) = input.map_or_else(|| (String::new(), String::new()), |i| (i.name.clone(), i.shape.join(", ")));
+    Err(Error::Model {
+        path: model.path.clone(),
+        message: format!(
+            "input '{}' [{shape}] has a fixed first dimension of {}: VNN-LIB numbers every value of the input \
+             tensor, and adr-onnx reads the first axis as a batch of independent samples; falsify needs a first \
+             dimension of 1 or a symbolic one",
+            crate::error::clip(&name),
+            model.import_batch
+        ),
+    })
+}
+
 /// One goal per disjunct whose box holds a float32 point; constraint rows
 /// padded to the largest count with rows that never bind.
 pub fn goals_for(property: &Property, model: &ImportedModel, file: &Path) -> Result<PropertyGoals> {
     if property.disjuncts.is_empty() {
         return Err(Error::EmptyProperty { file: file.to_path_buf() });
     }
+    refuse_fixed_batches(model)?;
     let n = model.graph.input_size();
     let target = model.default_objective().ok_or(Error::NoDifferentiableOutput)?;
     // A checker reads the model's first output: Y must be that one.
