@@ -276,6 +276,21 @@ fn a_targeted_audit_skips_the_samples_of_the_target_class() {
     assert_eq!(s["attacked"], attacked);
     let rate = s["successes"].as_f64().unwrap() / attacked as f64;
     assert!((s["attack_success_rate"].as_f64().unwrap() - rate).abs() < 1e-12);
+    // The samples of the target's class are classified as the target at
+    // their clean input: not robust, in the summary and in their class row.
+    let robust = samples.iter().filter(|x| x["attacked"] == true && x["success"] == false).count();
+    assert_eq!(s["robust_accuracy"].as_f64().unwrap(), robust as f64 / samples.len() as f64);
+    let class_1 = s["per_class"].as_array().unwrap().iter().find(|r| r["class"] == 1).unwrap();
+    assert_eq!(class_1["robust"], 0);
+
+    // Targets that are the labels: nothing attacked, nothing robust, and
+    // a gate on robust accuracy fails.
+    let targets = write_labels(dir.path(), &MNIST_LABELS);
+    let own = [&["--targets", targets.to_str().unwrap(), "--min-robust-accuracy", "0.5"], QUICK_PGD].concat();
+    let (code, err) = audit(dir.path(), "own.json", &own);
+    assert_eq!(code, 1, "{err}");
+    let own = read(&dir.path().join("own.json"));
+    assert_eq!((own["summary"]["attacked"].as_u64(), own["summary"]["robust_accuracy"].as_f64()), (Some(0), Some(0.0)));
 
     // Shard 2/3 starts with sample 2, whose label is the target.
     let (code, err) =
@@ -601,6 +616,28 @@ fn epsilon_on_the_command_line_overrides_the_template() {
     let (code, err) = audit(dir.path(), "x.json", &[quick, &["--epsilon", "0.05", "--epsilons", "0.1"]].concat());
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// With `--epsilons`, the robust accuracy is the largest radius's: the
+/// report's goal and settings are at that radius, whatever the template's,
+/// and the page lists the radii.
+#[test]
+fn with_epsilons_the_report_states_the_largest_radius() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick: &[&str] = &["--method", "pgd", "--set", "pgd_steps=5", "--restarts", "1", "--limit", "4"];
+    let page = dir.path().join("page.html");
+    let listed = [quick, &["--epsilons", "0.1,0.05", "--epsilon-tolerance", "1", "--page", page.to_str().unwrap()]];
+    let (code, err) = audit(dir.path(), "listed.json", &listed.concat());
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = audit(dir.path(), "flag.json", &[quick, &["--epsilon", "0.1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let (listed, flag) = (read(&dir.path().join("listed.json")), read(&dir.path().join("flag.json")));
+    assert_eq!(listed["goal"]["epsilon"], 0.1, "the template's is 0.25");
+    assert_eq!((&listed["goal"], &listed["settings"]), (&flag["goal"], &flag["settings"]));
+    let at_largest = listed["curve"].as_array().unwrap().iter().find(|p| p["epsilon"] == 0.1).unwrap();
+    assert_eq!(listed["summary"]["robust_accuracy"], at_largest["robust_accuracy"]);
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(page.contains("radii attacked: 0.05, 0.1; the robust accuracy above is at the largest"), "{page}");
 }
 
 /// A `.npz` holding `images` and `labels` (as `np.savez_compressed`

@@ -144,6 +144,12 @@ fn audit_merge_refuses_tampered_shards() {
     // An edited label.
     tamper(&|v| v["samples"][0]["label"] = Value::from(9));
     expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "rows do not match its rows_sha256"]);
+    // An edited outcome (a flipped sample made robust, or the reverse).
+    tamper(&|v| {
+        let success = v["samples"][0]["success"] == true;
+        v["samples"][0]["success"] = Value::from(!success);
+    });
+    expect_error(&mut merge(&[&s0, &bad], &out), &[&bad_name, "rows do not match its rows_sha256"]);
     // An edited label with its digest recomputed: only the labels file tells.
     tamper(&|v| {
         v["samples"][0]["label"] = Value::from(9);

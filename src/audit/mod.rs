@@ -153,6 +153,16 @@ impl SampleResult {
     }
 }
 
+impl SampleResult {
+    /// Whether the sample is evidence of robustness: classified correctly,
+    /// attacked, and not flipped. A sample left unattacked because its
+    /// label is the target is not: the target's class holds at the clean
+    /// input already.
+    pub fn robust(&self) -> bool {
+        self.clean_correct && self.attacked && !self.success
+    }
+}
+
 /// One point of a robustness curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
@@ -165,7 +175,7 @@ pub struct CurvePoint {
 
 /// The robustness curve at the listed `epsilons` and at every sample's
 /// `min_epsilon` and `max_robust_epsilon`, ascending (empty without
-/// `epsilons`): a sample counts as robust at an epsilon below its
+/// `epsilons`): an attacked sample counts as robust at an epsilon below its
 /// `min_epsilon` (or at every one, never flipped).
 pub fn curve(samples: &[SampleResult], epsilons: &[f64]) -> Vec<CurvePoint> {
     if epsilons.is_empty() {
@@ -175,9 +185,10 @@ pub fn curve(samples: &[SampleResult], epsilons: &[f64]) -> Vec<CurvePoint> {
     radii.extend(samples.iter().flat_map(|s| [s.min_epsilon, s.max_robust_epsilon]).flatten());
     radii.sort_by(f64::total_cmp);
     radii.dedup();
-    let mut flips: Vec<f64> = samples.iter().filter(|s| s.clean_correct).filter_map(|s| s.min_epsilon).collect();
+    let attacked = |s: &&SampleResult| s.clean_correct && s.attacked;
+    let mut flips: Vec<f64> = samples.iter().filter(attacked).filter_map(|s| s.min_epsilon).collect();
     flips.sort_by(f64::total_cmp);
-    let correct = samples.iter().filter(|s| s.clean_correct).count();
+    let correct = samples.iter().filter(attacked).count();
     radii
         .into_iter()
         .map(|epsilon| {
@@ -205,7 +216,8 @@ pub struct Summary {
     pub successes: usize,
     /// Successes among attacked samples.
     pub attack_success_rate: f64,
-    /// Correct and not flipped, among all samples.
+    /// Correct, attacked and not flipped, among all samples
+    /// ([`SampleResult::robust`]).
     pub robust_accuracy: f64,
     /// One row per class that occurs among the samples, by class.
     pub per_class: Vec<ClassRow>,
@@ -253,6 +265,9 @@ pub struct AuditReport {
     /// a fraction of the listed radius that flipped it (see [`bisect`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epsilon_tolerance: Option<f64>,
+    /// With `--targets`: [`targets_sha256`] of the classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets_sha256: Option<String>,
     /// How many samples the audit covers (indices `0..dataset_samples`,
     /// after `--limit`), whichever shard this report holds.
     pub dataset_samples: usize,
@@ -276,11 +291,23 @@ pub fn dataset_sha256(images_sha256: &str, labels_sha256: &str, samples: usize) 
     sha256_hex(format!("images {images_sha256}\nlabels {labels_sha256}\nsamples {samples}\n").as_bytes())
 }
 
-/// The digest of a report's rows: SHA-256 of the text `<index> <label>\n`
-/// per sample, in the report's order.
+/// The digest of a report's rows: SHA-256 of each sample's record as the
+/// report writes it (compact JSON), one line each, in the report's order,
+/// so that an edited outcome is caught as an edited label is.
 pub fn rows_sha256(samples: &[SampleResult]) -> String {
-    let text: String = samples.iter().map(|s| format!("{} {}\n", s.index, s.label)).collect();
+    let mut text = String::new();
+    for s in samples {
+        // A record of plain fields always serialises.
+        text.push_str(&serde_json::to_string(s).unwrap_or_default());
+        text.push('\n');
+    }
     sha256_hex(text.as_bytes())
+}
+
+/// The digest of `--targets`' classes (not of the file's name): SHA-256 of
+/// the text `<class>\n` per sample of the dataset.
+pub fn targets_sha256(targets: &[usize]) -> String {
+    sha256_hex(targets.iter().map(|c| format!("{c}\n")).collect::<String>().as_bytes())
 }
 
 /// What an audit runs on.
@@ -639,6 +666,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         shard: a.shard,
         epsilons: a.epsilons.clone(),
         epsilon_tolerance: (!a.epsilons.is_empty()).then_some(a.epsilon_tolerance),
+        targets_sha256: a.targets.as_ref().map(|(_, t)| targets_sha256(t)),
         dataset_samples: count,
         rows_sha256: rows_sha256(&samples),
         samples,
@@ -687,10 +715,7 @@ fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance:
         "epsilons": a.epsilons,
         "dataset_samples": count,
         "backend": [&origin.backend, &origin.backend_version, &origin.device],
-        // `--targets`: the classes, not the file's name.
-        "targets_sha256": a.targets.as_ref().map(|(_, t)| {
-            sha256_hex(t.iter().map(|c| format!("{c}\n")).collect::<String>().as_bytes())
-        }),
+        "targets_sha256": a.targets.as_ref().map(|(_, t)| targets_sha256(t)),
     })
 }
 
@@ -762,12 +787,13 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
     let clean_correct = samples.iter().filter(|s| s.clean_correct).count();
     let attacked = samples.iter().filter(|s| s.attacked).count();
     let successes = samples.iter().filter(|s| s.success).count();
+    let robust = samples.iter().filter(|s| s.robust()).count();
     let mut rows: BTreeMap<usize, ClassRow> = BTreeMap::new();
     for s in samples {
         let row = rows.entry(s.label).or_insert(ClassRow { class: s.label, samples: 0, clean_correct: 0, robust: 0 });
         row.samples += 1;
         row.clean_correct += usize::from(s.clean_correct);
-        row.robust += usize::from(s.clean_correct && !s.success);
+        row.robust += usize::from(s.robust());
     }
     let mut worst: Vec<&SampleResult> = samples.iter().filter(|s| s.success).collect();
     worst.sort_by(|a, b| {
@@ -785,7 +811,7 @@ pub fn summarise(samples: &[SampleResult]) -> Summary {
         attacked,
         successes,
         attack_success_rate: ratio(successes, attacked),
-        robust_accuracy: ratio(clean_correct - successes.min(clean_correct), total),
+        robust_accuracy: ratio(robust, total),
         per_class: rows.into_values().collect(),
         worst: worst.iter().take(WORST).map(|s| s.index).collect(),
         found_by,
@@ -839,6 +865,9 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         {
             return fail(format!("ran a different goal or settings than {}", first_path.display()));
         }
+        if r.targets_sha256 != first.targets_sha256 {
+            return fail(format!("attacked other target classes (--targets) than {}", first_path.display()));
+        }
         check_rows(path, r)?;
         if let Some(other) = given.insert(r.shard.k, path) {
             return fail(format!("shard {}/{n} given twice (also {})", r.shard.k, other.display()));
@@ -863,8 +892,8 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
 
 /// Checks that report `r` (read from `path`) holds each sample of its shard
 /// among `0..dataset_samples` exactly once, and nothing else, and that its
-/// `(index, label)` rows match `rows_sha256`: a removed, repeated, foreign
-/// or relabelled sample is refused, naming the file and the sample.
+/// rows match `rows_sha256`: a removed, repeated, foreign, relabelled or
+/// otherwise edited sample is refused, naming the file (and the sample).
 pub fn check_rows(path: &Path, r: &AuditReport) -> Result<()> {
     let fail = |message: String| Err(Error::data(path, message));
     let (k, n, count) = (r.shard.k, r.shard.n, r.dataset_samples);
@@ -890,7 +919,7 @@ pub fn check_rows(path: &Path, r: &AuditReport) -> Result<()> {
         ));
     }
     if rows_sha256(&r.samples) != r.rows_sha256 {
-        return fail("its (index, label) rows do not match its rows_sha256: the samples were edited".into());
+        return fail("its rows do not match its rows_sha256: the samples were edited".into());
     }
     Ok(())
 }
@@ -986,6 +1015,7 @@ mod tests {
             shard: Shard { k, n },
             epsilons: vec![0.1, 0.2],
             epsilon_tolerance: Some(0.05),
+            targets_sha256: None,
             dataset_samples: 6,
             rows_sha256: rows_sha256(&samples),
             summary: summarise(&samples),
@@ -1044,6 +1074,10 @@ mod tests {
         let err = merge_error(vec![report(0, 2), other]);
         assert_eq!(err, "shard1.json: ran a different goal or settings than shard0.json");
         let mut other = report(1, 2);
+        other.1.targets_sha256 = Some(targets_sha256(&[1, 2, 3, 4, 5, 6]));
+        let err = merge_error(vec![report(0, 2), other]);
+        assert_eq!(err, "shard1.json: attacked other target classes (--targets) than shard0.json");
+        let mut other = report(1, 2);
         other.1.tool.commit = "elsewhere".into();
         let err = merge_error(vec![report(0, 2), other]);
         assert!(err.starts_with("shard1.json: written by adr-onnx") && err.contains("(elsewhere)"), "{err}");
@@ -1081,11 +1115,12 @@ mod tests {
         );
         let beyond = tampered(1, 2, |r| r.samples.push(sample(7, 1, true, false)));
         assert_eq!(merge_error(vec![report(0, 2), beyond]), "shard1.json: sample 7: outside the 6 audited samples");
+        let edited = "shard1.json: its rows do not match its rows_sha256: the samples were edited";
         let relabelled = tampered(1, 2, |r| r.samples[0].label = 9);
-        assert_eq!(
-            merge_error(vec![report(0, 2), relabelled]),
-            "shard1.json: its (index, label) rows do not match its rows_sha256: the samples were edited"
-        );
+        assert_eq!(merge_error(vec![report(0, 2), relabelled]), edited);
+        // An outcome edited: a flipped sample made robust.
+        let unflipped = tampered(0, 2, |r| r.samples[0].success = false);
+        assert_eq!(merge_error(vec![unflipped, report(1, 2)]), edited.replace("shard1", "shard0"));
         let fewer = tampered(1, 2, |r| r.dataset_samples = 4);
         assert_eq!(
             merge_error(vec![report(0, 2), fewer]),
@@ -1154,6 +1189,27 @@ mod tests {
             ]
         );
         assert_eq!((s.attacked, s.successes, s.worst.clone()), (2, 1, vec![0]));
+    }
+
+    /// A sample of the target's class is classified as the target at its
+    /// clean input: no evidence of robustness. An audit whose every target
+    /// is the label attacks nothing and reports nothing robust.
+    #[test]
+    fn a_sample_whose_label_is_the_target_is_not_robust() {
+        let at_target = |index: usize| SampleResult {
+            target: Some(3),
+            ..SampleResult::unattacked(index, 3, 3, Some(SKIP_LABEL_IS_TARGET))
+        };
+        let mut samples = vec![sample(0, 1, true, false), at_target(1), sample(2, 2, true, true)];
+        samples[2].min_epsilon = Some(0.1);
+        let s = summarise(&samples);
+        assert_eq!((s.clean_correct, s.attacked, s.successes), (3, 2, 1));
+        assert_eq!(s.robust_accuracy, 1.0 / 3.0);
+        assert_eq!(s.per_class.iter().find(|r| r.class == 3).map(|r| r.robust), Some(0));
+        let robust: Vec<usize> = curve(&samples, &[0.05, 0.2]).iter().map(|p| p.robust).collect();
+        assert_eq!(robust, vec![2, 1, 1], "at 0.05, 0.1 (sample 2's flip) and 0.2");
+        let none = summarise(&[at_target(0), at_target(1)]);
+        assert_eq!((none.attacked, none.robust_accuracy), (0, 0.0));
     }
 
     #[test]

@@ -61,6 +61,25 @@ fn percent(part: usize, whole: usize) -> String {
     }
 }
 
+/// With `--epsilons`: the radii attacked and the robustness curve.
+fn radii(report: &AuditReport) -> String {
+    if report.epsilons.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = report.epsilons.iter().map(f64::to_string).collect();
+    let mut h = format!(
+        "<h2>Robustness against epsilon</h2><p>radii attacked: {}; the robust accuracy above is at the largest</p>\
+         <table><tr><th>epsilon</th><th>robust</th><th>robust accuracy</th></tr>",
+        listed.join(", ")
+    );
+    for p in &report.curve {
+        let _ =
+            write!(h, "<tr><td>{}</td><td>{}</td><td>{:.2}%</td></tr>", p.epsilon, p.robust, 100.0 * p.robust_accuracy);
+    }
+    h.push_str("</table>");
+    h
+}
+
 /// Writes the page; `images` is the audited dataset (originals);
 /// `model_name` names the model when the report does not.
 pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model_name: &str) -> Result<()> {
@@ -92,6 +111,7 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
         100.0 * s.attack_success_rate,
         100.0 * s.robust_accuracy
     );
+    h.push_str(&radii(report));
     h.push_str(
         "<h2>Per class</h2><table><tr><th>class</th><th>samples</th><th>clean correct</th><th>robust</th>\
          <th>robust accuracy</th></tr>",

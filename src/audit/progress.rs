@@ -32,7 +32,7 @@ impl AuditStatus {
         AuditStatus {
             finished: finished.len(),
             total: samples.len(),
-            robust: finished.iter().filter(|s| s.clean_correct && !s.success).count(),
+            robust: finished.iter().filter(|s| s.robust()).count(),
             attacked_by_this_run,
         }
     }
@@ -59,7 +59,8 @@ mod tests {
     fn skipped_flipped_and_last_radius_samples_are_finished() {
         let mut s: Vec<SampleResult> = (0..4).map(|i| SampleResult::unattacked(i, 1, 1, None)).collect();
         s[0] = SampleResult::unattacked(0, 1, 2, Some(SKIP_MISCLASSIFIED));
-        s[1].success = true;
+        (s[1].attacked, s[1].success) = (true, true);
+        s[2].attacked = true;
         let status = AuditStatus::of(&s, &[false, false, true, false], 0);
         assert_eq!(status, AuditStatus { finished: 3, total: 4, robust: 1, attacked_by_this_run: 0 });
     }

@@ -222,7 +222,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let text = read_json_document(&args.goal, Some("a goal template"))?;
     let mut template: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", args.goal.display()))?;
-    if let Some(e) = args.epsilon {
+    // The report's goal is at the radius its robust accuracy is measured at:
+    // with --epsilons the largest (a sample counts robust when no listed
+    // radius flipped it).
+    let epsilons = radii(&args.epsilons);
+    if let Some(e) = args.epsilon.or(epsilons.last().copied()) {
         template = adr_onnx::goal::with_epsilon(&args.goal, &template, e)?;
     }
     let cli = args.method.block()?;
@@ -243,7 +247,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         cli,
         backend: selected.backend.as_ref(),
         batch: args.batch,
-        epsilons: radii(&args.epsilons),
+        epsilons,
         epsilon_tolerance: args.epsilon_tolerance.unwrap_or(audit::bisect::DEFAULT_TOLERANCE),
         targets,
         shard: args.shard.unwrap_or(Shard::WHOLE),
@@ -296,7 +300,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             "audited {} samples in {:.1} s: {}",
             report.summary.samples,
             started.elapsed().as_secs_f64(),
-            accuracy_words(&report.summary)
+            accuracy_words(&report)
         );
     }
     // The report holds every result now.
@@ -319,15 +323,26 @@ fn forget_empty_partial(partial: &Path) {
     }
 }
 
-/// The figures of a summary line: clean accuracy, attack success, robust accuracy.
-fn accuracy_words(s: &audit::Summary) -> String {
+/// The figures of a summary line: clean accuracy, attack success, robust
+/// accuracy and the radius it holds at, and the samples a targeted audit
+/// did not attack because their label is the target (not robust).
+fn accuracy_words(report: &AuditReport) -> String {
+    let s = &report.summary;
+    let radius = report.goal.get("epsilon").and_then(serde_json::Value::as_f64);
+    let at_target = report.samples.iter().filter(|r| r.skip_reason.as_deref() == Some(audit::SKIP_LABEL_IS_TARGET));
+    let at_target = at_target.count();
     format!(
-        "clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%",
+        "clean accuracy {:.2}%, attack success {}/{} ({:.2}%), robust accuracy {:.2}%{}{}",
         100.0 * s.clean_accuracy,
         s.successes,
         s.attacked,
         100.0 * s.attack_success_rate,
-        100.0 * s.robust_accuracy
+        100.0 * s.robust_accuracy,
+        radius.map(|e| format!(" at epsilon {e}")).unwrap_or_default(),
+        match at_target {
+            0 => String::new(),
+            n => format!(" ({n} samples of the target's class not attacked, counted not robust)"),
+        }
     )
 }
 
@@ -450,7 +465,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             "merged {} shard reports, {} samples: {}; report {}",
             args.reports.len(),
             merged.summary.samples,
-            accuracy_words(&merged.summary),
+            accuracy_words(&merged),
             args.out.display()
         );
     }
