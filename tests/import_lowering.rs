@@ -320,3 +320,36 @@ fn a_fixed_first_axis_beside_a_symbolic_one_is_refused() {
     let err = import_proto(Path::new("mixed.onnx"), &model).unwrap_err().to_string();
     assert!(err.contains("input 'a' has a fixed first dimension of 3 and input 'b' a symbolic one"), "{err}");
 }
+
+/// A Clip named `c` lowers to several ops whose tensors are named
+/// `c:<tag>`; a model tensor of its own named `c:raised` (here a Relu's
+/// output, read by the last Add) must still be the model's, not the Clip's.
+#[test]
+fn an_op_s_internal_tensors_never_take_a_model_tensor_s_name() {
+    use adr_onnx::writer::builder::GraphBuilder;
+    use tract_onnx::pb::NodeProto;
+    let node = |name: &str, op: &str, inputs: &[&str], output: &str| NodeProto {
+        name: name.into(),
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        ..Default::default()
+    };
+    let mut g = GraphBuilder::new("collide", Precision::F32);
+    let x = g.input("x", vec![1, 4]);
+    let w = g.constant("w", &ArrayD::from_shape_fn(IxDyn(&[4, 4]), |i| ((i[0] * 5 + i[1] * 3) % 7) as f32 - 3.0));
+    let h = g.node("MatMul", &[&x, &w], vec![], vec![1, 4]);
+    let lo = g.constant("lo", &ArrayD::from_elem(IxDyn(&[]), -1.0));
+    let hi = g.constant("hi", &ArrayD::from_elem(IxDyn(&[]), 1.0));
+    g.raw_node(node("r", "Relu", &[&h.name], "c:raised"));
+    g.raw_node(node("c", "Clip", &[&h.name, &lo.name, &hi.name], "clipped"));
+    g.raw_node(node("sum", "Add", &["c:raised", "clipped"], "y"));
+    let y = adr_onnx::writer::builder::Sym { name: "y".into(), shape: vec![1, 4] };
+    g.output(&y, "y");
+    let graph = g.finish();
+    let m = import_proto(Path::new("collide.onnx"), &graph.model).unwrap();
+    let inputs = random_inputs(&m, 16, 7);
+    let (got, want) = (ours(&m, &inputs), tract_original(&graph.model, &m, &inputs));
+    assert_close("collide", &got[0], &want[0], 1e-6);
+    assert!(m.graph.nodes().iter().any(|n| n.onnx_op == "Relu"), "the model's Relu is in the graph");
+}

@@ -2,7 +2,7 @@
 //! (a constant, a graph value, a non-differentiable head value) and the IR
 //! graph being built.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::NodeProto;
 
@@ -37,6 +37,11 @@ pub struct ImportCtx {
     /// element count that overflows): not a node problem to list with the
     /// others but the import's end.
     pub too_large: Option<String>,
+    /// Every tensor name of the model: its inputs, initializers and node
+    /// outputs.
+    pub model_tensors: HashSet<String>,
+    /// The outputs of the node being imported.
+    pub node_outputs: Vec<String>,
 }
 
 /// A node's display name: its name, else its first output, else its op.
@@ -127,14 +132,33 @@ impl ImportCtx {
         inputs: Vec<ValueId>,
         output: &str,
     ) -> Result<ValueId, String> {
-        let v = self.graph.add_node(name, onnx_op, op, inputs, output).map_err(|e| {
+        let output = self.unclaimed(output);
+        let v = self.graph.add_node(name, onnx_op, op, inputs, &output).map_err(|e| {
             if let ShapeError::TooLarge(m) = &e {
                 self.too_large = Some(m.clone());
             }
             String::from(e)
         })?;
-        self.bindings.insert(output.to_string(), Binding::Value(v));
+        self.bindings.insert(output, Binding::Value(v));
         Ok(v)
+    }
+
+    /// `output`, unless it names a tensor of the model that the node being
+    /// imported does not produce: a node that lowers to several ops names
+    /// its intermediate tensors `<node>:<tag>`, which a model may use for a
+    /// tensor of its own, and binding that name would rewire the model's
+    /// readers of it. Then the first of `output#1`, `output#2`, ... that
+    /// names nothing.
+    fn unclaimed(&self, output: &str) -> String {
+        let taken = |n: &str| self.model_tensors.contains(n) || self.bindings.contains_key(n);
+        if !self.model_tensors.contains(output) || self.node_outputs.iter().any(|o| o == output) {
+            return output.to_string();
+        }
+        let mut k = 1;
+        while taken(&format!("{output}#{k}")) {
+            k += 1;
+        }
+        format!("{output}#{k}")
     }
 
     /// Binds the node's first output to an existing value (Identity, Dropout).

@@ -99,7 +99,23 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let real_inputs: Vec<&ValueInfoProto> = graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
     let batched = !real_inputs.iter().all(|i| is_plain_vector(i));
     let batch = if batched { import_batch(&real_inputs).map_err(model_err)? } else { 1 };
-    let mut ctx = ImportCtx { graph: Graph::new(), bindings, batch, batched, opset, too_large: None };
+    let model_tensors = graph_pb
+        .input
+        .iter()
+        .map(|i| i.name.clone())
+        .chain(graph_pb.initializer.iter().map(|i| i.name.clone()))
+        .chain(graph_pb.node.iter().flat_map(|n| n.output.iter().cloned()))
+        .collect();
+    let mut ctx = ImportCtx {
+        graph: Graph::new(),
+        bindings,
+        batch,
+        batched,
+        opset,
+        too_large: None,
+        model_tensors,
+        node_outputs: Vec::new(),
+    };
     let mut inputs = Vec::new();
     for input in real_inputs {
         let info = tensor_info(input);
@@ -204,6 +220,7 @@ fn import_node(
     head_inputs: &mut Vec<(String, ValueId, String)>,
 ) -> Result<()> {
     let name = node_name(node);
+    ctx.node_outputs.clone_from(&node.output);
     let problem = |message: String| NodeProblem { node: name.clone(), op_type: node.op_type.clone(), message };
     let builder = ops::builder(&node.op_type).filter(|_| node.domain.is_empty() || node.domain == "ai.onnx");
     let is_head = HEAD_OPS.contains(&node.op_type.as_str()) || (node.op_type == "Cast" && !casts_to_float(node));
