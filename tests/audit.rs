@@ -640,6 +640,45 @@ fn with_epsilons_the_report_states_the_largest_radius() {
     assert!(page.contains("radii attacked: 0.05, 0.1; the robust accuracy above is at the largest"), "{page}");
 }
 
+/// Images in another layout than the model's input (the same count of
+/// values per sample), and images outside [0, 1] with a template that
+/// gives no bounds (8-bit pixels: a radius meant for [0, 1] would be
+/// searched without a box), are refused before any attack.
+#[test]
+fn images_in_another_layout_or_range_than_the_template_says_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let x: ndarray::ArrayD<f32> = ndarray_npy::read_npy(images()).unwrap();
+    let reshaped = dir.path().join("reshaped.npy");
+    ndarray_npy::write_npy(&reshaped, &x.to_shape(ndarray::IxDyn(&[32, 4, 7, 28])).unwrap().to_owned()).unwrap();
+    let (code, err) = audit_on(
+        &reshaped,
+        &labels(),
+        &root().join("testdata/templates/mnist_pgd_eps025.json"),
+        dir.path(),
+        "a.json",
+        QUICK_PGD,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("reshaped.npy") && err.contains("the samples have shape [4, 7, 28]"), "{err}");
+
+    let bytes = dir.path().join("bytes.npy");
+    ndarray_npy::write_npy(&bytes, &x.mapv(|v| (v * 255.0).round())).unwrap();
+    let t = dir.path().join("t.json");
+    std::fs::write(&t, r#"{"kind": "target_class", "epsilon": 0.25, "norm": "linf"}"#).unwrap();
+    let (code, err) = audit_on(&bytes, &labels(), &t, dir.path(), "b.json", QUICK_PGD);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("t.json: at /bounds") && err.contains("bytes.npy holds"), "{err}");
+    // The same images with their box given, and in [0, 1] without one.
+    let boxed = dir.path().join("boxed.json");
+    std::fs::write(&boxed, r#"{"kind": "target_class", "epsilon": 64, "norm": "linf", "bounds": [0, 255]}"#).unwrap();
+    let (code, err) =
+        audit_on(&bytes, &labels(), &boxed, dir.path(), "c.json", &[QUICK_PGD, &["--limit", "2"]].concat());
+    assert!(code == 0 || code == 1, "{err}");
+    let (code, err) =
+        audit_on(&images(), &labels(), &t, dir.path(), "d.json", &[QUICK_PGD, &["--limit", "2"]].concat());
+    assert!(code == 0 || code == 1, "{err}");
+}
+
 /// A `.npz` holding `images` and `labels` (as `np.savez_compressed`
 /// writes) audits like the two `.npy` files it was made of.
 #[test]

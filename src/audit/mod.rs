@@ -513,13 +513,51 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
             ),
         ));
     }
+    let input = a.model.graph.inputs.first().map(|&v| a.model.graph.value(v).shape.clone()).unwrap_or_default();
+    let sample = a.images.shape().get(1..).unwrap_or_default();
+    if !crate::dataset::same_layout(sample, &input) {
+        return Err(Error::data(
+            a.images_path,
+            format!(
+                "the samples have shape {sample:?} and the model's input {input:?}, another layout: their values \
+                 may be in another order (store the images in the model's layout, or flat)"
+            ),
+        ));
+    }
     Ok(count)
+}
+
+/// A template without `bounds` stands for [0, 1] where the input lies in
+/// it and for no box elsewhere (docs/goals.md). An audit takes one box for
+/// all its samples: every audited value must then lie in [0, 1]. 8-bit
+/// pixels (0 to 255) audited without a box, at a radius meant for [0, 1],
+/// reported a model fully robust; a sample with one value past 1 was
+/// searched without the box its neighbours had.
+fn check_implicit_bounds(a: &AuditInput, count: usize) -> Result<()> {
+    if a.template.get("bounds").is_some() {
+        return Ok(());
+    }
+    for (i, sample) in a.images.outer_iter().take(count).enumerate() {
+        if let Some(v) = sample.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::Goal {
+                file: a.template_path.to_path_buf(),
+                pointer: "/bounds".into(),
+                message: format!(
+                    "absent, so [0, 1] for images, but sample {i} of {} holds {v}: give the valid input range \
+                     (e.g. [0, 255] for 8-bit pixels) or null for none",
+                    a.images_path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport> {
     check_template(a)?;
     let whole = check_dataset(a)?;
     let count = a.limit.map_or(whole, |limit| limit.min(whole));
+    check_implicit_bounds(a, count)?;
     let indices: Vec<usize> = (0..count).filter(|&i| a.shard.contains(i)).collect();
     let Some(&first) = indices.first() else {
         return Err(Error::EmptyShard { k: a.shard.k, n: a.shard.n, samples: count });
