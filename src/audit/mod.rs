@@ -268,6 +268,12 @@ pub struct AuditReport {
     /// With `--targets`: [`targets_sha256`] of the classes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets_sha256: Option<String>,
+    /// The rows of a batch searched at once, where memory (`--max-memory`)
+    /// split a batch's goals and restarts into waves: a wave's reached
+    /// goals skip their later restarts, so the adversarials found depend on
+    /// it. Absent when every batch ran whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave_rows: Option<usize>,
     /// How many samples the audit covers (indices `0..dataset_samples`,
     /// after `--limit`), whichever shard this report holds.
     pub dataset_samples: usize,
@@ -647,7 +653,11 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         .collect();
     let rounds = targets.iter().map(Vec::len).max().unwrap_or(1);
     let settings_value = serde_json::to_value(&settings).map_err(|e| Error::internal(e.to_string()))?;
-    let identity = identity(a, &settings_value, count, &session.origin);
+    // A batch's rows split into waves search otherwise than one batch does
+    // (a goal reached in a wave skips its later restarts): part of what the
+    // audit computes, as the settings are.
+    let wave_rows = (wave < batch.saturating_mul(settings.restarts.max(1))).then_some(wave);
+    let identity = identity(a, &settings_value, count, wave_rows, &session.origin);
     let mut running = session.start(&identity, samples.len())?;
     running.report(&samples);
     let mut pending: Vec<usize> = (0..samples.len()).filter(|&s| samples[s].skip_reason.is_none()).collect();
@@ -705,6 +715,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         epsilons: a.epsilons.clone(),
         epsilon_tolerance: (!a.epsilons.is_empty()).then_some(a.epsilon_tolerance),
         targets_sha256: a.targets.as_ref().map(|(_, t)| targets_sha256(t)),
+        wave_rows,
         dataset_samples: count,
         rows_sha256: rows_sha256(&samples),
         samples,
@@ -741,7 +752,13 @@ fn stage_seconds(engine: &Engine) -> BTreeMap<String, f64> {
 
 /// What an audit computes, for its partial file: a resume must compute the
 /// same on the same backend.
-fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance::Origin) -> Value {
+fn identity(
+    a: &AuditInput,
+    settings: &Value,
+    count: usize,
+    wave_rows: Option<usize>,
+    origin: &provenance::Origin,
+) -> Value {
     serde_json::json!({
         "tool": ToolRecord::current(),
         "model_sha256": a.model_sha256,
@@ -754,6 +771,7 @@ fn identity(a: &AuditInput, settings: &Value, count: usize, origin: &provenance:
         "dataset_samples": count,
         "backend": [&origin.backend, &origin.backend_version, &origin.device],
         "targets_sha256": a.targets.as_ref().map(|(_, t)| targets_sha256(t)),
+        "wave_rows": wave_rows,
     })
 }
 
@@ -906,6 +924,17 @@ pub fn merge(reports: Vec<(PathBuf, AuditReport)>) -> Result<AuditReport> {
         if r.targets_sha256 != first.targets_sha256 {
             return fail(format!("attacked other target classes (--targets) than {}", first_path.display()));
         }
+        if r.wave_rows != first.wave_rows {
+            let waves =
+                |w: Option<usize>| w.map_or_else(|| "whole batches".to_string(), |w| format!("waves of {w} rows"));
+            return fail(format!(
+                "ran in {} where {} ran in {} (memory splits batches into waves, which changes the search: give \
+                 every shard the same --max-memory)",
+                waves(r.wave_rows),
+                first_path.display(),
+                waves(first.wave_rows)
+            ));
+        }
         check_rows(path, r)?;
         if let Some(other) = given.insert(r.shard.k, path) {
             return fail(format!("shard {}/{n} given twice (also {})", r.shard.k, other.display()));
@@ -1054,6 +1083,7 @@ mod tests {
             epsilons: vec![0.1, 0.2],
             epsilon_tolerance: Some(0.05),
             targets_sha256: None,
+            wave_rows: None,
             dataset_samples: 6,
             rows_sha256: rows_sha256(&samples),
             summary: summarise(&samples),
@@ -1115,6 +1145,10 @@ mod tests {
         other.1.targets_sha256 = Some(targets_sha256(&[1, 2, 3, 4, 5, 6]));
         let err = merge_error(vec![report(0, 2), other]);
         assert_eq!(err, "shard1.json: attacked other target classes (--targets) than shard0.json");
+        let mut other = report(1, 2);
+        other.1.wave_rows = Some(8);
+        let err = merge_error(vec![report(0, 2), other]);
+        assert!(err.starts_with("shard1.json: ran in waves of 8 rows where shard0.json ran in whole batches"), "{err}");
         let mut other = report(1, 2);
         other.1.tool.commit = "elsewhere".into();
         let err = merge_error(vec![report(0, 2), other]);
