@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::NodeProto;
 
 use super::proto::ConstTensor;
@@ -42,6 +43,10 @@ pub struct ImportCtx {
     pub model_tensors: HashSet<String>,
     /// The outputs of the node being imported.
     pub node_outputs: Vec<String>,
+    /// The ONNX element type of each constant read as another than float32
+    /// or int64 (booleans and narrower integers are kept as int64), for
+    /// folding.
+    pub const_types: HashMap<String, DataType>,
 }
 
 /// A node's display name: its name, else its first output, else its op.
@@ -90,6 +95,14 @@ impl ImportCtx {
                 crate::error::clip(&node.input[i])
             )),
             None => Ok(None),
+        }
+    }
+
+    /// The ONNX element type constant `name`, holding `c`, was read as.
+    pub fn const_type(&self, name: &str, c: &ConstTensor) -> DataType {
+        match c {
+            ConstTensor::Float(_) => DataType::Float,
+            ConstTensor::Int(_) => self.const_types.get(name).copied().unwrap_or(DataType::Int64),
         }
     }
 

@@ -4,14 +4,23 @@
 use tract_onnx::pb::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, ValueInfoProto};
 use tract_onnx::prelude::*;
 
-use super::proto::{encode_const, ConstTensor};
+use tract_onnx::pb::tensor_proto::DataType;
 
-/// Evaluates `node` on constant inputs; one constant per output.
-pub fn fold(node: &NodeProto, inputs: &[ConstTensor], opset: i64) -> Result<Vec<ConstTensor>, String> {
-    check_gather(node, inputs)?;
-    check_layout_rank(node, inputs)?;
+use super::proto::{encode_const_as, ConstTensor};
+
+/// Evaluates `node` on constant inputs, each with the ONNX element type it
+/// was read as (see [`encode_const_as`]); one constant per output, with
+/// its element type.
+pub fn fold(
+    node: &NodeProto,
+    inputs: &[(ConstTensor, DataType)],
+    opset: i64,
+) -> Result<Vec<(ConstTensor, DataType)>, String> {
+    let constants: Vec<ConstTensor> = inputs.iter().map(|(c, _)| c.clone()).collect();
+    check_gather(node, &constants)?;
+    check_layout_rank(node, &constants)?;
     let names: Vec<&String> = node.input.iter().filter(|n| !n.is_empty()).collect();
-    let initializer = names.iter().zip(inputs).map(|(n, c)| encode_const(n, c)).collect();
+    let initializer = names.iter().zip(inputs).map(|(n, (c, dtype))| encode_const_as(n, c, *dtype)).collect();
     let outputs: Vec<&String> = node.output.iter().filter(|n| !n.is_empty()).collect();
     let model = ModelProto {
         ir_version: 8,
@@ -100,21 +109,31 @@ fn check_gather(node: &NodeProto, inputs: &[ConstTensor]) -> Result<(), String> 
     }
 }
 
-fn to_const(t: &Tensor) -> Result<ConstTensor, String> {
+fn to_const(t: &Tensor) -> Result<(ConstTensor, DataType), String> {
     let err = |e: TractError| tract_message(&e);
     if t.datum_type().is_float() {
         let c = t.cast_to::<f32>().map_err(err)?;
-        Ok(ConstTensor::Float(c.to_plain_array_view::<f32>().map_err(err)?.to_owned()))
+        Ok((ConstTensor::Float(c.to_plain_array_view::<f32>().map_err(err)?.to_owned()), DataType::Float))
     } else {
         let c = t.cast_to::<i64>().map_err(err)?;
-        Ok(ConstTensor::Int(c.to_plain_array_view::<i64>().map_err(err)?.to_owned()))
+        let dtype = match t.datum_type() {
+            DatumType::Bool => DataType::Bool,
+            DatumType::I8 => DataType::Int8,
+            DatumType::U8 => DataType::Uint8,
+            DatumType::I16 => DataType::Int16,
+            DatumType::U16 => DataType::Uint16,
+            DatumType::I32 => DataType::Int32,
+            DatumType::U32 => DataType::Uint32,
+            _ => DataType::Int64,
+        };
+        Ok((ConstTensor::Int(c.to_plain_array_view::<i64>().map_err(err)?.to_owned()), dtype))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{arr1, ArrayD};
+    use ndarray::arr1;
 
     #[test]
     fn folds_a_shape_computation() {
@@ -130,11 +149,10 @@ mod tests {
             }],
             ..Default::default()
         };
-        let a = ConstTensor::Int(arr1(&[1i64]).into_dyn());
-        let b = ConstTensor::Int(arr1(&[-1i64]).into_dyn());
+        let a = int(&[1]);
+        let b = int(&[-1]);
         let out = fold(&node, &[a, b], 13).unwrap();
-        let want: ArrayD<i64> = arr1(&[1, -1]).into_dyn();
-        assert_eq!(out, vec![ConstTensor::Int(want)]);
+        assert_eq!(out, vec![int(&[1, -1])]);
     }
 
     #[test]
@@ -145,7 +163,7 @@ mod tests {
             output: vec!["y".into()],
             ..Default::default()
         };
-        let v = ConstTensor::Float(arr1(&[1.0f32, 2.0]).into_dyn());
+        let v = (ConstTensor::Float(arr1(&[1.0f32, 2.0]).into_dyn()), DataType::Float);
         let err = fold(&node, &[v.clone(), v.clone(), v.clone(), v.clone(), v], 13).unwrap_err();
         assert_eq!(err, "input 0 has rank 1; BatchNormalization needs at least 2");
     }
@@ -158,10 +176,43 @@ mod tests {
             output: vec!["c".into()],
             ..Default::default()
         };
-        let a = ConstTensor::Int(arr1(&[1i64, 2, 3, 4]).into_dyn());
-        let i = ConstTensor::Int(arr1(&[100i64]).into_dyn());
-        assert_eq!(fold(&node, &[a.clone(), i], 13).unwrap_err(), "index 100 outside the 4 entries of axis 0");
-        let i = ConstTensor::Int(arr1(&[-4i64, 3]).into_dyn());
-        assert_eq!(fold(&node, &[a, i], 13).unwrap(), vec![ConstTensor::Int(arr1(&[1i64, 4]).into_dyn())]);
+        let a = int(&[1, 2, 3, 4]);
+        assert_eq!(
+            fold(&node, &[a.clone(), int(&[100])], 13).unwrap_err(),
+            "index 100 outside the 4 entries of axis 0"
+        );
+        assert_eq!(fold(&node, &[a, int(&[-4, 3])], 13).unwrap(), vec![int(&[1, 4])]);
+    }
+
+    /// An int64 constant, as the importer reads one.
+    fn int(v: &[i64]) -> (ConstTensor, DataType) {
+        (ConstTensor::Int(arr1(v).into_dyn()), DataType::Int64)
+    }
+
+    fn node(op: &str, inputs: &[&str]) -> NodeProto {
+        NodeProto {
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec!["out".into()],
+            ..Default::default()
+        }
+    }
+
+    /// Constants keep their ONNX element types through a fold: a Where on
+    /// an Equal's booleans (PyTorch's shape arithmetic), on a boolean
+    /// initializer, and a DequantizeLinear of int8 weights fold, where
+    /// booleans and int8 read back as int64 could not.
+    #[test]
+    fn booleans_and_narrow_integers_fold_with_their_types() {
+        let equal = fold(&node("Equal", &["a", "b"]), &[int(&[2, -1, 3]), int(&[-1, -1, -1])], 13).unwrap();
+        assert_eq!(equal, vec![(ConstTensor::Int(arr1(&[0i64, 1, 0]).into_dyn()), DataType::Bool)]);
+        let cond = equal[0].clone();
+        let picked = fold(&node("Where", &["c", "a", "b"]), &[cond, int(&[1, 1, 1]), int(&[2, 5, 7])], 13).unwrap();
+        assert_eq!(picked, vec![int(&[2, 1, 7])]);
+        let weights = (ConstTensor::Int(arr1(&[-3i64, 0, 5]).into_dyn()), DataType::Int8);
+        let scale = (ConstTensor::Float(ndarray::arr0(0.5f32).into_dyn()), DataType::Float);
+        let zero = (ConstTensor::Int(ndarray::arr0(1i64).into_dyn()), DataType::Int8);
+        let dq = fold(&node("DequantizeLinear", &["w", "s", "z"]), &[weights, scale, zero], 13).unwrap();
+        assert_eq!(dq, vec![(ConstTensor::Float(arr1(&[-2.0f32, -0.5, 2.0]).into_dyn()), DataType::Float)]);
     }
 }

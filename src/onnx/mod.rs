@@ -91,9 +91,11 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
     let opset = validate::check_opset(path, model)?;
 
     let mut bindings = HashMap::new();
+    let mut const_types = HashMap::new();
     for init in &graph_pb.initializer {
         let tensor = proto::decode_tensor(path, init)?;
         validate::check_finite_initializer(path, &init.name, &tensor)?;
+        record_type(&mut const_types, &init.name, init.data_type);
         bindings.insert(init.name.clone(), Binding::Const(tensor));
     }
     let real_inputs: Vec<&ValueInfoProto> = graph_pb.input.iter().filter(|i| !bindings.contains_key(&i.name)).collect();
@@ -115,6 +117,7 @@ pub fn import_proto(path: &Path, model: &ModelProto) -> Result<ImportedModel> {
         too_large: None,
         model_tensors,
         node_outputs: Vec::new(),
+        const_types,
     };
     let mut inputs = Vec::new();
     for input in real_inputs {
@@ -274,6 +277,9 @@ fn import_node(
     if node.op_type == "Constant" {
         return match constant_node(path, node) {
             Ok(c) => {
+                if let (Some(t), Some(out)) = (attrs::tensor(node, "value"), node.output.first()) {
+                    record_type(&mut ctx.const_types, out, t.data_type);
+                }
                 bind_all(ctx, node, Binding::Const(c));
                 Ok(())
             }
@@ -290,16 +296,21 @@ fn import_node(
         return Ok(());
     }
     if all_const && !bound.is_empty() {
-        let consts: Vec<ConstTensor> = bound
-            .into_iter()
-            .map(|b| match b {
-                Binding::Const(c) => c,
+        let names = node.input.iter().filter(|n| !n.is_empty());
+        let consts: Vec<(ConstTensor, DataType)> = names
+            .zip(bound)
+            .map(|(name, b)| match b {
+                Binding::Const(c) => {
+                    let dtype = ctx.const_type(name, &c);
+                    (c, dtype)
+                }
                 _ => unreachable!("all inputs checked constant"),
             })
             .collect();
         match fold::fold(node, &consts, ctx.opset) {
             Ok(outs) => {
-                for (name, c) in node.output.iter().zip(outs) {
+                for (name, (c, dtype)) in node.output.iter().zip(outs) {
+                    record_type(&mut ctx.const_types, name, dtype as i32);
                     ctx.bindings.insert(name.clone(), Binding::Const(c));
                 }
             }
@@ -380,6 +391,28 @@ fn unsupported_message(node: &NodeProto) -> String {
         "op not supported".to_string()
     } else {
         format!("op not supported (domain '{}')", clip(&node.domain))
+    }
+}
+
+/// Records that constant `name` is of the ONNX element type `data_type`
+/// where that is a boolean or an integer type other than int64 (the
+/// importer keeps those as int64; see [`ImportCtx::const_types`]).
+fn record_type(types: &mut HashMap<String, DataType>, name: &str, data_type: i32) {
+    match DataType::try_from(data_type) {
+        Ok(
+            t @ (DataType::Bool
+            | DataType::Int8
+            | DataType::Uint8
+            | DataType::Int16
+            | DataType::Uint16
+            | DataType::Int32
+            | DataType::Uint32),
+        ) => {
+            types.insert(name.to_string(), t);
+        }
+        _ => {
+            types.remove(name);
+        }
     }
 }
 

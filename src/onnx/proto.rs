@@ -67,6 +67,24 @@ pub fn encode_const(name: &str, c: &ConstTensor) -> TensorProto {
     }
 }
 
+/// `c` as a tensor of the ONNX element type `dtype` it was read as (a
+/// boolean or an integer type the importer keeps as int64), so that an op
+/// folded on it sees the type the model gave it; float32 or int64 for
+/// any other type.
+pub fn encode_const_as(name: &str, c: &ConstTensor, dtype: DataType) -> TensorProto {
+    let ConstTensor::Int(a) = c else { return encode_const(name, c) };
+    let bytes: Vec<u8> = match dtype {
+        DataType::Bool | DataType::Uint8 => a.iter().map(|&v| v as u8).collect(),
+        DataType::Int8 => a.iter().map(|&v| v as i8 as u8).collect(),
+        DataType::Int16 => a.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect(),
+        DataType::Uint16 => a.iter().flat_map(|&v| (v as u16).to_le_bytes()).collect(),
+        DataType::Int32 => a.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+        DataType::Uint32 => a.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect(),
+        _ => return encode_const(name, c),
+    };
+    encode_raw(name, a.shape(), dtype, bytes)
+}
+
 fn encode_raw(name: &str, shape: &[usize], dtype: DataType, raw: Vec<u8>) -> TensorProto {
     TensorProto {
         name: name.to_string(),
@@ -166,6 +184,12 @@ pub fn decode_tensor(model_path: &Path, t: &TensorProto) -> Result<ConstTensor> 
         }
         DataType::Int8 => ints(from_raw(1)?.iter().map(|b| b[0] as i8 as i64).collect()),
         DataType::Uint8 | DataType::Bool => ints(from_raw(1)?.iter().map(|b| b[0] as i64).collect()),
+        DataType::Int16 => ints(from_raw(2)?.iter().map(|b| i16::from_le_bytes([b[0], b[1]]) as i64).collect()),
+        DataType::Uint16 => ints(from_raw(2)?.iter().map(|b| u16::from_le_bytes([b[0], b[1]]) as i64).collect()),
+        DataType::Uint32 if use_raw => {
+            ints(from_raw(4)?.iter().map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64).collect())
+        }
+        DataType::Uint32 => ints(t.uint64_data.iter().map(|&v| v as i64).collect()),
         other => Err(bad(format!("element type {} is not supported", other.as_str_name()))),
     }
 }
