@@ -101,15 +101,27 @@ pub struct Selected {
 }
 
 /// The runtime that runs a model file itself to check the derived network
-/// against it, with its name: ONNX Runtime on the CPU, one thread, where
-/// its library loads with `request`'s library flag (the reference
+/// against it, with its name: ONNX Runtime on the CPU, one thread, with
+/// its basic graph optimisations only (its others approximate), where its
+/// library loads with `request`'s library flag (the reference
 /// implementation of ONNX, which tract follows less closely), else tract.
 pub fn file_runtime(request: &BackendRequest) -> (Box<dyn Backend>, &'static str) {
-    let ort = BackendRequest { choice: BackendChoice::Ort, device: Device::Cpu, threads: 1, ..request.clone() };
-    match select(&ort) {
-        Ok(selected) => (selected.backend, "onnxruntime"),
+    match reference_ort(request) {
+        Ok(backend) => (backend, "onnxruntime"),
         Err(_) => (Box::new(TractBackend), "tract"),
     }
+}
+
+#[cfg(feature = "onnxruntime")]
+fn reference_ort(request: &BackendRequest) -> Result<Box<dyn Backend>> {
+    let lib = super::ort_library::find(request.ort_lib.as_deref())
+        .map_err(|e| Error::RuntimeLibrary { message: e.to_string() })?;
+    Ok(Box::new(super::onnxruntime::OrtBackend::new(&lib, Device::Cpu, 1)?.exact()))
+}
+
+#[cfg(not(feature = "onnxruntime"))]
+fn reference_ort(_: &BackendRequest) -> Result<Box<dyn Backend>> {
+    Err(Error::NoOrtBackend)
 }
 
 fn tract(threads: usize, note: Option<String>) -> Selected {
