@@ -850,4 +850,7 @@ fn a_model_without_relu_is_audited_and_adr_is_refused_before_any_partial_file() 
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let stages: Vec<&String> = r["summary"]["found_by"].as_object().unwrap().keys().collect();
     assert!(!stages.iter().any(|s| *s == "adr"), "{stages:?}");
+    // The report says so too (the note above is gone with --quiet).
+    assert_eq!(r["left_out"][0]["stage"], "adr", "{}", r["left_out"]);
+    assert!(r["left_out"][0]["reason"].as_str().unwrap().contains("no ReLU"));
 }

@@ -163,6 +163,13 @@ impl SampleResult {
     }
 }
 
+/// A stage of the method an audit did not run, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageLeftOut {
+    pub stage: String,
+    pub reason: String,
+}
+
 /// One point of a robustness curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
@@ -268,6 +275,10 @@ pub struct AuditReport {
     /// With `--targets`: [`targets_sha256`] of the classes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets_sha256: Option<String>,
+    /// Stages of the method that did not run on any sample, and why
+    /// (`auto`'s `adr` stage on a network without ReLU).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<StageLeftOut>,
     /// The rows of a batch searched at once, where memory (`--max-memory`)
     /// split a batch's goals and restarts into waves: a wave's reached
     /// goals skip their later restarts, so the adversarials found depend on
@@ -657,6 +668,10 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     // (a goal reached in a wave skips its later restarts): part of what the
     // audit computes, as the settings are.
     let wave_rows = (wave < batch.saturating_mul(settings.restarts.max(1))).then_some(wave);
+    let relu = !crate::surrogate::relu_sites(&a.model.graph).is_empty();
+    let (_, left_out) = crate::optim::Stage::plan_for(&settings, std::slice::from_ref(&probe), relu);
+    let left_out =
+        left_out.into_iter().map(|l| StageLeftOut { stage: l.stage.into(), reason: l.reason.into() }).collect();
     let identity = identity(a, &settings_value, count, wave_rows, &session.origin);
     let mut running = session.start(&identity, samples.len())?;
     running.report(&samples);
@@ -715,6 +730,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         epsilons: a.epsilons.clone(),
         epsilon_tolerance: (!a.epsilons.is_empty()).then_some(a.epsilon_tolerance),
         targets_sha256: a.targets.as_ref().map(|(_, t)| targets_sha256(t)),
+        left_out,
         wave_rows,
         dataset_samples: count,
         rows_sha256: rows_sha256(&samples),
@@ -1083,6 +1099,7 @@ mod tests {
             epsilons: vec![0.1, 0.2],
             epsilon_tolerance: Some(0.05),
             targets_sha256: None,
+            left_out: Vec::new(),
             wave_rows: None,
             dataset_samples: 6,
             rows_sha256: rows_sha256(&samples),
