@@ -115,7 +115,7 @@ fn an_audit_reports_robust_accuracy_and_a_page() {
     assert!(flipped > 0, "PGD flips some of these at eps 0.25");
     // The derived network was checked against the file on the first samples.
     let check = &r["provenance"]["file_check"];
-    assert_eq!(check["rows"], 8, "{check}");
+    assert_eq!(check["rows"], 8 + flipped, "the first 8 samples and every adversarial: {check}");
     assert!(check["max_difference"].as_f64().is_some_and(|d| d < 1e-4), "{check}");
     assert!(check.get("unavailable").is_none());
     let on_ort = std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some();
@@ -853,4 +853,89 @@ fn a_model_without_relu_is_audited_and_adr_is_refused_before_any_partial_file() 
     // The report says so too (the note above is gone with --quiet).
     assert_eq!(r["left_out"][0]["stage"], "adr", "{}", r["left_out"]);
     assert!(r["left_out"][0]["reason"].as_str().unwrap().contains("no ReLU"));
+}
+
+/// A two-input classifier, `y = [x1, x0]` after a ReLU, or after a clamp
+/// to [0, 0.6] where `clamped`: the two agree on inputs up to 0.6.
+fn swap_classifier(clamped: bool) -> adr_onnx::writer::OnnxGraph {
+    use adr_onnx::writer::builder::GraphBuilder;
+    let mut g = GraphBuilder::new("swap", adr_onnx::writer::Precision::F32);
+    let x = g.input("x", vec![1, 2]);
+    // The same tensor names in both files.
+    let (lo, hi) = (g.scalar(0.0), g.scalar(0.6));
+    let h = if clamped {
+        g.node("Clip", &[&x, &lo, &hi], vec![], vec![1, 2])
+    } else {
+        g.node("Relu", &[&x], vec![], vec![1, 2])
+    };
+    let w = g.constant("w", &ndarray::arr2(&[[0.0f32, 1.0], [1.0, 0.0]]).into_dyn());
+    let y = g.node("MatMul", &[&h, &w], vec![], vec![1, 2]);
+    g.output(&y, "y");
+    g.finish()
+}
+
+/// The derived network is checked against the file at every adversarial,
+/// not only at the clean samples: here the file (a clamp at 0.6) agrees
+/// with the network the audit searches (a ReLU) on the clean sample, and
+/// not where the attack goes (0.75), which ends the audit naming the
+/// sample, as a derivation wrong only away from the data would.
+#[test]
+fn an_adversarial_on_which_the_file_disagrees_ends_the_audit() {
+    use adr_onnx::audit::provenance::Origin;
+    use adr_onnx::audit::session::Session;
+    use adr_onnx::audit::{self, AuditInput, Shard};
+    use adr_onnx::original::{FileRunner, OriginalModel};
+    let searched = swap_classifier(false);
+    let model = adr_onnx::onnx::import_proto(Path::new("searched.onnx"), &searched.model).unwrap();
+    let images = ndarray::arr2(&[[0.45f32, 0.5]]).into_dyn();
+    let labels = [0usize];
+    let run = |file: &OriginalModel| {
+        let backend = adr_onnx::runtime::tract::TractBackend;
+        let input = AuditInput {
+            model: &model,
+            model_sha256: "m".into(),
+            images: &images,
+            images_path: Path::new("x.npy"),
+            images_sha256: "i".into(),
+            labels: &labels,
+            labels_path: Path::new("y.npy"),
+            limit: None,
+            dataset_sha256: "d".into(),
+            template_path: Path::new("t.json"),
+            template: serde_json::json!({"kind": "target_class", "epsilon": 0.25, "bounds": [0.0, 1.0]}),
+            // Every step, to the ball's corner (0.7, 0.25).
+            cli: adr_onnx::goal::schema::MethodBlock {
+                algorithm: Some(adr_onnx::goal::schema::Algorithm::Pgd),
+                pgd_steps: Some(20),
+                stop_when_achieved: Some(false),
+                ..Default::default()
+            },
+            backend: &backend,
+            batch: 1,
+            shard: Shard::WHOLE,
+            epsilons: Vec::new(),
+            epsilon_tolerance: 1.0,
+            targets: None,
+            file: Some(FileRunner { original: file, backend: &backend, runtime: "tract" }),
+            memory: adr_onnx::memory::MemoryLimit::new(None),
+            runtime: adr_onnx::runtime::select::Runtime::Tract,
+        };
+        let origin = Origin {
+            backend: "tract".into(),
+            backend_version: "v".into(),
+            device: "cpu".into(),
+            model_file: "f".into(),
+        };
+        let mut session =
+            Session { progress: &mut audit::progress::Unwatched, partial: None, stop_after: None, origin };
+        audit::run(&input, &mut session)
+    };
+    let itself = OriginalModel { path: "searched.onnx".into(), proto: searched.model.clone() };
+    let report = run(&itself).unwrap();
+    assert_eq!(report.summary.successes, 1, "the attack swaps the two inputs' order");
+    let check = report.provenance.file_check.clone().unwrap();
+    assert_eq!(check.rows, 2, "the clean sample and its adversarial: {check:?}");
+    let other = OriginalModel { path: "clamped.onnx".into(), proto: swap_classifier(true).model };
+    let err = run(&other).unwrap_err().to_string();
+    assert!(err.starts_with("clamped.onnx") && err.contains("at the adversarial of sample 0"), "{err}");
 }

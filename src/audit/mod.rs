@@ -31,7 +31,7 @@ use crate::memory::{MemoryLimit, Workload};
 use crate::onnx::ImportedModel;
 use crate::optim::engine::Engine;
 use crate::optim::{optimise, Settings, Silent};
-use crate::original::{FileCheck, FileRunner};
+use crate::original::{FileCheck, FileRunner, LoadedOriginal};
 use crate::report::{distances, ToolInfo};
 use crate::runtime::select::Runtime;
 use crate::runtime::Backend;
@@ -359,7 +359,7 @@ pub struct AuditInput<'a> {
     pub targets: Option<(&'a Path, Vec<usize>)>,
     /// The model file as read and the runtime to run it, to check the
     /// network derived from it against (the first [`FILE_CHECK_SAMPLES`]
-    /// samples run through both).
+    /// samples and every adversarial run through both).
     pub file: Option<FileRunner<'a>>,
     /// The memory the audit may use, checked before any batch runs.
     pub memory: MemoryLimit,
@@ -715,6 +715,12 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     if !a.epsilons.is_empty() {
         bisect::refine(a, &template, &mut engine, &settings_at, &mut samples, batch)?;
     }
+    let file_check = match (file_check, a.file) {
+        (Some(clean), Some(file)) if clean.unavailable.is_none() => {
+            Some(check_adversarials(a, file, probe.target, &mut eval, &samples, clean)?)
+        }
+        (check, _) => check,
+    };
     let summary = summarise(&samples);
     let curve = curve(&samples, &a.epsilons);
     Ok(AuditReport {
@@ -759,6 +765,51 @@ fn check_file(
     let derived = Array2::from_shape_fn((rows, width), |(r, c)| clean[r][c]);
     let x = dataset_rows(a.images, &indices[..rows]);
     file.check(a.model, &a.model.graph.value(target).name, x.view(), derived.view())
+}
+
+/// Every adversarial of `samples` (the successes) through the derived
+/// network (`eval`) and the file itself, after `clean`, the check of the
+/// clean samples: a derivation wrong only away from the data (a ReLU
+/// pattern no clean sample reaches, a clamp's far bound) shows where the
+/// attacks went, and an adversarial on which the two disagree may not be
+/// one of the file's. A disagreement ends the audit as on a clean sample,
+/// naming the sample.
+fn check_adversarials(
+    a: &AuditInput,
+    file: FileRunner,
+    target: ValueId,
+    eval: &mut Engine,
+    samples: &[SampleResult],
+    clean: FileCheck,
+) -> Result<FileCheck> {
+    let name = &a.model.graph.value(target).name;
+    let loaded = LoadedOriginal::new(file.backend, file.original, a.model).for_output(name);
+    let n = a.model.graph.input_size();
+    let mut check = clean;
+    for s in samples {
+        let Some(x) = s.adversarial_f32le.as_deref().and_then(decode_base64_f32).filter(|x| x.len() == n) else {
+            continue;
+        };
+        let x = Array2::from_shape_vec((1, n), x).map_err(|e| Error::internal(e.to_string()))?;
+        let derived = eval.eval(&x)?.y;
+        let at = |e: Error| match e {
+            Error::Model { path, message } => {
+                Error::Model { path, message: format!("at the adversarial of sample {}: {message}", s.index) }
+            }
+            other => other,
+        };
+        let one = loaded.check_derived(file.runtime, x.view(), derived.view()).map_err(at)?;
+        if let Some(why) = one.unavailable {
+            check.unavailable = Some(format!("at the adversarial of sample {}: {why}", s.index));
+            return Ok(check);
+        }
+        check.rows += one.rows;
+        check.max_difference = match (check.max_difference, one.max_difference) {
+            (Some(d), Some(e)) => Some(d.max(e)),
+            (d, e) => d.or(e),
+        };
+    }
+    Ok(check)
 }
 
 /// The seconds `engine` spent per attack stage, by stage name.
