@@ -641,9 +641,9 @@ fn with_epsilons_the_report_states_the_largest_radius() {
 }
 
 /// Images in another layout than the model's input (the same count of
-/// values per sample), and images outside [0, 1] with a template that
-/// gives no bounds (8-bit pixels: a radius meant for [0, 1] would be
-/// searched without a box), are refused before any attack.
+/// values per sample), and 8-bit pixels with a template that gives no
+/// bounds (a radius meant for [0, 1] would be searched without a box), are
+/// refused before any attack.
 #[test]
 fn images_in_another_layout_or_range_than_the_template_says_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -667,7 +667,7 @@ fn images_in_another_layout_or_range_than_the_template_says_are_refused() {
     std::fs::write(&t, r#"{"kind": "target_class", "epsilon": 0.25, "norm": "linf"}"#).unwrap();
     let (code, err) = audit_on(&bytes, &labels(), &t, dir.path(), "b.json", QUICK_PGD);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("t.json: at /bounds") && err.contains("bytes.npy holds"), "{err}");
+    assert!(err.contains("t.json: at /bounds") && err.contains("bytes.npy are whole numbers up to 255"), "{err}");
     // The same images with their box given, and in [0, 1] without one.
     let boxed = dir.path().join("boxed.json");
     std::fs::write(&boxed, r#"{"kind": "target_class", "epsilon": 64, "norm": "linf", "bounds": [0, 255]}"#).unwrap();

@@ -129,6 +129,14 @@ pub struct SampleResult {
 }
 
 impl SampleResult {
+    /// Whether the sample is evidence of robustness: classified correctly,
+    /// attacked, and not flipped. A sample left unattacked because its
+    /// label is the target is not: the target's class holds at the clean
+    /// input already.
+    pub fn robust(&self) -> bool {
+        self.clean_correct && self.attacked && !self.success
+    }
+
     /// A sample as classified clean, before (or without) its attack.
     fn unattacked(index: usize, label: usize, clean_prediction: usize, skip_reason: Option<&str>) -> Self {
         SampleResult {
@@ -150,16 +158,6 @@ impl SampleResult {
             min_epsilon: None,
             max_robust_epsilon: None,
         }
-    }
-}
-
-impl SampleResult {
-    /// Whether the sample is evidence of robustness: classified correctly,
-    /// attacked, and not flipped. A sample left unattacked because its
-    /// label is the target is not: the target's class holds at the clean
-    /// input already.
-    pub fn robust(&self) -> bool {
-        self.clean_correct && self.attacked && !self.success
     }
 }
 
@@ -544,37 +542,66 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
     Ok(count)
 }
 
-/// A template without `bounds` stands for [0, 1] where the input lies in
-/// it and for no box elsewhere (docs/goals.md). An audit takes one box for
-/// all its samples: every audited value must then lie in [0, 1]. 8-bit
-/// pixels (0 to 255) audited without a box, at a radius meant for [0, 1],
-/// reported a model fully robust; a sample with one value past 1 was
-/// searched without the box its neighbours had.
-fn check_implicit_bounds(a: &AuditInput, count: usize) -> Result<()> {
-    if a.template.get("bounds").is_some() {
-        return Ok(());
-    }
-    for (i, sample) in a.images.outer_iter().take(count).enumerate() {
-        if let Some(v) = sample.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+/// The template the goals are built from. One without `bounds` stands for
+/// [0, 1] where a goal's input lies in it and for no box elsewhere
+/// (docs/goals.md); an audit takes one box for all its samples: [0, 1]
+/// when every audited value lies in it, else none (`"bounds": null`),
+/// rather than a box for some samples and none for others. Whole numbers
+/// up to 255 beyond 1 are refused: 8-bit pixels, searched without a box at
+/// a radius meant for [0, 1], reported a model fully robust.
+fn with_audit_bounds(a: &AuditInput, count: usize) -> Result<Value> {
+    let mut template = a.template.clone();
+    let Some(fields) = template.as_object_mut().filter(|t| !t.contains_key("bounds")) else {
+        return Ok(template);
+    };
+    match implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied())) {
+        ImplicitBounds::Unit => {}
+        ImplicitBounds::Unbounded => {
+            fields.insert("bounds".into(), Value::Null);
+        }
+        ImplicitBounds::Pixels(largest) => {
             return Err(Error::Goal {
                 file: a.template_path.to_path_buf(),
                 pointer: "/bounds".into(),
                 message: format!(
-                    "absent, so [0, 1] for images, but sample {i} of {} holds {v}: give the valid input range \
-                     (e.g. [0, 255] for 8-bit pixels) or null for none",
+                    "absent, and the images of {} are whole numbers up to {largest}, as 8-bit pixels are: give the \
+                     valid input range (`[0, 255]`, with an epsilon in those units), scale the images to [0, 1], \
+                     or give null to search without a box",
                     a.images_path.display()
                 ),
-            });
+            })
         }
     }
-    Ok(())
+    Ok(template)
+}
+
+/// What an absent `bounds` stands for in an audit of a dataset.
+#[derive(Debug, PartialEq)]
+enum ImplicitBounds {
+    /// Every value lies in [0, 1]: that box.
+    Unit,
+    /// Values beyond [0, 1], not all whole up to 255: no box.
+    Unbounded,
+    /// Whole numbers up to 255 beyond 1, the largest given: 8-bit pixels,
+    /// refused.
+    Pixels(f32),
+}
+
+fn implicit_bounds(values: impl Iterator<Item = f32> + Clone) -> ImplicitBounds {
+    if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
+        ImplicitBounds::Unit
+    } else if values.clone().all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)) {
+        ImplicitBounds::Pixels(values.fold(0.0, f32::max))
+    } else {
+        ImplicitBounds::Unbounded
+    }
 }
 
 pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport> {
     check_template(a)?;
     let whole = check_dataset(a)?;
     let count = a.limit.map_or(whole, |limit| limit.min(whole));
-    check_implicit_bounds(a, count)?;
+    let goal_template = with_audit_bounds(a, count)?;
     let indices: Vec<usize> = (0..count).filter(|&i| a.shard.contains(i)).collect();
     let Some(&first) = indices.first() else {
         return Err(Error::EmptyShard { k: a.shard.k, n: a.shard.n, samples: count });
@@ -588,7 +615,7 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         _ => Some(1),
     };
     let probe_label = usize::from(probe_target == Some(0));
-    let template = ClassTemplate::new(a.template_path, &a.template, a.model)?;
+    let template = ClassTemplate::new(a.template_path, &goal_template, a.model)?;
     let probe = goal_for(a, &template, first, probe_label, None, probe_target)?;
     let classes = a.model.graph.value(probe.target).size();
     if let Some((path, targets)) = &a.targets {
@@ -1350,6 +1377,18 @@ mod tests {
         assert_eq!(robust, vec![2, 1, 1], "at 0.05, 0.1 (sample 2's flip) and 0.2");
         let none = summarise(&[at_target(0), at_target(1)]);
         assert_eq!((none.attacked, none.robust_accuracy), (0, 0.0));
+    }
+
+    /// One box for every sample of an audit: a value past 1 anywhere takes
+    /// it from all of them, and 8-bit pixels are told apart.
+    #[test]
+    fn an_absent_bounds_is_decided_for_the_whole_dataset() {
+        let decide = |v: &[f32]| implicit_bounds(v.iter().copied());
+        assert_eq!(decide(&[0.0, 0.5, 1.0, 0.25]), ImplicitBounds::Unit);
+        assert_eq!(decide(&[0.0, 0.5, 1.0001, 0.25]), ImplicitBounds::Unbounded);
+        assert_eq!(decide(&[5.1, 3.5, 1.4, 0.2]), ImplicitBounds::Unbounded, "iris");
+        assert_eq!(decide(&[0.0, 17.0, 255.0, 1.0]), ImplicitBounds::Pixels(255.0));
+        assert_eq!(decide(&[0.0, 17.0, 256.0]), ImplicitBounds::Unbounded);
     }
 
     #[test]
