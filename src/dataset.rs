@@ -92,18 +92,6 @@ pub fn load(images: &Path, labels: Option<&Path>, shape: &[usize]) -> Result<Dat
     })
 }
 
-/// Whether samples of shape `sample` hold their values in the order of a
-/// model input of shape `input`: the same extents once axes of extent 1
-/// are left out (`[28, 28]` for `[1, 28, 28]`), or either side flat (one
-/// axis beyond extent 1: `[784]` for `[1, 28, 28]`, or the reverse). Any
-/// other pair with the same count is another layout (`[8, 8, 3]` for
-/// `[3, 8, 8]`), whose values a model would read scrambled.
-pub fn same_layout(sample: &[usize], input: &[usize]) -> bool {
-    let extents = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
-    let (s, i) = (extents(sample), extents(input));
-    s == i || s.len() <= 1 || i.len() <= 1
-}
-
 /// The SHA-256 that identifies a dataset file, or an image folder (see
 /// [`image_folder::Listing::sha256`]).
 pub fn sha256(path: &Path) -> Result<String> {
@@ -198,17 +186,6 @@ pub fn labels_of(path: &Path, a: &ArrayD<f32>) -> Result<Vec<usize>> {
 mod tests {
     use super::*;
     use std::io::Write;
-
-    #[test]
-    fn layouts_match_up_to_unit_axes_or_flat() {
-        assert!(same_layout(&[1, 28, 28], &[1, 28, 28]));
-        assert!(same_layout(&[28, 28], &[1, 28, 28]));
-        assert!(same_layout(&[28, 28, 1], &[1, 28, 28]));
-        assert!(same_layout(&[784], &[1, 28, 28]));
-        assert!(same_layout(&[1, 28, 28], &[784]));
-        assert!(!same_layout(&[8, 8, 3], &[3, 8, 8]), "channels last for channels first");
-        assert!(!same_layout(&[4, 7, 28], &[1, 28, 28]));
-    }
 
     /// An archive of `members` (name, .npy bytes), deflated or stored.
     fn npz(path: &Path, members: &[(&str, Vec<u8>)], deflated: bool) {

@@ -855,6 +855,29 @@ fn a_model_without_relu_is_audited_and_adr_is_refused_before_any_partial_file() 
     assert!(r["left_out"][0]["reason"].as_str().unwrap().contains("no ReLU"));
 }
 
+/// Shards smaller than `--batch` ran whole: no `wave_rows`, and they merge
+/// (each shard's batch was capped at its samples, and a comparison with the
+/// uncapped batch recorded waves of 3 and 2 rows that refused the merge).
+#[test]
+fn shards_smaller_than_a_batch_record_no_waves_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = [QUICK_PGD, &["--limit", "5", "--batch", "64"]].concat();
+    for k in 0..2 {
+        let (code, err) =
+            audit(dir.path(), &format!("s{k}.json"), &[&quick[..], &["--shard", &format!("{k}/2")]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(read(&dir.path().join(format!("s{k}.json"))).get("wave_rows").is_none());
+    }
+    let out = dir.path().join("merged.json");
+    let (code, err) = merge(&[
+        dir.path().join("s0.json").as_os_str(),
+        dir.path().join("s1.json").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// A two-input classifier, `y = [x1, x0]` after a ReLU, or after a clamp
 /// to [0, 0.6] where `clamped`: the two agree on inputs up to 0.6.
 fn swap_classifier(clamped: bool) -> adr_onnx::writer::OnnxGraph {

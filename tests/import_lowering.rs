@@ -277,17 +277,30 @@ fn clamps_with_far_bounds_keep_the_values_within_them_exactly() {
 /// An empty `axes` tensor on Squeeze squeezes every axis of extent 1, as
 /// ONNX Runtime reads it: a Softmax after it then runs over the 3 classes,
 /// where a Squeeze read as a no-op left it a size-1 axis (every output 1).
+/// Where the batch axis holds one sample (a fixed batch of 1, or a
+/// symbolic one, which adr-onnx imports at 1), ONNX Runtime squeezes it
+/// too, and every later axis means another one: refused.
 #[test]
 fn a_squeeze_with_an_empty_axes_tensor_squeezes_every_unit_axis() {
     use adr_onnx::writer::builder::{attr_int, GraphBuilder};
-    let mut g = GraphBuilder::new("squeeze_empty", Precision::F32).with_symbolic_batch("N").with_opset(13);
-    let x = g.input("x", vec![1, 2, 1, 3]);
-    let r = g.node("Relu", &[&x], vec![], vec![1, 2, 1, 3]);
-    let none = g.constant_i64_array("axes", &ArrayD::zeros(IxDyn(&[0])));
-    let s = g.node("Squeeze", &[&r, &none], vec![], vec![1, 2, 3]);
-    let y = g.node("Softmax", &[&s], vec![attr_int("axis", 2)], vec![1, 2, 3]);
-    g.output(&y, "y");
-    let m = import_proto(Path::new("squeeze_empty.onnx"), &g.finish().model).unwrap();
+    let build = |batch: usize, symbolic: bool| {
+        let mut g = GraphBuilder::new("squeeze_empty", Precision::F32).with_opset(13);
+        if symbolic {
+            g = g.with_symbolic_batch("N");
+        }
+        let x = g.input("x", vec![batch, 2, 1, 3]);
+        let r = g.node("Relu", &[&x], vec![], vec![batch, 2, 1, 3]);
+        let none = g.constant_i64_array("axes", &ArrayD::zeros(IxDyn(&[0])));
+        let s = g.node("Squeeze", &[&r, &none], vec![], vec![batch, 2, 3]);
+        let y = g.node("Softmax", &[&s], vec![attr_int("axis", 2)], vec![batch, 2, 3]);
+        g.output(&y, "y");
+        g.finish()
+    };
+    for (batch, symbolic) in [(1, true), (1, false)] {
+        let err = import_proto(Path::new("squeeze_empty.onnx"), &build(batch, symbolic).model).unwrap_err();
+        assert!(err.to_string().contains("Squeeze removes the batch axis too"), "{err}");
+    }
+    let m = import_proto(Path::new("squeeze_empty.onnx"), &build(3, false).model).unwrap();
     let inputs = random_inputs(&m, 3, 5);
     let y = &ours(&m, &inputs)[0];
     assert_eq!(y.shape(), &[3, 2, 3]);
@@ -318,7 +331,10 @@ fn a_fixed_first_axis_beside_a_symbolic_one_is_refused() {
     };
     t.shape.as_mut().unwrap().dim[0].value = Some(Dim::DimParam("N".into()));
     let err = import_proto(Path::new("mixed.onnx"), &model).unwrap_err().to_string();
-    assert!(err.contains("input 'a' has a fixed first dimension of 3 and input 'b' a symbolic one"), "{err}");
+    assert!(
+        err.contains("input 'a' has a fixed first dimension of 3 and input 'b' a symbolic or unknown one"),
+        "{err}"
+    );
 }
 
 /// A Clip named `c` lowers to several ops whose tensors are named

@@ -357,7 +357,7 @@ pub struct AuditInput<'a> {
     pub targets: Option<(&'a Path, Vec<usize>)>,
     /// The model file as read and the runtime to run it, to check the
     /// network derived from it against (the first [`FILE_CHECK_SAMPLES`]
-    /// samples and every adversarial run through both).
+    /// samples and [`ADVERSARIAL_CHECKS`] adversarials run through both).
     pub file: Option<FileRunner<'a>>,
     /// The memory the audit may use, checked before any batch runs.
     pub memory: MemoryLimit,
@@ -530,7 +530,7 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
     }
     let input = a.model.graph.inputs.first().map(|&v| a.model.graph.value(v).shape.clone()).unwrap_or_default();
     let sample = a.images.shape().get(1..).unwrap_or_default();
-    if !crate::dataset::same_layout(sample, &input) {
+    if !goal::data::same_layout(sample, &input) {
         return Err(Error::data(
             a.images_path,
             format!(
@@ -554,7 +554,10 @@ fn with_audit_bounds(a: &AuditInput, count: usize) -> Result<Value> {
     let Some(fields) = template.as_object_mut().filter(|t| !t.contains_key("bounds")) else {
         return Ok(template);
     };
-    match implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied())) {
+    let input = a.model.graph.inputs.first().map(|&v| a.model.graph.value(v).shape.clone()).unwrap_or_default();
+    let sample = a.images.shape().get(1..).unwrap_or_default();
+    let images = goal::data::ImageShape::of(&input).is_some() || goal::data::ImageShape::of(sample).is_some();
+    match implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied()), images) {
         ImplicitBounds::Unit => {}
         ImplicitBounds::Unbounded => {
             fields.insert("bounds".into(), Value::Null);
@@ -582,15 +585,17 @@ enum ImplicitBounds {
     Unit,
     /// Values beyond [0, 1], not all whole up to 255: no box.
     Unbounded,
-    /// Whole numbers up to 255 beyond 1, the largest given: 8-bit pixels,
-    /// refused.
+    /// Image-shaped whole numbers up to 255 beyond 1, the largest given:
+    /// 8-bit pixels, refused.
     Pixels(f32),
 }
 
-fn implicit_bounds(values: impl Iterator<Item = f32> + Clone) -> ImplicitBounds {
+/// `images`: whether the samples or the model's input have an image's
+/// shape (whole numbers up to 255 elsewhere are counts, ages...: no box).
+fn implicit_bounds(values: impl Iterator<Item = f32> + Clone, images: bool) -> ImplicitBounds {
     if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
         ImplicitBounds::Unit
-    } else if values.clone().all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)) {
+    } else if images && values.clone().all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)) {
         ImplicitBounds::Pixels(values.fold(0.0, f32::max))
     } else {
         ImplicitBounds::Unbounded
@@ -694,7 +699,8 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
     // A batch's rows split into waves search otherwise than one batch does
     // (a goal reached in a wave skips its later restarts): part of what the
     // audit computes, as the settings are.
-    let wave_rows = (wave < batch.saturating_mul(settings.restarts.max(1))).then_some(wave);
+    let rows_per_batch = batch_flag.0.saturating_mul(settings.restarts.max(1));
+    let wave_rows = (wave < rows_per_batch).then_some(wave);
     let relu = !crate::surrogate::relu_sites(&a.model.graph).is_empty();
     let (_, left_out) = crate::optim::Stage::plan_for(&settings, std::slice::from_ref(&probe), relu);
     let left_out =
@@ -757,7 +763,8 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         model_sha256: a.model_sha256.clone(),
         dataset_sha256: a.dataset_sha256.clone(),
         images_sha256: a.images_sha256.clone(),
-        goal: a.template.clone(),
+        // The template, with `"bounds": null` where the audit took no box.
+        goal: goal_template.clone(),
         settings: settings_value,
         shard: a.shard,
         epsilons: a.epsilons.clone(),
@@ -794,9 +801,14 @@ fn check_file(
     file.check(a.model, &a.model.graph.value(target).name, x.view(), derived.view())
 }
 
-/// Every adversarial of `samples` (the successes) through the derived
-/// network (`eval`) and the file itself, after `clean`, the check of the
-/// clean samples: a derivation wrong only away from the data (a ReLU
+/// Adversarials an audit (a shard) runs through the model file: the
+/// first ones, in sample order. Each is one call of the file alone, which
+/// for a large model on one CPU thread can cost more than its attack did.
+pub const ADVERSARIAL_CHECKS: usize = 64;
+
+/// The first [`ADVERSARIAL_CHECKS`] adversarials of `samples` (successes)
+/// through the derived network (`eval`) and the file itself, after
+/// `clean`, the check of the clean samples: a derivation wrong only away from the data (a ReLU
 /// pattern no clean sample reaches, a clamp's far bound) shows where the
 /// attacks went, and an adversarial on which the two disagree may not be
 /// one of the file's. A disagreement ends the audit as on a clean sample,
@@ -813,10 +825,11 @@ fn check_adversarials(
     let loaded = LoadedOriginal::new(file.backend, file.original, a.model).for_output(name);
     let n = a.model.graph.input_size();
     let mut check = clean;
-    for s in samples {
-        let Some(x) = s.adversarial_f32le.as_deref().and_then(decode_base64_f32).filter(|x| x.len() == n) else {
-            continue;
-        };
+    let adversarials = samples.iter().filter_map(|s| {
+        let x = s.adversarial_f32le.as_deref().and_then(decode_base64_f32).filter(|x| x.len() == n)?;
+        Some((s, x))
+    });
+    for (s, x) in adversarials.take(ADVERSARIAL_CHECKS) {
         let x = Array2::from_shape_vec((1, n), x).map_err(|e| Error::internal(e.to_string()))?;
         let derived = eval.eval(&x)?.y;
         let at = |e: Error| match e {
@@ -1383,12 +1396,14 @@ mod tests {
     /// it from all of them, and 8-bit pixels are told apart.
     #[test]
     fn an_absent_bounds_is_decided_for_the_whole_dataset() {
-        let decide = |v: &[f32]| implicit_bounds(v.iter().copied());
+        let decide = |v: &[f32]| implicit_bounds(v.iter().copied(), true);
         assert_eq!(decide(&[0.0, 0.5, 1.0, 0.25]), ImplicitBounds::Unit);
         assert_eq!(decide(&[0.0, 0.5, 1.0001, 0.25]), ImplicitBounds::Unbounded);
         assert_eq!(decide(&[5.1, 3.5, 1.4, 0.2]), ImplicitBounds::Unbounded, "iris");
         assert_eq!(decide(&[0.0, 17.0, 255.0, 1.0]), ImplicitBounds::Pixels(255.0));
         assert_eq!(decide(&[0.0, 17.0, 256.0]), ImplicitBounds::Unbounded);
+        let counts = [3.0, 51.0, 17.0, 0.0];
+        assert_eq!(implicit_bounds(counts.iter().copied(), false), ImplicitBounds::Unbounded, "ages, counts");
     }
 
     #[test]

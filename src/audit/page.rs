@@ -72,7 +72,9 @@ fn radii(report: &AuditReport) -> String {
          <table><tr><th>epsilon</th><th>robust</th><th>robust accuracy</th></tr>",
         listed.join(", ")
     );
-    for p in &report.curve {
+    // The listed radii: the curve also steps at every sample's bisected
+    // radius, a row per sample (the report and `--curve` have them).
+    for p in report.curve.iter().filter(|p| report.epsilons.contains(&p.epsilon)) {
         let _ =
             write!(h, "<tr><td>{}</td><td>{}</td><td>{:.2}%</td></tr>", p.epsilon, p.robust, 100.0 * p.robust_accuracy);
     }

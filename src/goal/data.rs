@@ -233,6 +233,18 @@ pub fn load_sample(v: &Value, place: &Place, goal_dir: &Path, shape: &[usize]) -
     check_sample(values, place, shape)
 }
 
+/// Whether samples of shape `sample` hold their values in the order of a
+/// model input of shape `input`: the same extents once axes of extent 1
+/// are left out (`[28, 28]` for `[1, 28, 28]`), or either side flat (one
+/// axis beyond extent 1: `[784]` for `[1, 28, 28]`, or the reverse). Any
+/// other pair with the same count is another layout (`[8, 8, 3]` for
+/// `[3, 8, 8]`), whose values a model would read scrambled.
+pub fn same_layout(sample: &[usize], input: &[usize]) -> bool {
+    let extents = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
+    let (s, i) = (extents(sample), extents(input));
+    s == i || s.len() <= 1 || i.len() <= 1
+}
+
 /// `values` as a sample of an input of `shape`: as many values, all finite.
 pub fn check_sample(values: Vec<f32>, place: &Place, shape: &[usize]) -> Result<Vec<f32>> {
     let size: usize = shape.iter().product();
@@ -288,6 +300,17 @@ fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layouts_match_up_to_unit_axes_or_flat() {
+        assert!(same_layout(&[1, 28, 28], &[1, 28, 28]));
+        assert!(same_layout(&[28, 28], &[1, 28, 28]));
+        assert!(same_layout(&[28, 28, 1], &[1, 28, 28]));
+        assert!(same_layout(&[784], &[1, 28, 28]));
+        assert!(same_layout(&[1, 28, 28], &[784]));
+        assert!(!same_layout(&[8, 8, 3], &[3, 8, 8]), "channels last for channels first");
+        assert!(!same_layout(&[4, 7, 28], &[1, 28, 28]));
+    }
 
     #[test]
     fn a_truncated_npy_says_so() {

@@ -526,8 +526,8 @@ fn import_batch(inputs: &[&ValueInfoProto]) -> Result<usize, String> {
     let symbolic = inputs.iter().find(|i| leading_dim(i).is_none());
     match (symbolic, fixed.first()) {
         (Some(s), Some((f, b))) if batch > 1 => Err(format!(
-            "input '{}' has a fixed first dimension of {b} and input '{}' a symbolic one: adr-onnx reads the first \
-             axis of every input as the batch axis, so they must agree",
+            "input '{}' has a fixed first dimension of {b} and input '{}' a symbolic or unknown one: adr-onnx \
+             reads the first axis of every input as the batch axis, so they must agree",
             clip(f),
             clip(&s.name)
         )),

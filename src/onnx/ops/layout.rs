@@ -120,9 +120,14 @@ fn squeeze(ctx: &mut ImportCtx, node: &NodeProto) -> Result<(), String> {
     let x = ctx.value_input(node, 0)?;
     let shape = ctx.shape(x);
     // An empty axes tensor squeezes as none given does (ONNX Runtime's
-    // reading): every axis of extent 1.
+    // reading): every axis of extent 1, the batch axis of one sample too.
     let axes: Vec<usize> = match axes_of(ctx, node)? {
         Some(a) if !a.is_empty() => a.iter().map(|&a| ctx.axis(a, shape.len())).collect::<Result<_, _>>()?,
+        _ if ctx.batched && ctx.batch == 1 => {
+            return Err("without axes, Squeeze removes the batch axis too where it holds one sample (ONNX Runtime \
+                        does, so every later axis means another one): give the axes to squeeze"
+                .into())
+        }
         _ => (usize::from(ctx.batched)..shape.len()).filter(|&i| shape[i] == 1).collect(),
     };
     if ctx.batched && axes.contains(&0) {
