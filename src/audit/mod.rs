@@ -528,7 +528,7 @@ fn check_dataset(a: &AuditInput) -> Result<usize> {
             ),
         ));
     }
-    let input = a.model.graph.inputs.first().map(|&v| a.model.graph.value(v).shape.clone()).unwrap_or_default();
+    let input = a.model.input_shape();
     let sample = a.images.shape().get(1..).unwrap_or_default();
     if !goal::data::same_layout(sample, &input) {
         return Err(Error::data(
@@ -554,7 +554,7 @@ fn with_audit_bounds(a: &AuditInput, count: usize) -> Result<Value> {
     let Some(fields) = template.as_object_mut().filter(|t| !t.contains_key("bounds")) else {
         return Ok(template);
     };
-    let input = a.model.graph.inputs.first().map(|&v| a.model.graph.value(v).shape.clone()).unwrap_or_default();
+    let input = a.model.input_shape();
     let sample = a.images.shape().get(1..).unwrap_or_default();
     let images = goal::data::ImageShape::of(&input).is_some() || goal::data::ImageShape::of(sample).is_some();
     match implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied()), images) {

@@ -199,7 +199,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             adr_onnx::optim::NO_RELU_LEFT_OUT
         );
     }
-    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &input_shape(&model))?;
+    let dataset = adr_onnx::dataset::load(&args.images, args.labels.as_deref(), &model.input_shape())?;
     let (images, labels) = (&dataset.images, &dataset.labels);
     let targets = match &args.targets {
         Some(p) => Some((p.as_path(), adr_onnx::dataset::read_labels(p)?)),
@@ -308,11 +308,6 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(args.export.verdict(&report))
 }
 
-/// The per-sample shape of the model's (first) input.
-fn input_shape(model: &adr_onnx::onnx::ImportedModel) -> Vec<usize> {
-    model.graph.inputs.first().map(|&i| model.graph.value(i).shape.clone()).unwrap_or_default()
-}
-
 /// Removes a partial file that holds no result (its header alone): an audit
 /// that failed before its first batch finished leaves nothing to resume,
 /// and a corrected command must not be refused for it.
@@ -398,7 +393,7 @@ fn audited_input_shape(path: &Path, model_sha256: &str) -> anyhow::Result<Vec<us
         "{}: not the audited model (SHA-256 {sha}, the reports' model_sha256 is {model_sha256})",
         path.display()
     );
-    Ok(input_shape(&adr_onnx::onnx::import(path)?))
+    Ok(adr_onnx::onnx::import(path)?.input_shape())
 }
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {

@@ -69,6 +69,12 @@ impl ImportedModel {
         Err(Error::NoRelu { path: self.path.clone(), ops: ops.join(", ") })
     }
 
+    /// The per-sample shape of the (first) input; empty for a model without
+    /// one.
+    pub fn input_shape(&self) -> Vec<usize> {
+        self.graph.inputs.first().map(|&v| self.graph.value(v).shape.clone()).unwrap_or_default()
+    }
+
     /// The value the objective uses by default: the first declared
     /// differentiable output, else the first head input.
     pub fn default_objective(&self) -> Option<&ObjectiveCandidate> {

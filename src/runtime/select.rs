@@ -114,9 +114,16 @@ pub fn file_runtime(request: &BackendRequest) -> (Box<dyn Backend>, &'static str
 
 #[cfg(feature = "onnxruntime")]
 fn reference_ort(request: &BackendRequest) -> Result<Box<dyn Backend>> {
-    let lib = super::ort_library::find(request.ort_lib.as_deref())
+    Ok(Box::new(ort_backend(request, Device::Cpu, 1)?.exact()))
+}
+
+/// ONNX Runtime from the library `req` names (or the one found), on
+/// `device` with `threads` intra-op threads.
+#[cfg(feature = "onnxruntime")]
+fn ort_backend(req: &BackendRequest, device: Device, threads: usize) -> Result<super::onnxruntime::OrtBackend> {
+    let lib = super::ort_library::find(req.ort_lib.as_deref())
         .map_err(|e| Error::RuntimeLibrary { message: e.to_string() })?;
-    Ok(Box::new(super::onnxruntime::OrtBackend::new(&lib, Device::Cpu, 1)?.exact()))
+    super::onnxruntime::OrtBackend::new(&lib, device, threads)
 }
 
 #[cfg(not(feature = "onnxruntime"))]
@@ -160,10 +167,7 @@ pub fn select(req: &BackendRequest) -> Result<Selected> {
 
 #[cfg(feature = "onnxruntime")]
 fn ort(req: &BackendRequest, device: Device) -> Result<Selected> {
-    use super::onnxruntime::OrtBackend;
-    let lib = super::ort_library::find(req.ort_lib.as_deref())
-        .map_err(|e| Error::RuntimeLibrary { message: e.to_string() })?;
-    let backend = OrtBackend::new(&lib, device, req.threads)?;
+    let backend = ort_backend(req, device, req.threads)?;
     let i = backend.info.clone();
     Ok(Selected {
         backend: Box::new(backend),
