@@ -92,6 +92,41 @@ pub struct FileCheck {
     pub unavailable: Option<String>,
 }
 
+impl FileCheck {
+    /// The checks of shards merged into one report: every row compared, the
+    /// largest difference, the shards' runtime ([`MIXED_RUNTIMES`] where
+    /// they differ), and every shard's reason where the file could not be
+    /// run; `None` where no shard checked.
+    pub fn merged<'c>(checks: impl IntoIterator<Item = Option<&'c FileCheck>>) -> Option<FileCheck> {
+        let mut merged: Option<FileCheck> = None;
+        for (shard, check) in checks.into_iter().enumerate() {
+            let Some(c) = check else { continue };
+            let unavailable = c.unavailable.as_ref().map(|why| format!("shard {shard}: {why}"));
+            let Some(m) = merged.as_mut() else {
+                merged = Some(FileCheck { unavailable, ..c.clone() });
+                continue;
+            };
+            if m.runtime != c.runtime {
+                m.runtime = MIXED_RUNTIMES.into();
+            }
+            m.rows += c.rows;
+            m.max_difference = match (m.max_difference, c.max_difference) {
+                (Some(d), Some(e)) => Some(d.max(e)),
+                (d, e) => d.or(e),
+            };
+            m.unavailable = match (m.unavailable.take(), unavailable) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+        }
+        merged
+    }
+}
+
+/// A merged check's `runtime` where the shards' files ran on different
+/// runtimes (each shard's own check names its runtime).
+pub const MIXED_RUNTIMES: &str = "mixed";
+
 /// A model file and the runtime that runs it for a check, with the
 /// runtime's name.
 #[derive(Clone, Copy)]

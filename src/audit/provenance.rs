@@ -33,7 +33,8 @@ pub struct Provenance {
     /// The network adr-onnx derived from the model file against the file
     /// itself (run by ONNX Runtime where its library loads, else by tract)
     /// on the first samples audited; absent where the audit was given no
-    /// file to check against. A merge keeps the first shard's.
+    /// file to check against. A merge sums the shards' rows, keeps the
+    /// largest difference and says which shard's file could not be run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_check: Option<crate::original::FileCheck>,
     /// A merged report: each shard's provenance, by shard.
@@ -71,13 +72,17 @@ impl Provenance {
     }
 
     /// The provenance of shards merged (given in shard order): the first
-    /// shard's backend and model, the earliest start, the summed duration.
+    /// shard's backend and model, the earliest start, the summed duration,
+    /// and the shards' file checks together ([`FileCheck::merged`]).
+    ///
+    /// [`FileCheck::merged`]: crate::original::FileCheck::merged
     pub fn merged(shards: Vec<Provenance>) -> Option<Provenance> {
         let first = shards.first()?.clone();
         let started_utc = shards.iter().map(|p| p.started_utc.clone()).min().unwrap_or_default();
         let duration_s = shards.iter().map(|p| p.duration_s).sum();
         let stage_seconds = sum_stage_seconds(shards.iter().map(|p| &p.stage_seconds));
-        Some(Provenance { started_utc, duration_s, stage_seconds, shards, ..first })
+        let file_check = crate::original::FileCheck::merged(shards.iter().map(|p| p.file_check.as_ref()));
+        Some(Provenance { started_utc, duration_s, stage_seconds, file_check, shards, ..first })
     }
 }
 
@@ -140,5 +145,42 @@ mod tests {
         assert_eq!(m.stage_seconds, stages(&[("apgd-ce", 2.5), ("square", 2.0)]));
         assert_eq!((m.started_utc.as_str(), m.duration_s, m.shards), ("2025-01-01T00:00:00Z", 5.5, vec![a, b]));
         assert_eq!(Provenance::merged(vec![]), None);
+    }
+
+    #[test]
+    fn a_merge_joins_every_shards_file_check() {
+        use crate::original::FileCheck;
+        let o = Origin {
+            backend: "tract".into(),
+            backend_version: "0".into(),
+            device: "cpu".into(),
+            model_file: "m.onnx".into(),
+        };
+        let checked = |runtime: &str, rows, d: Option<f64>, why: Option<&str>| {
+            let check =
+                FileCheck { runtime: runtime.into(), rows, max_difference: d, unavailable: why.map(String::from) };
+            Provenance {
+                file_check: Some(check),
+                ..Provenance::new(&o, "2025-01-01T00:00:00Z".into(), 1.0, BTreeMap::new())
+            }
+        };
+        let shards = vec![
+            checked("onnxruntime", 72, Some(1e-7), None),
+            checked("onnxruntime", 40, Some(3e-6), None),
+            checked("tract", 3, None, Some("tract failed on the file")),
+        ];
+        let m = Provenance::merged(shards).unwrap().file_check.unwrap();
+        assert_eq!(
+            m,
+            FileCheck {
+                runtime: crate::original::MIXED_RUNTIMES.into(),
+                rows: 115,
+                max_difference: Some(3e-6),
+                unavailable: Some("shard 2: tract failed on the file".into()),
+            }
+        );
+        // Shards that checked nothing leave nothing to report.
+        let unchecked = Provenance::new(&o, "2025-01-01T00:00:00Z".into(), 1.0, BTreeMap::new());
+        assert_eq!(Provenance::merged(vec![unchecked.clone(), unchecked]).unwrap().file_check, None);
     }
 }

@@ -288,12 +288,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.curve {
         write_curve(p, &report)?;
     }
-    if let (false, Some(why)) = (args.quiet, report.provenance.file_check.as_ref().and_then(|c| c.unavailable.as_ref()))
-    {
-        eprintln!(
-            "adr-onnx: note: {}: the derived network was not checked against the file: {why}",
-            args.model.display()
-        );
+    if !args.quiet {
+        note_unchecked(&args.model.display().to_string(), &report);
     }
     if !args.quiet {
         eprintln!(
@@ -396,6 +392,14 @@ fn audited_input_shape(path: &Path, model_sha256: &str) -> anyhow::Result<Vec<us
     Ok(adr_onnx::onnx::import(path)?.input_shape())
 }
 
+/// The note on standard error where the file of `model` could not be run
+/// to check the derived network (for some shard of a merge).
+fn note_unchecked(model: &str, report: &AuditReport) {
+    if let Some(why) = report.provenance.file_check.as_ref().and_then(|c| c.unavailable.as_ref()) {
+        eprintln!("adr-onnx: note: {model}: the derived network was not checked against the file: {why}");
+    }
+}
+
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.images.is_none() || args.page.is_some(), "--images is only used with --page");
     let inputs: Vec<&Path> =
@@ -456,6 +460,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     args.export.write(&merged, &merged.provenance.model_file)?;
     if !args.quiet {
+        note_unchecked(&merged.provenance.model_file, &merged);
         eprintln!(
             "merged {} shard reports, {} samples: {}; report {}",
             args.reports.len(),
