@@ -68,15 +68,20 @@ fn library_in(dir: &Path) -> Option<PathBuf> {
     hits.into_iter().next()
 }
 
-/// The `sys.path` of the `python3` on the PATH.
-fn python_paths() -> Vec<PathBuf> {
-    let out = Command::new("python3").args(["-c", "import sys\nfor p in sys.path: print(p)"]).output();
-    match out {
-        Ok(o) if o.status.success() => {
-            String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect()
+/// The `sys.path` of the `python3` on the PATH, asked once per process (a
+/// command looks for the library for its backend and again for the file
+/// check, and each start of python3 costs tens of milliseconds).
+fn python_paths() -> &'static [PathBuf] {
+    static PATHS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| {
+        let out = Command::new("python3").args(["-c", "import sys\nfor p in sys.path: print(p)"]).output();
+        match out {
+            Ok(o) if o.status.success() => {
+                String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect()
+            }
+            _ => Vec::new(),
         }
-        _ => Vec::new(),
-    }
+    })
 }
 
 fn system_dirs() -> Vec<PathBuf> {
@@ -111,7 +116,7 @@ pub fn find(flag: Option<&Path>) -> Result<FoundLibrary, NotFound> {
     if paths.is_empty() {
         tried.push("python3 (not found)".into());
     }
-    for dir in &paths {
+    for dir in paths {
         if let Some(lib) = library_in(&dir.join("onnxruntime").join("capi")) {
             return Ok(found(lib, Source::PythonPackage));
         }
