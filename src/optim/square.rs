@@ -78,8 +78,7 @@ pub fn share(p_init: f64, i: usize) -> f64 {
 /// achieved (the stripes count as the first). Returns the queries run and
 /// why it stopped.
 pub fn run(ctx: &mut Ctx, queries: usize) -> Result<(usize, StopReason)> {
-    let shape = ctx.engine.model.graph.inputs.first().map(|&v| ctx.engine.model.graph.value(v).shape.clone());
-    let geometry = Geometry::of(&shape.unwrap_or_default());
+    let geometry = Geometry::of(&ctx.engine.model.input_shape());
     let rows = ctx.rows.len();
     let n = ctx.free.ncols();
     let centres: Vec<Vec<f32>> = (0..rows).map(|r| ctx.centre(r)).collect();
