@@ -305,6 +305,50 @@ fn output_bound_on_a_random_network() {
 }
 
 #[test]
+fn a_box_with_every_input_fixed_evaluates_its_one_point() {
+    // ADR's exact normalisers of a dense chain had no free column to
+    // update and ended with an internal error.
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixtures().join("models/rand_small_s1.onnx");
+    let goal = write_goal(
+        dir.path(),
+        "fixed.json",
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize",
+                            "input": {"lower": 0.5, "upper": 0.5}}),
+    );
+    for method in ["adr", "auto"] {
+        let r = run(dir.path(), &model, &goal, &["--iterations", "3", "--method", method]);
+        check_common(&r);
+        assert_eq!(r.code, 0, "{method}: {}", r.stderr);
+        let x = npy(r.report["best"]["input_npy"].as_str().unwrap());
+        assert!(x.iter().all(|&v| v == 0.5), "{method}: {x:?}");
+        let y = original(&model, &[x]);
+        assert_eq!(r.report["best"]["objective"].as_f64().unwrap() as f32, y[0], "{method}");
+    }
+}
+
+#[test]
+fn the_best_input_lies_in_the_box_as_written() {
+    // Bounds that float32 cannot hold were rounded to nearest, so points
+    // on them lay one float32 step outside.
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixtures().join("models/rand_small_s1.onnx");
+    let (lower, upper) = (0.45, 0.7);
+    let goal = write_goal(
+        dir.path(),
+        "box.json",
+        &serde_json::json!({"kind": "output_bound", "output": 0, "direction": "maximize",
+                            "input": {"lower": lower, "upper": upper}}),
+    );
+    let r = run(dir.path(), &model, &goal, &["--iterations", "30", "--method", "pgd"]);
+    check_common(&r);
+    let x = npy(r.report["best"]["input_npy"].as_str().unwrap());
+    assert!(x.iter().all(|&v| (lower..=upper).contains(&f64::from(v))), "{x:?}");
+    // PGD ends on the box's faces: the rounding is what is tested.
+    assert!(x.iter().any(|&v| v == 0.45f32.next_up() || v == 0.7f32.next_down() || v == 0.7f32), "{x:?}");
+}
+
+#[test]
 fn a_q_network_keeps_its_state_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let model = write_model(dir.path(), "q.onnx", &zoo("q_network"));

@@ -167,15 +167,21 @@ fn first_line(e: &dyn std::fmt::Display) -> String {
 
 /// Numbers written inline, nested arrays flattened in C order.
 pub fn inline_numbers(v: &Value, place: &Place) -> Result<Vec<f32>> {
+    Ok(inline_numbers_f64(v, place)?.into_iter().map(|f| f as f32).collect())
+}
+
+/// The numbers of [`inline_numbers`] as written (each finite as a 32-bit
+/// number), for a caller that rounds them its own way (a box, inward).
+pub fn inline_numbers_f64(v: &Value, place: &Place) -> Result<Vec<f64>> {
     let mut out = Vec::new();
     flatten_numbers(v, place, &mut out)?;
     Ok(out)
 }
 
-fn flatten_numbers(v: &Value, place: &Place, out: &mut Vec<f32>) -> Result<()> {
+fn flatten_numbers(v: &Value, place: &Place, out: &mut Vec<f64>) -> Result<()> {
     match v {
         Value::Number(n) => {
-            let f = n.as_f64().map(|f| f as f32).filter(|f| f.is_finite());
+            let f = n.as_f64().filter(|f| (*f as f32).is_finite());
             out.push(f.ok_or_else(|| place.error(format!("{n} is not a finite 32-bit number")))?);
             Ok(())
         }

@@ -16,7 +16,7 @@ use crate::error::{clip, clip_middle, Error, Result, ECHO_CHARS};
 use crate::ir::{Op, ValueId};
 use crate::objective::Objective;
 use crate::onnx::ImportedModel;
-use data::{inline_numbers, kind_of, load_sample, Place};
+use data::{inline_numbers_f64, kind_of, load_sample, Place};
 use feasible::{Ball, FeasibleSet};
 use schema::{
     Algorithm, BoxSpec, Direction, Loss, MethodBlock, Norm, OutputBoundSpec, ReconstructionSpec, TargetClassSpec,
@@ -82,6 +82,13 @@ pub struct Assessment {
     /// element, or the mean squared error.
     pub objective: f64,
     pub achieved: bool,
+}
+
+impl Assessment {
+    /// A point no goal can be met at: its output the criterion reads, or
+    /// the point itself, holds a NaN (or the point an infinity). It loses to
+    /// every other point ([`crate::optim::track`]).
+    pub const UNUSABLE: Assessment = Assessment { score: f64::NAN, objective: f64::NAN, achieved: false };
 }
 
 /// Reads and validates a goal file against the model.
@@ -341,7 +348,9 @@ impl Resolver<'_> {
             Some(v) => Some(pair(v, &self.place.child("bounds"))?),
         };
         if let Some((lo, hi)) = bounds {
-            if let Some(i) = x0.iter().position(|v| *v < lo || *v > hi) {
+            // The samples as float32 holds them (an image of -0.1 lies in
+            // [-0.1, 1.1]), the box searched rounded inward below.
+            if let Some(i) = x0.iter().position(|v| *v < lo as f32 || *v > hi as f32) {
                 return Err(self
                     .place
                     .child("bounds")
@@ -349,15 +358,18 @@ impl Resolver<'_> {
             }
         }
         let eps = epsilon as f32;
-        let (lo, hi) = bounds.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        let (lo, hi) = bounds.and_then(|(lo, hi)| inward(lo, hi)).unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
         let (lower, upper): (Vec<f32>, Vec<f32>) = match spec.norm {
             Norm::Linf => x0.iter().map(|&v| (linf_lower(v, epsilon).max(lo), linf_upper(v, epsilon).min(hi))).unzip(),
             Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
         };
         let feasible =
             FeasibleSet { lower, upper, ball: Some(Ball { center: x0.clone(), radius: eps, norm: spec.norm }) };
+        // A sample on a bound float32 cannot hold starts a rounding inside.
+        let mut start = x0;
+        feasible.project(&mut start);
         let criterion = Criterion::Class { label, target: target_class };
-        let parts = Parts { target, output, output_name, start: Start::Given(x0), feasible, criterion };
+        let parts = Parts { target, output, output_name, start: Start::Given(start), feasible, criterion };
         Ok(self.goal(GoalKind::TargetClass, parts, spec.method))
     }
 
@@ -371,9 +383,7 @@ impl Resolver<'_> {
         let out_shape = self.model.graph.value(output).shape.clone();
         let target = load_sample(&spec.target, &self.place.child("target"), self.dir, &out_shape)?;
         let lp = self.place.child("latent");
-        let lower = per_element(spec.latent.lower.as_ref(), n, f32::NEG_INFINITY, &lp.child("lower"))?;
-        let upper = per_element(spec.latent.upper.as_ref(), n, f32::INFINITY, &lp.child("upper"))?;
-        check_box(&lower, &upper, &lp)?;
+        let (lower, upper) = element_box(spec.latent.lower.as_ref(), spec.latent.upper.as_ref(), n, &lp)?;
         let feasible = FeasibleSet { lower, upper, ball: None };
         let start = start_point(spec.latent.start.as_ref(), &feasible, &lp.child("start"))?;
         if let Some(t) = spec.tolerance {
@@ -483,9 +493,7 @@ impl Resolver<'_> {
                 start.extend_from_slice(&x);
                 continue;
             }
-            let lo = per_element(spec.lower.as_ref(), n, f32::NEG_INFINITY, &place.child("lower"))?;
-            let hi = per_element(spec.upper.as_ref(), n, f32::INFINITY, &place.child("upper"))?;
-            check_box(&lo, &hi, place)?;
+            let (lo, hi) = element_box(spec.lower.as_ref(), spec.upper.as_ref(), n, place)?;
             let part = FeasibleSet { lower: lo.clone(), upper: hi.clone(), ball: None };
             match start_point(spec.start.as_ref(), &part, &place.child("start"))? {
                 Start::Given(s) => {
@@ -522,13 +530,17 @@ fn logits_of(model: &ImportedModel, output: ValueId) -> ValueId {
     }
 }
 
-fn pair(v: &Value, place: &Place) -> Result<(f32, f32)> {
+/// `[lower, upper]` as written; [`inward`] rounds it to the box searched.
+fn pair(v: &Value, place: &Place) -> Result<(f64, f64)> {
     match v.as_array().map(Vec::as_slice) {
         Some([a, b]) => match (a.as_f64(), b.as_f64()) {
             (Some(a), Some(b)) if !((a as f32).is_finite() && (b as f32).is_finite()) => {
                 Err(place.error(format!("[{a}, {b}] is not a pair of finite 32-bit numbers")))
             }
-            (Some(a), Some(b)) if a < b => Ok((a as f32, b as f32)),
+            (Some(a), Some(b)) if a < b => match inward(a, b) {
+                Some(_) => Ok((a, b)),
+                None => Err(place.error(format!("no 32-bit number lies in [{a}, {b}]"))),
+            },
             (Some(a), Some(b)) => Err(place.error(format!("lower {a} is not below upper {b}"))),
             _ => Err(place.error("expected two numbers [lower, upper]")),
         },
@@ -536,13 +548,13 @@ fn pair(v: &Value, place: &Place) -> Result<(f32, f32)> {
     }
 }
 
-/// A number for every element, or an array of `n`.
-fn per_element(v: Option<&Value>, n: usize, default: f32, place: &Place) -> Result<Vec<f32>> {
+/// A number for every element, or an array of `n`, as written.
+fn per_element(v: Option<&Value>, n: usize, default: f64, place: &Place) -> Result<Vec<f64>> {
     match v {
         None | Some(Value::Null) => Ok(vec![default; n]),
-        Some(v @ Value::Number(_)) => Ok(vec![inline_numbers(v, place)?[0]; n]),
+        Some(v @ Value::Number(_)) => Ok(vec![inline_numbers_f64(v, place)?[0]; n]),
         Some(v @ Value::Array(_)) => {
-            let values = inline_numbers(v, place)?;
+            let values = inline_numbers_f64(v, place)?;
             if values.len() != n {
                 return Err(place.error(format!("{} values given for an input of {n} elements", values.len())));
             }
@@ -552,10 +564,54 @@ fn per_element(v: Option<&Value>, n: usize, default: f32, place: &Place) -> Resu
     }
 }
 
-fn check_box(lower: &[f32], upper: &[f32], place: &Place) -> Result<()> {
-    match lower.iter().zip(upper).position(|(l, u)| l > u) {
-        Some(i) => Err(place.error(format!("element {i}: lower {} is above upper {}", lower[i], upper[i]))),
-        None => Ok(()),
+/// The box of `n` elements that `lower` and `upper` (under `place`) give,
+/// each bound rounded inward to float32 ([`inward`]): every stored point
+/// of the box lies in the box as written.
+fn element_box(lower: Option<&Value>, upper: Option<&Value>, n: usize, place: &Place) -> Result<(Vec<f32>, Vec<f32>)> {
+    let lo = per_element(lower, n, f64::NEG_INFINITY, &place.child("lower"))?;
+    let hi = per_element(upper, n, f64::INFINITY, &place.child("upper"))?;
+    lo.iter()
+        .zip(&hi)
+        .enumerate()
+        .map(|(i, (&l, &u))| {
+            if l > u {
+                return Err(place.error(format!("element {i}: lower {l} is above upper {u}")));
+            }
+            inward(l, u).ok_or_else(|| place.error(format!("element {i}: no 32-bit number lies in [{l}, {u}]")))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|bounds| bounds.into_iter().unzip())
+}
+
+/// `[lower, upper]` in float32, rounded inward: the smallest float32 at or
+/// above `lower` and the largest at or below `upper`. A fixed value (`lower
+/// == upper`) that float32 cannot hold is its nearest float32, as any input
+/// written is; `None` where no float32 lies in a wider interval.
+fn inward(lower: f64, upper: f64) -> Option<(f32, f32)> {
+    if lower == upper {
+        return Some((lower as f32, upper as f32));
+    }
+    let (l, u) = (f32_at_least(lower), f32_at_most(upper));
+    (l <= u).then_some((l, u))
+}
+
+/// The smallest float32 at or above `v` (exactly, not as rounded).
+fn f32_at_least(v: f64) -> f32 {
+    let b = v as f32;
+    if f64::from(b) < v {
+        b.next_up()
+    } else {
+        b
+    }
+}
+
+/// The largest float32 at or below `v` (exactly).
+fn f32_at_most(v: f64) -> f32 {
+    let b = v as f32;
+    if f64::from(b) > v {
+        b.next_down()
+    } else {
+        b
     }
 }
 
@@ -571,10 +627,14 @@ fn start_point(v: Option<&Value>, set: &FeasibleSet, place: &Place) -> Result<St
                 place.error(format!("unknown start '{}' (a number, an array, \"zeros\" or \"random\")", clip(s)))
             )
         }
-        other => per_element(other, n, 0.0, place)?,
+        other => per_element(other, n, 0.0, place)?.into_iter().map(|v| v as f32).collect(),
     };
     if v.is_some() {
-        let outside = (0..n).find(|&i| !(set.lower[i]..=set.upper[i]).contains(&x[i]));
+        // The box is rounded inward, the start to nearest: a start on a
+        // bound as written may lie one float32 step outside, and is
+        // projected in below.
+        let inside = |i: usize| (set.lower[i].next_down()..=set.upper[i].next_up()).contains(&x[i]);
+        let outside = (0..n).find(|&i| !inside(i));
         if let Some(i) = outside {
             return Err(place
                 .error(format!("element {i} = {} lies outside the box [{}, {}]", x[i], set.lower[i], set.upper[i])));
@@ -691,7 +751,18 @@ impl Goal {
     }
 
     /// Judges the TRUE network's output `y` (the objective tensor).
+    ///
+    /// An output with a NaN where the criterion reads it meets no goal
+    /// ([`Assessment::UNUSABLE`]): a NaN logit has no class, a NaN bound or
+    /// error no value (comparisons and `max` would otherwise skip it).
     pub fn assess(&self, y: &[f32]) -> Assessment {
+        let read = match &self.criterion {
+            Criterion::Bound { index, .. } => y.get(*index..=*index).unwrap_or_default(),
+            _ => y,
+        };
+        if read.iter().any(|v| v.is_nan()) {
+            return Assessment::UNUSABLE;
+        }
         match &self.criterion {
             Criterion::Class { label, target } => {
                 let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
@@ -768,9 +839,12 @@ impl Goal {
 
 /// Index of the first largest value (0 for an empty slice).
 pub fn argmax<T: PartialOrd + Copy>(y: &[T]) -> usize {
+    // NaN is no class's value: the first number replaces it, and no number
+    // compares above one.
+    let is_nan = |v: &T| v.partial_cmp(v).is_none();
     let mut best = 0;
     for (i, v) in y.iter().enumerate() {
-        if *v > y[best] {
+        if *v > y[best] || (is_nan(&y[best]) && !is_nan(v)) {
             best = i;
         }
     }
@@ -787,24 +861,12 @@ pub fn cross_entropy(y: &[f64], c: usize) -> f64 {
 /// The smallest f32 at or above `v - eps` (exactly, not as rounded): every
 /// stored input at or above it lies within the goal's `eps` of `v`.
 fn linf_lower(v: f32, eps: f64) -> f32 {
-    let exact = f64::from(v) - eps;
-    let b = exact as f32;
-    if f64::from(b) < exact {
-        b.next_up()
-    } else {
-        b
-    }
+    f32_at_least(f64::from(v) - eps)
 }
 
 /// The largest f32 at or below `v + eps` (exactly).
 fn linf_upper(v: f32, eps: f64) -> f32 {
-    let exact = f64::from(v) + eps;
-    let b = exact as f32;
-    if f64::from(b) > exact {
-        b.next_down()
-    } else {
-        b
-    }
+    f32_at_most(f64::from(v) + eps)
 }
 
 #[cfg(test)]
@@ -870,5 +932,84 @@ mod template_tests {
         assert!(e.contains("at /input: 5 values given where the model needs 6"), "{e}");
         let file = parse(Path::new("g.json"), r#"{"kind": "target_class", "label": 0}"#, &model);
         assert_eq!(file.unwrap_err().to_string(), "g.json: at /: missing field `input`");
+    }
+}
+
+#[cfg(test)]
+mod finite_tests {
+    use super::*;
+
+    fn model() -> ImportedModel {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        crate::onnx::import_proto(Path::new("mlp.onnx"), &zoo.graph.model).unwrap()
+    }
+
+    fn goal(text: &str) -> Result<Goal> {
+        parse(Path::new("g.json"), text, &model())
+    }
+
+    #[test]
+    fn a_nan_output_meets_no_goal_and_has_no_class() {
+        let untargeted =
+            goal(r#"{"kind": "target_class", "input": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": 1, "epsilon": 0.1}"#)
+                .unwrap();
+        // The NaN at index 0 was the "top" class, so label 1 counted as flipped.
+        let a = untargeted.assess(&[f32::NAN, 1.0, 0.5]);
+        assert!(!a.achieved && a.score.is_nan(), "{a:?}");
+        assert_eq!(argmax(&[f32::NAN, 1.0, 0.5]), 1);
+        assert_eq!(argmax(&[0.2, f32::NAN, 0.5]), 2);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        let unbounded = goal(r#"{"kind": "output_bound", "output": 0, "direction": "maximize", "input": {}}"#).unwrap();
+        assert!(!unbounded.assess(&[f32::NAN, 1.0]).achieved);
+        // An infinity is a value: beyond every bound.
+        assert!(unbounded.assess(&[f32::INFINITY, 1.0]).achieved);
+    }
+
+    #[test]
+    fn boxes_are_rounded_inward_to_float32() {
+        let g = goal(
+            r#"{"kind": "output_bound", "output": 0, "direction": "maximize",
+                "input": {"lower": [0.45, -0.1, 0.1, 0, -1, -1], "upper": [0.5, 1.1, 0.1, 1, -0.45, 1]}}"#,
+        )
+        .unwrap();
+        let (lo, hi) = (&g.feasible.lower, &g.feasible.upper);
+        let written = [(0.45, 0.5), (-0.1, 1.1), (0.1, 0.1), (0.0, 1.0), (-1.0, -0.45), (-1.0, 1.0)];
+        for (i, &(l, u)) in written.iter().enumerate().filter(|(i, _)| *i != 2) {
+            assert!(f64::from(lo[i]) >= l && f64::from(hi[i]) <= u, "element {i}: [{}, {}]", lo[i], hi[i]);
+            // As wide as float32 allows.
+            assert!(f64::from(lo[i].next_down()) < l && f64::from(hi[i].next_up()) > u, "element {i}");
+        }
+        // A fixed value float32 cannot hold is its nearest float32.
+        assert_eq!((lo[2], hi[2]), (0.1, 0.1));
+        let e = goal(
+            r#"{"kind": "output_bound", "output": 0, "direction": "maximize",
+                         "input": {"lower": 0.1, "upper": 0.10000000001}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("at /input: element 0: no 32-bit number lies in [0.1, 0.10000000001]"), "{e}");
+        // A start on a bound as written is taken, inside the box.
+        let g = goal(
+            r#"{"kind": "output_bound", "output": 0, "direction": "maximize",
+                "input": {"lower": 0.45, "upper": 0.5, "start": 0.45}}"#,
+        )
+        .unwrap();
+        let Start::Given(x) = &g.start else { panic!("a given start") };
+        assert!(x.iter().all(|&v| f64::from(v) >= 0.45), "{x:?}");
+    }
+
+    #[test]
+    fn a_class_goals_bounds_are_rounded_inward_and_its_sample_kept() {
+        let g = goal(
+            r#"{"kind": "target_class", "input": [-0.1, 0.2, 0.3, 0.4, 0.5, 1.1], "label": 1, "epsilon": 0.5,
+                "bounds": [-0.1, 1.1]}"#,
+        )
+        .unwrap();
+        assert!(g.feasible.lower.iter().all(|&v| f64::from(v) >= -0.1), "{:?}", g.feasible.lower);
+        assert!(g.feasible.upper.iter().all(|&v| f64::from(v) <= 1.1), "{:?}", g.feasible.upper);
+        let Start::Given(x) = &g.start else { panic!("a given start") };
+        assert!(x.iter().all(|&v| (-0.1..=1.1).contains(&f64::from(v))), "{x:?}");
+        let Some(ball) = &g.feasible.ball else { panic!("a ball") };
+        assert_eq!(ball.center[0], -0.1f32);
     }
 }

@@ -315,6 +315,14 @@ impl Hyperparameters {
                 return Err(InvalidSettings::new(name, format!("{name} must be a non-negative number, got {v}")));
             }
         }
+        // The steps and rates scale float32 tensors: one beyond float32's
+        // range turns every point into infinities and NaNs.
+        let rates = positive.iter().chain(&non_negative[..4]);
+        for &(name, v) in rates {
+            if !(v as f32).is_finite() {
+                return Err(InvalidSettings::new(name, format!("{name} must be finite as a 32-bit number, got {v:?}")));
+            }
+        }
         check_alpha(self.alpha)?;
         if !(self.square_p_init.is_finite() && self.square_p_init > 0.0 && self.square_p_init <= 1.0) {
             let message = format!("square_p_init must lie in (0, 1], got {}", self.square_p_init);
@@ -362,6 +370,9 @@ mod tests {
             (r#"{"alpha": 1e308}"#, "alpha", "alpha must be finite as a 32-bit number, got 1e308"),
             (r#"{"alpha": 1e-50}"#, "alpha", "alpha must be positive as a 32-bit number, got 1e-50"),
             (r#"{"lr": 0}"#, "lr", "lr must be a positive number, got 0"),
+            // It made every point NaN, and tract's ReLU made their outputs finite.
+            (r#"{"lr_eta": 3.5e38}"#, "lr_eta", "lr_eta must be finite as a 32-bit number, got 3.5e38"),
+            (r#"{"c_decay": 1e39}"#, "c_decay", "c_decay must be finite as a 32-bit number, got 1e39"),
             (r#"{"noise": -1}"#, "noise", "noise must be a non-negative number, got -1"),
             (r#"{"square_p_init": 1.5}"#, "square_p_init", "square_p_init must lie in (0, 1], got 1.5"),
             (r#"{"apgd_targets": 0}"#, "apgd_targets", "apgd_targets must be at least 1"),

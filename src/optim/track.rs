@@ -91,7 +91,13 @@ impl Tracker {
         for (r, row) in rows.iter().enumerate() {
             let goal = &goals[row.task];
             let y = truth.y.row(r);
-            let a = goal.assess(y.as_slice().unwrap_or(&y.to_vec()));
+            // A step that overflowed leaves a point no file can be run at
+            // (a runtime may even map its NaN to a finite output).
+            let a = if x.row(r).iter().all(|v| v.is_finite()) {
+                goal.assess(y.as_slice().unwrap_or(&y.to_vec()))
+            } else {
+                Assessment::UNUSABLE
+            };
             if iteration == 0 && row.restart == 0 && self.initial[row.task].is_none() {
                 self.initial[row.task] = Some((a, truth.output.row(r).to_vec()));
             }
@@ -131,5 +137,32 @@ impl Tracker {
 
     pub fn all_achieved(&self) -> bool {
         (0..self.best.len()).all(|t| self.achieved(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_point_that_is_not_finite_is_never_the_best() {
+        let zoo = crate::zoo::all().into_iter().find(|z| z.name == "mlp_gemm").expect("the zoo has mlp_gemm");
+        let model = crate::onnx::import_proto(Path::new("mlp.onnx"), &zoo.graph.model).unwrap();
+        let text = r#"{"kind": "target_class", "input": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": 1, "epsilon": 0.1,
+                       "bounds": null}"#;
+        let goal = crate::goal::parse(Path::new("g.json"), text, &model).unwrap();
+        let rows = [Row { task: 0, restart: 0 }, Row { task: 0, restart: 1 }];
+        let mut x = Array2::from_elem((2, 6), 0.1f32);
+        x[[1, 3]] = f32::NAN;
+        // A runtime that maps the NaN to a finite output (tract's ReLU does)
+        // reports a flip at row 1.
+        let y = ndarray::arr2(&[[0.0f32, 1.0, 0.5], [2.0, 1.0, 0.5]]);
+        let truth = Truth { y: y.clone(), output: y, pre: Vec::new() };
+        let mut tracker = Tracker::new(1);
+        tracker.observe(std::slice::from_ref(&goal), &rows, 0, &x, &truth, None);
+        let best = tracker.best[0].as_ref().unwrap();
+        assert_eq!((best.restart, best.assessment.achieved), (0, false));
+        assert!(!tracker.achieved(0));
     }
 }

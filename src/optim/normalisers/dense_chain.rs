@@ -395,6 +395,11 @@ fn add_product(j: &mut Array2<f32>, a_t: ArrayView2<f32>, b: ArrayView2<f32>, in
     }
     let b = b.as_standard_layout();
     let width = j.ncols();
+    if width == 0 {
+        // No free input: every row is empty, its norm 0.
+        inverse_norms.fill(1.0);
+        return;
+    }
     let Some(j) = j.as_slice_mut() else { unreachable!("the Jacobians are built in standard layout") };
     for (i, (j_row, inverse_norm)) in j.chunks_exact_mut(width).zip(inverse_norms.iter_mut()).enumerate() {
         for (c, b_row) in b.rows().into_iter().enumerate() {
