@@ -30,7 +30,8 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     let problem = ctx.engine.problem(objective);
     let seeds: Vec<u64> =
         ctx.rows.iter().map(|r| super::row_seed(s.seed ^ 0x6e6f726d, ctx.goals[r.task].stream, r.restart)).collect();
-    let mut norms = NormaliserCache::new(problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds);
+    let mut norms = NormaliserCache::new(problem, ctx.engine.backend(), s.normalisers, &ctx.free, seeds)
+        .with_deadline(ctx.deadline);
     if ctx.engine.is_batch_invariant() {
         norms = norms.one_sample_per_call();
     }
@@ -45,7 +46,11 @@ pub fn run(ctx: &mut Ctx, mut x: Array2<f32>) -> Result<(usize, StopReason, AdrS
     let mut stop = StopReason::Iterations;
     let mut done = 0;
     for it in 0..s.iterations {
-        let inv_norm = norms.inverse_norms(&x, &eta)?;
+        let Some(inv_norm) = norms.inverse_norms(&x, &eta)? else {
+            stop = ctx.should_stop().unwrap_or(StopReason::Timeout);
+            done = it;
+            break;
+        };
         let r = ctx.engine.step(
             objective,
             &StepState { x: &x, free: &ctx.free, c: &c, eta: &eta.eta, inv_norm: &inv_norm, params: &ctx.params },

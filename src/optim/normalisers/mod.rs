@@ -157,6 +157,8 @@ pub struct NormaliserCache<'a> {
     /// Per sample: its random stream's seed and how many times it was computed.
     seeds: Vec<u64>,
     computed: Vec<u64>,
+    /// When a computation under way gives up ([`NormaliserCache::with_deadline`]).
+    deadline: Option<Instant>,
     pub stats: NormaliserStats,
 }
 
@@ -208,8 +210,18 @@ impl<'a> NormaliserCache<'a> {
             },
             computed: vec![0; seeds.len()],
             seeds,
+            deadline: None,
             stats: NormaliserStats::default(),
         }
+    }
+
+    /// Gives up a computation when `deadline` passes (or a stop is
+    /// requested, `crate::interrupt`): with exact normalisers, one batch's
+    /// can take many times a search's whole time limit (784 tangents per
+    /// MNIST sample).
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Computes each sample in a call of its own, so that its normalisers
@@ -226,7 +238,9 @@ impl<'a> NormaliserCache<'a> {
     /// estimate, whose own noise is larger than a few gates' effect) since
     /// its cached value; where the Jacobian depends on `x` itself (max
     /// pools, smooth ops before a site), always. Samples due are computed together, `group` per call.
-    pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars) -> Result<Vec<Array2<f32>>> {
+    /// `None`: the deadline passed first (the samples under way keep no
+    /// value, and the search ends).
+    pub fn inverse_norms(&mut self, x: &Array2<f32>, vars: &ActivationVars) -> Result<Option<Vec<Array2<f32>>>> {
         let batch = x.nrows();
         let patterns: Vec<Vec<u64>> = (0..batch).map(|s| vars.pattern(s)).collect();
         self.stats.requests += batch;
@@ -239,10 +253,12 @@ impl<'a> NormaliserCache<'a> {
         };
         let stale: Vec<usize> = (0..batch).filter(|&s| due(&self.entries[s], &patterns[s])).collect();
         if self.chain.is_some() {
-            self.update_on_host(vars, &stale, &patterns);
+            if !self.update_on_host(vars, &stale, &patterns) {
+                return Ok(None);
+            }
         } else {
             for group in stale.chunks(self.group) {
-                let fresh = self.compute(x, vars, group)?;
+                let Some(fresh) = self.compute(x, vars, group)? else { return Ok(None) };
                 for (&s, v) in group.iter().zip(fresh) {
                     self.entries[s] = Some(Cached { pattern: patterns[s].clone(), norms: Norms::Graph(v) });
                 }
@@ -256,32 +272,36 @@ impl<'a> NormaliserCache<'a> {
                 }
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Brings the Jacobians of the samples `stale` on a dense chain to
     /// their gates now (a low-rank update of the cached ones, or a full
     /// product) and caches their normalisers under their patterns. The
     /// samples are spread over the backend's threads; each sample's result
-    /// depends on that sample alone.
-    fn update_on_host(&mut self, vars: &ActivationVars, stale: &[usize], patterns: &[Vec<u64>]) {
-        let Some(chain) = &self.chain else { return };
+    /// depends on that sample alone. False where the deadline passed
+    /// first: the samples not brought keep no Jacobians.
+    fn update_on_host(&mut self, vars: &ActivationVars, stale: &[usize], patterns: &[Vec<u64>]) -> bool {
+        let Some(chain) = &self.chain else { return true };
         let start = Instant::now();
         let jobs: Vec<(usize, Option<SiteJacobians>)> =
             stale.iter().map(|&s| (s, self.entries[s].take().and_then(Cached::into_jacobians))).collect();
-        let free = &self.free;
+        let (free, deadline) = (&self.free, self.deadline);
         let bring = |(s, kept): (usize, Option<SiteJacobians>)| {
+            if crate::interrupt::passed(deadline) {
+                return None;
+            }
             let factors = chain.gating_factors(vars.eta.iter().map(|e| e.row(s)));
-            match kept {
+            Some(match kept {
                 Some(mut j) => {
                     let refresh = j.update(chain, &free[s], factors);
                     (s, j, refresh)
                 }
                 None => (s, SiteJacobians::compute(chain, &free[s], factors), Refresh::Full),
-            }
+            })
         };
         let threads = self.source.backend.host_threads().min(jobs.len()).max(1);
-        let done: Vec<(usize, SiteJacobians, Refresh)> = if threads == 1 {
+        let done: Vec<Option<(usize, SiteJacobians, Refresh)>> = if threads == 1 {
             jobs.into_iter().map(bring).collect()
         } else {
             let per_thread = jobs.len().div_ceil(threads);
@@ -296,13 +316,15 @@ impl<'a> NormaliserCache<'a> {
                 handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
             })
         };
-        for (s, jacobians, refresh) in done {
+        let brought = done.iter().all(Option::is_some);
+        for (s, jacobians, refresh) in done.into_iter().flatten() {
             self.stats.recomputes += 1;
             self.stats.incremental += usize::from(refresh == Refresh::Incremental);
             self.computed[s] += 1;
             self.entries[s] = Some(Cached { pattern: patterns[s].clone(), norms: Norms::Host(jacobians) });
         }
         self.stats.seconds += start.elapsed().as_secs_f64();
+        brought
     }
 
     /// The graph for `rows` samples per call: the smallest power of two that
@@ -324,8 +346,14 @@ impl<'a> NormaliserCache<'a> {
     }
 
     /// Computes the normalisers of `samples` (at most `group`), padding the
-    /// call with copies of the last sample.
-    fn compute(&mut self, x: &Array2<f32>, vars: &ActivationVars, samples: &[usize]) -> Result<Vec<Vec<Array1<f32>>>> {
+    /// call with copies of the last sample; `None` where the deadline passed
+    /// between two calls.
+    fn compute(
+        &mut self,
+        x: &Array2<f32>,
+        vars: &ActivationVars,
+        samples: &[usize],
+    ) -> Result<Option<Vec<Vec<Array1<f32>>>>> {
         let start = Instant::now();
         let loading_before = self.stats.load_seconds;
         self.stats.recomputes += samples.len();
@@ -333,7 +361,7 @@ impl<'a> NormaliserCache<'a> {
         for &s in samples {
             self.computed[s] += 1;
         }
-        let (per_call, n) = (self.per_call, self.n);
+        let (per_call, n, deadline) = (self.per_call, self.n, self.deadline);
         let mut sumsq: Vec<Vec<Array1<f64>>> =
             samples.iter().map(|_| self.site_sizes.iter().map(|&k| Array1::zeros(k)).collect()).collect();
         let (size, exe) = self.graph(samples.len())?;
@@ -343,6 +371,9 @@ impl<'a> NormaliserCache<'a> {
         let etas: Vec<HostTensor> = vars.eta.iter().map(|e| HostTensor::F32(gather(e))).collect();
         let calls = per_sample.iter().map(Vec::len).max().unwrap_or(0);
         for call in 0..calls {
+            if crate::interrupt::passed(deadline) {
+                return Ok(None);
+            }
             let mut tangents = Array2::zeros((size * per_call, n));
             for (i, batches) in per_sample.iter().enumerate() {
                 if let Some(t) = batches.get(call) {
@@ -366,10 +397,14 @@ impl<'a> NormaliserCache<'a> {
         };
         // Loading a graph is counted apart, as the engine's graphs are.
         self.stats.seconds += start.elapsed().as_secs_f64() - (self.stats.load_seconds - loading_before);
-        Ok(sumsq
-            .into_iter()
-            .map(|sites| sites.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect())
-            .collect())
+        Ok(Some(
+            sumsq
+                .into_iter()
+                .map(|sites| {
+                    sites.into_iter().map(|s| s.mapv(|v| (1.0 / (v * scale).sqrt().max(1.0)) as f32)).collect()
+                })
+                .collect(),
+        ))
     }
 
     /// The tangent matrices `[per_call, n]` to push for one sample.
@@ -442,9 +477,9 @@ mod tests {
                     e[[s, j]] = if step % 4 == 3 { 0.5 + rng.random_range(-0.002..0.002) } else { 1.0 - e[[s, j]] };
                 }
             }
-            let got = host.inverse_norms(&x, &vars).unwrap();
-            assert_eq!(threaded.inverse_norms(&x, &vars).unwrap(), got, "the same bits on two threads");
-            let want = graph.inverse_norms(&x, &vars).unwrap();
+            let got = host.inverse_norms(&x, &vars).unwrap().unwrap();
+            assert_eq!(threaded.inverse_norms(&x, &vars).unwrap().unwrap(), got, "the same bits on two threads");
+            let want = graph.inverse_norms(&x, &vars).unwrap().unwrap();
             for (g, w) in got.iter().zip(&want) {
                 for (&a, &b) in g.iter().zip(w) {
                     assert!((a - b).abs() <= 1e-5 * b, "step {step}: {a} against {b}");
@@ -453,5 +488,17 @@ mod tests {
         }
         assert!(host.stats.incremental >= 2 * 10, "{} low-rank updates", host.stats.incremental);
         assert_eq!(host.stats.recomputes, graph.stats.recomputes);
+
+        // A deadline passed gives up the computation on either path (a
+        // batch's exact normalisers overran falsify's --timeout tenfold).
+        let passed = Some(std::time::Instant::now());
+        let mut late_host = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1])
+            .with_deadline(passed);
+        assert!(late_host.inverse_norms(&x, &vars).unwrap().is_none());
+        let mut late_graph = NormaliserCache::new(problem(), &TractBackend, NormaliserMethod::Exact, &free, vec![0, 1])
+            .with_deadline(passed);
+        late_graph.chain = None;
+        assert!(late_graph.inverse_norms(&x, &vars).unwrap().is_none());
+        assert_eq!(late_graph.stats.seconds, 0.0);
     }
 }
