@@ -89,14 +89,65 @@ fn file_id(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path).ok()
 }
 
-/// Where an output will land, existing or not: its folder's identity and
-/// its name (`None` when the folder does not exist yet).
-fn destination(path: &Path) -> Option<(impl PartialEq, std::ffi::OsString)> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Where an output will land, existing or not: the identity of its
+/// nearest folder that exists, and the names below it (folders a command
+/// creates, then the file's), so that `./new/x` and `new/x` are one
+/// destination before `new` exists. `None` for a path without a file name.
+fn destination(path: &Path) -> Option<(impl PartialEq, Vec<std::ffi::OsString>)> {
+    let mut below = vec![path.file_name()?.to_os_string()];
+    let mut dir = path.parent();
+    loop {
+        let d = match dir {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if let Some(id) = file_id(d) {
+            below.reverse();
+            return Some((id, below));
+        }
+        below.push(d.file_name()?.to_os_string());
+        dir = d.parent();
+    }
+}
+
+/// Refuses, before any work, outputs that cannot be written, naming the
+/// first: a file whose path is a folder, or whose folder does not exist or
+/// takes no new file; a folder (the command creates it with its parents)
+/// that is a file, or takes no new file, or whose nearest existing parent
+/// takes none. Each check creates and removes a temporary file, as the
+/// writes will.
+pub fn refuse_unwritable(files: &[&Path], folders: &[&Path]) -> Result<()> {
+    use std::io::{Error as IoError, ErrorKind};
+    let takes_files = |dir: &Path| -> std::io::Result<()> {
+        if !std::fs::metadata(dir)?.is_dir() {
+            return Err(IoError::new(ErrorKind::NotADirectory, "not a folder"));
+        }
+        let (tmp, _) = create_temporary(dir, "write-check")?;
+        std::fs::remove_file(tmp)
     };
-    Some((file_id(dir)?, path.file_name()?.to_os_string()))
+    let folder_of = |path: &Path| match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    for file in files {
+        if std::fs::metadata(file).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::io(file, IoError::new(ErrorKind::IsADirectory, "is a folder, not a file to write")));
+        }
+        let dir = folder_of(file);
+        takes_files(&dir)
+            .map_err(|e| Error::io(file, IoError::new(e.kind(), format!("its folder {}: {e}", dir.display()))))?;
+    }
+    for folder in folders {
+        let mut existing = folder.to_path_buf();
+        while std::fs::symlink_metadata(&existing).is_err() {
+            existing = folder_of(&existing);
+        }
+        takes_files(&existing).map_err(|e| {
+            let at = if existing == *folder { String::new() } else { format!(" (at {})", existing.display()) };
+            Error::io(folder, IoError::new(e.kind(), format!("cannot hold the outputs{at}: {e}")))
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses, before any work, an output that is the same file as an input

@@ -254,6 +254,74 @@ fn no_command_writes_over_its_inputs() {
 }
 
 #[test]
+fn run_does_not_write_over_the_files_its_goal_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("art");
+    std::fs::create_dir(&art).unwrap();
+    // A dataset the goal samples, where the artifacts land.
+    let dataset = copy(&mnist_images(), &art, "best_input.npy");
+    let goal = dir.path().join("g.json");
+    std::fs::write(
+        &goal,
+        r#"{"kind": "target_class", "input": {"npy": "art/best_input.npy", "index": 0}, "label": 7, "epsilon": 0.1}"#,
+    )
+    .unwrap();
+    expect_error(
+        adr().arg("run").arg(mnist_model()).arg("--goal").arg(&goal).arg("--artifacts").arg(&art),
+        &["best_input.npy: refusing to overwrite"],
+    );
+    assert_eq!(std::fs::read(&dataset).unwrap(), std::fs::read(mnist_images()).unwrap());
+}
+
+#[test]
+fn two_spellings_of_an_output_in_a_new_folder_are_one_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = copy(&output_bound_goal(), dir.path(), "g.json");
+    // The report would have been written over the artifact it names.
+    expect_error(
+        quick_run(&rand_small(), &goal).current_dir(dir.path()).args([
+            "--out",
+            "./new/best_input.npy",
+            "--artifacts",
+            "new",
+        ]),
+        &["are the same output file"],
+    );
+    assert!(!dir.path().join("new").exists());
+}
+
+#[test]
+fn outputs_that_cannot_be_written_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let goal = copy(&output_bound_goal(), dir.path(), "g.json");
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let missing = dir.path().join("missing").join("x.csv");
+    expect_error(quick_run(&rand_small(), &goal).arg("--out").arg(&folder), &["folder: is a folder"]);
+    let file = copy(&output_bound_goal(), dir.path(), "file");
+    expect_error(
+        quick_run(&rand_small(), &goal).arg("--out").arg(dir.path().join("r.json")).arg("--artifacts").arg(&file),
+        &["file: cannot hold the outputs"],
+    );
+    let out = dir.path().join("a.json");
+    expect_error(audit(&out, None).arg("--csv").arg(&missing), &["x.csv: its folder", "missing"]);
+    assert!(!out.exists() && !dir.path().join("a.json.partial").exists());
+    // falsify spent its whole timeout first, then could not write its
+    // result. Now the model is not even read: a garbage one is not named.
+    let property = dir.path().join("p.vnnlib");
+    std::fs::write(&property, "(declare-const X_0 Real)\n").unwrap();
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, "not a model").unwrap();
+    let e = expect_error(
+        adr().arg("falsify").arg(&garbage).arg(&property).arg("--out").arg(&missing),
+        &["x.csv: its folder"],
+    );
+    assert!(!e.contains("garbage"), "{e}");
+    let e = expect_error(quick_run(&garbage, &goal).arg("--out").arg(&missing), &["x.csv: its folder"]);
+    assert!(!e.contains("garbage"), "{e}");
+}
+
+#[test]
 fn audit_merge_does_not_write_over_a_shard() {
     let dir = tempfile::tempdir().unwrap();
     let s0 = dir.path().join("s0.json");

@@ -449,7 +449,7 @@ fn normalisers_are_the_jacobian_row_norms_over_the_free_inputs() {
         for (method, tol) in [(NormaliserMethod::Exact, 1e-3), (NormaliserMethod::Random { tangents: 4096 }, 0.1)] {
             let p = Problem::new(&m, target(&m), Objective::SquaredError, 2000.0, Precision::F32);
             let mut cache = NormaliserCache::new(p, &TractBackend, method, &free, vec![1, 2]);
-            let got = cache.inverse_norms(&x32, &vars).unwrap();
+            let got = cache.inverse_norms(&x32, &vars).unwrap().expect("no deadline");
             for (k, site) in want.iter().enumerate() {
                 for (s, neurons) in site.iter().enumerate() {
                     for (j, &norm) in neurons.iter().enumerate() {

@@ -62,6 +62,14 @@ fn test_sat_is_found_and_onnxruntime_confirms_it() {
     assert_eq!((x.len(), y.len()), (5, 5));
     let property = adr_onnx::vnnlib::parse_vnnlib(&std::fs::read_to_string(&prop).unwrap()).unwrap();
     assert!(property.is_counterexample(&x, &y, 0.0), "the printed outputs satisfy the property");
+    // A later run that ends in an error leaves no report saying `sat`.
+    let bad = dir.path().join("bad.vnnlib");
+    std::fs::write(&bad, "(assert (<= X_0 1.0)\n").unwrap();
+    let (code, _, _) = falsify(&model, &bad, &["--report", report.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(!report.exists(), "a stale report beside an error");
+    let (code, _, err) = falsify(&model, &prop, &["--timeout", "60", "--report", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
     if std::env::var_os("ADR_ONNX_REQUIRE_ORT").is_some() {
         let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let runtimes = serde_json::json!(["tract (original file)", "onnxruntime (original file)"]);

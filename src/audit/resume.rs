@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,23 @@ pub struct Journal {
     recorded: HashMap<(Option<u64>, usize), SampleResult>,
 }
 
+/// The partial file at `path`, opened with `options` and locked for this
+/// process alone: two runs of one audit (two `--resume` at once) would
+/// truncate and append to it under each other. The lock lasts as long as
+/// the file stays open.
+fn locked(path: &Path, options: &OpenOptions) -> Result<File> {
+    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::data(
+            path,
+            "another adr-onnx audit is writing this partial file: wait for it, or give this audit another --out"
+                .to_string(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    }
+}
+
 fn radius_key(epsilon: Option<f64>) -> Option<u64> {
     epsilon.map(f64::to_bits)
 }
@@ -60,7 +77,8 @@ impl Journal {
     /// `identity`, started at `started_utc`.
     pub fn create(path: &Path, identity: &Value, started_utc: &str) -> Result<Journal> {
         let header = Header { partial_audit: identity.clone(), started_utc: started_utc.into() };
-        let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut file = locked(path, OpenOptions::new().write(true).create(true))?;
+        file.set_len(0).map_err(|e| Error::io(path, e))?;
         let line = serde_json::to_string(&header).map_err(|e| Error::data(path, e.to_string()))?;
         file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
         Ok(Journal {
@@ -77,7 +95,9 @@ impl Journal {
     /// `identity`. A last line cut short by the interruption is dropped.
     pub fn resume(path: &Path, identity: &Value) -> Result<Journal> {
         let fail = |message: String| Error::data(path, message);
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut file = locked(path, OpenOptions::new().read(true).write(true))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
         let text = std::str::from_utf8(&bytes[..complete]).map_err(|_| fail("not UTF-8 text".into()))?;
         let mut lines = text.lines();
@@ -100,9 +120,8 @@ impl Journal {
             earlier_stages = line.stage_seconds;
             recorded.insert((radius_key(line.epsilon), line.sample.index), line.sample);
         }
-        let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
         file.set_len(complete as u64).map_err(|e| Error::io(path, e))?;
-        let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))?;
         Ok(Journal { path: path.into(), file, started_utc: header.started_utc, earlier_s, earlier_stages, recorded })
     }
 
@@ -168,6 +187,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn two_runs_never_write_one_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.partial");
+        let id = json!({"model_sha256": "m"});
+        let mut first = Journal::create(&path, &id, "2025-01-02T03:04:05Z").unwrap();
+        let s = SampleResult::unattacked(3, 1, 1, None);
+        first.record(None, 1.0, &BTreeMap::new(), &[&s]).unwrap();
+        // A second --resume truncated the file under the first one.
+        let busy = "another adr-onnx audit is writing this partial file";
+        assert!(Journal::resume(&path, &id).err().unwrap().to_string().contains(busy));
+        assert!(Journal::create(&path, &id, "2025-01-02T03:04:05Z").err().unwrap().to_string().contains(busy));
+        first.record(None, 2.0, &BTreeMap::new(), &[&s]).unwrap();
+        drop(first);
+        let resumed = Journal::resume(&path, &id).unwrap();
+        assert_eq!(resumed.recorded(None, 3), Some(&s));
+        assert_eq!(resumed.earlier_s(), 2.0);
+    }
+
+    #[test]
     fn a_resumed_journal_replays_its_lines_and_drops_a_cut_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.json.partial");
@@ -185,6 +223,7 @@ mod tests {
         assert_eq!(j.recorded(Some(0.2), 3), None);
         assert_eq!((j.started_utc(), j.earlier_s(), j.earlier_stages()), ("2025-01-02T03:04:05Z", 2.5, &stages(2.0)));
         j.record(None, 1.0, &stages(0.5), &[&s]).unwrap();
+        drop(j);
         let j = Journal::resume(&path, &id).unwrap();
         assert_eq!((j.recorded(None, 3), j.earlier_s(), j.earlier_stages()), (Some(&s), 3.5, &stages(2.5)));
     }

@@ -178,10 +178,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     inputs.extend(args.labels.iter().chain(&args.targets));
     let partial = partial_path(&args.out);
     let outputs = [&args.out, &partial].into_iter().chain(&args.page).chain(&args.curve).chain(&args.adversarials);
-    adr_onnx::output::refuse_clobber(
-        &inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
-        &outputs.chain(args.export.outputs()).map(PathBuf::as_path).collect::<Vec<_>>(),
-    )?;
+    let outputs: Vec<&Path> = outputs.chain(args.export.outputs()).map(PathBuf::as_path).collect();
+    adr_onnx::output::refuse_clobber(&inputs.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &outputs)?;
+    adr_onnx::output::refuse_unwritable(&outputs, &[])?;
     anyhow::ensure!(
         args.resume || !partial.exists(),
         "{}: the partial file of an interrupted audit: continue it with --resume, or delete it",
@@ -407,6 +406,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let outputs: Vec<&Path> =
         std::iter::once(&args.out).chain(&args.page).chain(args.export.outputs()).map(PathBuf::as_path).collect();
     adr_onnx::output::refuse_clobber(&inputs, &outputs)?;
+    adr_onnx::output::refuse_unwritable(&outputs, &[])?;
     let reports = args
         .reports
         .iter()

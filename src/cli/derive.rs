@@ -44,6 +44,7 @@ pub fn run(args: DeriveArgs) -> anyhow::Result<ExitCode> {
     }
     let inputs: Vec<&Path> = std::iter::once(args.model.as_path()).chain(args.goal.as_deref()).collect();
     adr_onnx::output::refuse_clobber(&inputs, &[&args.output])?;
+    adr_onnx::output::refuse_unwritable(&[&args.output], &[])?;
     let model = adr_onnx::onnx::import(&args.model)?;
     model.require_relu()?;
     let g = match (&args.goal, args.step) {

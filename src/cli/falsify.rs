@@ -183,6 +183,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     };
     let outputs: Vec<&Path> = args.out.iter().chain(&args.report).map(PathBuf::as_path).collect();
     adr_onnx::output::refuse_clobber(&[model_path, property_path], &outputs)?;
+    adr_onnx::output::refuse_unwritable(&outputs, &[])?;
     let result = guarded(|| {
         let rt = runtimes(&args.backend)?;
         let run = falsify_instance(&rt, &common, model_path, property_path, args.timeout, started)?;
@@ -193,6 +194,15 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             if let Some(out) = &args.out {
                 write_result(out, &vnncomp_error_text(&format!("{e:#}")))?;
+            }
+            // An earlier run's report would contradict the result file.
+            if let Some(report) = &args.report {
+                match std::fs::remove_file(report) {
+                    Err(r) if r.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e.context(format!("removing the earlier report {}: {r}", report.display())));
+                    }
+                    _ => {}
+                }
             }
             return Err(e);
         }
@@ -278,6 +288,7 @@ fn stem(path: &Path) -> String {
 /// ran (whatever its verdict), 2 when a row ended in an error.
 fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path) -> anyhow::Result<ExitCode> {
     let rows = read_instances(csv)?;
+    adr_onnx::output::refuse_unwritable(&[], &[out_dir])?;
     std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
     let rt = runtimes(backend)?;
     if let (Some(why), false) = (&rt.checker_missing, common.quiet) {

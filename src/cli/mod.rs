@@ -55,8 +55,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Show a model's inputs, outputs, layers and ReLU sites (exit 2 when
-    /// its ops cannot be imported, or after the summary when it has no ReLU).
+    /// Show a model's inputs, outputs, layers and ReLU sites, and which
+    /// methods apply (exit 2 when its ops cannot be imported).
     Inspect(inspect::InspectArgs),
     /// Write the model's sigmoid surrogate f_hat(x, eta) as an ONNX file.
     Derive(derive::DeriveArgs),

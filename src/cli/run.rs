@@ -68,23 +68,31 @@ fn model_info(path: &Path, output: &str) -> anyhow::Result<ModelInfo> {
 }
 
 /// Refuses outputs (the report and the artifacts, those of every model
-/// input once `graph` is known) that would replace an input.
-fn refuse_clobber(args: &RunArgs, dir: Option<&Path>, graph: Option<&Graph>) -> anyhow::Result<()> {
+/// input once `graph` is known) that would replace an input: the model,
+/// the goal, and the files the goal names (`read`).
+fn refuse_clobber(args: &RunArgs, dir: Option<&Path>, graph: Option<&Graph>, read: &[PathBuf]) -> anyhow::Result<()> {
     let mut outputs = dir.map(|dir| artifacts::planned(dir, graph)).unwrap_or_default();
     outputs.extend(args.out.clone());
     let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
-    Ok(adr_onnx::output::refuse_clobber(&[&args.model, &args.goal], &outputs)?)
+    let inputs: Vec<&Path> =
+        [args.model.as_path(), args.goal.as_path()].into_iter().chain(read.iter().map(PathBuf::as_path)).collect();
+    Ok(adr_onnx::output::refuse_clobber(&inputs, &outputs)?)
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
-    refuse_clobber(&args, dir.as_deref(), None)?;
+    refuse_clobber(&args, dir.as_deref(), None, &[])?;
+    adr_onnx::output::refuse_unwritable(
+        &args.out.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &dir.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    )?;
     let limit = args.memory.limit();
     // The file as read, to check the result against.
     let original = OriginalModel { path: args.model.clone(), proto: adr_onnx::onnx::proto::read_model(&args.model)? };
     let model = front::within_memory(import_proto(&args.model, &original.proto)?, &limit, "run")?;
-    refuse_clobber(&args, dir.as_deref(), Some(&model.graph))?;
     let mut text = adr_onnx::input::read_document(&args.goal, "a goal file")?;
+    let goal_files = adr_onnx::goal::data::files_named(&args.goal, &text);
+    refuse_clobber(&args, dir.as_deref(), Some(&model.graph), &goal_files)?;
     let all_targets = asks_all_targets(&text);
     // `with_target` rewrites the text, which would hide a repeated key.
     if let Some(r) = adr_onnx::goal::strict_json::first_repeated_key(&text) {
@@ -132,6 +140,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => artifacts::claim_fresh_dir(Path::new(""))?,
     };
+    // An earlier run's report goes first: a run killed while replacing the
+    // artifacts must not leave it beside artifacts it does not describe.
+    if let Some(out) = &args.out {
+        match std::fs::remove_file(out) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(adr_onnx::error::Error::io(out, e).into());
+            }
+            _ => {}
+        }
+    }
     let written =
         artifacts::write_all(&dir, &model.graph, model.batched, &goal, (&best.x, &best.output), &outcome.trace)?;
     let report = RunReport::build(RunFacts {

@@ -58,6 +58,31 @@ impl ImageShape {
     }
 }
 
+/// The existing files a goal document (`text`, read from `goal_path`)
+/// may read: every string in it that names one, relative to the goal's
+/// folder as its samples are. A command's outputs must not replace them.
+pub fn files_named(goal_path: &Path, text: &str) -> Vec<PathBuf> {
+    fn walk(v: &Value, dir: &Path, out: &mut Vec<PathBuf>) {
+        match v {
+            Value::String(p) => {
+                let path = resolve(dir, p);
+                if path.is_file() {
+                    out.push(path);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, dir, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, dir, out)),
+            _ => {}
+        }
+    }
+    let dir = goal_path.parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        walk(&v, dir, &mut out);
+    }
+    out
+}
+
 fn resolve(goal_dir: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
     if path.is_absolute() {
