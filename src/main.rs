@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("adr-onnx: internal error: {msg}{place} (please report this)");
     }));
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => return cli::parse_failure(&e),
+    };
     match cli::run_caught(args) {
         Ok(code) => code,
         Err(e) => {

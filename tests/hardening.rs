@@ -807,3 +807,22 @@ fn an_npy_header_claiming_more_samples_than_its_data_is_refused() {
         &["X.npy: truncated or not an .npy file: its header claims shape [1000000000000, 1, 28, 28], which needs 3136000000000000 bytes"],
     );
 }
+
+#[test]
+fn a_standard_output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else { return };
+    let cases: [&[&str]; 4] = [&["--version"], &["--help"], &["inspect", "models/rand_small_s1.onnx"], &["man"]];
+    for args in cases {
+        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("adr-onnx"))
+            .current_dir(root())
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        // --version and --help said exit 0; the others panicked (exit 2,
+        // "internal error").
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim(), "adr-onnx: error: standard output: No space left on device (os error 28)", "{args:?}");
+    }
+}

@@ -2,6 +2,7 @@
 //! the fixtures, per batch, thread count and backend; peak memory of a run;
 //! a plot of time against batch size.
 
+use super::stdout::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -217,7 +218,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         require_fixture(&w.model, &args.fixtures)?;
     }
     if !args.json {
-        print!("{}", table(&[]));
+        out!("{}", table(&[]))?;
     }
     for w in workloads {
         let batches = if args.batches.is_empty() { &w.batches } else { &args.batches };
@@ -261,8 +262,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     let case = measure(&spec).with_context(|| format!("{} batch {batch}", w.name))?;
                     if !args.json {
                         // The table grows a row at a time; it is not printed again at the end.
-                        print!("{}", table(std::slice::from_ref(&case)).lines().nth(1).unwrap_or_default());
-                        println!();
+                        out!("{}", table(std::slice::from_ref(&case)).lines().nth(1).unwrap_or_default())?;
+                        outln!()?;
                     }
                     cases.push(case);
                 }
@@ -288,16 +289,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         adr_onnx::output::write(p, json.as_bytes())?;
     }
     if args.json {
-        print!("{json}");
+        out!("{json}")?;
     } else {
         for r in &report.rss {
-            println!(
+            outln!(
                 "peak RSS of a run: {} batch {} ({}): {:.1} MiB",
                 r.model,
                 r.batch,
                 r.backend,
                 r.peak_rss_mib.unwrap_or(f64::NAN)
-            );
+            )?;
         }
     }
     if let Some(p) = &args.plot {

@@ -1,6 +1,7 @@
 //! `adr-onnx doctor`: which backends and devices this machine can use, and
 //! why not.
 
+use super::stdout::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,25 +105,25 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         checks,
     };
     if args.json {
-        print!("{}", adr_onnx::document::to_json(adr_onnx::document::DOCTOR_REPORT, &d)?);
+        out!("{}", adr_onnx::document::to_json(adr_onnx::document::DOCTOR_REPORT, &d)?)?;
     } else {
-        println!("adr-onnx {}", d.version);
-        println!(
+        outln!("adr-onnx {}", d.version)?;
+        outln!(
             "ONNX Runtime backend: {}",
             if built { "built in (library loaded at run time)" } else { "not in this build (static)" }
-        );
-        println!("ONNX Runtime library: {}", d.library_search);
+        )?;
+        outln!("ONNX Runtime library: {}", d.library_search)?;
         if let Some(l) = &d.library {
-            println!("  CUDA provider library beside it: {}", if l.cuda_provider { "yes" } else { "no" });
+            outln!("  CUDA provider library beside it: {}", if l.cuda_provider { "yes" } else { "no" })?;
         }
         for c in &d.checks {
-            println!(
+            outln!(
                 "{:<6} {:<5} {}  {}",
                 c.backend,
                 c.device,
                 if c.usable { "usable" } else { "NOT usable" },
                 c.detail
-            );
+            )?;
         }
     }
     Ok(ExitCode::from(super::EXIT_OK))

@@ -4,6 +4,7 @@
 //! instance (model and property), or a batch listed in a VNN-COMP
 //! `instances.csv`.
 
+use super::stdout::{out, outln};
 use std::io::IsTerminal;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -225,7 +226,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let text = vnncomp_text(&run.outcome);
     match &args.out {
         Some(p) => write_result(p, &text)?,
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     if let Some(p) = &args.report {
         adr_onnx::output::write(p, (serde_json::to_string_pretty(&run.report)? + "\n").as_bytes())?;
@@ -294,7 +295,7 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
     if let (Some(why), false) = (&rt.checker_missing, common.quiet) {
         eprintln!("adr-onnx: note: counterexamples confirmed by tract alone; ONNX Runtime could not check them: {why}");
     }
-    println!("{:>5}  {:<8}  {:>8}  {:<40}  {:<40}  result file", "line", "result", "seconds", "model", "property");
+    outln!("{:>5}  {:<8}  {:>8}  {:<40}  {:<40}  result file", "line", "result", "seconds", "model", "property")?;
     let mut errors = 0;
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for row in &rows {
@@ -312,7 +313,7 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
         };
         write_result(&out, &text)?;
         *counts.entry(word).or_default() += 1;
-        println!(
+        outln!(
             "{:>5}  {:<8}  {:>8.2}  {:<40}  {:<40}  {}",
             row.line,
             word,
@@ -320,10 +321,10 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
             row.model.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
             row.property.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
             name
-        );
+        )?;
     }
     let tally: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
-    println!("{} instances: {}", rows.len(), tally.join(", "));
+    outln!("{} instances: {}", rows.len(), tally.join(", "))?;
     Ok(ExitCode::from(if errors == 0 { super::EXIT_OK } else { super::EXIT_ERROR }))
 }
 

@@ -3,6 +3,7 @@
 //! activation descent does not apply and which methods do); 2 for one whose
 //! ops cannot be imported (the error line names every unsupported node).
 
+use super::stdout::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,9 +22,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let model = adr_onnx::onnx::import(&args.model)?;
     let summary = ModelSummary::of(&model);
     if args.json {
-        print!("{}", adr_onnx::document::to_json(adr_onnx::document::INSPECT_REPORT, &summary)?);
+        out!("{}", adr_onnx::document::to_json(adr_onnx::document::INSPECT_REPORT, &summary)?)?;
     } else {
-        print!("{}", summary.render_text());
+        out!("{}", summary.render_text())?;
     }
     Ok(ExitCode::from(super::EXIT_OK))
 }

@@ -15,6 +15,7 @@ mod method;
 mod progress;
 mod run;
 mod shell;
+mod stdout;
 
 use std::process::ExitCode;
 
@@ -86,6 +87,23 @@ pub fn run_caught(cli: Cli) -> Result<ExitCode, Option<anyhow::Error>> {
         Ok(Ok(code)) => Ok(code),
         Ok(Err(e)) => Err(Some(e)),
         Err(_) => Err(None),
+    }
+}
+
+/// What the command line's parser asked for instead of a command: help or
+/// the version on standard output (exit 0, or 2 with an error line where
+/// it cannot be written), or a usage error on standard error (exit 2).
+pub fn parse_failure(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR));
+    }
+    match stdout::write_all(e.render().to_string().as_bytes()) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(w) => {
+            eprintln!("adr-onnx: error: {}", error_line(&w));
+            ExitCode::from(EXIT_ERROR)
+        }
     }
 }
 

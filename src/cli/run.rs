@@ -1,6 +1,7 @@
 //! `adr-onnx run`: searches the model's input for a goal, writes the JSON
 //! report and artifacts, and exits 0 (achieved), 1 (not achieved) or 2.
 
+use super::stdout::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -164,7 +165,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let json = serde_json::to_string_pretty(&report)?;
     match &args.out {
         Some(p) => adr_onnx::output::write(p, (json + "\n").as_bytes())?,
-        None => println!("{json}"),
+        None => outln!("{json}")?,
     }
     if !args.quiet {
         if let Some(why) = report.file_check.as_ref().and_then(|c| c.unavailable.as_ref()) {

@@ -2,7 +2,6 @@
 //! scripts and the man page, generated from the command-line definition
 //! itself so that they never drift from it.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
@@ -20,7 +19,9 @@ pub struct ManArgs {}
 /// Prints the completion script of `args.shell` on standard output.
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "adr-onnx", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "adr-onnx", &mut script);
+    super::stdout::write_all(&script)?;
     Ok(ExitCode::from(super::EXIT_OK))
 }
 
@@ -28,6 +29,6 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
 pub fn man(_: ManArgs) -> anyhow::Result<ExitCode> {
     let mut page = Vec::new();
     clap_mangen::Man::new(super::Cli::command()).render(&mut page)?;
-    std::io::stdout().write_all(&page)?;
+    super::stdout::write_all(&page)?;
     Ok(ExitCode::from(super::EXIT_OK))
 }

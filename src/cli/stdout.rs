@@ -1,0 +1,37 @@
+//! Standard output of the commands: a write that fails (a full disk, a
+//! closed file) is an error naming standard output, exit 2, where `print!`
+//! would panic. A closed pipe still ends the process quietly (SIGPIPE,
+//! `main`).
+
+use std::io::Write;
+
+/// Writes `args` to standard output and flushes it.
+pub fn write_fmt(args: std::fmt::Arguments) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args).and_then(|()| out.flush()).map_err(|e| anyhow::anyhow!("standard output: {e}"))
+}
+
+/// Writes `bytes` to standard output and flushes it.
+pub fn write_all(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| anyhow::anyhow!("standard output: {e}"))
+}
+
+/// `print!` that returns an error where standard output cannot be written.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write_fmt(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns an error where standard output cannot be written.
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::write_fmt(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write_fmt(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
