@@ -823,6 +823,10 @@ fn a_standard_output_that_cannot_be_written_is_an_error_not_a_panic() {
         // --version and --help said exit 0; the others panicked (exit 2,
         // "internal error").
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim(), "adr-onnx: error: standard output: No space left on device (os error 28)", "{args:?}");
+        assert_eq!(
+            stderr.trim(),
+            "adr-onnx: error: standard output: No space left on device (os error 28)",
+            "{args:?}"
+        );
     }
 }

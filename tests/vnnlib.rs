@@ -186,6 +186,28 @@ fn properties_that_hold_are_never_sat() {
     assert_eq!((code, out.as_str()), (1, "unknown\n"));
 }
 
+#[test]
+fn a_terminated_falsify_still_writes_its_result() {
+    // SIGTERM (a scheduler's kill) ended the process with no result file.
+    let a = vnncomp().join("acasxu");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.txt");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("adr-onnx"))
+        .arg("falsify")
+        .arg(a.join("ACASXU_run2a_1_1_batch_2000.onnx"))
+        .arg(a.join("prop_1.vnnlib"))
+        .args(["--timeout", "300", "--quiet", "--out"])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "timeout\n");
+}
+
 /// The competition's majority results (fixtures/vnncomp/README.md).
 fn known_unsat(net: usize, prop: usize) -> bool {
     let sat = [(2, 2), (3, 2), (4, 2), (5, 2), (6, 2), (7, 3), (7, 4), (8, 3), (8, 4), (9, 3), (9, 4), (9, 7)];

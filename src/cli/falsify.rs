@@ -172,8 +172,33 @@ fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(adr_onnx::output::write(path, text.as_bytes())?)
 }
 
+/// Makes SIGTERM and SIGINT end the search as its timeout does, so that
+/// the result file is still written (`timeout`, or `sat` when a
+/// counterexample was confirmed); a second signal ends the process.
+#[cfg(unix)]
+fn stop_on_termination() {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        adr_onnx::interrupt::request();
+        // SAFETY: `signal` is async-signal-safe; SIG_DFL installs no code.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic and calls `signal`,
+        // both async-signal-safe.
+        unsafe {
+            libc::signal(signal, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_on_termination() {}
+
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    stop_on_termination();
     let common =
         Common { method: args.method.block()?, memory: args.memory.limit(), rounds: args.rounds, quiet: args.quiet };
     if let (Some(csv), Some(out_dir)) = (&args.instances, &args.out_dir) {
