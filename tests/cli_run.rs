@@ -548,6 +548,11 @@ fn malformed_goals_name_the_field() {
         &["/input/index", "not of a PNG"],
     );
     expect_goal_error(&attack(serde_json::json!({"label": 12})), &["/label", "is not between 0 and 9"]);
+    // 8-bit pixels without bounds were attacked with no box at a radius
+    // meant for [0, 1], and reported not flipped.
+    let pixels: Vec<f64> = (0..784).map(|i| f64::from((i * 7 % 256) as u8)).collect();
+    expect_goal_error(&attack(serde_json::json!({"input": pixels})), &["/bounds", "8-bit pixels", "[0, 255]"]);
+    expect_goal_error(&attack(serde_json::json!({"bounds": [0.1, 0.10000000001]})), &["/bounds", "no 32-bit number"]);
     expect_goal_error(&attack(serde_json::json!({"target": 7})), &["/target", "equals the label"]);
     expect_goal_error(&attack(serde_json::json!({"norm": "l1"})), &["/norm", "unknown variant"]);
     expect_goal_error(&attack(serde_json::json!({"bounds": [1.0, 0.0]})), &["/bounds", "not below"]);

@@ -557,12 +557,12 @@ fn with_audit_bounds(a: &AuditInput, count: usize) -> Result<Value> {
     let input = a.model.input_shape();
     let sample = a.images.shape().get(1..).unwrap_or_default();
     let images = goal::data::ImageShape::of(&input).is_some() || goal::data::ImageShape::of(sample).is_some();
-    match implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied()), images) {
-        ImplicitBounds::Unit => {}
-        ImplicitBounds::Unbounded => {
+    match goal::data::implicit_bounds(a.images.outer_iter().take(count).flat_map(|s| s.into_iter().copied()), images) {
+        goal::data::ImplicitBounds::Unit => {}
+        goal::data::ImplicitBounds::Unbounded => {
             fields.insert("bounds".into(), Value::Null);
         }
-        ImplicitBounds::Pixels(largest) => {
+        goal::data::ImplicitBounds::Pixels(largest) => {
             return Err(Error::Goal {
                 file: a.template_path.to_path_buf(),
                 pointer: "/bounds".into(),
@@ -576,30 +576,6 @@ fn with_audit_bounds(a: &AuditInput, count: usize) -> Result<Value> {
         }
     }
     Ok(template)
-}
-
-/// What an absent `bounds` stands for in an audit of a dataset.
-#[derive(Debug, PartialEq)]
-enum ImplicitBounds {
-    /// Every value lies in [0, 1]: that box.
-    Unit,
-    /// Values beyond [0, 1], not all whole up to 255: no box.
-    Unbounded,
-    /// Image-shaped whole numbers up to 255 beyond 1, the largest given:
-    /// 8-bit pixels, refused.
-    Pixels(f32),
-}
-
-/// `images`: whether the samples or the model's input have an image's
-/// shape (whole numbers up to 255 elsewhere are counts, ages...: no box).
-fn implicit_bounds(values: impl Iterator<Item = f32> + Clone, images: bool) -> ImplicitBounds {
-    if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
-        ImplicitBounds::Unit
-    } else if images && values.clone().all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)) {
-        ImplicitBounds::Pixels(values.fold(0.0, f32::max))
-    } else {
-        ImplicitBounds::Unbounded
-    }
 }
 
 pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport> {
@@ -1390,20 +1366,6 @@ mod tests {
         assert_eq!(robust, vec![2, 1, 1], "at 0.05, 0.1 (sample 2's flip) and 0.2");
         let none = summarise(&[at_target(0), at_target(1)]);
         assert_eq!((none.attacked, none.robust_accuracy), (0, 0.0));
-    }
-
-    /// One box for every sample of an audit: a value past 1 anywhere takes
-    /// it from all of them, and 8-bit pixels are told apart.
-    #[test]
-    fn an_absent_bounds_is_decided_for_the_whole_dataset() {
-        let decide = |v: &[f32]| implicit_bounds(v.iter().copied(), true);
-        assert_eq!(decide(&[0.0, 0.5, 1.0, 0.25]), ImplicitBounds::Unit);
-        assert_eq!(decide(&[0.0, 0.5, 1.0001, 0.25]), ImplicitBounds::Unbounded);
-        assert_eq!(decide(&[5.1, 3.5, 1.4, 0.2]), ImplicitBounds::Unbounded, "iris");
-        assert_eq!(decide(&[0.0, 17.0, 255.0, 1.0]), ImplicitBounds::Pixels(255.0));
-        assert_eq!(decide(&[0.0, 17.0, 256.0]), ImplicitBounds::Unbounded);
-        let counts = [3.0, 51.0, 17.0, 0.0];
-        assert_eq!(implicit_bounds(counts.iter().copied(), false), ImplicitBounds::Unbounded, "ages, counts");
     }
 
     #[test]

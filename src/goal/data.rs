@@ -34,6 +34,31 @@ pub fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// What an absent `bounds` stands for, given the values of every input
+/// searched (one sample's, or an audited dataset's).
+#[derive(Debug, PartialEq)]
+pub enum ImplicitBounds {
+    /// Every value lies in [0, 1]: that box.
+    Unit,
+    /// Values beyond [0, 1], not all whole up to 255: no box.
+    Unbounded,
+    /// Image-shaped whole numbers up to 255 beyond 1, the largest given:
+    /// 8-bit pixels, refused.
+    Pixels(f32),
+}
+
+/// `images`: whether the samples or the model's input have an image's
+/// shape (whole numbers up to 255 elsewhere are counts, ages...: no box).
+pub fn implicit_bounds(values: impl Iterator<Item = f32> + Clone, images: bool) -> ImplicitBounds {
+    if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
+        ImplicitBounds::Unit
+    } else if images && values.clone().all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)) {
+        ImplicitBounds::Pixels(values.fold(0.0, f32::max))
+    } else {
+        ImplicitBounds::Unbounded
+    }
+}
+
 /// What an image must be decoded to: channels, and whether channels come
 /// first (`[C, H, W]`) or last (`[H, W, C]`).
 #[derive(Debug, Clone, Copy)]
@@ -331,6 +356,20 @@ fn npy_sample(path: &Path, index: Option<usize>, place: &Place, size: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One box for every value searched: a value past 1 anywhere takes it
+    /// from all of them, and 8-bit pixels are told apart.
+    #[test]
+    fn an_absent_bounds_is_decided_for_the_whole_dataset() {
+        let decide = |v: &[f32]| implicit_bounds(v.iter().copied(), true);
+        assert_eq!(decide(&[0.0, 0.5, 1.0, 0.25]), ImplicitBounds::Unit);
+        assert_eq!(decide(&[0.0, 0.5, 1.0001, 0.25]), ImplicitBounds::Unbounded);
+        assert_eq!(decide(&[5.1, 3.5, 1.4, 0.2]), ImplicitBounds::Unbounded, "iris");
+        assert_eq!(decide(&[0.0, 17.0, 255.0, 1.0]), ImplicitBounds::Pixels(255.0));
+        assert_eq!(decide(&[0.0, 17.0, 256.0]), ImplicitBounds::Unbounded);
+        let counts = [3.0, 51.0, 17.0, 0.0];
+        assert_eq!(implicit_bounds(counts.iter().copied(), false), ImplicitBounds::Unbounded, "ages, counts");
+    }
 
     #[test]
     fn layouts_match_up_to_unit_axes_or_flat() {

@@ -343,8 +343,22 @@ impl Resolver<'_> {
                 .error(format!("must be a positive, finite 32-bit number, got {:?}{rounds}", epsilon)));
         }
         let bounds = match &spec.bounds {
-            None if x0.iter().all(|v| (0.0..=1.0).contains(v)) => Some((0.0, 1.0)),
-            None | Some(Value::Null) => None,
+            None => {
+                let images = data::ImageShape::of(&self.model.input_shape()).is_some();
+                match data::implicit_bounds(x0.iter().copied(), images) {
+                    data::ImplicitBounds::Unit => Some((0.0, 1.0)),
+                    data::ImplicitBounds::Unbounded => None,
+                    // Searched without a box at a radius meant for [0, 1].
+                    data::ImplicitBounds::Pixels(largest) => {
+                        return Err(self.place.child("bounds").error(format!(
+                            "absent, and the input is whole numbers up to {largest}, as 8-bit pixels are: give the \
+                             valid input range (`[0, 255]`, with an epsilon in those units), scale the input to \
+                             [0, 1], or give null to search without a box"
+                        )))
+                    }
+                }
+            }
+            Some(Value::Null) => None,
             Some(v) => Some(pair(v, &self.place.child("bounds"))?),
         };
         if let Some((lo, hi)) = bounds {
