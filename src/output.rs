@@ -110,6 +110,14 @@ fn destination(path: &Path) -> Option<(impl PartialEq, Vec<std::ffi::OsString>)>
     }
 }
 
+/// The folder `path` lies in (`.` for a bare name).
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Refuses, before any work, outputs that cannot be written, naming the
 /// first: a file whose path is a folder, or whose folder does not exist or
 /// takes no new file; a folder (the command creates it with its parents)
@@ -125,12 +133,9 @@ pub fn refuse_unwritable(files: &[&Path], folders: &[&Path]) -> Result<()> {
         let (tmp, _) = create_temporary(dir, "write-check")?;
         std::fs::remove_file(tmp)
     };
-    let folder_of = |path: &Path| match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     for file in files {
-        if std::fs::metadata(file).is_ok_and(|m| m.is_dir()) {
+        // A symlink is replaced, whatever it points to.
+        if std::fs::symlink_metadata(file).is_ok_and(|m| m.is_dir()) {
             return Err(Error::io(file, IoError::new(ErrorKind::IsADirectory, "is a folder, not a file to write")));
         }
         let dir = folder_of(file);

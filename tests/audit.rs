@@ -950,7 +950,7 @@ fn an_adversarial_on_which_the_file_disagrees_ends_the_audit() {
             model_file: "f".into(),
         };
         let mut session =
-            Session { progress: &mut audit::progress::Unwatched, partial: None, stop_after: None, origin };
+            Session { progress: &mut audit::progress::Unwatched, partial: None, stop_after: None, origin, held: None };
         audit::run(&input, &mut session)
     };
     let itself = OriginalModel { path: "searched.onnx".into(), proto: searched.model.clone() };

@@ -323,7 +323,8 @@ fn a_box_with_every_input_fixed_evaluates_its_one_point() {
         let x = npy(r.report["best"]["input_npy"].as_str().unwrap());
         assert!(x.iter().all(|&v| v == 0.5), "{method}: {x:?}");
         let y = original(&model, &[x]);
-        assert_eq!(r.report["best"]["objective"].as_f64().unwrap() as f32, y[0], "{method}");
+        let objective = r.report["best"]["objective"].as_f64().unwrap() as f32;
+        assert!((objective - y[0]).abs() <= 1e-5 * y[0].abs(), "{method}: {objective} against {}", y[0]);
     }
 }
 

@@ -303,6 +303,11 @@ fn outputs_that_cannot_be_written_are_refused_before_any_work() {
         quick_run(&rand_small(), &goal).arg("--out").arg(dir.path().join("r.json")).arg("--artifacts").arg(&file),
         &["file: cannot hold the outputs"],
     );
+    // A report's folder is created, as its artifacts' is.
+    let nested = dir.path().join("new").join("r.json");
+    let o = quick_run(&rand_small(), &goal).arg("--out").arg(&nested).output().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(nested.is_file() && dir.path().join("new/r.artifacts/best_input.npy").is_file());
     let out = dir.path().join("a.json");
     expect_error(audit(&out, None).arg("--csv").arg(&missing), &["x.csv: its folder", "missing"]);
     assert!(!out.exists() && !dir.path().join("a.json.partial").exists());
@@ -317,7 +322,15 @@ fn outputs_that_cannot_be_written_are_refused_before_any_work() {
         &["x.csv: its folder"],
     );
     assert!(!e.contains("garbage"), "{e}");
-    let e = expect_error(quick_run(&garbage, &goal).arg("--out").arg(&missing), &["x.csv: its folder"]);
+    // A --report that cannot be written still leaves the result file.
+    let result = dir.path().join("result.txt");
+    expect_error(
+        adr().arg("falsify").arg(&garbage).arg(&property).arg("--out").arg(&result).arg("--report").arg(&missing),
+        &["x.csv: its folder"],
+    );
+    assert!(std::fs::read_to_string(&result).unwrap().starts_with("error\n"));
+    let e =
+        expect_error(quick_run(&garbage, &goal).arg("--out").arg(file.join("r.json")), &["cannot hold the outputs"]);
     assert!(!e.contains("garbage"), "{e}");
 }
 
@@ -829,4 +842,42 @@ fn a_standard_output_that_cannot_be_written_is_an_error_not_a_panic() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn an_audit_refused_by_anothers_lock_leaves_the_partial_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    // Another run holds the partial file (its header written, no batch yet).
+    let partial = dir.path().join("a.json.partial");
+    std::fs::write(&partial, "{\"partial_audit\": {}, \"started_utc\": \"2025-01-01T00:00:00Z\"}\n").unwrap();
+    let holder = std::fs::OpenOptions::new().read(true).write(true).open(&partial).unwrap();
+    holder.try_lock().unwrap();
+    expect_error(audit(&out, None).arg("--resume"), &["another adr-onnx audit is writing this partial file"]);
+    // The refused run removed it as an empty partial file of its own.
+    assert!(partial.exists(), "the holder's partial file was removed");
+    drop(holder);
+}
+
+#[test]
+fn an_audit_refuses_a_clean_output_that_is_not_finite() {
+    // testdata/nan_logits/make.py: logit 1 is inf - inf at samples 0 and 1.
+    // Its argmax skipped the NaN: counted clean-correct and, every attacked
+    // point being unusable, robust (100 %), with margins null in the report.
+    let d = root().join("testdata/nan_logits");
+    let dir = tempfile::tempdir().unwrap();
+    expect_error(
+        adr()
+            .arg("audit")
+            .arg(d.join("nan.onnx"))
+            .arg("--images")
+            .arg(d.join("X.npy"))
+            .arg("--labels")
+            .arg(d.join("y.npy"))
+            .arg("--goal")
+            .arg(d.join("t.json"))
+            .arg("--out")
+            .arg(dir.path().join("a.json")),
+        &["X.npy: sample 0: the model's output there is not finite ([0.5, NaN])"],
+    );
 }

@@ -186,6 +186,7 @@ fn properties_that_hold_are_never_sat() {
     assert_eq!((code, out.as_str()), (1, "unknown\n"));
 }
 
+#[cfg(unix)]
 #[test]
 fn a_terminated_falsify_still_writes_its_result() {
     // SIGTERM (a scheduler's kill) ended the process with no result file.

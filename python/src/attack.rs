@@ -132,7 +132,7 @@ impl AttackJob {
             model_file: self.model.file_name(),
         };
         let mut session =
-            Session { progress: &mut audit::progress::Unwatched, partial: None, stop_after: None, origin };
+            Session { progress: &mut audit::progress::Unwatched, partial: None, stop_after: None, origin, held: None };
         let report = audit::run(&input, &mut session)?;
         serde_json::to_string(&report).map_err(|e| Error::Internal { message: e.to_string() })
     }

@@ -645,6 +645,17 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         clean.extend((0..chunk.len()).map(|r| t.y.row(r).to_vec()));
     }
 
+    // A NaN or infinite clean output has no class (argmax would skip a
+    // NaN) and no finite margin for the report to hold.
+    if let Some((i, y)) = indices.iter().zip(&clean).find(|(_, y)| y.iter().any(|v| !v.is_finite())) {
+        return Err(Error::data(
+            a.images_path,
+            format!(
+                "sample {i}: the model's output there is not finite ({}): it has no class to audit",
+                clip_values(y)
+            ),
+        ));
+    }
     let file_check = match a.file {
         Some(file) => Some(check_file(a, file, probe.target, &indices, &clean)?),
         None => None,
@@ -755,6 +766,12 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
         curve,
         provenance: provenance::Provenance { file_check, ..running.provenance(&stage_seconds(&engine)) },
     })
+}
+
+/// The first values of `y`, for a message.
+fn clip_values(y: &[f32]) -> String {
+    let shown: Vec<String> = y.iter().take(4).map(|v| v.to_string()).collect();
+    format!("[{}{}]", shown.join(", "), if y.len() > 4 { ", ..." } else { "" })
 }
 
 /// Samples of an audit that [`check_file`] runs through the model file.

@@ -125,6 +125,12 @@ impl Journal {
         Ok(Journal { path: path.into(), file, started_utc: header.started_utc, earlier_s, earlier_stages, recorded })
     }
 
+    /// The partial file, open and locked, for the caller to hold until the
+    /// file is removed.
+    pub fn into_file(self) -> File {
+        self.file
+    }
+
     /// The result of sample `index` at `epsilon`, if an earlier run recorded it.
     pub fn recorded(&self, epsilon: Option<f64>, index: usize) -> Option<&SampleResult> {
         self.recorded.get(&(radius_key(epsilon), index))

@@ -23,6 +23,11 @@ pub struct Session<'a> {
     /// interruption would (a test hook).
     pub stop_after: Option<usize>,
     pub origin: Origin,
+    /// The partial file, still open and locked after the run: the caller
+    /// writes the report, removes the file, then drops the session, so that
+    /// no other run takes the file before it is gone. `None` before a run
+    /// (or where this run could not lock it).
+    pub held: Option<std::fs::File>,
 }
 
 /// A run under way.
@@ -62,6 +67,15 @@ impl<'a> Session<'a> {
             attacked_here: 0,
             last_radius_done: vec![false; samples],
         })
+    }
+}
+
+/// The run's journal goes, its lock stays with the session.
+impl Drop for Running<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(j) = self.journal.take() {
+            self.session.held = Some(j.into_file());
+        }
     }
 }
 

@@ -268,10 +268,15 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         partial: Some((partial.clone(), args.resume)),
         stop_after: args.stop_after,
         origin,
+        held: None,
     };
     let report = audit::run(&input, &mut session);
+    // The partial file's lock, held until the file is gone.
+    let held = session.held.take();
     watcher.finish();
-    if report.is_err() {
+    // Only a run that held the partial file may remove it (a run refused by
+    // another's lock removed that run's file).
+    if report.is_err() && held.is_some() {
         forget_empty_partial(&partial);
     }
     let report = report?;
@@ -298,8 +303,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             accuracy_words(&report)
         );
     }
-    // The report holds every result now.
+    // The report holds every result now; the lock goes after the file.
     std::fs::remove_file(&partial).with_context(|| format!("removing {}", partial.display()))?;
+    drop(held);
     Ok(args.export.verdict(&report))
 }
 

@@ -172,33 +172,8 @@ fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(adr_onnx::output::write(path, text.as_bytes())?)
 }
 
-/// Makes SIGTERM and SIGINT end the search as its timeout does, so that
-/// the result file is still written (`timeout`, or `sat` when a
-/// counterexample was confirmed); a second signal ends the process.
-#[cfg(unix)]
-fn stop_on_termination() {
-    extern "C" fn on_signal(signal: libc::c_int) {
-        adr_onnx::interrupt::request();
-        // SAFETY: `signal` is async-signal-safe; SIG_DFL installs no code.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-        }
-    }
-    for signal in [libc::SIGTERM, libc::SIGINT] {
-        // SAFETY: the handler only stores to an atomic and calls `signal`,
-        // both async-signal-safe.
-        unsafe {
-            libc::signal(signal, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn stop_on_termination() {}
-
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    stop_on_termination();
     let common =
         Common { method: args.method.block()?, memory: args.memory.limit(), rounds: args.rounds, quiet: args.quiet };
     if let (Some(csv), Some(out_dir)) = (&args.instances, &args.out_dir) {
@@ -208,8 +183,20 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("give a model and a property, or --instances");
     };
     let outputs: Vec<&Path> = args.out.iter().chain(&args.report).map(PathBuf::as_path).collect();
-    adr_onnx::output::refuse_clobber(&[model_path, property_path], &outputs)?;
-    adr_onnx::output::refuse_unwritable(&outputs, &[])?;
+    let refused = adr_onnx::output::refuse_clobber(&[model_path, property_path], &outputs)
+        .and_then(|()| adr_onnx::output::refuse_unwritable(&outputs, &[]));
+    if let Err(e) = refused {
+        // The result file is written in every case where it can be: the
+        // refusal may concern --report alone.
+        if let Some(out) = &args.out {
+            let writable = adr_onnx::output::refuse_clobber(&[model_path, property_path], &[out])
+                .and_then(|()| adr_onnx::output::refuse_unwritable(&[out], &[]));
+            if writable.is_ok() {
+                write_result(out, &vnncomp_error_text(&e.to_string()))?;
+            }
+        }
+        return Err(e.into());
+    }
     let result = guarded(|| {
         let rt = runtimes(&args.backend)?;
         let run = falsify_instance(&rt, &common, model_path, property_path, args.timeout, started)?;
@@ -324,6 +311,11 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
     let mut errors = 0;
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for row in &rows {
+        // A signal ended the row under way (its file says so); the rest
+        // are left without a file, as not run.
+        if adr_onnx::interrupt::requested() {
+            break;
+        }
         let started = Instant::now();
         let result = guarded(|| falsify_instance(&rt, common, &row.model, &row.property, row.timeout, started));
         let name = format!("{}_{}_{}.txt", row.line, stem(&row.model), stem(&row.property));
@@ -349,7 +341,14 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
         )?;
     }
     let tally: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
-    outln!("{} instances: {}", rows.len(), tally.join(", "))?;
+    let ran: usize = counts.values().sum();
+    let of = if ran < rows.len() { format!("{ran} of ") } else { String::new() };
+    outln!("{of}{} instances: {}", rows.len(), tally.join(", "))?;
+    if ran < rows.len() {
+        // Stopped by a signal: the rows not run have no result file.
+        let next = rows.get(ran).map_or(0, |r| r.line);
+        anyhow::bail!("stopped by a signal before line {next}: {} instances not run", rows.len() - ran);
+    }
     Ok(ExitCode::from(if errors == 0 { super::EXIT_OK } else { super::EXIT_ERROR }))
 }
 

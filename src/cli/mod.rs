@@ -79,6 +79,15 @@ enum Command {
     Man(shell::ManArgs),
 }
 
+impl Cli {
+    /// Whether the command ends its search on SIGTERM and SIGINT and still
+    /// writes its result (`falsify`, whose result file VNN-COMP's scripts
+    /// read), rather than ending at once.
+    pub fn stops_on_termination(&self) -> bool {
+        matches!(self.command, Command::Falsify(_))
+    }
+}
+
 /// Runs a parsed command with a panic caught, as `main` does and the
 /// Python package's CLI does: the exit code, or the error (`None`: a
 /// panic, whose message the panic hook printed).

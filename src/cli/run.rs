@@ -83,10 +83,15 @@ fn refuse_clobber(args: &RunArgs, dir: Option<&Path>, graph: Option<&Graph>, rea
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = artifact_dir(&args);
     refuse_clobber(&args, dir.as_deref(), None, &[])?;
-    adr_onnx::output::refuse_unwritable(
-        &args.out.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
-        &dir.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
-    )?;
+    // The report's folder is created as the artifacts' is; without a
+    // folder named, the artifacts go to a fresh one in `.`.
+    let out_dir = args.out.as_deref().map(adr_onnx::output::folder_of);
+    let here = PathBuf::from(".");
+    let folders = [out_dir.as_ref(), Some(dir.as_ref().unwrap_or(&here))];
+    if let Some(out) = args.out.as_deref().filter(|o| std::fs::symlink_metadata(o).is_ok_and(|m| m.is_dir())) {
+        anyhow::bail!("{}: is a folder, not a file to write", out.display());
+    }
+    adr_onnx::output::refuse_unwritable(&[], &folders.into_iter().flatten().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let limit = args.memory.limit();
     // The file as read, to check the result against.
     let original = OriginalModel { path: args.model.clone(), proto: adr_onnx::onnx::proto::read_model(&args.model)? };
@@ -144,6 +149,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // An earlier run's report goes first: a run killed while replacing the
     // artifacts must not leave it beside artifacts it does not describe.
     if let Some(out) = &args.out {
+        let folder = adr_onnx::output::folder_of(out);
+        std::fs::create_dir_all(&folder).map_err(|e| adr_onnx::error::Error::io(&folder, e))?;
         match std::fs::remove_file(out) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(adr_onnx::error::Error::io(out, e).into());

@@ -1,7 +1,7 @@
-//! Standard output of the commands: a write that fails (a full disk, a
-//! closed file) is an error naming standard output, exit 2, where `print!`
-//! would panic. A closed pipe still ends the process quietly (SIGPIPE,
-//! `main`).
+//! Standard output of the commands: a write that fails (a full disk) is an
+//! error naming standard output, exit 2, where `print!` would panic. A
+//! closed pipe still ends the process quietly (SIGPIPE, `main`); a closed
+//! descriptor (`>&-`) is ignored, as Rust's standard output does.
 
 use std::io::Write;
 

@@ -373,17 +373,24 @@ impl Resolver<'_> {
         }
         let eps = epsilon as f32;
         let (lo, hi) = bounds.and_then(|(lo, hi)| inward(lo, hi)).unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-        let (lower, upper): (Vec<f32>, Vec<f32>) = match spec.norm {
-            Norm::Linf => x0.iter().map(|&v| (linf_lower(v, epsilon).max(lo), linf_upper(v, epsilon).min(hi))).unzip(),
-            Norm::L2 => (vec![lo; x0.len()], vec![hi; x0.len()]),
-        };
+        // The sample itself stays in its box: one on a bound float32
+        // cannot hold (checked above to nearest) lies a step outside the
+        // box rounded inward, and a ball smaller than that step would leave
+        // it no point at all.
+        let (lower, upper): (Vec<f32>, Vec<f32>) = x0
+            .iter()
+            .map(|&v| {
+                let (l, u) = (lo.min(v), hi.max(v));
+                match spec.norm {
+                    Norm::Linf => (linf_lower(v, epsilon).max(l), linf_upper(v, epsilon).min(u)),
+                    Norm::L2 => (l, u),
+                }
+            })
+            .unzip();
         let feasible =
             FeasibleSet { lower, upper, ball: Some(Ball { center: x0.clone(), radius: eps, norm: spec.norm }) };
-        // A sample on a bound float32 cannot hold starts a rounding inside.
-        let mut start = x0;
-        feasible.project(&mut start);
         let criterion = Criterion::Class { label, target: target_class };
-        let parts = Parts { target, output, output_name, start: Start::Given(start), feasible, criterion };
+        let parts = Parts { target, output, output_name, start: Start::Given(x0), feasible, criterion };
         Ok(self.goal(GoalKind::TargetClass, parts, spec.method))
     }
 
@@ -768,13 +775,16 @@ impl Goal {
     ///
     /// An output with a NaN where the criterion reads it meets no goal
     /// ([`Assessment::UNUSABLE`]): a NaN logit has no class, a NaN bound or
-    /// error no value (comparisons and `max` would otherwise skip it).
+    /// error no value (comparisons and `max` would otherwise skip it); nor
+    /// does one with an infinity under linear constraints.
     pub fn assess(&self, y: &[f32]) -> Assessment {
-        let read = match &self.criterion {
-            Criterion::Bound { index, .. } => y.get(*index..=*index).unwrap_or_default(),
-            _ => y,
+        let unusable = match &self.criterion {
+            Criterion::Bound { index, .. } => y.get(*index).is_some_and(|v| v.is_nan()),
+            // A constraint's 0 times an infinity is a NaN that `max` skips.
+            Criterion::Constraints { .. } => y.iter().any(|v| !v.is_finite()),
+            _ => y.iter().any(|v| v.is_nan()),
         };
-        if read.iter().any(|v| v.is_nan()) {
+        if unusable {
             return Assessment::UNUSABLE;
         }
         match &self.criterion {
@@ -977,6 +987,15 @@ mod finite_tests {
         assert!(!unbounded.assess(&[f32::NAN, 1.0]).achieved);
         // An infinity is a value: beyond every bound.
         assert!(unbounded.assess(&[f32::INFINITY, 1.0]).achieved);
+        // Under constraints (y_1 <= 0 and -y_0 <= 0), 0 times an infinite
+        // y_0 made row 0 a NaN that `max` skipped: y_1 = 5 was achieved.
+        let constraints = Goal {
+            criterion: Criterion::Constraints { a: vec![0.0, 1.0, -1.0, 0.0], b: vec![0.0, 0.0], rows: 2 },
+            ..unbounded
+        };
+        assert!(constraints.assess(&[1.0, -1.0]).achieved);
+        assert!(!constraints.assess(&[1.0, 5.0]).achieved);
+        assert!(!constraints.assess(&[f32::INFINITY, 5.0]).achieved);
     }
 
     #[test]
@@ -1019,11 +1038,21 @@ mod finite_tests {
                 "bounds": [-0.1, 1.1]}"#,
         )
         .unwrap();
-        assert!(g.feasible.lower.iter().all(|&v| f64::from(v) >= -0.1), "{:?}", g.feasible.lower);
-        assert!(g.feasible.upper.iter().all(|&v| f64::from(v) <= 1.1), "{:?}", g.feasible.upper);
+        // Inward, but for the samples on the bounds themselves.
+        assert!(g.feasible.lower[1..].iter().all(|&v| f64::from(v) >= -0.1), "{:?}", g.feasible.lower);
+        assert!(g.feasible.upper[..5].iter().all(|&v| f64::from(v) <= 1.1), "{:?}", g.feasible.upper);
+        // The sample on a bound float32 cannot hold stays in its box, even
+        // with a ball smaller than a float32 step (`clamp` panicked).
         let Start::Given(x) = &g.start else { panic!("a given start") };
-        assert!(x.iter().all(|&v| (-0.1..=1.1).contains(&f64::from(v))), "{x:?}");
-        let Some(ball) = &g.feasible.ball else { panic!("a ball") };
-        assert_eq!(ball.center[0], -0.1f32);
+        assert_eq!(x[0], -0.1f32);
+        assert!(g.feasible.lower[0] <= -0.1f32);
+        let tiny = goal(
+            r#"{"kind": "target_class", "input": [-0.1, 0.2, 0.3, 0.4, 0.5, 1.1], "label": 1, "epsilon": 1e-9,
+                "bounds": [-0.1, 1.1]}"#,
+        )
+        .unwrap();
+        for (i, &v) in [-0.1f32, 0.2, 0.3, 0.4, 0.5, 1.1].iter().enumerate() {
+            assert!(tiny.feasible.lower[i] <= v && v <= tiny.feasible.upper[i], "element {i}");
+        }
     }
 }
