@@ -2,7 +2,9 @@
 //! sets it when Ctrl-C arrives while a call runs (docs/python.md). The
 //! searches treat it as their deadline passing: the stage under way ends
 //! after its current iteration and no further stage starts. The request
-//! holds for the whole process until cleared.
+//! holds for the whole process until cleared. `falsify` run as a command
+//! also takes SIGTERM and SIGINT as such a request
+//! ([`stop_on_termination`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -23,6 +25,33 @@ pub fn clear() {
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
+
+/// Makes SIGTERM and SIGINT request a stop (as [`request`]) instead of
+/// ending the process, once: either signal then ends it at once. For the
+/// `falsify` command, whose result file must be written however its search
+/// ends (docs/vnnlib.md); never for the Python API, whose Ctrl-C stays
+/// Python's.
+#[cfg(unix)]
+pub fn stop_on_termination() {
+    extern "C" fn on_signal(_: libc::c_int) {
+        request();
+        // SAFETY: `signal` is async-signal-safe; SIG_DFL installs no code.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
+    }
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic and calls `signal`,
+        // both async-signal-safe.
+        unsafe {
+            libc::signal(signal, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn stop_on_termination() {}
 
 /// Whether a search with `deadline` must stop: the deadline passed, or a
 /// stop was requested.

@@ -24,32 +24,6 @@ fn die_quietly_on_a_closed_pipe() {
 #[cfg(not(unix))]
 fn die_quietly_on_a_closed_pipe() {}
 
-/// Makes SIGTERM and SIGINT end `falsify`'s search as its timeout does, so
-/// that the result file is still written (`timeout`, or `sat` when a
-/// counterexample was confirmed); a second signal ends the process. The
-/// command only: the Python package runs `falsify` inside Python, whose
-/// Ctrl-C stays Python's.
-#[cfg(unix)]
-fn stop_on_termination() {
-    extern "C" fn on_signal(signal: libc::c_int) {
-        adr_onnx::interrupt::request();
-        // SAFETY: `signal` is async-signal-safe; SIG_DFL installs no code.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-        }
-    }
-    for signal in [libc::SIGTERM, libc::SIGINT] {
-        // SAFETY: the handler only stores to an atomic and calls `signal`,
-        // both async-signal-safe.
-        unsafe {
-            libc::signal(signal, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn stop_on_termination() {}
-
 fn main() -> ExitCode {
     die_quietly_on_a_closed_pipe();
     std::panic::set_hook(Box::new(|info| {
@@ -70,7 +44,7 @@ fn main() -> ExitCode {
         Err(e) => return cli::parse_failure(&e),
     };
     if args.stops_on_termination() {
-        stop_on_termination();
+        adr_onnx::interrupt::stop_on_termination();
     }
     match cli::run_caught(args) {
         Ok(code) => code,

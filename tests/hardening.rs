@@ -329,6 +329,13 @@ fn outputs_that_cannot_be_written_are_refused_before_any_work() {
         &["x.csv: its folder"],
     );
     assert!(std::fs::read_to_string(&result).unwrap().starts_with("error\n"));
+    // A bad --set value too (it was checked before the result file).
+    std::fs::remove_file(&result).unwrap();
+    expect_error(
+        adr().arg("falsify").arg(&garbage).arg(&property).arg("--out").arg(&result).args(["--set", "lr=abc"]),
+        &["--set lr=abc: expected a number"],
+    );
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "error\n--set lr=abc: expected a number\n");
     let e =
         expect_error(quick_run(&garbage, &goal).arg("--out").arg(file.join("r.json")), &["cannot hold the outputs"]);
     assert!(!e.contains("garbage"), "{e}");

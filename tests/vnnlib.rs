@@ -209,6 +209,44 @@ fn a_terminated_falsify_still_writes_its_result() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "timeout\n");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_terminated_batch_names_the_row_it_ended_and_exits_two() {
+    // It exited 0 when the signal came during the last row, as a whole run.
+    let dir = tempfile::tempdir().unwrap();
+    let (t, a) = (vnncomp().join("test"), vnncomp().join("acasxu"));
+    let csv = dir.path().join("i.csv");
+    let rows = format!(
+        "{},{},10\n{},{},300\n",
+        t.join("test_sat.onnx").display(),
+        t.join("test_prop.vnnlib").display(),
+        a.join("ACASXU_run2a_1_1_batch_2000.onnx").display(),
+        a.join("prop_1.vnnlib").display()
+    );
+    std::fs::write(&csv, rows).unwrap();
+    let out = dir.path().join("out");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("adr-onnx"))
+        .arg("falsify")
+        .arg("--instances")
+        .arg(&csv)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--quiet")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stopped by a signal during line 2"), "{stderr}");
+    let second = out.join("2_ACASXU_run2a_1_1_batch_2000_prop_1.txt");
+    assert_eq!(std::fs::read_to_string(second).unwrap(), "timeout\n");
+}
+
 /// The competition's majority results (fixtures/vnncomp/README.md).
 fn known_unsat(net: usize, prop: usize) -> bool {
     let sat = [(2, 2), (3, 2), (4, 2), (5, 2), (6, 2), (7, 3), (7, 4), (8, 3), (8, 4), (9, 3), (9, 4), (9, 7)];

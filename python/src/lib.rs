@@ -41,6 +41,11 @@ fn exit_number(code: ExitCode) -> u8 {
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> u8 {
     let args = cli::Cli::parse_from(argv);
+    // The console script is the command: `falsify` writes its result on
+    // SIGTERM and Ctrl-C as the binary does.
+    if args.stops_on_termination() {
+        adr_onnx::interrupt::stop_on_termination();
+    }
     py.detach(|| match cli::run_caught(args) {
         Ok(code) => exit_number(code),
         Err(e) => {

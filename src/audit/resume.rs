@@ -51,12 +51,11 @@ pub struct Journal {
     recorded: HashMap<(Option<u64>, usize), SampleResult>,
 }
 
-/// The partial file at `path`, opened with `options` and locked for this
-/// process alone: two runs of one audit (two `--resume` at once) would
-/// truncate and append to it under each other. The lock lasts as long as
-/// the file stays open.
-fn locked(path: &Path, options: &OpenOptions) -> Result<File> {
-    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+/// `file`, the partial file at `path`, locked for this process alone:
+/// two runs of one audit (two `--resume` at once) would truncate and
+/// append to it under each other. The lock lasts as long as the file
+/// stays open.
+fn lock(path: &Path, file: File) -> Result<File> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::data(
@@ -73,14 +72,31 @@ fn radius_key(epsilon: Option<f64>) -> Option<u64> {
 }
 
 impl Journal {
-    /// Starts a new partial file at `path` (replacing any) for the audit
-    /// `identity`, started at `started_utc`.
+    /// Starts a new partial file at `path` (replacing any, a symlink too,
+    /// which is never written through) for the audit `identity`, started
+    /// at `started_utc`. A file it could not start is removed: one without
+    /// a header would refuse every later run.
     pub fn create(path: &Path, identity: &Value, started_utc: &str) -> Result<Journal> {
         let header = Header { partial_audit: identity.clone(), started_utc: started_utc.into() };
-        let mut file = locked(path, OpenOptions::new().write(true).create(true))?;
-        file.set_len(0).map_err(|e| Error::io(path, e))?;
         let line = serde_json::to_string(&header).map_err(|e| Error::data(path, e.to_string()))?;
-        file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        }
+        let file = OpenOptions::new().write(true).create(true).open(path).map_err(|e| Error::io(path, e))?;
+        let mut file = match lock(path, file) {
+            // Another run holds it: not ours to remove.
+            Err(busy @ Error::Data { .. }) => return Err(busy),
+            Err(e) => {
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+            Ok(file) => file,
+        };
+        let started = file.set_len(0).and_then(|()| file.write_all(format!("{line}\n").as_bytes()));
+        if let Err(e) = started {
+            let _ = std::fs::remove_file(path);
+            return Err(Error::io(path, e));
+        }
         Ok(Journal {
             path: path.into(),
             file,
@@ -95,7 +111,8 @@ impl Journal {
     /// `identity`. A last line cut short by the interruption is dropped.
     pub fn resume(path: &Path, identity: &Value) -> Result<Journal> {
         let fail = |message: String| Error::data(path, message);
-        let mut file = locked(path, OpenOptions::new().read(true).write(true))?;
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| Error::io(path, e))?;
+        let mut file = lock(path, file)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
@@ -191,6 +208,18 @@ fn first_difference(a: &Value, b: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_partial_path_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.partial");
+        let elsewhere = dir.path().join("elsewhere.txt");
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        drop(Journal::create(&path, &json!({"model_sha256": "m"}), "t").unwrap());
+        assert!(!elsewhere.exists(), "the journal went through the link");
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    }
 
     #[test]
     fn two_runs_never_write_one_partial_file() {

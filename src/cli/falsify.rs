@@ -174,10 +174,11 @@ fn write_result(path: &Path, text: &str) -> anyhow::Result<()> {
 
 pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let common =
-        Common { method: args.method.block()?, memory: args.memory.limit(), rounds: args.rounds, quiet: args.quiet };
+    // A bad `--set` is the result file's `error` too (checked in `guarded`).
+    let method = args.method.block();
+    let common = |method| Common { method, memory: args.memory.limit(), rounds: args.rounds, quiet: args.quiet };
     if let (Some(csv), Some(out_dir)) = (&args.instances, &args.out_dir) {
-        return run_batch(&args.backend, &common, csv, out_dir);
+        return run_batch(&args.backend, &common(method?), csv, out_dir);
     }
     let (Some(model_path), Some(property_path)) = (&args.model, &args.property) else {
         anyhow::bail!("give a model and a property, or --instances");
@@ -198,6 +199,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
         return Err(e.into());
     }
     let result = guarded(|| {
+        let common = common(method?);
         let rt = runtimes(&args.backend)?;
         let run = falsify_instance(&rt, &common, model_path, property_path, args.timeout, started)?;
         Ok((rt, run))
@@ -220,7 +222,7 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
             return Err(e);
         }
     };
-    if !common.quiet {
+    if !args.quiet {
         if let (Some(why), Verdict::Sat) = (&rt.checker_missing, run.outcome.verdict) {
             eprintln!(
                 "adr-onnx: note: counterexample confirmed by tract alone; ONNX Runtime could not check it: {why}"
@@ -344,10 +346,11 @@ fn run_batch(backend: &BackendArgs, common: &Common, csv: &Path, out_dir: &Path)
     let ran: usize = counts.values().sum();
     let of = if ran < rows.len() { format!("{ran} of ") } else { String::new() };
     outln!("{of}{} instances: {}", rows.len(), tally.join(", "))?;
-    if ran < rows.len() {
-        // Stopped by a signal: the rows not run have no result file.
-        let next = rows.get(ran).map_or(0, |r| r.line);
-        anyhow::bail!("stopped by a signal before line {next}: {} instances not run", rows.len() - ran);
+    if adr_onnx::interrupt::requested() {
+        // Stopped by a signal: the row under way ended early (its file says
+        // `timeout` or `sat`), the rows not run have no result file.
+        let last = ran.checked_sub(1).and_then(|r| rows.get(r)).map_or(0, |r| r.line);
+        anyhow::bail!("stopped by a signal during line {last}: {} instances not run", rows.len() - ran);
     }
     Ok(ExitCode::from(if errors == 0 { super::EXIT_OK } else { super::EXIT_ERROR }))
 }
