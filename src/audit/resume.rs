@@ -82,7 +82,8 @@ impl Journal {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
             std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
-        let file = OpenOptions::new().write(true).create(true).open(path).map_err(|e| Error::io(path, e))?;
+        let file =
+            OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(|e| Error::io(path, e))?;
         let mut file = match lock(path, file) {
             // Another run holds it: not ours to remove.
             Err(busy @ Error::Data { .. }) => return Err(busy),
