@@ -6,14 +6,23 @@
 //! also takes SIGTERM and SIGINT as such a request
 //! ([`stop_on_termination`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 /// Asks every search of the process to stop.
 pub fn request() {
+    REQUESTS.fetch_add(1, Ordering::SeqCst);
     REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// How many stops were requested so far: a call that reads it before and
+/// after knows whether a request (since cleared, perhaps by another
+/// thread) may have cut its search short.
+pub fn requests() -> u64 {
+    REQUESTS.load(Ordering::SeqCst)
 }
 
 /// Withdraws the request, for the searches that start later.

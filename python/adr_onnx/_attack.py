@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -41,6 +42,8 @@ def _float_samples(x: Any) -> np.ndarray:
         raise ValueError(f"x: expected floating-point samples (float32 or float64), got {array.dtype}")
     if array.ndim < 1:
         raise ValueError("x: expected samples along the first axis, got a scalar")
+    if array.shape[0] == 0:
+        raise ValueError("x: the dataset holds no sample")
     return array
 
 
@@ -51,16 +54,23 @@ def _classes(values: Any, name: str) -> List[int]:
     return [int(v) for v in array]
 
 
-def _template(epsilon: float, norm: str, bounds: Tuple[float, float], target: Union[int, str, None]) -> str:
+def _template(
+    epsilon: float, norm: str, bounds: Optional[Tuple[float, float]], target: Union[int, str, None]
+) -> str:
+    if not math.isfinite(float(epsilon)):
+        raise ValueError(f"epsilon={epsilon}: expected a finite number")
+    if bounds is not None and not all(math.isfinite(float(b)) for b in bounds):
+        raise ValueError(f"bounds={bounds}: expected two finite numbers, or None for no box")
     template: Dict[str, Any] = {
         "kind": "target_class",
         "epsilon": float(epsilon),
         "norm": norm,
-        "bounds": [float(bounds[0]), float(bounds[1])],
+        "bounds": None if bounds is None else [float(bounds[0]), float(bounds[1])],
     }
     if target is not None:
         template["target"] = target
-    return json.dumps(template)
+    # NaN and infinities are no JSON: refused above, never written.
+    return json.dumps(template, allow_nan=False)
 
 
 def _settings(given: Mapping[str, Any]) -> str:
@@ -131,6 +141,11 @@ def attack(
     """
     samples = _float_samples(x)
     labels = _classes(y, "y")
+    if not 0.0 < float(epsilon_tolerance) <= 1.0:
+        raise ValueError(f"epsilon_tolerance={epsilon_tolerance}: not a fraction in (0, 1]")
+    for name, value in (("batch", batch), ("threads", threads)):
+        if int(value) < 1:
+            raise ValueError(f"{name}={value}: expected a positive integer")
     radii = sorted({float(e) for e in epsilons}) if epsilons is not None else []
     if epsilon is None and not radii:
         raise ValueError("epsilon: give the radius (or epsilons=[...] for a robustness curve)")

@@ -84,7 +84,8 @@ def _flags(**given: Any) -> List[str]:
     flags: List[str] = []
     for name, value in given.items():
         if value is not None:
-            flags += ["--" + name.replace("_", "-"), str(value)]
+            # `--flag=value`: a negative value would read as flags of its own.
+            flags.append(f"--{name.replace('_', '-')}={value}")
     return flags
 
 
@@ -152,9 +153,29 @@ def run(
         with open(out) as f:
             report = json.load(f)
         best = np.load(os.path.join(artifact_dir, "best_input.npy"))
-    if written:
-        report["model"]["path"] = BYTES_NAME
+        if artifacts is None:
+            names[artifact_dir] = NOT_KEPT
+        report = _renamed(report, names)
     return RunResult(report, best)
+
+
+#: What a report names for artifacts written to a temporary folder and
+#: removed with it.
+NOT_KEPT = "<not kept: give artifacts=...>"
+
+
+def _renamed(value: Any, names: Dict[str, str]) -> Any:
+    """``value`` (a report) with every temporary path in ``names`` replaced
+    by its name: the files are gone when the call returns."""
+    if isinstance(value, str):
+        for temporary, name in names.items():
+            value = value.replace(temporary, name)
+        return value
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    return value
 
 
 def _property_file(prop: Union[str, os.PathLike, bytes], folder: str) -> tuple:
@@ -196,7 +217,7 @@ def falsify(
         if written_property:
             names[written_property] = "property"
         out, report_path = os.path.join(folder, "result.txt"), os.path.join(folder, "report.json")
-        argv = ["falsify", model_path, property_path, "--timeout", str(float(timeout))]
+        argv = ["falsify", model_path, property_path, f"--timeout={float(timeout)}"]
         argv += ["--out", out, "--report", report_path, "--quiet"]
         argv += _flags(
             method=method, rounds=rounds, restarts=restarts, seed=seed,
@@ -206,7 +227,7 @@ def falsify(
         with open(out) as f:
             text = f.read()
         with open(report_path) as f:
-            report = json.load(f)
+            report = _renamed(json.load(f), names)
     outcome = report["outcome"]
     found = outcome.get("counterexample")
     return FalsifyResult(

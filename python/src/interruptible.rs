@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
 use crate::errors::AdrOnnxError;
@@ -15,8 +16,11 @@ use crate::errors::AdrOnnxError;
 /// How often the calling thread looks for a signal.
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
-/// `work`'s result, or the exception of a signal that arrived meanwhile.
+/// `work`'s result, or the exception of a signal that arrived meanwhile:
+/// here, or in another thread whose stop request cut this search short
+/// too (its result would count unfinished samples as robust).
 pub fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    let requests_before = adr_onnx::interrupt::requests();
     std::thread::scope(|scope| {
         let (sender, mut receiver) = mpsc::channel();
         scope.spawn(move || {
@@ -26,6 +30,11 @@ pub fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult
             let (received, back) = py.detach(move || (receiver.recv_timeout(SIGNAL_POLL), receiver));
             receiver = back;
             match received {
+                Ok(Ok(_)) if adr_onnx::interrupt::requests() != requests_before => {
+                    return Err(PyKeyboardInterrupt::new_err(
+                        "stopped by a Ctrl-C in another thread while this search ran: its result is incomplete",
+                    ))
+                }
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(AdrOnnxError::new_err("internal error (a panic; please report this)"))

@@ -1,6 +1,7 @@
 """`adr_onnx.run`, `falsify`, `inspect`, `derive`, the errors, and the CLI
 that comes with the package."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,11 @@ def test_run_a_goal_dict_with_a_numpy_input(mnist, ort_cnn):
     assert best.shape == (1, *x[0].shape), "the model input's shape, its batch axis included"
     assert predict(ort_cnn, best)[0] != y[0]
     assert np.abs(best[0] - x[0]).max() <= 0.25 + 1e-6
+    # The temporary goal file and artifacts are gone: the report names
+    # neither (it pointed into a removed folder).
+    assert report["goal_file"] == "goal"
+    assert report["best"]["input_npy"].startswith("<not kept")
+    assert "adr-onnx-" not in json.dumps(report)
 
 
 def test_run_reads_relative_paths_from_the_working_folder_and_keeps_artifacts(tmp_path, monkeypatch):
@@ -83,6 +89,18 @@ def test_bad_input_raises_value_error_with_the_cli_message(mnist):
         adr_onnx.run(CNN, {"kind": "target_class", "input": x[0], "label": "seven", "epsilon": 0.1})
     with pytest.raises(TypeError, match=r"^model: expected a path"):
         adr_onnx.inspect(42)
+    # A sliced empty batch panicked (PanicException, with a backtrace).
+    with pytest.raises(ValueError, match=r"^x: the dataset holds no sample"):
+        adr_onnx.attack(CNN, x[5:5], y[5:5], epsilon=0.1)
+    with pytest.raises(ValueError, match=r"^epsilon_tolerance=0: not a fraction"):
+        adr_onnx.attack(CNN, x, y, epsilons=[0.1, 0.4], epsilon_tolerance=0)
+    with pytest.raises(ValueError, match=r"^epsilon=nan: expected a finite number"):
+        adr_onnx.attack(CNN, x, y, epsilon=float("nan"))
+    with pytest.raises(ValueError, match=r"^batch=-1"):
+        adr_onnx.attack(CNN, x, y, epsilon=0.1, batch=-1)
+    # A negative value was read as flags of its own ("unexpected argument '-1'").
+    with pytest.raises(ValueError, match=r"--seed"):
+        adr_onnx.run(CNN, {"kind": "target_class", "input": x[0], "label": 7, "epsilon": 0.1}, seed=-1)
     with pytest.raises(ValueError, match=r"^alpha must be a positive"):
         adr_onnx.derive(CNN, alpha=-1)
 
