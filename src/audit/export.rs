@@ -152,7 +152,9 @@ pub fn junit(report: &AuditReport, model_name: &str, by: JunitCase) -> String {
                 let not_robust: Vec<String> = report
                     .samples
                     .iter()
-                    .filter(|s| s.label == c.class && sample_failure(s).is_some())
+                    // As the summary counts: a sample not attacked (its
+                    // label is the target) is not robust either.
+                    .filter(|s| s.label == c.class && !s.robust())
                     .map(|s| s.index.to_string())
                     .collect();
                 let failure = (!not_robust.is_empty()).then(|| {
@@ -245,8 +247,11 @@ mod tests {
         assert!(by_sample.contains("<failure message=\"misclassified clean: predicted 1 for label 7\"/>"));
         assert!(by_sample.contains("<skipped message=\"label is the target\"/>"));
         let by_class = junit(&report(), "m.onnx", JunitCase::Class);
-        assert!(by_class.contains("tests=\"3\" failures=\"2\""), "{by_class}");
+        // Class 4's sample was not attacked (its label is the target): not
+        // robust, as the summary counts it; the class case passed.
+        assert!(by_class.contains("tests=\"3\" failures=\"3\""), "{by_class}");
         assert!(by_class.contains("<failure message=\"1 of 2 samples not robust: 1\"/>"));
+        assert!(by_class.contains("<failure message=\"1 of 1 samples not robust: 3\"/>"), "{by_class}");
     }
 
     #[test]

@@ -678,6 +678,8 @@ pub fn run(a: &AuditInput, session: &mut session::Session) -> Result<AuditReport
             } else {
                 None
             };
+            // A sample not attacked for its clean error tried no target.
+            let target = target.filter(|_| skip_reason != Some(SKIP_MISCLASSIFIED));
             SampleResult { target, ..SampleResult::unattacked(i, label, p, skip_reason) }
         })
         .collect();

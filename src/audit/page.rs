@@ -12,6 +12,22 @@ use super::{base64, decode_base64_f32, AuditReport};
 use crate::error::{Error, Result};
 use crate::report::picture::{image_layout, triptych_png_bytes};
 
+/// The range the images are drawn over: the audit's box (its goal's
+/// `bounds`; absent, [0, 1], which an audit then took), or without one the
+/// values' own range, as `run`'s artifacts are drawn.
+fn drawn_range<'a>(goal: &serde_json::Value, values: impl Iterator<Item = &'a f32>) -> (f32, f32) {
+    match goal.get("bounds") {
+        None => (0.0, 1.0),
+        Some(b) => match b.as_array().map(Vec::as_slice) {
+            Some([lo, hi]) => match (lo.as_f64(), hi.as_f64()) {
+                (Some(lo), Some(hi)) if lo < hi => (lo as f32, hi as f32),
+                _ => crate::report::artifacts::value_range(values),
+            },
+            _ => crate::report::artifacts::value_range(values),
+        },
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -149,7 +165,8 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
                 let original = images.index_axis(Axis(0), i);
                 let adv =
                     ArrayD::from_shape_vec(IxDyn(&sample_shape), adv).map_err(|e| Error::data(path, e.to_string()))?;
-                let png = triptych_png_bytes(original, adv.view(), layout, 0.0, 1.0, 4)
+                let (lo, hi) = drawn_range(&report.goal, original.iter().chain(adv.iter()));
+                let png = triptych_png_bytes(original, adv.view(), layout, lo, hi, 4)
                     .map_err(|e| Error::data(path, e.to_string()))?;
                 format!("<img alt=\"sample {i}\" src=\"data:image/png;base64,{}\">", base64(&png))
             }
@@ -164,6 +181,17 @@ pub fn write_html(path: &Path, report: &AuditReport, images: &ArrayD<f32>, model
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_are_drawn_over_the_audits_box() {
+        // They were drawn over [0, 1] whatever the box: 8-bit pixels came
+        // out black and white.
+        let values = [3.0f32, 200.0];
+        let range = |goal: serde_json::Value| drawn_range(&goal, values.iter());
+        assert_eq!(range(serde_json::json!({"bounds": [0, 255]})), (0.0, 255.0));
+        assert_eq!(range(serde_json::json!({"epsilon": 0.1})), (0.0, 1.0));
+        assert_eq!(range(serde_json::json!({"bounds": null})), (3.0, 200.0));
+    }
 
     #[test]
     fn percentages_of_nothing_are_a_dash() {

@@ -215,7 +215,7 @@ fn write_reconstruction(dir: &Path, shape: &[usize], target: &[f32], decoded: &[
 }
 
 /// The finite values' range, widened to a unit span around a constant.
-fn value_range<'a>(values: impl Iterator<Item = &'a f32>) -> (f32, f32) {
+pub fn value_range<'a>(values: impl Iterator<Item = &'a f32>) -> (f32, f32) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
