@@ -107,7 +107,7 @@ def attack(
     norm: str = "linf",
     method: str = "auto",
     targets: Targets = None,
-    bounds: Tuple[float, float] = (0.0, 1.0),
+    bounds: Optional[Tuple[float, float]] = (0.0, 1.0),
     restarts: Optional[int] = None,
     seed: Optional[int] = None,
     backend: str = "auto",
