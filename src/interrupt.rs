@@ -14,8 +14,10 @@ static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 /// Asks every search of the process to stop.
 pub fn request() {
-    REQUESTS.fetch_add(1, Ordering::SeqCst);
+    // The flag first: a call that reads the count after this request
+    // finds the flag set ([`requests_pending`]).
     REQUESTED.store(true, Ordering::SeqCst);
+    REQUESTS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// How many stops were requested so far: a call that reads it before and
@@ -23,6 +25,18 @@ pub fn request() {
 /// thread) may have cut its search short.
 pub fn requests() -> u64 {
     REQUESTS.load(Ordering::SeqCst)
+}
+
+/// [`requests`] as a call starting now counts them: a request still
+/// pending (set, not yet cleared) is one that will cut the call short too,
+/// so it is not counted as before the call.
+pub fn requests_pending() -> u64 {
+    let count = requests();
+    if requested() {
+        count.wrapping_sub(1)
+    } else {
+        count
+    }
 }
 
 /// Withdraws the request, for the searches that start later.

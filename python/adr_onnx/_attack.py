@@ -47,6 +47,14 @@ def _float_samples(x: Any) -> np.ndarray:
     return array
 
 
+def _radius(value: Any) -> float:
+    """One of ``epsilons``: positive and finite as a 32-bit number."""
+    e = float(value)
+    if not (0 < e <= float(np.finfo(np.float32).max) and np.float32(e) > 0):
+        raise ValueError(f"epsilons: {value} is not a positive, finite 32-bit radius")
+    return e
+
+
 def _classes(values: Any, name: str) -> List[int]:
     array = np.asarray(values)
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer) or (array < 0).any():
@@ -146,7 +154,7 @@ def attack(
     for name, value in (("batch", batch), ("threads", threads)):
         if int(value) < 1:
             raise ValueError(f"{name}={value}: expected a positive integer")
-    radii = sorted({float(e) for e in epsilons}) if epsilons is not None else []
+    radii = sorted({_radius(e) for e in epsilons}) if epsilons is not None else []
     if epsilon is None and not radii:
         raise ValueError("epsilon: give the radius (or epsilons=[...] for a robustness curve)")
     if norm not in ("linf", "l2"):

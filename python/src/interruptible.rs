@@ -18,25 +18,28 @@ const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
 /// `work`'s result, or the exception of a signal that arrived meanwhile:
 /// here, or in another thread whose stop request cut this search short
-/// too (its result would count unfinished samples as robust).
+/// too (its result would count unfinished samples as robust). A request
+/// pending when the call starts counts as one that cut it short.
 pub fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
-    let requests_before = adr_onnx::interrupt::requests();
+    let requests_before = adr_onnx::interrupt::requests_pending();
     std::thread::scope(|scope| {
         let (sender, mut receiver) = mpsc::channel();
         scope.spawn(move || {
-            let _ = sender.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
+            let result = std::panic::catch_unwind(AssertUnwindSafe(work));
+            // Read as the search ends: a request after it cut nothing short.
+            let _ = sender.send((result, adr_onnx::interrupt::requests()));
         });
         loop {
             let (received, back) = py.detach(move || (receiver.recv_timeout(SIGNAL_POLL), receiver));
             receiver = back;
             match received {
-                Ok(Ok(_)) if adr_onnx::interrupt::requests() != requests_before => {
+                Ok((Ok(_), requests_after)) if requests_after != requests_before => {
                     return Err(PyKeyboardInterrupt::new_err(
                         "stopped by a Ctrl-C in another thread while this search ran: its result is incomplete",
                     ))
                 }
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Ok((Ok(value), _)) => return Ok(value),
+                Ok((Err(_), _)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(AdrOnnxError::new_err("internal error (a panic; please report this)"))
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}

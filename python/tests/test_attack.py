@@ -132,3 +132,27 @@ def test_ctrl_c_stops_an_attack_and_the_next_call_runs(mnist, ctrl_c_enabled):
     assert time.perf_counter() - started < 20
     r = adr_onnx.attack(CNN, x[:2], y[:2], epsilon=EPSILON, method="pgd", seed=0)
     assert r.report["samples"][0]["attacked"]
+
+
+def test_ctrl_c_also_cuts_another_threads_attack_short_and_it_says_so(mnist, ctrl_c_enabled):
+    # The other thread's attack returned a full-looking report whose
+    # unfinished samples counted as robust.
+    x, y = mnist
+    outcome = {}
+
+    def other():
+        try:
+            outcome["report"] = adr_onnx.attack(CNN, x, y, epsilon=0.01, method="gd", iterations=20_000, seed=1)
+        except KeyboardInterrupt as e:
+            outcome["interrupted"] = str(e)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        adr_onnx.attack(CNN, x, y, epsilon=0.01, method="gd", iterations=20_000, seed=0)
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert "report" not in outcome, "a search cut short returned a result"
+    assert "another thread" in outcome["interrupted"]

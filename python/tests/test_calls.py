@@ -96,6 +96,8 @@ def test_bad_input_raises_value_error_with_the_cli_message(mnist):
         adr_onnx.attack(CNN, x, y, epsilons=[0.1, 0.4], epsilon_tolerance=0)
     with pytest.raises(ValueError, match=r"^epsilon=nan: expected a finite number"):
         adr_onnx.attack(CNN, x, y, epsilon=float("nan"))
+    with pytest.raises(ValueError, match=r"^epsilons: inf is not a positive, finite 32-bit radius"):
+        adr_onnx.attack(CNN, x, y, epsilons=[0.1, float("inf")])
     with pytest.raises(ValueError, match=r"^batch=-1"):
         adr_onnx.attack(CNN, x, y, epsilon=0.1, batch=-1)
     # A negative value was read as flags of its own ("unexpected argument '-1'").

@@ -114,7 +114,8 @@ pub struct SampleResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial_f32le: Option<String>,
     /// The sample's target class in a targeted audit (with `"target":
-    /// "all"`: the class reached, or the last one tried).
+    /// "all"`: the class reached, or the last one tried); none for a sample
+    /// misclassified clean, which is not attacked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<usize>,
     /// With `--epsilons`: the smallest radius at which the attack succeeded
