@@ -2,7 +2,6 @@
 //! the fixtures, per batch, thread count and backend; peak memory of a run;
 //! a plot of time against batch size.
 
-use super::stdout::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +16,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use super::memory::MemoryArgs;
+use super::stdout::{out, outln};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {

@@ -1,7 +1,6 @@
 //! `adr-onnx doctor`: which backends and devices this machine can use, and
 //! why not.
 
-use super::stdout::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +8,8 @@ use adr_onnx::runtime::ort_library;
 use adr_onnx::runtime::select::{select, BackendChoice, BackendRequest};
 use adr_onnx::runtime::Device;
 use serde::Serialize;
+
+use super::stdout::{out, outln};
 
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {

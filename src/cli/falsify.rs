@@ -4,7 +4,6 @@
 //! instance (model and property), or a batch listed in a VNN-COMP
 //! `instances.csv`.
 
-use super::stdout::{out, outln};
 use std::io::IsTerminal;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -25,6 +24,7 @@ use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
 use super::method::MethodArgs;
 use super::progress::Bar;
+use super::stdout::{out, outln};
 
 #[derive(clap::Args, Debug)]
 pub struct FalsifyArgs {

@@ -3,11 +3,12 @@
 //! activation descent does not apply and which methods do); 2 for one whose
 //! ops cannot be imported (the error line names every unsupported node).
 
-use super::stdout::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adr_onnx::summary::ModelSummary;
+
+use super::stdout::out;
 
 #[derive(clap::Args, Debug)]
 pub struct InspectArgs {

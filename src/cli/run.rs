@@ -1,7 +1,6 @@
 //! `adr-onnx run`: searches the model's input for a goal, writes the JSON
 //! report and artifacts, and exits 0 (achieved), 1 (not achieved) or 2.
 
-use super::stdout::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +20,7 @@ use super::backend::BackendArgs;
 use super::memory::MemoryArgs;
 use super::method::MethodArgs;
 use super::progress::Bar;
+use super::stdout::outln;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
