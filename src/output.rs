@@ -145,7 +145,11 @@ pub fn refuse_unwritable(files: &[&Path], folders: &[&Path]) -> Result<()> {
     for folder in folders {
         let mut existing = folder.to_path_buf();
         while std::fs::symlink_metadata(&existing).is_err() {
-            existing = folder_of(&existing);
+            let parent = folder_of(&existing);
+            if parent == existing {
+                break;
+            }
+            existing = parent;
         }
         takes_files(&existing).map_err(|e| {
             let at = if existing == *folder { String::new() } else { format!(" (at {})", existing.display()) };
