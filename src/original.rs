@@ -93,6 +93,16 @@ pub struct FileCheck {
 }
 
 impl FileCheck {
+    /// Counts `other`'s rows in this check: their number, and the largest
+    /// difference of both.
+    pub fn add_rows(&mut self, other: &FileCheck) {
+        self.rows += other.rows;
+        self.max_difference = match (self.max_difference, other.max_difference) {
+            (Some(d), Some(e)) => Some(d.max(e)),
+            (d, e) => d.or(e),
+        };
+    }
+
     /// The checks of shards merged into one report: every row compared, the
     /// largest difference, the shards' runtime ([`MIXED_RUNTIMES`] where
     /// they differ), and every shard's reason where the file could not be
@@ -109,11 +119,7 @@ impl FileCheck {
             if m.runtime != c.runtime {
                 m.runtime = MIXED_RUNTIMES.into();
             }
-            m.rows += c.rows;
-            m.max_difference = match (m.max_difference, c.max_difference) {
-                (Some(d), Some(e)) => Some(d.max(e)),
-                (d, e) => d.or(e),
-            };
+            m.add_rows(c);
             m.unavailable = match (m.unavailable.take(), unavailable) {
                 (Some(a), Some(b)) => Some(format!("{a}; {b}")),
                 (a, b) => a.or(b),

@@ -30,11 +30,7 @@ pub fn write_atomically(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::i
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
         return Err(IoError::new(ErrorKind::IsADirectory, "is a directory"));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let (tmp, file) = create_temporary(dir, &name.to_string_lossy())?;
+    let (tmp, file) = create_temporary(&folder_of(path), &name.to_string_lossy())?;
     let written = fill_and_sync(file, fill).and_then(|()| {
         keep_permissions(path, &tmp);
         std::fs::rename(&tmp, path)
@@ -95,18 +91,23 @@ fn file_id(path: &Path) -> Option<PathBuf> {
 /// destination before `new` exists. `None` for a path without a file name.
 fn destination(path: &Path) -> Option<(impl PartialEq, Vec<std::ffi::OsString>)> {
     let mut below = vec![path.file_name()?.to_os_string()];
-    let mut dir = path.parent();
+    let mut dir = folder_of(path);
     loop {
-        let d = match dir {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if let Some(id) = file_id(d) {
+        if let Some(id) = file_id(&dir) {
             below.reverse();
             return Some((id, below));
         }
-        below.push(d.file_name()?.to_os_string());
-        dir = d.parent();
+        below.push(dir.file_name()?.to_os_string());
+        dir = folder_of(&dir);
+    }
+}
+
+/// Removes the file at `path` where there is one (an earlier run's output
+/// that would contradict this run's).
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
     }
 }
 

@@ -839,11 +839,7 @@ fn check_adversarials(
             check.unavailable = Some(format!("at the adversarial of sample {}: {why}", s.index));
             return Ok(check);
         }
-        check.rows += one.rows;
-        check.max_difference = match (check.max_difference, one.max_difference) {
-            (Some(d), Some(e)) => Some(d.max(e)),
-            (d, e) => d.or(e),
-        };
+        check.add_rows(&one);
     }
     Ok(check)
 }

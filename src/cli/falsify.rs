@@ -211,13 +211,8 @@ pub fn run(args: FalsifyArgs) -> anyhow::Result<ExitCode> {
                 write_result(out, &vnncomp_error_text(&format!("{e:#}")))?;
             }
             // An earlier run's report would contradict the result file.
-            if let Some(report) = &args.report {
-                match std::fs::remove_file(report) {
-                    Err(r) if r.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e.context(format!("removing the earlier report {}: {r}", report.display())));
-                    }
-                    _ => {}
-                }
+            if let Some(Err(r)) = args.report.as_deref().map(adr_onnx::output::remove_if_present) {
+                return Err(e.context(format!("removing the earlier report: {r}")));
             }
             return Err(e);
         }

@@ -151,12 +151,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         let folder = adr_onnx::output::folder_of(out);
         std::fs::create_dir_all(&folder).map_err(|e| adr_onnx::error::Error::io(&folder, e))?;
-        match std::fs::remove_file(out) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(adr_onnx::error::Error::io(out, e).into());
-            }
-            _ => {}
-        }
+        adr_onnx::output::remove_if_present(out)?;
     }
     let written =
         artifacts::write_all(&dir, &model.graph, model.batched, &goal, (&best.x, &best.output), &outcome.trace)?;

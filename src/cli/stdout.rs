@@ -5,16 +5,20 @@
 
 use std::io::Write;
 
+/// What `write` writes to standard output, flushed.
+fn written(write: impl FnOnce(&mut std::io::StdoutLock) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    write(&mut out).and_then(|()| out.flush()).map_err(|e| anyhow::anyhow!("standard output: {e}"))
+}
+
 /// Writes `args` to standard output and flushes it.
 pub fn write_fmt(args: std::fmt::Arguments) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_fmt(args).and_then(|()| out.flush()).map_err(|e| anyhow::anyhow!("standard output: {e}"))
+    written(|out| out.write_fmt(args))
 }
 
 /// Writes `bytes` to standard output and flushes it.
 pub fn write_all(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| anyhow::anyhow!("standard output: {e}"))
+    written(|out| out.write_all(bytes))
 }
 
 /// `print!` that returns an error where standard output cannot be written.
